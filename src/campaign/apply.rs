@@ -1,0 +1,270 @@
+//! Apply: turn each repository's change set into one commit on the campaign branch and one pull
+//! request, converging on re-runs.
+//!
+//! Per repository, every write is preceded by the read that tells whether it is needed:
+//! - the open PR for the campaign branch is looked up first (never a second PR);
+//! - the branch is rewritten only if its commit does not already have the wanted tree on the
+//!   wanted parent (re-running changes nothing);
+//! - a repository whose change became empty gets its PR closed and the branch deleted.
+//!
+//! A second pass writes the sibling list into every open PR of the campaign, updating only the
+//! bodies that differ.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use super::body::{parse_siblings, with_siblings};
+use super::{RepoPlan, RepoResult, Session};
+use crate::change::FileDiff;
+use crate::forge::{Forge, ForgeError, NewPullRequest, PrState, PullRequest, PullRequestUpdate, RepoId};
+use crate::progress::Reporter;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ApplyAction {
+    /// A new pull request.
+    Opened { number: u64, url: String },
+    /// The existing PR was brought up to date (`pushed`: new commit; else title/body/labels).
+    Updated { number: u64, url: String, pushed: bool },
+    /// The existing PR already matches: nothing was written.
+    Unchanged { number: u64, url: String },
+    /// The change disappeared: the PR was closed and its branch deleted.
+    Closed { number: u64, url: String },
+    /// No change and no PR: nothing to do.
+    Nothing,
+}
+
+impl ApplyAction {
+    fn open_pr(&self) -> Option<u64> {
+        match self {
+            ApplyAction::Opened { number, .. }
+            | ApplyAction::Updated { number, .. }
+            | ApplyAction::Unchanged { number, .. } => Some(*number),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplyOutcome {
+    pub action: ApplyAction,
+    pub files: usize,
+}
+
+/// Internal per-repo state between the two passes.
+struct Pass1 {
+    action: ApplyAction,
+    files: usize,
+    /// The open PR as it stands after pass 1.
+    pr: Option<PullRequest>,
+    body: String,
+}
+
+/// Apply `plans` (from [`Session::plan`]) through the session's forge.
+pub async fn apply(
+    session: &Session,
+    plans: Vec<RepoResult<RepoPlan>>,
+    reporter: &dyn Reporter,
+) -> Vec<RepoResult<ApplyOutcome>> {
+    let campaign = session.manifest.campaign();
+    let ctx = Arc::new(ApplyContext {
+        forge: session.forge.clone(),
+        branch: campaign.branch.get_ref().clone(),
+        message: campaign.commit_message.get_ref().clone(),
+        labels: campaign.labels.clone(),
+        draft: campaign.draft,
+    });
+    reporter.stage("apply", plans.len());
+    let permits = Arc::new(Semaphore::new(session.options.jobs.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut results: Vec<Option<RepoResult<Pass1>>> = Vec::new();
+    for (index, planned) in plans.into_iter().enumerate() {
+        results.push(None);
+        let RepoResult { repo, result } = planned;
+        let plan = match result {
+            Ok(p) => p,
+            Err(e) => {
+                results[index] = Some(RepoResult { repo, result: Err(e) });
+                continue;
+            }
+        };
+        let (ctx, permits) = (ctx.clone(), permits.clone());
+        reporter.item_started(&repo.full_name());
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let result = ctx.pass1(&repo, &plan).await.map_err(|e| e.to_string());
+            (index, RepoResult { repo, result })
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((index, r)) = joined {
+            results[index] = Some(r);
+        }
+    }
+    let results: Vec<RepoResult<Pass1>> = results.into_iter().flatten().collect();
+
+    // Pass 2: the sibling list. Siblings outside this run (e.g. filtered out with --repo) are
+    // kept from what the PR bodies listed before.
+    let mut siblings: BTreeMap<RepoId, u64> = BTreeMap::new();
+    let in_run: std::collections::BTreeSet<RepoId> = results.iter().map(|r| r.repo.clone()).collect();
+    for r in &results {
+        if let Ok(p) = &r.result {
+            if let Some(pr) = &p.pr {
+                for (repo, number) in parse_siblings(&pr.body) {
+                    if !in_run.contains(&repo) {
+                        siblings.insert(repo, number);
+                    }
+                }
+            }
+            if let Some(n) = p.action.open_pr() {
+                siblings.insert(r.repo.clone(), n);
+            }
+        }
+    }
+    let siblings: Vec<(RepoId, u64)> = siblings.into_iter().collect();
+    let mut out = Vec::new();
+    for r in results {
+        let RepoResult { repo, result } = r;
+        let result = match result {
+            Ok(p) => ctx.pass2(&repo, p, &siblings).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        match &result {
+            Ok(o) => reporter.item_finished(&repo.full_name(), true, &describe(&o.action)),
+            Err(e) => reporter.item_finished(&repo.full_name(), false, e),
+        }
+        out.push(RepoResult { repo, result });
+    }
+    reporter.stage_done();
+    out
+}
+
+pub fn describe(action: &ApplyAction) -> String {
+    match action {
+        ApplyAction::Opened { number, .. } => format!("opened PR #{number}"),
+        ApplyAction::Updated { number, pushed: true, .. } => format!("pushed new commit to PR #{number}"),
+        ApplyAction::Updated { number, .. } => format!("updated PR #{number}"),
+        ApplyAction::Unchanged { number, .. } => format!("PR #{number} up to date"),
+        ApplyAction::Closed { number, .. } => format!("closed PR #{number} (no change left)"),
+        ApplyAction::Nothing => "nothing to do".into(),
+    }
+}
+
+struct ApplyContext {
+    forge: Arc<dyn Forge>,
+    branch: String,
+    message: String,
+    labels: Vec<String>,
+    draft: bool,
+}
+
+impl ApplyContext {
+    async fn pass1(&self, repo: &RepoId, plan: &RepoPlan) -> Result<Pass1, ForgeError> {
+        let forge = &self.forge;
+        let open = forge.find_pull_requests(repo, &self.branch).await?.into_iter().find(|p| p.state == PrState::Open);
+
+        if plan.files.is_empty() {
+            return Ok(match open {
+                Some(pr) => {
+                    forge
+                        .update_pull_request(
+                            repo,
+                            pr.number,
+                            &PullRequestUpdate { state: Some(PrState::Closed), ..Default::default() },
+                        )
+                        .await?;
+                    forge.delete_branch(repo, &self.branch).await?;
+                    Pass1 {
+                        action: ApplyAction::Closed { number: pr.number, url: pr.url },
+                        files: 0,
+                        pr: None,
+                        body: String::new(),
+                    }
+                }
+                None => {
+                    // A branch left behind without a PR (an interrupted run, a PR closed by hand
+                    // whose branch stayed) is cleaned up too.
+                    forge.delete_branch(repo, &self.branch).await?;
+                    Pass1 { action: ApplyAction::Nothing, files: 0, pr: None, body: String::new() }
+                }
+            });
+        }
+
+        let head = match &open {
+            Some(pr) => Some(pr.head_sha.clone()),
+            None => forge.branch_head(repo, &self.branch).await?,
+        };
+        let up_to_date = match &head {
+            Some(sha) => {
+                let info = forge.commit_info(repo, sha).await?;
+                info.tree == plan.tree && info.parents == [plan.base.clone()]
+            }
+            None => false,
+        };
+        if !up_to_date {
+            let changes: Vec<_> = plan.files.iter().map(FileDiff::to_change).collect();
+            let sha = forge.create_commit(repo, &plan.base, &changes, &self.message).await?;
+            forge.update_branch(repo, &self.branch, &sha, true).await?;
+        }
+        let files = plan.files.len();
+        match open {
+            Some(pr) => {
+                let mut labels = pr.labels.clone();
+                for l in &self.labels {
+                    if !labels.contains(l) {
+                        labels.push(l.clone());
+                    }
+                }
+                let update = PullRequestUpdate {
+                    title: (pr.title != plan.title).then(|| plan.title.clone()),
+                    labels: (labels != pr.labels).then_some(labels),
+                    ..Default::default()
+                };
+                let (pr, touched) = if update == PullRequestUpdate::default() {
+                    (pr, false)
+                } else {
+                    (forge.update_pull_request(repo, pr.number, &update).await?, true)
+                };
+                let action = if !up_to_date || touched {
+                    ApplyAction::Updated { number: pr.number, url: pr.url.clone(), pushed: !up_to_date }
+                } else {
+                    ApplyAction::Unchanged { number: pr.number, url: pr.url.clone() }
+                };
+                Ok(Pass1 { action, files, body: plan.body.clone(), pr: Some(pr) })
+            }
+            None => {
+                let new = NewPullRequest {
+                    title: plan.title.clone(),
+                    body: with_siblings(&plan.body, &self.branch, &[], repo),
+                    head: self.branch.clone(),
+                    base: plan.base_branch.clone(),
+                    draft: self.draft,
+                    labels: self.labels.clone(),
+                    ..Default::default()
+                };
+                let pr = forge.create_pull_request(repo, &new).await?;
+                let action = ApplyAction::Opened { number: pr.number, url: pr.url.clone() };
+                Ok(Pass1 { action, files, body: plan.body.clone(), pr: Some(pr) })
+            }
+        }
+    }
+
+    async fn pass2(&self, repo: &RepoId, p: Pass1, siblings: &[(RepoId, u64)]) -> Result<ApplyOutcome, ForgeError> {
+        let mut action = p.action;
+        if let Some(pr) = &p.pr {
+            let body = with_siblings(&p.body, &self.branch, siblings, repo);
+            if body != pr.body {
+                self.forge
+                    .update_pull_request(repo, pr.number, &PullRequestUpdate { body: Some(body), ..Default::default() })
+                    .await?;
+                if let ApplyAction::Unchanged { number, url } = action {
+                    action = ApplyAction::Updated { number, url, pushed: false };
+                }
+            }
+        }
+        Ok(ApplyOutcome { action, files: p.files })
+    }
+}

@@ -1,0 +1,249 @@
+//! A run of the sync pipeline: select → fetch → plan → apply.
+//!
+//! [`Session::open`] does every check that can fail for the run as a whole (manifest, forge
+//! listing, selectors, template compilation) before anything is written, so an invalid setup
+//! touches nothing. After that, each repository succeeds or fails on its own.
+
+mod apply;
+mod body;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use apply::{ApplyAction, ApplyOutcome, apply, describe};
+
+use crate::change::{FileDiff, diff_against};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::forge::local::LocalForge;
+use crate::forge::{Forge, ForgeError, RepoId};
+use crate::manifest::{ForgeKind, Manifest, ManifestError, Selector};
+use crate::progress::Reporter;
+use crate::render::Renderer;
+use crate::targets::{Selection, Target, select};
+use crate::transform::{RepoInput, edits_for, template_context};
+use crate::workspace::{Cache, FetchOutcome, require_git_for};
+
+/// Errors that stop a run before any repository is touched.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("{0}")]
+    Invalid(Diagnostics),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("cannot list the repositories of `{owner}` on the {kind} forge: {source}")]
+    Listing { owner: String, kind: &'static str, source: ForgeError },
+    #[error("{0}")]
+    Environment(String),
+}
+
+impl SetupError {
+    /// Exit code: 2 for what the user must fix in the manifest or the command line, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SetupError::Manifest(_) | SetupError::Invalid(_) | SetupError::Unsupported(_) => 2,
+            SetupError::Listing { .. } | SetupError::Environment(_) => 1,
+        }
+    }
+}
+
+/// Options of one run, resolved from the command line and the manifest.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub jobs: usize,
+    pub filters: Vec<Selector>,
+    /// Fetch depth for the cache; `None` = full history.
+    pub depth: Option<std::num::NonZeroU32>,
+}
+
+/// Everything one run needs, checked.
+pub struct Session {
+    pub manifest: Manifest,
+    pub forge: Arc<dyn Forge>,
+    pub cache: Cache,
+    pub selection: Selection,
+    pub renderer: Renderer,
+    pub options: RunOptions,
+}
+
+/// Build the forge a manifest names.
+pub fn open_forge(manifest: &Manifest) -> Result<Arc<dyn Forge>, SetupError> {
+    let config = manifest.forge();
+    match config.kind.get_ref() {
+        ForgeKind::Local => {
+            let root = config.root.as_ref().map(|r| manifest.resolve(r.get_ref())).unwrap_or_default();
+            Ok(Arc::new(LocalForge::new(root, config.clone_url.as_ref().map(|u| u.get_ref().clone()))))
+        }
+        ForgeKind::Github => Err(SetupError::Unsupported(
+            "the GitHub forge is not built yet (planned next); use `kind = \"local\"` for now".into(),
+        )),
+    }
+}
+
+impl Session {
+    pub async fn open(manifest: Manifest, options: RunOptions) -> Result<Session, SetupError> {
+        let forge = open_forge(&manifest)?;
+        let owner = manifest.model.org.name.clone();
+        let listing = forge.list_repos(&owner).await.map_err(|source| SetupError::Listing {
+            owner: owner.clone(),
+            kind: forge.kind(),
+            source,
+        })?;
+        let selection = select(&manifest, &listing, &options.filters).map_err(SetupError::Invalid)?;
+        let renderer = build_renderer(&manifest).map_err(SetupError::Invalid)?;
+        let cache = Cache::new(manifest.cache_dir(), options.depth);
+        Ok(Session { manifest, forge, cache, selection, renderer, options })
+    }
+
+    pub fn targets(&self) -> &[Target] {
+        &self.selection.targets
+    }
+
+    /// Clone or fetch every target into the cache, `jobs` at a time.
+    pub fn fetch(&self, reporter: &dyn Reporter) -> Result<Vec<RepoResult<FetchOutcome>>, SetupError> {
+        let urls: Vec<&str> = self.targets().iter().map(|t| t.repo.clone_url.as_str()).collect();
+        require_git_for(&urls).map_err(SetupError::Environment)?;
+        reporter.stage("fetch", self.targets().len());
+        let out = crate::parallel::map(self.targets(), self.options.jobs, |t| {
+            let name = t.repo.id.full_name();
+            reporter.item_started(&name);
+            let r = self.cache.fetch(&t.repo).map_err(|e| e.to_string());
+            match &r {
+                Ok(o) => reporter.item_finished(&name, true, o.status.as_str()),
+                Err(e) => reporter.item_finished(&name, false, e),
+            }
+            r
+        });
+        reporter.stage_done();
+        Ok(self.collect(out))
+    }
+
+    /// Compute every target's change set from the cache.
+    pub fn plan(&self, reporter: &dyn Reporter) -> Vec<RepoResult<RepoPlan>> {
+        reporter.stage("plan", self.targets().len());
+        let out = crate::parallel::map(self.targets(), self.options.jobs, |t| {
+            let name = t.repo.id.full_name();
+            reporter.item_started(&name);
+            let r = self.plan_repo(t);
+            match &r {
+                Ok(p) if p.files.is_empty() => reporter.item_finished(&name, true, "unchanged"),
+                Ok(p) => reporter.item_finished(&name, true, &format!("{} file(s) to change", p.files.len())),
+                Err(e) => reporter.item_finished(&name, false, e),
+            }
+            r
+        });
+        reporter.stage_done();
+        self.collect(out)
+    }
+
+    fn collect<T>(&self, out: Vec<Result<Result<T, String>, String>>) -> Vec<RepoResult<T>> {
+        self.targets()
+            .iter()
+            .zip(out)
+            .map(|(t, r)| RepoResult {
+                repo: t.repo.id.clone(),
+                result: r.unwrap_or_else(|panic| Err(format!("internal error: {panic}"))),
+            })
+            .collect()
+    }
+
+    fn plan_repo(&self, target: &Target) -> Result<RepoPlan, String> {
+        let snapshot = self.cache.snapshot(&target.repo).map_err(|e| e.to_string())?;
+        let input = RepoInput {
+            manifest: &self.manifest,
+            selection: &self.selection,
+            target,
+            snapshot: &snapshot,
+            renderer: &self.renderer,
+        };
+        let files = diff_against(&snapshot, edits_for(&input)?)?;
+        let changes: Vec<_> = files.iter().map(FileDiff::to_change).collect();
+        let tree = snapshot.tree_with(&changes)?;
+        let mut ctx_vars = BTreeMap::new();
+        ctx_vars.insert(
+            "changed_files".to_string(),
+            toml::Value::Array(files.iter().map(|f| toml::Value::String(f.path.to_string())).collect()),
+        );
+        let ctx = template_context(&self.manifest, target, &snapshot, &ctx_vars);
+        let title = self.renderer.render(body::TITLE, &ctx).map_err(|e| e.to_string())?.trim().to_string();
+        let body = self.renderer.render(body::BODY, &ctx).map_err(|e| e.to_string())?;
+        Ok(RepoPlan {
+            base: snapshot.commit_id(),
+            base_branch: target.repo.default_branch.clone(),
+            tree,
+            files,
+            title,
+            body,
+        })
+    }
+}
+
+/// Load every template once so syntax errors surface before any repository is touched.
+fn build_renderer(manifest: &Manifest) -> Result<Renderer, Diagnostics> {
+    let mut renderer = Renderer::new(&manifest.templates_dir());
+    let mut problems = Vec::new();
+    for t in &manifest.model.templates {
+        if let Err(e) = renderer.compile(t.source.get_ref()) {
+            problems.push(
+                Diagnostic::at_span(
+                    &manifest.path,
+                    &manifest.source,
+                    t.source.span(),
+                    format!("template does not compile: {e}"),
+                )
+                .with_help("fix the template; minijinja syntax is Jinja2's"),
+            );
+        }
+    }
+    for f in &manifest.model.files {
+        if let (Some(src), true) = (&f.source, f.render) {
+            let name = format!("files/{}", src.get_ref());
+            let text = std::fs::read_to_string(manifest.files_dir().join(src.get_ref())).unwrap_or_default();
+            if let Err(e) = renderer.add(&name, text) {
+                problems.push(
+                    Diagnostic::at_span(
+                        &manifest.path,
+                        &manifest.source,
+                        src.span(),
+                        format!("file template does not compile: {e}"),
+                    )
+                    .with_help("fix the template, or set render = false to copy it verbatim"),
+                );
+            }
+        }
+    }
+    let campaign = manifest.campaign();
+    for (name, text) in [(body::TITLE, &campaign.title), (body::BODY, &campaign.body)] {
+        if let Err(e) = renderer.add(name, text.get_ref().clone()) {
+            problems.push(
+                Diagnostic::at_span(&manifest.path, &manifest.source, text.span(), format!("does not compile: {e}"))
+                    .with_help("fix the template text"),
+            );
+        }
+    }
+    if problems.is_empty() { Ok(renderer) } else { Err(Diagnostics(problems)) }
+}
+
+/// One repository's result in a run: the failure stays with its repository.
+#[derive(Debug)]
+pub struct RepoResult<T> {
+    pub repo: RepoId,
+    pub result: Result<T, String>,
+}
+
+/// What a campaign would change in one repository.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepoPlan {
+    /// The default-branch commit the change is computed against (the PR's parent).
+    pub base: String,
+    pub base_branch: String,
+    /// The tree the campaign branch's commit must have: how re-runs detect "already pushed".
+    pub tree: String,
+    #[serde(skip)]
+    pub files: Vec<FileDiff>,
+    pub title: String,
+    pub body: String,
+}

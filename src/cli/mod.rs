@@ -1,0 +1,274 @@
+//! Argument parsing, settings resolution, dispatch and exit codes. Nothing here decides what a
+//! command does; it turns flags into [`RunOptions`] and results into output.
+//!
+//! Exit codes: 0 success; 1 some repository failed (the others finished); 2 usage or
+//! configuration error (nothing was touched).
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod progress;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::campaign::{RepoResult, RunOptions, Session, SetupError};
+use crate::manifest::{self, ManifestError, Selector};
+use crate::report;
+
+#[derive(Debug, Parser)]
+#[command(name = "convoy", version, about = "Keep a GitHub organisation's repositories in step.", after_help = env_help())]
+pub struct Cli {
+    /// The org manifest.
+    #[arg(short = 'm', long, global = true, env = "CONVOY_MANIFEST", default_value = "org.toml")]
+    pub manifest: PathBuf,
+    /// No progress output; errors and the final summary only.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Machine-readable JSON on stdout (versioned by `schema_version`).
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+fn env_help() -> String {
+    let mut s = String::from("Environment:\n");
+    for (name, meaning) in crate::env_vars::ALL {
+        s.push_str(&format!("  {name:<16} {meaning}\n"));
+    }
+    s.push_str("\nExit codes: 0 ok, 1 some repositories failed, 2 usage or configuration error.");
+    s
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the manifest, its templates and selectors against the forge; touches nothing.
+    Validate,
+    /// Clone or fetch the selected repositories into the cache.
+    Fetch {
+        #[command(flatten)]
+        run: RunArgs,
+        /// History depth to fetch (default 1: shallow).
+        #[arg(long, default_value_t = 1, conflicts_with = "full")]
+        depth: u32,
+        /// Fetch full history instead of a shallow clone.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Show, per repository, the diff a campaign would make; writes nothing to the forge.
+    Plan {
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Commit each change set to the campaign branch and open or update its pull request.
+    Apply {
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Create a throwaway local org and run validate, fetch, plan and apply against it.
+    Demo {
+        /// Where to create the demo org (recreated if it holds an earlier demo).
+        #[arg(long, default_value = "convoy-demo")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Repositories worked on at once (default: `jobs` in the manifest).
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+    /// Only these repositories (a selector: name, glob, tag:, topic:, group:). Repeatable.
+    #[arg(long = "repo", value_name = "SELECTOR")]
+    pub repos: Vec<String>,
+    /// Use the cache as it is instead of fetching first (plan/apply).
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// What went wrong for the process as a whole.
+enum Failure {
+    /// Exit 2: the user must fix the invocation or the manifest.
+    Usage(String),
+    /// Exit 1: the environment or forge failed.
+    Run(String),
+}
+
+impl From<SetupError> for Failure {
+    fn from(e: SetupError) -> Self {
+        if e.exit_code() == 2 { Failure::Usage(e.to_string()) } else { Failure::Run(e.to_string()) }
+    }
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(dispatch(&cli)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(Failure::Usage(msg)) => {
+            print_error(&cli, &msg);
+            ExitCode::from(2)
+        }
+        Err(Failure::Run(msg)) => {
+            print_error(&cli, &msg);
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn print_error(cli: &Cli, msg: &str) {
+    if cli.json {
+        println!("{}", serde_json::json!({"schema_version": report::SCHEMA_VERSION, "error": msg}));
+    }
+    if msg.starts_with("error: ") { eprintln!("{msg}") } else { eprintln!("error: {msg}") }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env(crate::env_vars::CONVOY_LOG)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let color = std::env::var_os(crate::env_vars::NO_COLOR).is_none() && std::io::stderr().is_terminal();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .with_target(false)
+        .try_init();
+}
+
+/// `Ok(true)`: everything succeeded; `Ok(false)`: some repositories failed.
+async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
+    match &cli.command {
+        Command::Validate => validate(cli).await,
+        Command::Fetch { run, depth, full } => {
+            let depth = if *full { None } else { std::num::NonZeroU32::new(*depth) };
+            let session = open(cli, run, depth).await?;
+            fetch(cli, &session, true)
+        }
+        Command::Plan { run } => {
+            let session = open(cli, run, std::num::NonZeroU32::new(1)).await?;
+            let fetched_ok = if run.offline { true } else { fetch(cli, &session, false)? };
+            let plans = session.plan(progress::reporter(cli.quiet).as_ref());
+            let branch = session.manifest.campaign().branch.get_ref().clone();
+            let skipped = &session.selection.skipped;
+            if cli.json {
+                println!("{}", report::plan_json(&branch, &plans, skipped));
+            } else {
+                print!("{}", report::plan_text(&branch, &plans, skipped));
+            }
+            Ok(fetched_ok && all_ok(&plans))
+        }
+        Command::Apply { run } => {
+            let session = open(cli, run, std::num::NonZeroU32::new(1)).await?;
+            let fetched_ok = if run.offline { true } else { fetch(cli, &session, false)? };
+            let reporter = progress::reporter(cli.quiet);
+            let plans = session.plan(reporter.as_ref());
+            let results = crate::campaign::apply(&session, plans, reporter.as_ref()).await;
+            let branch = session.manifest.campaign().branch.get_ref().clone();
+            if cli.json {
+                println!("{}", report::apply_json(&branch, &results));
+            } else {
+                print!("{}", report::apply_text(&branch, &results));
+            }
+            Ok(fetched_ok && all_ok(&results))
+        }
+        Command::Demo { dir } => crate::demo::run(dir, cli.quiet).await.map_err(|e| match e {
+            crate::demo::DemoError::Refused(m) => Failure::Usage(m),
+            other => Failure::Run(other.to_string()),
+        }),
+    }
+}
+
+fn all_ok<T>(results: &[RepoResult<T>]) -> bool {
+    results.iter().all(|r| r.result.is_ok())
+}
+
+fn load_manifest(cli: &Cli) -> Result<manifest::Manifest, Failure> {
+    manifest::load(&cli.manifest).map_err(|e| match e {
+        ManifestError::Invalid(d) if cli.json => Failure::Usage(format!("{d}\n{}", report::diagnostics_json(&d.0))),
+        other => Failure::Usage(other.to_string()),
+    })
+}
+
+/// Settings resolution: command line over manifest (`--jobs` over `[org] jobs`).
+async fn open(cli: &Cli, run: &RunArgs, depth: Option<std::num::NonZeroU32>) -> Result<Session, Failure> {
+    let manifest = load_manifest(cli)?;
+    let owner = manifest.model.org.name.clone();
+    let filters = run
+        .repos
+        .iter()
+        .map(|s| Selector::parse(s, &owner).map_err(|e| Failure::Usage(format!("--repo {s}: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let jobs = match run.jobs {
+        Some(0) => return Err(Failure::Usage("--jobs must be at least 1".into())),
+        Some(j) => j,
+        None => manifest.model.org.jobs,
+    };
+    let session = Session::open(manifest, RunOptions { jobs, filters, depth }).await?;
+    if !run.repos.is_empty() && session.targets().is_empty() {
+        return Err(Failure::Usage(format!(
+            "--repo {} matches none of the selected repositories",
+            run.repos.join(" --repo ")
+        )));
+    }
+    Ok(session)
+}
+
+/// Fetch and report; `standalone` prints the fetch summary on stdout (for `convoy fetch`).
+fn fetch(cli: &Cli, session: &Session, standalone: bool) -> Result<bool, Failure> {
+    let results = session.fetch(progress::reporter(cli.quiet).as_ref())?;
+    let skipped = &session.selection.skipped;
+    if standalone {
+        if cli.json {
+            println!("{}", report::fetch_json(&results, skipped));
+        } else {
+            print!("{}", report::fetch_text(&results, skipped));
+        }
+    } else {
+        for r in &results {
+            if let Err(e) = &r.result {
+                eprintln!("error: {}: {e}", r.repo);
+            }
+        }
+    }
+    Ok(all_ok(&results))
+}
+
+async fn validate(cli: &Cli) -> Result<bool, Failure> {
+    let manifest = load_manifest(cli)?;
+    let options = RunOptions { jobs: manifest.model.org.jobs, filters: Vec::new(), depth: None };
+    let (templates, files) = (manifest.model.templates.len(), manifest.model.files.len());
+    let path = manifest.path.display().to_string();
+    let session = Session::open(manifest, options).await.map_err(|e| match e {
+        SetupError::Invalid(d) if cli.json => Failure::Usage(format!("{d}\n{}", report::diagnostics_json(&d.0))),
+        other => other.into(),
+    })?;
+    let n = session.targets().len();
+    if cli.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "schema_version": report::SCHEMA_VERSION, "command": "validate", "valid": true,
+                "manifest": path, "repos": session.targets().iter().map(|t| t.repo.id.full_name()).collect::<Vec<_>>(),
+                "skipped": session.selection.skipped.iter().map(|(r, why)| serde_json::json!({"repo": r.full_name(), "reason": why})).collect::<Vec<_>>(),
+                "templates": templates, "files": files,
+            })
+        );
+    } else {
+        println!("{path} is valid: {n} repositories selected, {templates} templates, {files} files");
+        for (repo, why) in &session.selection.skipped {
+            println!("skipped {repo}: {why}");
+        }
+    }
+    Ok(true)
+}

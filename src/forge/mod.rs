@@ -1,0 +1,291 @@
+//! The forge: where repositories, branches, pull requests, checks, tags and releases live.
+//!
+//! One trait, two backends: [`local::LocalForge`] (a folder of bare repos, the embedded default
+//! and the rehearsal target) and the GitHub backend (next issue). The trait is shaped by what
+//! campaigns, rollouts and releases need, so both backends are held to the same contract.
+//!
+//! Idempotency is the caller's job *through* this trait: every write has a read that tells
+//! whether it already happened (`find_pull_requests` before `create_pull_request`,
+//! `branch_head` before `update_branch`, `release_by_tag` before `create_release`).
+
+pub mod local;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// `owner/name`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct RepoId {
+    pub owner: String,
+    pub name: String,
+    /// `owner/name`, kept so selectors can borrow it without allocating per match.
+    #[serde(skip)]
+    full: String,
+}
+
+impl RepoId {
+    pub fn new(owner: impl Into<String>, name: impl Into<String>) -> Self {
+        let (owner, name) = (owner.into(), name.into());
+        let full = format!("{owner}/{name}");
+        RepoId { owner, name, full }
+    }
+    pub fn full_name(&self) -> String {
+        self.full.clone()
+    }
+    pub fn full_name_ref(&self) -> &str {
+        &self.full
+    }
+}
+
+impl<'de> Deserialize<'de> for RepoId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Raw {
+            owner: String,
+            name: String,
+        }
+        let raw = Raw::deserialize(d)?;
+        Ok(RepoId::new(raw.owner, raw.name))
+    }
+}
+
+impl fmt::Display for RepoId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.owner, self.name)
+    }
+}
+
+/// A repository as the forge lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteRepo {
+    pub id: RepoId,
+    pub default_branch: String,
+    pub topics: Vec<String>,
+    pub archived: bool,
+    pub fork: bool,
+    pub private: bool,
+    /// Where to clone from; never contains credentials.
+    pub clone_url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrState {
+    Open,
+    Closed,
+    Merged,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequest {
+    pub number: u64,
+    pub state: PrState,
+    pub title: String,
+    pub body: String,
+    /// Head branch name (same repository).
+    pub head: String,
+    pub base: String,
+    pub head_sha: String,
+    pub draft: bool,
+    pub labels: Vec<String>,
+    pub reviewers: Vec<String>,
+    pub assignees: Vec<String>,
+    pub url: String,
+    pub merge_commit_sha: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewPullRequest {
+    pub title: String,
+    pub body: String,
+    pub head: String,
+    pub base: String,
+    pub draft: bool,
+    pub labels: Vec<String>,
+    pub reviewers: Vec<String>,
+    pub assignees: Vec<String>,
+}
+
+/// Fields left `None` are not changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PullRequestUpdate {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    /// `Open` reopens, `Closed` closes; `Merged` is refused (use `merge_pull_request`).
+    pub state: Option<PrState>,
+    pub labels: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MergeMethod {
+    #[default]
+    Merge,
+    Squash,
+    Rebase,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitInfo {
+    pub sha: String,
+    pub tree: String,
+    pub parents: Vec<String>,
+    pub message: String,
+}
+
+/// One file-level change in a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileChange {
+    Write { path: String, content: Vec<u8>, executable: bool },
+    Delete { path: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckState {
+    Success,
+    Pending,
+    Failure,
+}
+
+/// A commit status (`context` is the check's name), as GitHub's statuses API has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitStatus {
+    pub context: String,
+    pub state: CheckState,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Check runs and statuses of one commit folded into one answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckVerdict {
+    /// `Failure` if any failed, else `Pending` if any is pending, else `Success`
+    /// (also when there are no checks at all, as GitHub's combined status would be `pending`
+    /// with none: callers that require checks look at `checks.is_empty()`).
+    pub state: CheckState,
+    pub checks: Vec<CommitStatus>,
+}
+
+impl CheckVerdict {
+    pub fn fold(checks: Vec<CommitStatus>) -> Self {
+        let state = checks.iter().map(|c| c.state).max().unwrap_or(CheckState::Success);
+        CheckVerdict { state, checks }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub name: String,
+    /// The commit the tag points at (peeled).
+    pub sha: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewRelease {
+    pub tag: String,
+    /// Commit to tag when the tag does not exist yet.
+    pub target_sha: String,
+    pub name: String,
+    pub body: String,
+    pub draft: bool,
+    pub prerelease: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    pub id: u64,
+    pub tag: String,
+    pub name: String,
+    pub body: String,
+    pub draft: bool,
+    pub prerelease: bool,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeResult {
+    pub sha: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ForgeError {
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The write conflicts with the forge's state (a PR that is already merged, a tag that exists
+    /// at another commit, a merge with conflicts).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("refused: {0}")]
+    Invalid(String),
+    #[error("git: {0}")]
+    Git(String),
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+    #[error("forge state {path} is corrupt: {reason}")]
+    Corrupt { path: String, reason: String },
+}
+
+impl ForgeError {
+    pub fn git(context: impl fmt::Display, err: impl fmt::Display) -> Self {
+        ForgeError::Git(format!("{context}: {err}"))
+    }
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        ForgeError::Io { context: context.into(), source }
+    }
+}
+
+pub type ForgeResult<T> = Result<T, ForgeError>;
+
+#[async_trait]
+pub trait Forge: Send + Sync {
+    /// Short name of the backend, for messages (`local`, `github`).
+    fn kind(&self) -> &'static str;
+
+    /// Every repository of `owner`, archived ones included (selection filters them).
+    async fn list_repos(&self, owner: &str) -> ForgeResult<Vec<RemoteRepo>>;
+
+    /// The commit a branch points at, `None` if the branch does not exist.
+    async fn branch_head(&self, repo: &RepoId, branch: &str) -> ForgeResult<Option<String>>;
+    async fn commit_info(&self, repo: &RepoId, sha: &str) -> ForgeResult<CommitInfo>;
+    /// Create a commit with `parent` as its only parent, applying `changes` to the parent's tree.
+    /// Does not move any branch.
+    async fn create_commit(
+        &self,
+        repo: &RepoId,
+        parent: &str,
+        changes: &[FileChange],
+        message: &str,
+    ) -> ForgeResult<String>;
+    /// Point `branch` at `sha`, creating it if needed. Without `force`, only fast-forwards.
+    async fn update_branch(&self, repo: &RepoId, branch: &str, sha: &str, force: bool) -> ForgeResult<()>;
+    /// Delete `branch`; deleting a missing branch is not an error (returns `false`).
+    async fn delete_branch(&self, repo: &RepoId, branch: &str) -> ForgeResult<bool>;
+
+    /// Pull requests whose head is `branch`, any state, newest first.
+    async fn find_pull_requests(&self, repo: &RepoId, branch: &str) -> ForgeResult<Vec<PullRequest>>;
+    async fn get_pull_request(&self, repo: &RepoId, number: u64) -> ForgeResult<PullRequest>;
+    async fn create_pull_request(&self, repo: &RepoId, pr: &NewPullRequest) -> ForgeResult<PullRequest>;
+    async fn update_pull_request(
+        &self,
+        repo: &RepoId,
+        number: u64,
+        update: &PullRequestUpdate,
+    ) -> ForgeResult<PullRequest>;
+    async fn merge_pull_request(&self, repo: &RepoId, number: u64, method: MergeMethod) -> ForgeResult<MergeResult>;
+
+    async fn set_commit_status(&self, repo: &RepoId, sha: &str, status: &CommitStatus) -> ForgeResult<()>;
+    async fn check_verdict(&self, repo: &RepoId, sha: &str) -> ForgeResult<CheckVerdict>;
+
+    async fn list_tags(&self, repo: &RepoId) -> ForgeResult<Vec<Tag>>;
+    /// Create a lightweight tag; creating an identical tag again is a no-op, a tag that exists at
+    /// another commit is a `Conflict`.
+    async fn create_tag(&self, repo: &RepoId, name: &str, sha: &str) -> ForgeResult<()>;
+    async fn delete_tag(&self, repo: &RepoId, name: &str) -> ForgeResult<bool>;
+
+    async fn create_release(&self, repo: &RepoId, release: &NewRelease) -> ForgeResult<Release>;
+    async fn release_by_tag(&self, repo: &RepoId, tag: &str) -> ForgeResult<Option<Release>>;
+    async fn delete_release(&self, repo: &RepoId, id: u64) -> ForgeResult<()>;
+}

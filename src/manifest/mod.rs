@@ -1,0 +1,248 @@
+//! The `org.toml` model: what the org is, which repositories convoy manages, and what it puts in them.
+//!
+//! The serde structs here *are* the model: fields that later checks must point back at are kept
+//! as [`Spanned`] so every semantic error (a missing template, a selector that matches nothing)
+//! names the exact line and column, not only parse errors.
+
+mod load;
+pub mod selector;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_spanned::Spanned;
+
+pub use load::{ManifestError, load, load_str};
+pub use selector::Selector;
+
+/// A loaded manifest: the parsed model plus where it came from, so paths resolve relative to it.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The manifest file as given (used in error messages).
+    pub path: PathBuf,
+    /// The folder relative paths are resolved against.
+    pub dir: PathBuf,
+    /// The raw text, kept to turn spans into line/column later.
+    pub source: String,
+    pub model: OrgManifest,
+}
+
+impl Manifest {
+    pub fn templates_dir(&self) -> PathBuf {
+        self.dir.join("templates")
+    }
+    pub fn files_dir(&self) -> PathBuf {
+        self.dir.join("files")
+    }
+    pub fn cache_dir(&self) -> PathBuf {
+        self.dir.join(&self.model.org.cache_dir)
+    }
+    pub fn forge(&self) -> &ForgeConfig {
+        &self.model.org.forge
+    }
+    /// Resolve a path written in the manifest against the manifest's folder.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() { path.to_path_buf() } else { self.dir.join(path) }
+    }
+    pub fn campaign(&self) -> &Campaign {
+        &self.model.campaign
+    }
+}
+
+/// The whole `org.toml`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgManifest {
+    pub org: Org,
+    /// Global template variables, visible as `vars.*` in every template.
+    #[serde(default)]
+    pub vars: BTreeMap<String, toml::Value>,
+    /// Named selector lists, referenced as `group:NAME`.
+    #[serde(default)]
+    pub groups: BTreeMap<String, Vec<Spanned<String>>>,
+    /// Repository rules: which repos are managed, with tags and variables.
+    #[serde(default, rename = "repo")]
+    pub repos: Vec<Spanned<RepoRule>>,
+    #[serde(default, rename = "template")]
+    pub templates: Vec<TemplateEntry>,
+    #[serde(default, rename = "file")]
+    pub files: Vec<FileEntry>,
+    #[serde(default)]
+    pub campaign: Campaign,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Org {
+    /// The owner on the forge: a GitHub organisation or user, or a folder under the local root.
+    pub name: String,
+    /// Used when the forge does not report a repository's default branch.
+    #[serde(default = "default_branch")]
+    pub default_branch: String,
+    /// How many repositories are worked on at once.
+    #[serde(default = "default_jobs")]
+    pub jobs: usize,
+    /// The clone cache, relative to the manifest's folder.
+    #[serde(default = "default_cache_dir")]
+    pub cache_dir: PathBuf,
+    /// Archived repositories are skipped unless this is set.
+    #[serde(default)]
+    pub include_archived: bool,
+    pub forge: ForgeConfig,
+}
+
+fn default_branch() -> String {
+    "main".into()
+}
+fn default_jobs() -> usize {
+    8
+}
+fn default_cache_dir() -> PathBuf {
+    PathBuf::from(".convoy/cache")
+}
+
+/// Which forge backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForgeKind {
+    /// A folder of bare repositories plus convoy's own forge state: the embedded default.
+    Local,
+    /// GitHub or GitHub Enterprise Server (not built yet: see README).
+    Github,
+}
+
+/// Where the repositories live. A flat struct rather than a tagged enum: serde's tagged enums
+/// buffer their content and lose the spans the error messages need.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForgeConfig {
+    pub kind: Spanned<ForgeKind>,
+    /// local: `<root>/<owner>/<name>.git`, relative to the manifest's folder.
+    #[serde(default)]
+    pub root: Option<Spanned<PathBuf>>,
+    /// local: clone through this URL instead of the bare repo's path, e.g.
+    /// `git://127.0.0.1:9418/{owner}/{name}.git` for a `git daemon` serving `root`.
+    #[serde(default)]
+    pub clone_url: Option<Spanned<String>>,
+    /// github: the REST API base (GitHub Enterprise Server: `https://HOST/api/v3`).
+    #[serde(default)]
+    pub api_url: Option<Spanned<String>>,
+}
+
+/// A `[[repo]]` rule. Exactly one of `name` or `topic` selects repositories from the forge listing.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepoRule {
+    /// `owner/name`, `name`, or a glob such as `acme/svc-*`.
+    #[serde(default)]
+    pub name: Option<Spanned<String>>,
+    /// Select every repository carrying this forge topic.
+    #[serde(default)]
+    pub topic: Option<Spanned<String>>,
+    /// Manifest-side tags, used by `tag:` selectors.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Per-repo template variables; they override global and template variables.
+    #[serde(default)]
+    pub vars: BTreeMap<String, toml::Value>,
+    /// Remove the matched repositories from the selection.
+    #[serde(default)]
+    pub exclude: bool,
+}
+
+/// A `[[template]]`: a minijinja template rendered into each repo it applies to.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateEntry {
+    /// Relative to `templates/` beside the manifest.
+    pub source: Spanned<String>,
+    /// Destination path inside each repository.
+    pub dest: Spanned<String>,
+    /// Selectors; default: every selected repository.
+    #[serde(default = "all_repos")]
+    pub repos: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub vars: BTreeMap<String, toml::Value>,
+}
+
+/// A `[[file]]`: a shared file, copied verbatim or rendered.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    /// Relative to `files/` beside the manifest. Omitted with `delete = true`.
+    #[serde(default)]
+    pub source: Option<Spanned<String>>,
+    pub dest: Spanned<String>,
+    #[serde(default = "all_repos")]
+    pub repos: Vec<Spanned<String>>,
+    /// Render through minijinja (same context as templates) instead of copying bytes.
+    #[serde(default)]
+    pub render: bool,
+    /// Remove `dest` from the matched repositories.
+    #[serde(default)]
+    pub delete: bool,
+    #[serde(default)]
+    pub vars: BTreeMap<String, toml::Value>,
+}
+
+fn all_repos() -> Vec<Spanned<String>> {
+    vec![Spanned::new(0..0, "*".to_string())]
+}
+
+/// `[campaign]`: how changes reach the forge.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Campaign {
+    /// One branch name across every repository: the campaign's identity.
+    #[serde(default = "default_campaign_branch")]
+    pub branch: Spanned<String>,
+    #[serde(default = "default_commit_message")]
+    pub commit_message: Spanned<String>,
+    /// minijinja template for the PR title.
+    #[serde(default = "default_title")]
+    pub title: Spanned<String>,
+    /// minijinja template for the PR body; convoy appends the list of sibling PRs.
+    #[serde(default = "default_body")]
+    pub body: Spanned<String>,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    #[serde(default)]
+    pub draft: bool,
+    /// Keep a list of the files convoy placed (`.github/convoy-managed`) and delete those the
+    /// manifest no longer declares.
+    #[serde(default)]
+    pub prune: bool,
+}
+
+impl Default for Campaign {
+    fn default() -> Self {
+        Campaign {
+            branch: default_campaign_branch(),
+            commit_message: default_commit_message(),
+            title: default_title(),
+            body: default_body(),
+            labels: Vec::new(),
+            draft: false,
+            prune: false,
+        }
+    }
+}
+
+fn unspanned(s: &str) -> Spanned<String> {
+    Spanned::new(0..0, s.to_string())
+}
+fn default_campaign_branch() -> Spanned<String> {
+    unspanned("convoy/sync")
+}
+fn default_commit_message() -> Spanned<String> {
+    unspanned("chore: sync files managed by convoy")
+}
+fn default_title() -> Spanned<String> {
+    unspanned("chore: sync files managed by convoy")
+}
+fn default_body() -> Spanned<String> {
+    unspanned(
+        "This pull request was opened by convoy to keep {{ repo.full_name }} in step with the {{ org.name }} org manifest.",
+    )
+}

@@ -1,0 +1,18 @@
+//! Progress reporting from the core, without the core knowing about terminals.
+//!
+//! The CLI implements [`Reporter`] with indicatif bars on a terminal and plain lines elsewhere
+//! (`cli::progress`); tests and library users pass [`Silent`].
+
+pub trait Reporter: Send + Sync {
+    /// A stage over `total` items begins (`fetch`, `plan`, `apply`).
+    fn stage(&self, _name: &str, _total: usize) {}
+    fn item_started(&self, _item: &str) {}
+    /// `detail` is a short outcome (`cloned`, `up to date`, or the error).
+    fn item_finished(&self, _item: &str, _ok: bool, _detail: &str) {}
+    fn stage_done(&self) {}
+}
+
+/// Reports nothing.
+pub struct Silent;
+
+impl Reporter for Silent {}

@@ -1,0 +1,184 @@
+//! The template engine: minijinja, sandboxed and strict.
+//!
+//! - Templates load only from `templates/` beside the manifest: the loader refuses absolute
+//!   paths, `..` and symlinks, and minijinja itself has no file-system or network access.
+//! - Undefined values are errors (strict mode), so a typo in a variable name fails the repo
+//!   with the template name and line instead of rendering an empty string.
+//! - No auto-escaping: minijinja would JSON-escape `*.yml` output by default, which is wrong for
+//!   workflow files.
+//! - Blocks trim their newline and leading indentation (`trim_blocks`, `lstrip_blocks`), and the
+//!   file's trailing newline is kept: YAML written by convoy looks hand-written.
+
+use std::path::{Path, PathBuf};
+
+use minijinja::syntax::SyntaxConfig;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+
+use crate::workspace::paths::RepoPath;
+
+/// A template that failed to load, compile or render, with where.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{location}: {message}")]
+pub struct TemplateError {
+    /// `templates/ci.yml.j2:12` (line when known).
+    pub location: String,
+    pub message: String,
+}
+
+impl TemplateError {
+    fn from_minijinja(display_prefix: &str, fallback_name: &str, err: &minijinja::Error) -> Self {
+        let name = err.name().unwrap_or(fallback_name);
+        let location = match err.line() {
+            Some(line) => format!("{display_prefix}{name}:{line}"),
+            None => format!("{display_prefix}{name}"),
+        };
+        let mut message = match err.detail() {
+            Some(detail) => format!("{}: {detail}", err.kind()),
+            None => err.kind().to_string(),
+        };
+        // An error inside an included template is wrapped: report the innermost cause too.
+        let mut source = std::error::Error::source(err);
+        while let Some(s) = source {
+            if let Some(inner) = s.downcast_ref::<minijinja::Error>() {
+                let inner_name = inner.name().unwrap_or("?");
+                let line = inner.line().map(|l| format!(":{l}")).unwrap_or_default();
+                message
+                    .push_str(&format!(" (in {display_prefix}{inner_name}{line}: {})", inner.detail().unwrap_or("")));
+            }
+            source = s.source();
+        }
+        TemplateError { location, message }
+    }
+}
+
+/// The engine shared by every render of one run.
+pub struct Renderer {
+    env: Environment<'static>,
+}
+
+impl Renderer {
+    /// Templates are looked up in `templates_dir`.
+    pub fn new(templates_dir: &Path) -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|_| AutoEscape::None);
+        if let Ok(syntax) =
+            SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).keep_trailing_newline(true).build()
+        {
+            env.set_syntax(syntax);
+        }
+        // Bound runaway templates (a recursive macro, a huge loop) instead of hanging a run.
+        env.set_fuel(Some(50_000_000));
+        let root = templates_dir.to_path_buf();
+        env.set_loader(move |name| load_sandboxed(&root, name));
+        Renderer { env }
+    }
+
+    /// Register a template that does not come from `templates/` (rendered `[[file]]` sources,
+    /// PR titles and bodies). `name` is what errors will show.
+    pub fn add(&mut self, name: &str, source: String) -> Result<(), TemplateError> {
+        self.env.add_template_owned(name.to_string(), source).map_err(|e| TemplateError::from_minijinja("", name, &e))
+    }
+
+    /// Load and compile `name` (and what it includes lazily at render time).
+    pub fn compile(&self, name: &str) -> Result<(), TemplateError> {
+        self.env.get_template(name).map(|_| ()).map_err(|e| TemplateError::from_minijinja(prefix(name), name, &e))
+    }
+
+    pub fn render(&self, name: &str, ctx: &Value) -> Result<String, TemplateError> {
+        let template =
+            self.env.get_template(name).map_err(|e| TemplateError::from_minijinja(prefix(name), name, &e))?;
+        template.render(ctx).map_err(|e| TemplateError::from_minijinja(prefix(name), name, &e))
+    }
+}
+
+/// Names registered with [`Renderer::add`] carry their own prefix (`files/x`, `campaign.title`);
+/// loader names are relative to `templates/`.
+fn prefix(name: &str) -> &'static str {
+    if name.starts_with("files/") || name.starts_with("campaign.") { "" } else { "templates/" }
+}
+
+fn load_sandboxed(root: &Path, name: &str) -> Result<Option<String>, minijinja::Error> {
+    let refuse = |why: String| Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, why));
+    let rel = match RepoPath::parse(name) {
+        Ok(p) => p,
+        Err(e) => return refuse(format!("template name refused: {e}; templates load only from templates/")),
+    };
+    let mut path = PathBuf::from(root);
+    for part in rel.as_str().split('/') {
+        path.push(part);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return refuse(format!("templates/{rel} goes through a symbolic link, which the sandbox refuses"));
+            }
+            Ok(_) => {}
+            Err(_) => return Ok(None),
+        }
+    }
+    match std::fs::read_to_string(&path) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) => Err(minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("cannot read templates/{rel}: {e}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn renderer(files: &[(&str, &str)]) -> (tempfile::TempDir, Renderer) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, body) in files {
+            let p = dir.path().join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, body).unwrap();
+        }
+        let r = Renderer::new(dir.path());
+        (dir, r)
+    }
+
+    #[test]
+    fn strict_undefined_names_template_and_line() {
+        let (_d, r) = renderer(&[("a.yml.j2", "ok: 1\nname: {{ repo.nmae }}\n")]);
+        let ctx = minijinja::context! { repo => minijinja::context!{ name => "api" } };
+        let err = r.render("a.yml.j2", &ctx).unwrap_err();
+        assert_eq!(err.location, "templates/a.yml.j2:2");
+        assert!(err.message.starts_with("undefined value"), "{}", err.message);
+    }
+
+    #[test]
+    fn no_escaping_and_trailing_newline_kept() {
+        let (_d, r) = renderer(&[("a.yml.j2", "v: {{ x }}\n")]);
+        let out = r.render("a.yml.j2", &minijinja::context! { x => "a \"b\" <c>" }).unwrap();
+        assert_eq!(out, "v: a \"b\" <c>\n");
+    }
+
+    #[test]
+    fn include_is_sandboxed() {
+        let (d, r) =
+            renderer(&[("a.j2", "{% include '../secret' %}"), ("b.j2", "{% include 'part.j2' %}"), ("part.j2", "P")]);
+        std::fs::write(d.path().join("../secret"), "s").ok();
+        let err = r.render("a.j2", &Value::UNDEFINED).unwrap_err();
+        assert!(err.to_string().contains("templates load only from templates/"), "{err}");
+        assert_eq!(r.render("b.j2", &Value::UNDEFINED).unwrap(), "P");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn include_through_symlink_is_refused() {
+        let (d, r) = renderer(&[("a.j2", "{% include 'link.j2' %}")]);
+        let outside = tempfile::NamedTempFile::new().unwrap();
+        std::os::unix::fs::symlink(outside.path(), d.path().join("link.j2")).unwrap();
+        let err = r.render("a.j2", &Value::UNDEFINED).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+    }
+
+    #[test]
+    fn syntax_error_has_line() {
+        let (_d, r) = renderer(&[("bad.j2", "a\n{% if %}\n")]);
+        let err = r.compile("bad.j2").unwrap_err();
+        assert_eq!(err.location, "templates/bad.j2:2");
+    }
+}

@@ -1,0 +1,283 @@
+//! Views of run results. The data comes from the core (`campaign`); this module only renders it,
+//! as text for people and as versioned JSON for machines.
+//!
+//! JSON compatibility: every document carries `schema_version`. Fields are only ever added
+//! within a version; renaming or removing one bumps it.
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::campaign::{ApplyAction, ApplyOutcome, RepoPlan, RepoResult};
+use crate::change::Action;
+use crate::diagnostic::Diagnostic;
+use crate::forge::RepoId;
+use crate::workspace::{FetchOutcome, FetchStatus};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Left-aligned columns; the last column is not padded.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(header.to_vec());
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+// ---- fetch ----
+
+pub fn fetch_text(results: &[RepoResult<FetchOutcome>], skipped: &[(RepoId, String)]) -> String {
+    let mut out = String::new();
+    let count = |s: FetchStatus| results.iter().filter(|r| matches!(&r.result, Ok(o) if o.status == s)).count();
+    let failed: Vec<_> = results.iter().filter_map(|r| r.result.as_ref().err().map(|e| (&r.repo, e))).collect();
+    for (repo, err) in &failed {
+        out.push_str(&format!("error: {repo}: {err}\n"));
+    }
+    for (repo, why) in skipped {
+        out.push_str(&format!("skipped {repo}: {why}\n"));
+    }
+    out.push_str(&format!(
+        "fetched {} repositories: {} cloned, {} updated, {} up to date, {} failed\n",
+        results.len(),
+        count(FetchStatus::Cloned),
+        count(FetchStatus::Updated),
+        count(FetchStatus::UpToDate),
+        failed.len()
+    ));
+    out
+}
+
+pub fn fetch_json(results: &[RepoResult<FetchOutcome>], skipped: &[(RepoId, String)]) -> serde_json::Value {
+    let repos: Vec<_> = results
+        .iter()
+        .map(|r| match &r.result {
+            Ok(o) => json!({"repo": r.repo.full_name(), "status": o.status, "head": o.head}),
+            Err(e) => json!({"repo": r.repo.full_name(), "status": "failed", "error": e}),
+        })
+        .collect();
+    let failed = results.iter().filter(|r| r.result.is_err()).count();
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "command": "fetch",
+        "repos": repos,
+        "skipped": skipped_json(skipped),
+        "summary": {"repos": results.len(), "failed": failed},
+    })
+}
+
+fn skipped_json(skipped: &[(RepoId, String)]) -> Vec<serde_json::Value> {
+    skipped.iter().map(|(r, why)| json!({"repo": r.full_name(), "reason": why})).collect()
+}
+
+// ---- plan ----
+
+fn plan_status(r: &RepoResult<RepoPlan>) -> &'static str {
+    match &r.result {
+        Ok(p) if p.files.is_empty() => "unchanged",
+        Ok(_) => "changed",
+        Err(_) => "failed",
+    }
+}
+
+pub fn plan_text(branch: &str, results: &[RepoResult<RepoPlan>], skipped: &[(RepoId, String)]) -> String {
+    let mut out = String::new();
+    for r in results {
+        if let Ok(p) = &r.result
+            && !p.files.is_empty()
+        {
+            out.push_str(&format!(
+                "━━ {} ({} @ {}) — {} file(s)\n",
+                r.repo,
+                p.base_branch,
+                &p.base[..p.base.len().min(12)],
+                p.files.len()
+            ));
+            for f in &p.files {
+                out.push_str(&format!("# {} {} (from {})\n", action_word(f.action), f.path, f.origin));
+                out.push_str(&f.unified());
+            }
+            out.push('\n');
+        }
+    }
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|r| {
+            let (files, note) = match &r.result {
+                Ok(p) => (
+                    p.files.len().to_string(),
+                    p.files.iter().map(|f| f.path.to_string()).collect::<Vec<_>>().join(", "),
+                ),
+                Err(e) => ("-".into(), e.lines().next().unwrap_or_default().to_string()),
+            };
+            vec![r.repo.full_name(), plan_status(r).to_string(), files, note]
+        })
+        .collect();
+    out.push_str(&format!("Plan for campaign branch `{branch}` (nothing was written)\n"));
+    out.push_str(&table(&["REPOSITORY", "STATUS", "FILES", "DETAIL"], &rows));
+    for (repo, why) in skipped {
+        out.push_str(&format!("skipped {repo}: {why}\n"));
+    }
+    let n = |s| results.iter().filter(|r| plan_status(r) == s).count();
+    out.push_str(&format!(
+        "{} repositories: {} changed, {} unchanged, {} failed\n",
+        results.len(),
+        n("changed"),
+        n("unchanged"),
+        n("failed")
+    ));
+    out
+}
+
+fn action_word(a: Action) -> &'static str {
+    match a {
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Delete => "delete",
+    }
+}
+
+pub fn plan_json(branch: &str, results: &[RepoResult<RepoPlan>], skipped: &[(RepoId, String)]) -> serde_json::Value {
+    let repos: Vec<_> = results
+        .iter()
+        .map(|r| match &r.result {
+            Ok(p) => json!({
+                "repo": r.repo.full_name(),
+                "status": plan_status(r),
+                "base_branch": p.base_branch,
+                "base": p.base,
+                "tree": p.tree,
+                "files": p.files.iter().map(|f| json!({
+                    "path": f.path, "action": f.action, "origin": f.origin, "diff": f.unified(),
+                })).collect::<Vec<_>>(),
+                "pull_request": {"title": p.title, "body": p.body},
+            }),
+            Err(e) => json!({"repo": r.repo.full_name(), "status": "failed", "error": e}),
+        })
+        .collect();
+    let n = |s| results.iter().filter(|r| plan_status(r) == s).count();
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "command": "plan",
+        "campaign": {"branch": branch},
+        "repos": repos,
+        "skipped": skipped_json(skipped),
+        "summary": {"repos": results.len(), "changed": n("changed"), "unchanged": n("unchanged"), "failed": n("failed")},
+    })
+}
+
+// ---- apply ----
+
+fn apply_key(r: &RepoResult<ApplyOutcome>) -> &'static str {
+    match &r.result {
+        Ok(o) => match o.action {
+            ApplyAction::Opened { .. } => "opened",
+            ApplyAction::Updated { .. } => "updated",
+            ApplyAction::Unchanged { .. } => "unchanged",
+            ApplyAction::Closed { .. } => "closed",
+            ApplyAction::Nothing => "nothing",
+        },
+        Err(_) => "failed",
+    }
+}
+
+pub fn apply_text(branch: &str, results: &[RepoResult<ApplyOutcome>]) -> String {
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|r| {
+            let (detail, url) = match &r.result {
+                Ok(o) => {
+                    let url = match &o.action {
+                        ApplyAction::Opened { url, .. }
+                        | ApplyAction::Updated { url, .. }
+                        | ApplyAction::Unchanged { url, .. }
+                        | ApplyAction::Closed { url, .. } => url.clone(),
+                        ApplyAction::Nothing => String::new(),
+                    };
+                    (crate::campaign::describe(&o.action), url)
+                }
+                Err(e) => (format!("failed: {}", e.lines().next().unwrap_or_default()), String::new()),
+            };
+            vec![r.repo.full_name(), detail, url]
+        })
+        .collect();
+    let mut out = format!("Applied campaign branch `{branch}`\n");
+    out.push_str(&table(&["REPOSITORY", "RESULT", "PULL REQUEST"], &rows));
+    let n = |s| results.iter().filter(|r| apply_key(r) == s).count();
+    out.push_str(&format!(
+        "{} repositories: {} opened, {} updated, {} unchanged, {} closed, {} failed\n",
+        results.len(),
+        n("opened"),
+        n("updated"),
+        n("unchanged"),
+        n("closed"),
+        n("failed")
+    ));
+    out
+}
+
+pub fn apply_json(branch: &str, results: &[RepoResult<ApplyOutcome>]) -> serde_json::Value {
+    let repos: Vec<_> = results
+        .iter()
+        .map(|r| match &r.result {
+            Ok(o) => {
+                let mut v = serde_json::to_value(&o.action).unwrap_or_default();
+                v["repo"] = json!(r.repo.full_name());
+                v["files"] = json!(o.files);
+                v
+            }
+            Err(e) => json!({"repo": r.repo.full_name(), "action": "failed", "error": e}),
+        })
+        .collect();
+    let n = |s| results.iter().filter(|r| apply_key(r) == s).count();
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "command": "apply",
+        "campaign": {"branch": branch},
+        "repos": repos,
+        "summary": {"repos": results.len(), "opened": n("opened"), "updated": n("updated"), "unchanged": n("unchanged"), "closed": n("closed"), "failed": n("failed")},
+    })
+}
+
+// ---- diagnostics ----
+
+#[derive(Serialize)]
+struct DiagnosticJson<'a> {
+    file: String,
+    line: usize,
+    column: usize,
+    message: &'a str,
+    help: Option<&'a str>,
+}
+
+pub fn diagnostics_json(diags: &[Diagnostic]) -> serde_json::Value {
+    let errors: Vec<_> = diags
+        .iter()
+        .map(|d| DiagnosticJson {
+            file: d.file.display().to_string(),
+            line: d.line,
+            column: d.column,
+            message: &d.message,
+            help: d.help.as_deref(),
+        })
+        .collect();
+    json!({"schema_version": SCHEMA_VERSION, "errors": errors})
+}

@@ -1,0 +1,211 @@
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use serde::Serialize;
+
+use super::Snapshot;
+use crate::forge::{RemoteRepo, RepoId};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cannot fetch {repo} from {url}: {reason}")]
+    Fetch { repo: RepoId, url: String, reason: String },
+    #[error("{repo} is not in the cache yet\n  help: run `convoy fetch` first, or drop --offline")]
+    Missing { repo: RepoId },
+    #[error("cache of {repo} at {path}: {reason}")]
+    Broken { repo: RepoId, path: String, reason: String },
+    #[error("the remote has no branch `{branch}` in {repo}")]
+    NoBranch { repo: RepoId, branch: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FetchStatus {
+    Cloned,
+    Updated,
+    UpToDate,
+}
+
+impl FetchStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FetchStatus::Cloned => "cloned",
+            FetchStatus::Updated => "updated",
+            FetchStatus::UpToDate => "up to date",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FetchOutcome {
+    pub status: FetchStatus,
+    /// The default branch's commit now in the cache.
+    pub head: String,
+}
+
+/// The persistent clone cache.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+    /// History depth to fetch; `None` fetches full history.
+    depth: Option<NonZeroU32>,
+}
+
+impl Cache {
+    pub fn new(dir: impl Into<PathBuf>, depth: Option<NonZeroU32>) -> Self {
+        Cache { dir: dir.into(), depth }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn repo_dir(&self, id: &RepoId) -> PathBuf {
+        self.dir.join(&id.owner).join(format!("{}.git", id.name))
+    }
+
+    fn tracking_ref(branch: &str) -> String {
+        format!("refs/remotes/origin/{branch}")
+    }
+
+    /// Clone `remote` into the cache, or fetch its default branch if it is there already.
+    ///
+    /// A first clone goes to a temporary folder renamed into place on success, so an interrupted
+    /// clone never leaves a broken cache entry. An existing entry that cannot be opened or
+    /// fetched into is re-cloned beside it and swapped only when that succeeds.
+    pub fn fetch(&self, remote: &RemoteRepo) -> Result<FetchOutcome, CacheError> {
+        let dest = self.repo_dir(&remote.id);
+        if dest.exists() {
+            match self.update(remote, &dest) {
+                Ok(outcome) => return Ok(outcome),
+                Err(first) => {
+                    tracing::warn!(repo = %remote.id, error = %first, "cache entry unusable, re-cloning");
+                    let fresh = self.clone_fresh(remote, &dest)?;
+                    return Ok(FetchOutcome { status: FetchStatus::Cloned, ..fresh });
+                }
+            }
+        }
+        self.clone_fresh(remote, &dest)
+    }
+
+    fn clone_fresh(&self, remote: &RemoteRepo, dest: &Path) -> Result<FetchOutcome, CacheError> {
+        let parent = dest.parent().unwrap_or(&self.dir);
+        let broken =
+            |reason: String| CacheError::Broken { repo: remote.id.clone(), path: dest.display().to_string(), reason };
+        std::fs::create_dir_all(parent).map_err(|e| broken(e.to_string()))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{}.clone-", remote.id.name))
+            .tempdir_in(parent)
+            .map_err(|e| broken(e.to_string()))?;
+        let repo = gix::init_bare(tmp.path()).map_err(|e| broken(e.to_string()))?;
+        let head = self.fetch_into(&repo, remote)?;
+        drop(repo);
+        let staged = tmp.keep();
+        if dest.exists() {
+            // Swap: move the old entry aside first so a failure between the two renames leaves
+            // the new clone under the staged name rather than nothing.
+            let old = parent.join(format!(".{}.old-{}", remote.id.name, std::process::id()));
+            std::fs::rename(dest, &old).map_err(|e| broken(e.to_string()))?;
+            std::fs::rename(&staged, dest).map_err(|e| broken(e.to_string()))?;
+            let _ = std::fs::remove_dir_all(&old);
+        } else {
+            std::fs::rename(&staged, dest).map_err(|e| broken(e.to_string()))?;
+        }
+        Ok(FetchOutcome { status: FetchStatus::Cloned, head })
+    }
+
+    fn update(&self, remote: &RemoteRepo, dest: &Path) -> Result<FetchOutcome, CacheError> {
+        let repo = gix::open(dest).map_err(|e| CacheError::Broken {
+            repo: remote.id.clone(),
+            path: dest.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let before = resolve(&repo, &Self::tracking_ref(&remote.default_branch));
+        let head = self.fetch_into(&repo, remote)?;
+        let status =
+            if before.as_deref() == Some(head.as_str()) { FetchStatus::UpToDate } else { FetchStatus::Updated };
+        Ok(FetchOutcome { status, head })
+    }
+
+    /// Fetch the default branch of `remote` into `repo`; returns the fetched commit.
+    fn fetch_into(&self, repo: &gix::Repository, remote: &RemoteRepo) -> Result<String, CacheError> {
+        use gix::remote::Direction;
+        let err = |reason: String| CacheError::Fetch { repo: remote.id.clone(), url: remote.clone_url.clone(), reason };
+        let branch = &remote.default_branch;
+        let tracking = Self::tracking_ref(branch);
+        let spec = format!("+refs/heads/{branch}:{tracking}");
+        let shallow = match self.depth {
+            Some(depth) => gix::remote::fetch::Shallow::DepthAtRemote(depth),
+            None => gix::remote::fetch::Shallow::NoChange,
+        };
+        let interrupt = AtomicBool::new(false);
+        let outcome = repo
+            .remote_at(remote.clone_url.as_str())
+            .and_then(|r| r.with_refspecs([spec.as_str()], Direction::Fetch))
+            .map_err(|e| err(e.to_string()))?
+            .with_fetch_tags(gix::remote::fetch::Tags::None)
+            .connect(Direction::Fetch)
+            .map_err(|e| err(chain(&e)))?
+            .prepare_fetch(gix::progress::Discard, Default::default())
+            .map_err(|e| err(chain(&e)))?
+            .with_shallow(shallow)
+            .receive(gix::progress::Discard, &interrupt)
+            .map_err(|e| err(chain(&e)))?;
+        let advertised = outcome
+            .ref_map
+            .mappings
+            .iter()
+            .any(|m| m.remote.as_name().is_some_and(|n| n == format!("refs/heads/{branch}").as_str()));
+        if !advertised {
+            return Err(CacheError::NoBranch { repo: remote.id.clone(), branch: branch.clone() });
+        }
+        resolve(repo, &tracking).ok_or_else(|| err(format!("{tracking} missing after fetch")))
+    }
+
+    /// Open the cached snapshot of `remote`'s default branch.
+    pub fn snapshot(&self, remote: &RemoteRepo) -> Result<Snapshot, CacheError> {
+        let dest = self.repo_dir(&remote.id);
+        if !dest.exists() {
+            return Err(CacheError::Missing { repo: remote.id.clone() });
+        }
+        let broken =
+            |reason: String| CacheError::Broken { repo: remote.id.clone(), path: dest.display().to_string(), reason };
+        let repo = gix::open(&dest).map_err(|e| broken(e.to_string()))?;
+        let tracking = Self::tracking_ref(&remote.default_branch);
+        let head =
+            resolve(&repo, &tracking).ok_or_else(|| broken(format!("{tracking} is missing; run `convoy fetch`")))?;
+        Snapshot::load(repo.with_object_memory(), &head).map_err(broken)
+    }
+}
+
+fn resolve(repo: &gix::Repository, name: &str) -> Option<String> {
+    repo.try_find_reference(name).ok().flatten().and_then(|mut r| r.peel_to_id().ok()).map(|id| id.to_string())
+}
+
+/// The error and its causes on one line: gix errors are layered and the root cause is the useful part.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// gix spawns `git-upload-pack` for `file://` URLs: check for git before any clone starts, so
+/// the user gets one clear message instead of one error per repository.
+pub fn require_git_for(urls: &[&str]) -> Result<(), String> {
+    if !urls.iter().any(|u| u.starts_with("file://") || u.starts_with('/')) {
+        return Ok(());
+    }
+    match std::process::Command::new("git").arg("--version").output() {
+        Ok(out) if out.status.success() => Ok(()),
+        _ => Err("the `git` program is needed to clone from the local forge (gix runs `git upload-pack` for file:// URLs), and it was not found on PATH\n  help: install git (e.g. `apt-get install git`), or serve the forge with `git daemon` and set `clone_url` under [org.forge]".into()),
+    }
+}

@@ -1,0 +1,14 @@
+//! The clone cache and read access to repository snapshots.
+//!
+//! The cache keeps one bare, shallow clone per repository (`<cache>/<owner>/<name>.git`) with the
+//! forge's default branch fetched to `refs/remotes/origin/<branch>`. Transformers read files
+//! straight from the tree of that commit ([`Snapshot`]): no checkout is written, so nothing on
+//! disk can be half-updated, symlinks are never followed, and the same snapshot is what the
+//! commit is built on.
+
+mod cache;
+pub mod paths;
+mod snapshot;
+
+pub use cache::{Cache, CacheError, FetchOutcome, FetchStatus, require_git_for};
+pub use snapshot::{EntryKind, Snapshot};
