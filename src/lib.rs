@@ -4,7 +4,6 @@
 //!
 //! The binary (`src/main.rs`) is a thin shell over [`cli::run`]; everything else is the core.
 
-
 pub mod campaign;
 pub mod change;
 pub mod cli;

@@ -90,16 +90,32 @@ pub struct RunArgs {
 }
 
 /// What went wrong for the process as a whole.
-enum Failure {
-    /// Exit 2: the user must fix the invocation or the manifest.
-    Usage(String),
-    /// Exit 1: the environment or forge failed.
-    Run(String),
+struct Failure {
+    /// 2: the user must fix the invocation or the manifest; 1: the environment or forge failed.
+    code: u8,
+    text: String,
+    /// Diagnostics for `--json` (file, line, column per error).
+    diagnostics: Option<serde_json::Value>,
+}
+
+impl Failure {
+    fn usage(text: impl Into<String>) -> Self {
+        Failure { code: 2, text: text.into(), diagnostics: None }
+    }
+    fn run(text: impl Into<String>) -> Self {
+        Failure { code: 1, text: text.into(), diagnostics: None }
+    }
 }
 
 impl From<SetupError> for Failure {
     fn from(e: SetupError) -> Self {
-        if e.exit_code() == 2 { Failure::Usage(e.to_string()) } else { Failure::Run(e.to_string()) }
+        let diagnostics = match &e {
+            SetupError::Invalid(d) | SetupError::Manifest(ManifestError::Invalid(d)) => {
+                Some(report::diagnostics_json(&d.0))
+            }
+            _ => None,
+        };
+        Failure { code: e.exit_code(), text: e.to_string(), diagnostics }
     }
 }
 
@@ -116,21 +132,25 @@ pub fn run() -> ExitCode {
     match runtime.block_on(dispatch(&cli)) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
-        Err(Failure::Usage(msg)) => {
-            print_error(&cli, &msg);
-            ExitCode::from(2)
-        }
-        Err(Failure::Run(msg)) => {
-            print_error(&cli, &msg);
-            ExitCode::from(1)
+        Err(failure) => {
+            print_failure(&cli, &failure);
+            ExitCode::from(failure.code)
         }
     }
 }
 
-fn print_error(cli: &Cli, msg: &str) {
+/// Errors go to stderr as text; with `--json`, stdout also gets one JSON document saying why.
+fn print_failure(cli: &Cli, failure: &Failure) {
     if cli.json {
-        println!("{}", serde_json::json!({"schema_version": report::SCHEMA_VERSION, "error": msg}));
+        let mut doc =
+            serde_json::json!({"schema_version": report::SCHEMA_VERSION, "ok": false, "exit_code": failure.code});
+        match &failure.diagnostics {
+            Some(d) => doc["errors"] = d["errors"].clone(),
+            None => doc["error"] = serde_json::Value::String(failure.text.clone()),
+        }
+        println!("{doc}");
     }
+    let msg = &failure.text;
     if msg.starts_with("error: ") { eprintln!("{msg}") } else { eprintln!("error: {msg}") }
 }
 
@@ -183,8 +203,8 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
             Ok(fetched_ok && all_ok(&results))
         }
         Command::Demo { dir } => crate::demo::run(dir, cli.quiet).await.map_err(|e| match e {
-            crate::demo::DemoError::Refused(m) => Failure::Usage(m),
-            other => Failure::Run(other.to_string()),
+            crate::demo::DemoError::Refused(m) => Failure::usage(m),
+            other => Failure::run(other.to_string()),
         }),
     }
 }
@@ -194,10 +214,7 @@ fn all_ok<T>(results: &[RepoResult<T>]) -> bool {
 }
 
 fn load_manifest(cli: &Cli) -> Result<manifest::Manifest, Failure> {
-    manifest::load(&cli.manifest).map_err(|e| match e {
-        ManifestError::Invalid(d) if cli.json => Failure::Usage(format!("{d}\n{}", report::diagnostics_json(&d.0))),
-        other => Failure::Usage(other.to_string()),
-    })
+    manifest::load(&cli.manifest).map_err(|e| Failure::from(SetupError::Manifest(e)))
 }
 
 /// Settings resolution: command line over manifest (`--jobs` over `[org] jobs`).
@@ -207,16 +224,16 @@ async fn open(cli: &Cli, run: &RunArgs, depth: Option<std::num::NonZeroU32>) -> 
     let filters = run
         .repos
         .iter()
-        .map(|s| Selector::parse(s, &owner).map_err(|e| Failure::Usage(format!("--repo {s}: {e}"))))
+        .map(|s| Selector::parse(s, &owner).map_err(|e| Failure::usage(format!("--repo {s}: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
     let jobs = match run.jobs {
-        Some(0) => return Err(Failure::Usage("--jobs must be at least 1".into())),
+        Some(0) => return Err(Failure::usage("--jobs must be at least 1")),
         Some(j) => j,
         None => manifest.model.org.jobs,
     };
     let session = Session::open(manifest, RunOptions { jobs, filters, depth }).await?;
     if !run.repos.is_empty() && session.targets().is_empty() {
-        return Err(Failure::Usage(format!(
+        return Err(Failure::usage(format!(
             "--repo {} matches none of the selected repositories",
             run.repos.join(" --repo ")
         )));
@@ -249,10 +266,7 @@ async fn validate(cli: &Cli) -> Result<bool, Failure> {
     let options = RunOptions { jobs: manifest.model.org.jobs, filters: Vec::new(), depth: None };
     let (templates, files) = (manifest.model.templates.len(), manifest.model.files.len());
     let path = manifest.path.display().to_string();
-    let session = Session::open(manifest, options).await.map_err(|e| match e {
-        SetupError::Invalid(d) if cli.json => Failure::Usage(format!("{d}\n{}", report::diagnostics_json(&d.0))),
-        other => other.into(),
-    })?;
+    let session = Session::open(manifest, options).await?;
     let n = session.targets().len();
     if cli.json {
         println!(

@@ -1,0 +1,81 @@
+use crate::support::{Entry, HEAD, Org};
+
+#[test]
+fn one_broken_repo_fails_alone_and_the_rest_finish() {
+    let org = Org::new();
+    org.repo("api", &[("README.md", "api\n")]);
+    org.repo("web", &[("README.md", "web\n")]);
+    // Listed by the forge (a folder named like a repository) but not a git repository.
+    std::fs::create_dir_all(org.bare("ghost")).unwrap();
+    std::fs::write(org.bare("ghost").join("HEAD"), "garbage").unwrap();
+    org.manifest(HEAD);
+
+    let out = org.convoy(&["fetch", "--quiet"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("error: acme/ghost: cannot fetch acme/ghost from file://"), "{out:?}");
+    assert!(out.stdout.ends_with("fetched 3 repositories: 2 cloned, 0 updated, 0 up to date, 1 failed\n"), "{out:?}");
+    assert!(org.path().join("cache/acme/api.git").is_dir());
+    assert!(org.path().join("cache/acme/web.git").is_dir());
+    // A failed clone leaves nothing half-written in the cache.
+    let leftovers: Vec<_> = std::fs::read_dir(org.path().join("cache/acme"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+}
+
+#[test]
+fn later_runs_only_fetch_and_see_new_commits() {
+    let org = Org::new();
+    org.repo("api", &[("README.md", "v1\n")]);
+    org.repo("web", &[("README.md", "web\n")]);
+    org.manifest(HEAD);
+
+    let first = org.convoy(&["fetch", "--json"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let v: serde_json::Value = serde_json::from_str(&first.stdout).unwrap();
+    assert_eq!(v["repos"][0]["status"], "cloned");
+
+    let second = org.convoy(&["fetch", "-q"]);
+    assert!(second.stdout.ends_with("2 repositories: 0 cloned, 0 updated, 2 up to date, 0 failed\n"), "{second:?}");
+
+    org.commit("api", &[Entry::File("README.md", "v2\n")], "bump");
+    let third = org.convoy(&["fetch", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&third.stdout).unwrap();
+    let api = v["repos"].as_array().unwrap().iter().find(|r| r["repo"] == "acme/api").unwrap();
+    assert_eq!(api["status"], "updated");
+    assert_eq!(api["head"].as_str().unwrap(), org.branch_head("api", "main").unwrap());
+
+    // Shallow by default: the cache holds one commit, not the history.
+    let cache = org.path().join("cache/acme/api.git");
+    let count = crate::support::git(&cache, &["rev-list", "--count", "refs/remotes/origin/main"]);
+    assert_eq!(count.trim(), "1");
+    assert!(cache.join("shallow").exists());
+}
+
+#[test]
+fn a_deleted_cache_entry_is_recloned() {
+    let org = Org::new();
+    org.repo("api", &[("README.md", "v1\n")]);
+    org.manifest(HEAD);
+    assert_eq!(org.convoy(&["fetch", "-q"]).code, 0);
+    // Corrupt the cache: remove every object.
+    let objects = org.path().join("cache/acme/api.git/objects");
+    std::fs::remove_dir_all(&objects).unwrap();
+    std::fs::create_dir_all(&objects).unwrap();
+    let out = org.convoy(&["fetch", "-q"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let plan = org.convoy(&["plan", "--offline", "-q"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+}
+
+#[test]
+fn plain_progress_lines_when_stderr_is_not_a_terminal() {
+    let org = Org::new();
+    org.repo("api", &[("README.md", "v1\n")]);
+    org.manifest(HEAD);
+    let out = org.convoy(&["fetch"]);
+    assert_eq!(out.stderr, "fetch acme/api: cloned\n");
+    let quiet = org.convoy(&["fetch", "--quiet"]);
+    assert_eq!(quiet.stderr, "");
+}

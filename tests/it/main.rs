@@ -1,0 +1,10 @@
+//! Integration tests: the real binary against real git repositories on disk.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod apply;
+mod demo;
+mod fetch;
+mod support;
+mod transport;
+mod validate;

@@ -1,0 +1,191 @@
+//! Fixture builders shared by the integration tests: real bare git repositories made with the
+//! `git` program (independent of the code under test), a manifest folder, and the real binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use assert_cmd::cargo::cargo_bin;
+
+pub const OWNER: &str = "acme";
+
+/// A throwaway org: `<root>/forge/<owner>/<name>.git` plus a manifest folder at `<root>`.
+pub struct Org {
+    pub dir: tempfile::TempDir,
+}
+
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Fixture")
+        .env("GIT_AUTHOR_EMAIL", "fixture@example.com")
+        .env("GIT_COMMITTER_NAME", "Fixture")
+        .env("GIT_COMMITTER_EMAIL", "fixture@example.com")
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A file in a fixture commit: regular, or a symlink to `target`.
+pub enum Entry<'a> {
+    File(&'a str, &'a str),
+    Link(&'a str, &'a str),
+}
+
+impl Org {
+    pub fn new() -> Org {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("forge").join(OWNER)).unwrap();
+        std::fs::create_dir_all(dir.path().join("templates")).unwrap();
+        std::fs::create_dir_all(dir.path().join("files")).unwrap();
+        Org { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn bare(&self, name: &str) -> PathBuf {
+        self.path().join("forge").join(OWNER).join(format!("{name}.git"))
+    }
+
+    /// Create `acme/<name>` with one commit of `files` on `main`.
+    pub fn repo(&self, name: &str, files: &[(&str, &str)]) -> &Self {
+        let entries: Vec<Entry> = files.iter().map(|(p, c)| Entry::File(p, c)).collect();
+        self.repo_with(name, &entries)
+    }
+
+    pub fn repo_with(&self, name: &str, entries: &[Entry]) -> &Self {
+        let bare = self.bare(name);
+        git(self.path(), &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()]);
+        self.commit(name, entries, "initial");
+        self
+    }
+
+    /// Push a commit with `entries` (added on top of what is there) to `main` of `name`.
+    pub fn commit(&self, name: &str, entries: &[Entry], message: &str) {
+        let work = tempfile::tempdir().unwrap();
+        let bare = self.bare(name);
+        let w = work.path();
+        git(w, &["init", "-q", "-b", "main"]);
+        let has_main = git(&bare, &["for-each-ref", "refs/heads/main"]).trim().len() > 0;
+        if has_main {
+            git(w, &["fetch", "-q", bare.to_str().unwrap(), "main"]);
+            git(w, &["reset", "-q", "--hard", "FETCH_HEAD"]);
+        }
+        for e in entries {
+            match e {
+                Entry::File(p, c) => {
+                    let path = w.join(p);
+                    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                    std::fs::write(path, c).unwrap();
+                }
+                Entry::Link(p, target) => {
+                    let path = w.join(p);
+                    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                    std::os::unix::fs::symlink(target, path).unwrap();
+                }
+            }
+        }
+        git(w, &["add", "-A"]);
+        git(w, &["commit", "-q", "-m", message]);
+        git(w, &["push", "-q", bare.to_str().unwrap(), "main"]);
+    }
+
+    pub fn template(&self, name: &str, body: &str) -> &Self {
+        let p = self.path().join("templates").join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+        self
+    }
+
+    pub fn file(&self, name: &str, body: &str) -> &Self {
+        std::fs::write(self.path().join("files").join(name), body).unwrap();
+        self
+    }
+
+    pub fn manifest(&self, body: &str) -> &Self {
+        std::fs::write(self.path().join("org.toml"), body).unwrap();
+        self
+    }
+
+    /// Run the real binary against this org's manifest.
+    pub fn convoy(&self, args: &[&str]) -> Output {
+        let out = Command::new(cargo_bin("convoy"))
+            .arg("-m")
+            .arg(self.path().join("org.toml"))
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("CONVOY_MANIFEST")
+            .env_remove("CONVOY_LOG")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("convoy runs");
+        let root = self.path().display().to_string();
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).replace(&root, "[ORG]"),
+            stderr: String::from_utf8_lossy(&out.stderr).replace(&root, "[ORG]"),
+        }
+    }
+
+    /// The local forge's pull requests of `name` (from its documented state file).
+    pub fn pulls(&self, name: &str) -> Vec<serde_json::Value> {
+        let path = self.bare(name).join("convoy-forge.json");
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                v["pull_requests"].as_array().cloned().unwrap_or_default()
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+
+    pub fn branch_head(&self, name: &str, branch: &str) -> Option<String> {
+        let out = git(&self.bare(name), &["for-each-ref", "--format=%(objectname)", &format!("refs/heads/{branch}")]);
+        let sha = out.trim();
+        (!sha.is_empty()).then(|| sha.to_string())
+    }
+
+    /// A file's content on `branch` of `name`.
+    pub fn show(&self, name: &str, branch: &str, path: &str) -> String {
+        git(&self.bare(name), &["show", &format!("{branch}:{path}")])
+    }
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+/// The manifest head most tests share: the local forge, every repo of the org.
+pub const HEAD: &str = r#"[org]
+name = "acme"
+jobs = 2
+cache_dir = "cache"
+forge = { kind = "local", root = "forge" }
+
+[[repo]]
+name = "acme/*"
+"#;
+
+/// The table row of `repo` in a plan/apply summary, with runs of spaces folded to one.
+pub fn row(stdout: &str, repo: &str) -> String {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{repo} ")))
+        .unwrap_or_else(|| panic!("no row for {repo} in:\n{stdout}"));
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,82 @@
+//! Cloning over a real network transport: `git daemon` on 127.0.0.1 with a free port.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{HEAD, Org};
+
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start_daemon(base: &std::path::Path) -> (Daemon, u16) {
+    let port = free_port();
+    let child = Command::new("git")
+        .args(["daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1"])
+        .arg(format!("--port={port}"))
+        .arg(format!("--base-path={}", base.display()))
+        .arg(base)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("git daemon starts");
+    let daemon = Daemon(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "git daemon did not start listening");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (daemon, port)
+}
+
+#[test]
+fn fetch_and_apply_through_git_daemon() {
+    let org = Org::new();
+    org.repo("api", &[("README.md", "api\n")]);
+    org.repo("web", &[("README.md", "web\n")]);
+    org.template("ci.yml.j2", "name: {{ repo.name }}\n");
+    let (_daemon, port) = start_daemon(&org.path().join("forge"));
+    let manifest = HEAD.replace(
+        "forge = { kind = \"local\", root = \"forge\" }",
+        &format!("forge = {{ kind = \"local\", root = \"forge\", clone_url = \"git://127.0.0.1:{port}/{{owner}}/{{name}}.git\" }}"),
+    );
+    org.manifest(&format!("{manifest}[[template]]\nsource = \"ci.yml.j2\"\ndest = \"ci.yml\"\n"));
+
+    let out = org.convoy(&["fetch", "-q"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.ends_with("2 repositories: 2 cloned, 0 updated, 0 up to date, 0 failed\n"), "{out:?}");
+    let apply = org.convoy(&["apply", "-q"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert_eq!(org.show("web", "convoy/sync", "ci.yml"), "name: web\n");
+    let again = org.convoy(&["fetch", "-q"]);
+    assert!(again.stdout.ends_with("0 cloned, 0 updated, 2 up to date, 0 failed\n"), "{again:?}");
+}
+
+#[test]
+fn unreachable_daemon_is_a_per_repo_error() {
+    let org = Org::new();
+    org.repo("api", &[("README.md", "api\n")]);
+    let port = free_port(); // nothing listens there
+    let manifest = HEAD.replace(
+        "forge = { kind = \"local\", root = \"forge\" }",
+        &format!("forge = {{ kind = \"local\", root = \"forge\", clone_url = \"git://127.0.0.1:{port}/{{owner}}/{{name}}.git\" }}"),
+    );
+    org.manifest(&manifest);
+    let out = org.convoy(&["fetch", "-q"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout
+            .contains(&format!("error: acme/api: cannot fetch acme/api from git://127.0.0.1:{port}/acme/api.git")),
+        "{out:?}"
+    );
+}

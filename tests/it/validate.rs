@@ -1,0 +1,114 @@
+use crate::support::{HEAD, Org};
+
+fn org() -> Org {
+    let org = Org::new();
+    org.repo("api", &[("Cargo.toml", "[package]\nname = \"api\"\n")]);
+    org.repo("web", &[("package.json", "{}\n")]);
+    org.template("ci.yml.j2", "name: ci-{{ repo.name }}\n");
+    org
+}
+
+#[test]
+fn valid_manifest_reports_selection() {
+    let org = org();
+    org.manifest(&format!("{HEAD}[[template]]\nsource = \"ci.yml.j2\"\ndest = \".github/workflows/ci.yml\"\n"));
+    let out = org.convoy(&["validate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "[ORG]/org.toml is valid: 2 repositories selected, 1 templates, 0 files\n");
+}
+
+#[test]
+fn unknown_key_is_pinned_with_line_and_column() {
+    let org = org();
+    org.manifest(&format!("{HEAD}[[template]]\nsource = \"ci.yml.j2\"\ndest = \"x.yml\"\ndestination = \"y\"\n"));
+    let out = org.convoy(&["validate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "error: [ORG]/org.toml:12:1: unknown field `destination`, expected one of `source`, `dest`, `repos`, `vars`\n   |\n12 | destination = \"y\"\n   | ^^^^^^^^^^^\n  help: remove the key or fix its spelling; the manifest reference is in README.md, section \"Manifest reference\"\n"
+    );
+    assert!(!org.path().join("cache").exists(), "nothing may be touched");
+}
+
+#[test]
+fn wrong_type_is_pinned() {
+    let org = org();
+    org.manifest(&HEAD.replace("jobs = 2", "jobs = \"two\""));
+    let out = org.convoy(&["validate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.starts_with("error: [ORG]/org.toml:3:8: invalid type: string \"two\", expected usize\n"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn semantic_errors_each_name_their_position() {
+    let org = org();
+    org.template("broken.j2", "{% for x in %}\n");
+    org.manifest(&format!(
+        "{HEAD}[[repo]]\nname = \"acme/nope-*\"\n\n[[template]]\nsource = \"missing.j2\"\ndest = \"a.yml\"\n\n[[template]]\nsource = \"broken.j2\"\ndest = \"b.yml\"\nrepos = [\"tag:nothing\"]\n"
+    ));
+    let out = org.convoy(&["validate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    // Static checks run first (file existence); forge-dependent checks need a loadable manifest.
+    assert!(out.stderr.contains("org.toml:13:10: templates/missing.j2 does not exist"), "{out:?}");
+
+    org.manifest(&format!(
+        "{HEAD}[[repo]]\nname = \"acme/nope-*\"\n\n[[template]]\nsource = \"broken.j2\"\ndest = \"b.yml\"\nrepos = [\"tag:nothing\"]\n"
+    ));
+    let out = org.convoy(&["validate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "org.toml:10:8: [[repo]] name `acme/nope-*` matches none of the 2 repositories of `acme` on the forge"
+        ),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains(
+            "org.toml:15:10: [[template]] selector `tag:nothing` matches none of the 2 selected repositories"
+        ),
+        "{out:?}"
+    );
+
+    org.manifest(&format!("{HEAD}[[template]]\nsource = \"broken.j2\"\ndest = \"b.yml\"\n"));
+    let out = org.convoy(&["validate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("org.toml:10:10: template does not compile: templates/broken.j2:1: syntax error"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn unsafe_destinations_are_refused_before_anything_runs() {
+    let org = org();
+    org.manifest(&format!(
+        "{HEAD}[[template]]\nsource = \"ci.yml.j2\"\ndest = \"../escape.yml\"\n\n[[template]]\nsource = \"ci.yml.j2\"\ndest = \"/etc/x.yml\"\n"
+    ));
+    let out = org.convoy(&["plan"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("org.toml:11:8: invalid destination: `../escape.yml` escapes the repository (`..`)"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("org.toml:15:8: invalid destination: `/etc/x.yml` is absolute"), "{out:?}");
+    assert!(!org.path().join("cache").exists());
+}
+
+#[test]
+fn json_diagnostics_are_machine_readable() {
+    let org = org();
+    org.manifest(&format!("{HEAD}bogus = 1\n"));
+    let out = org.convoy(&["--json", "validate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["exit_code"], 2);
+    assert_eq!(v["errors"][0]["line"], 9);
+    assert_eq!(v["errors"][0]["column"], 1);
+    assert_eq!(v["errors"][0]["file"], "[ORG]/org.toml");
+    assert!(v["errors"][0]["message"].as_str().unwrap().starts_with("unknown field `bogus`"));
+}
