@@ -4,7 +4,6 @@
 use std::process::Command;
 
 use assert_cmd::cargo::cargo_bin;
-use saphyr::{LoadableYamlNode, Yaml};
 
 use crate::support::git;
 
@@ -25,29 +24,7 @@ fn demo_runs_end_to_end_and_converges() {
     for repo in ["api", "billing", "web", "docs-site"] {
         let bare = dir.join("forge/acme").join(format!("{repo}.git"));
         let text = git(&bare, &["show", "convoy/org-baseline:.github/workflows/ci.yml"]);
-        let docs = Yaml::load_from_str(&text).unwrap_or_else(|e| panic!("{repo}: {e}\n{text}"));
-        let wf = &docs[0];
-        assert_eq!(wf["concurrency"]["cancel-in-progress"].as_bool(), Some(true), "{repo}");
-        assert!(wf["concurrency"]["group"].as_str().is_some(), "{repo}");
-        assert_eq!(wf["permissions"]["contents"].as_str(), Some("read"), "{repo}");
-        let jobs = wf["jobs"].as_mapping().unwrap();
-        assert!(!jobs.is_empty());
-        for (name, job) in jobs {
-            assert!(job["timeout-minutes"].as_integer().is_some(), "{repo}: job {name:?} has no timeout");
-        }
-        for line in
-            text.lines().filter(|l| l.trim_start().starts_with("uses:") || l.trim_start().starts_with("- uses:"))
-        {
-            let spec = line.split("uses:").nth(1).unwrap().trim();
-            let (action, rest) = spec.split_once('@').unwrap();
-            let (sha, comment) = rest.split_once(" # ").unwrap_or((rest, ""));
-            assert!(
-                sha.len() == 40 && sha.chars().all(|c| c.is_ascii_hexdigit()),
-                "{repo}: {action} not pinned: {line}"
-            );
-            assert!(comment.starts_with('v'), "{repo}: {action} pin lacks a version comment: {line}");
-        }
-        assert!(text.contains("hashFiles('"), "{repo}: cache not keyed by a lockfile hash");
+        crate::support::assert_workflow_practices(repo, &text);
     }
     // A demo folder may be recreated; any other folder is refused.
     let again = Command::new(cargo_bin("convoy")).args(["demo", "-q", "--dir"]).arg(&dir).output().unwrap();

@@ -189,3 +189,31 @@ pub fn row(stdout: &str, repo: &str) -> String {
         .unwrap_or_else(|| panic!("no row for {repo} in:\n{stdout}"));
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+/// A workflow convoy ships must parse and show the practices convoy preaches: a concurrency group
+/// with cancel-in-progress, least-privilege permissions, a timeout on every job, actions pinned
+/// to full commit SHAs with the version in a comment, and caches keyed by a lockfile hash.
+pub fn assert_workflow_practices(label: &str, text: &str) {
+    use saphyr::{LoadableYamlNode, Yaml};
+    let docs = Yaml::load_from_str(text).unwrap_or_else(|e| panic!("{label}: {e}\n{text}"));
+    let wf = &docs[0];
+    assert_eq!(wf["concurrency"]["cancel-in-progress"].as_bool(), Some(true), "{label}\n{text}");
+    assert!(wf["concurrency"]["group"].as_str().is_some(), "{label}");
+    assert_eq!(wf["permissions"]["contents"].as_str(), Some("read"), "{label}");
+    let jobs = wf["jobs"].as_mapping().unwrap_or_else(|| panic!("{label}: no jobs"));
+    assert!(!jobs.is_empty());
+    for (name, job) in jobs {
+        assert!(job["timeout-minutes"].as_integer().is_some(), "{label}: job {name:?} has no timeout");
+    }
+    let mut pins = 0;
+    for line in text.lines().filter(|l| l.trim_start().trim_start_matches("- ").starts_with("uses:")) {
+        let spec = line.split("uses:").nth(1).unwrap().trim();
+        let (action, rest) = spec.split_once('@').unwrap_or_else(|| panic!("{label}: {line}"));
+        let (sha, comment) = rest.split_once(" # ").unwrap_or((rest, ""));
+        assert!(sha.len() == 40 && sha.chars().all(|c| c.is_ascii_hexdigit()), "{label}: {action} not pinned: {line}");
+        assert!(comment.starts_with('v'), "{label}: {action} pin lacks a version comment: {line}");
+        pins += 1;
+    }
+    assert!(pins > 0, "{label}: no actions used");
+    assert!(text.contains("hashFiles('"), "{label}: cache not keyed by a lockfile hash");
+}
