@@ -1,0 +1,176 @@
+//! The local forge through the `Forge` trait: the contract the GitHub backend must meet too.
+
+use convoy::forge::local::LocalForge;
+use convoy::forge::{
+    CheckState, CommitStatus, FileChange, Forge, ForgeError, MergeMethod, NewPullRequest, NewRelease, PrState,
+    PullRequestUpdate, RepoId,
+};
+
+use crate::support::{Org, git};
+
+fn setup() -> (Org, LocalForge, RepoId) {
+    let org = Org::new();
+    org.repo("api", &[("README.md", "one\ntwo\nthree\n"), ("src/lib.rs", "pub fn a() {}\n")]);
+    let forge = LocalForge::new(org.path().join("forge"), None);
+    (org, forge, RepoId::new("acme", "api"))
+}
+
+fn write(path: &str, content: &str) -> FileChange {
+    FileChange::Write { path: path.into(), content: content.as_bytes().to_vec(), executable: false }
+}
+
+async fn open_pr(forge: &LocalForge, repo: &RepoId, branch: &str, changes: &[FileChange]) -> u64 {
+    let base = forge.branch_head(repo, "main").await.unwrap().unwrap();
+    let sha = forge.create_commit(repo, &base, changes, "change").await.unwrap();
+    forge.update_branch(repo, branch, &sha, false).await.unwrap();
+    let pr = NewPullRequest {
+        title: "t".into(),
+        body: "b".into(),
+        head: branch.into(),
+        base: "main".into(),
+        ..Default::default()
+    };
+    forge.create_pull_request(repo, &pr).await.unwrap().number
+}
+
+#[tokio::test]
+async fn commits_land_in_the_bare_repo_and_branches_fast_forward_only() {
+    let (org, forge, repo) = setup();
+    let base = forge.branch_head(&repo, "main").await.unwrap().unwrap();
+    let sha = forge
+        .create_commit(
+            &repo,
+            &base,
+            &[write("a/b.txt", "x\n"), FileChange::Delete { path: "src/lib.rs".into() }],
+            "msg",
+        )
+        .await
+        .unwrap();
+    let info = forge.commit_info(&repo, &sha).await.unwrap();
+    assert_eq!(info.parents, vec![base.clone()]);
+    assert_eq!(info.message, "msg");
+    forge.update_branch(&repo, "topic", &sha, false).await.unwrap();
+    assert_eq!(org.show("api", "topic", "a/b.txt"), "x\n");
+    assert_eq!(git(&org.bare("api"), &["ls-tree", "-r", "--name-only", "topic"]), "README.md\na/b.txt\n");
+    // Moving the branch back is not a fast-forward.
+    let err = forge.update_branch(&repo, "topic", &base, false).await.unwrap_err();
+    assert!(matches!(err, ForgeError::Conflict(_)), "{err}");
+    forge.update_branch(&repo, "topic", &base, true).await.unwrap();
+    assert!(forge.delete_branch(&repo, "topic").await.unwrap());
+    assert!(!forge.delete_branch(&repo, "topic").await.unwrap());
+    // git itself agrees the repository is sound.
+    git(&org.bare("api"), &["fsck", "--strict"]);
+}
+
+#[tokio::test]
+async fn one_open_pr_per_head_and_reopening() {
+    let (_org, forge, repo) = setup();
+    let n = open_pr(&forge, &repo, "convoy/x", &[write("x", "1\n")]).await;
+    let dup = NewPullRequest { title: "t".into(), head: "convoy/x".into(), base: "main".into(), ..Default::default() };
+    assert!(matches!(forge.create_pull_request(&repo, &dup).await, Err(ForgeError::Conflict(_))));
+    let closed = forge
+        .update_pull_request(&repo, n, &PullRequestUpdate { state: Some(PrState::Closed), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(closed.state, PrState::Closed);
+    let reopened = forge
+        .update_pull_request(&repo, n, &PullRequestUpdate { state: Some(PrState::Open), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(reopened.state, PrState::Open);
+    assert_eq!(forge.find_pull_requests(&repo, "convoy/x").await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn merge_methods_produce_real_history() {
+    let (org, forge, repo) = setup();
+    let bare = org.bare("api");
+
+    let n = open_pr(&forge, &repo, "m", &[write("merge.txt", "m\n")]).await;
+    let merged = forge.merge_pull_request(&repo, n, MergeMethod::Merge).await.unwrap();
+    assert_eq!(git(&bare, &["rev-list", "--parents", "-n1", &merged.sha]).split_whitespace().count(), 3, "two parents");
+    assert_eq!(forge.get_pull_request(&repo, n).await.unwrap().state, PrState::Merged);
+    assert_eq!(org.show("api", "main", "merge.txt"), "m\n");
+
+    let n = open_pr(&forge, &repo, "s", &[write("squash.txt", "s\n")]).await;
+    let squashed = forge.merge_pull_request(&repo, n, MergeMethod::Squash).await.unwrap();
+    assert_eq!(
+        git(&bare, &["rev-list", "--parents", "-n1", &squashed.sha]).split_whitespace().count(),
+        2,
+        "one parent"
+    );
+    assert_eq!(org.show("api", "main", "squash.txt"), "s\n");
+
+    let n = open_pr(&forge, &repo, "r", &[write("rebase.txt", "r\n")]).await;
+    let rebased = forge.merge_pull_request(&repo, n, MergeMethod::Rebase).await.unwrap();
+    assert_eq!(git(&bare, &["log", "-1", "--format=%s", &rebased.sha]).trim(), "change");
+    assert_eq!(org.show("api", "main", "rebase.txt"), "r\n");
+    // Merging twice is refused.
+    assert!(matches!(forge.merge_pull_request(&repo, n, MergeMethod::Merge).await, Err(ForgeError::Conflict(_))));
+    git(&bare, &["fsck", "--strict"]);
+}
+
+#[tokio::test]
+async fn non_overlapping_edits_merge_and_conflicts_are_refused() {
+    let (org, forge, repo) = setup();
+    let a = open_pr(&forge, &repo, "a", &[write("README.md", "ONE\ntwo\nthree\n")]).await;
+    let b = open_pr(&forge, &repo, "b", &[write("README.md", "one\ntwo\nTHREE\n")]).await;
+    let c = open_pr(&forge, &repo, "c", &[write("README.md", "uno\ntwo\nthree\n")]).await;
+    forge.merge_pull_request(&repo, a, MergeMethod::Squash).await.unwrap();
+    forge.merge_pull_request(&repo, b, MergeMethod::Merge).await.unwrap();
+    assert_eq!(org.show("api", "main", "README.md"), "ONE\ntwo\nTHREE\n", "a real three-way merge");
+    let before = org.branch_head("api", "main");
+    let err = forge.merge_pull_request(&repo, c, MergeMethod::Merge).await.unwrap_err();
+    assert!(err.to_string().contains("has merge conflicts"), "{err}");
+    assert_eq!(org.branch_head("api", "main"), before, "a failed merge changes nothing");
+    assert_eq!(forge.get_pull_request(&repo, c).await.unwrap().state, PrState::Open);
+}
+
+#[tokio::test]
+async fn statuses_fold_into_one_verdict() {
+    let (_org, forge, repo) = setup();
+    let sha = forge.branch_head(&repo, "main").await.unwrap().unwrap();
+    assert_eq!(forge.check_verdict(&repo, &sha).await.unwrap().checks.len(), 0);
+    let status = |context: &str, state| CommitStatus { context: context.into(), state, description: String::new() };
+    forge.set_commit_status(&repo, &sha, &status("build", CheckState::Pending)).await.unwrap();
+    forge.set_commit_status(&repo, &sha, &status("lint", CheckState::Success)).await.unwrap();
+    assert_eq!(forge.check_verdict(&repo, &sha).await.unwrap().state, CheckState::Pending);
+    forge.set_commit_status(&repo, &sha, &status("build", CheckState::Failure)).await.unwrap();
+    assert_eq!(forge.check_verdict(&repo, &sha).await.unwrap().state, CheckState::Failure);
+    forge.set_commit_status(&repo, &sha, &status("build", CheckState::Success)).await.unwrap();
+    let verdict = forge.check_verdict(&repo, &sha).await.unwrap();
+    assert_eq!(verdict.state, CheckState::Success, "the latest status per context wins");
+    assert_eq!(verdict.checks.len(), 2);
+}
+
+#[tokio::test]
+async fn tags_and_releases_are_idempotent_and_conflict_safe() {
+    let (org, forge, repo) = setup();
+    let sha = forge.branch_head(&repo, "main").await.unwrap().unwrap();
+    forge.create_tag(&repo, "v1.0.0", &sha).await.unwrap();
+    forge.create_tag(&repo, "v1.0.0", &sha).await.unwrap();
+    let other = forge.create_commit(&repo, &sha, &[write("x", "x\n")], "x").await.unwrap();
+    assert!(matches!(forge.create_tag(&repo, "v1.0.0", &other).await, Err(ForgeError::Conflict(_))));
+    assert_eq!(git(&org.bare("api"), &["rev-parse", "v1.0.0^{commit}"]).trim(), sha);
+
+    let release =
+        NewRelease { tag: "v1.1.0".into(), target_sha: other.clone(), name: "1.1".into(), ..Default::default() };
+    let created = forge.create_release(&repo, &release).await.unwrap();
+    assert!(matches!(forge.create_release(&repo, &release).await, Err(ForgeError::Conflict(_))));
+    assert_eq!(forge.release_by_tag(&repo, "v1.1.0").await.unwrap(), Some(created.clone()));
+    let tags: Vec<String> = forge.list_tags(&repo).await.unwrap().into_iter().map(|t| t.name).collect();
+    assert_eq!(tags, ["v1.0.0", "v1.1.0"]);
+    forge.delete_release(&repo, created.id).await.unwrap();
+    assert!(forge.delete_tag(&repo, "v1.1.0").await.unwrap());
+    assert_eq!(forge.release_by_tag(&repo, "v1.1.0").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_corrupt_state_file_is_reported_not_overwritten() {
+    let (org, forge, repo) = setup();
+    let state = org.bare("api").join("convoy-forge.json");
+    std::fs::write(&state, "{ not json").unwrap();
+    let err = forge.find_pull_requests(&repo, "x").await.unwrap_err();
+    assert!(err.to_string().starts_with("forge state ") && err.to_string().contains("is corrupt"), "{err}");
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), "{ not json");
+}
