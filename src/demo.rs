@@ -67,7 +67,7 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<bool, DemoError> {
     let manifest = crate::manifest::load(&manifest_path).map_err(fail)?;
     say(format!("\n$ convoy -m {} validate", manifest_path.display()));
     let options =
-        RunOptions { jobs: manifest.model.org.jobs, filters: Vec::new(), depth: std::num::NonZeroU32::new(1) };
+        RunOptions { jobs: manifest.model.org.jobs, filters: Vec::new(), depth: crate::workspace::Depth::Keep };
     let session = Session::open(manifest, options).await.map_err(fail)?;
     say(format!("valid: {} repositories selected", session.targets().len()));
     for (repo, why) in &session.selection.skipped {
@@ -86,7 +86,7 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<bool, DemoError> {
     let summary_at = text.find("Plan for campaign").unwrap_or(0);
     let first_repo_end = text[..summary_at].match_indices("\n━━ ").next().map_or(summary_at, |(i, _)| i + 1);
     say(format!(
-        "{}… (diffs of the other repositories: `convoy -m {} plan`)\n",
+        "{}\n… (the other repositories' diffs: `convoy -m {} plan`)\n",
         &text[..first_repo_end].trim_end(),
         manifest_path.display()
     ));
@@ -94,16 +94,17 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<bool, DemoError> {
 
     say("\n$ convoy apply".into());
     let results = apply(&session, plans, &Silent).await;
-    say(crate::report::apply_text(&branch, &results).trim_end().to_string());
+    say(crate::report::apply_text(&branch, &results, &session.selection.skipped).trim_end().to_string());
 
     say("\n$ convoy apply   # again: converges, opens nothing new".into());
     let again = apply(&session, session.plan(&Silent), &Silent).await;
-    say(crate::report::apply_text(&branch, &again).trim_end().to_string());
+    say(crate::report::apply_text(&branch, &again, &session.selection.skipped).trim_end().to_string());
 
     say(format!(
-        "\nThe pull requests live in {}/forge/acme/<repo>.git/convoy-forge.json.\nTry: cd {} && convoy plan",
+        "\nThe pull requests live in {}/forge/acme/<repo>.git/convoy-forge.json.\nNext: convoy -m {} plan   (from a source tree: cargo run -- -m {} plan)",
         dir.display(),
-        dir.display()
+        manifest_path.display(),
+        manifest_path.display()
     ));
     Ok(all_ok(&fetched) && all_ok(&results) && all_ok(&again))
 }

@@ -106,10 +106,11 @@ pub async fn apply(
     }
     let results: Vec<RepoResult<Pass1>> = results.into_iter().flatten().collect();
 
-    // Pass 2: the sibling list. Siblings outside this run (e.g. filtered out with --repo) are
-    // kept from what the PR bodies listed before.
+    // Pass 2: the sibling list. Siblings this run did not settle (filtered out with --repo, or
+    // failed before their PR could be looked at) keep what the PR bodies listed before.
     let mut siblings: BTreeMap<RepoId, u64> = BTreeMap::new();
-    let in_run: std::collections::BTreeSet<RepoId> = results.iter().map(|r| r.repo.clone()).collect();
+    let in_run: std::collections::BTreeSet<RepoId> =
+        results.iter().filter(|r| r.result.is_ok()).map(|r| r.repo.clone()).collect();
     for r in &results {
         if let Ok(p) = &r.result {
             if let Some(pr) = &p.pr {

@@ -23,7 +23,7 @@ use crate::progress::Reporter;
 use crate::render::Renderer;
 use crate::targets::{Selection, Target, select};
 use crate::transform::{RepoInput, edits_for, template_context};
-use crate::workspace::{Cache, FetchOutcome, require_git_for};
+use crate::workspace::{Cache, Depth, FetchOutcome, require_git_for};
 
 /// Errors that stop a run before any repository is touched.
 #[derive(Debug, thiserror::Error)]
@@ -55,8 +55,7 @@ impl SetupError {
 pub struct RunOptions {
     pub jobs: usize,
     pub filters: Vec<Selector>,
-    /// Fetch depth for the cache; `None` = full history.
-    pub depth: Option<std::num::NonZeroU32>,
+    pub depth: Depth,
 }
 
 /// Everything one run needs, checked.
@@ -75,7 +74,8 @@ pub fn open_forge(manifest: &Manifest) -> Result<Arc<dyn Forge>, SetupError> {
     match config.kind.get_ref() {
         ForgeKind::Local => {
             let root = config.root.as_ref().map(|r| manifest.resolve(r.get_ref())).unwrap_or_default();
-            Ok(Arc::new(LocalForge::new(root, config.clone_url.as_ref().map(|u| u.get_ref().clone()))))
+            let clone_url = config.clone_url.as_ref().map(|u| u.get_ref().clone());
+            Ok(Arc::new(LocalForge::with_fallback_branch(root, clone_url, &manifest.model.org.default_branch)))
         }
         ForgeKind::Github => Err(SetupError::Unsupported(
             "the GitHub forge is not built yet (planned next); use `kind = \"local\"` for now".into(),
@@ -123,11 +123,26 @@ impl Session {
 
     /// Compute every target's change set from the cache.
     pub fn plan(&self, reporter: &dyn Reporter) -> Vec<RepoResult<RepoPlan>> {
+        self.plan_after(&[], reporter)
+    }
+
+    /// Like [`plan`](Self::plan), after a fetch: a repository whose fetch failed is not planned
+    /// from its stale cache entry (that would open a PR against an old base); it fails instead.
+    pub fn plan_after(
+        &self,
+        fetched: &[RepoResult<FetchOutcome>],
+        reporter: &dyn Reporter,
+    ) -> Vec<RepoResult<RepoPlan>> {
+        let failed: BTreeMap<&RepoId, &String> =
+            fetched.iter().filter_map(|r| r.result.as_ref().err().map(|e| (&r.repo, e))).collect();
         reporter.stage("plan", self.targets().len());
         let out = crate::parallel::map(self.targets(), self.options.jobs, |t| {
             let name = t.repo.id.full_name();
             reporter.item_started(&name);
-            let r = self.plan_repo(t);
+            let r = match failed.get(&t.repo.id) {
+                Some(e) => Err(format!("not planned, the fetch failed: {e}")),
+                None => self.plan_repo(t),
+            };
             match &r {
                 Ok(p) if p.files.is_empty() => reporter.item_finished(&name, true, "unchanged"),
                 Ok(p) => reporter.item_finished(&name, true, &format!("{} file(s) to change", p.files.len())),

@@ -17,6 +17,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::campaign::{RepoResult, RunOptions, Session, SetupError};
 use crate::manifest::{self, ManifestError, Selector};
 use crate::report;
+use crate::workspace::{Depth, FetchOutcome};
 
 #[derive(Debug, Parser)]
 #[command(name = "convoy", version, about = "Keep a GitHub organisation's repositories in step.", after_help = env_help())]
@@ -50,25 +51,33 @@ pub enum Command {
     /// Clone or fetch the selected repositories into the cache.
     Fetch {
         #[command(flatten)]
-        run: RunArgs,
-        /// History depth to fetch (default 1: shallow).
-        #[arg(long, default_value_t = 1, conflicts_with = "full")]
-        depth: u32,
-        /// Fetch full history instead of a shallow clone.
+        select: SelectArgs,
+        /// Keep exactly N commits of history (default: new clones get 1, existing entries keep
+        /// their depth and fetch only what is new).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "full")]
+        depth: Option<u32>,
+        /// Fetch full history (unshallows existing entries).
         #[arg(long)]
         full: bool,
     },
     /// Show, per repository, the diff a campaign would make; writes nothing to the forge.
     Plan {
         #[command(flatten)]
-        run: RunArgs,
+        select: SelectArgs,
+        /// Use the cache as it is instead of fetching first.
+        #[arg(long)]
+        offline: bool,
     },
     /// Commit each change set to the campaign branch and open or update its pull request.
     Apply {
         #[command(flatten)]
-        run: RunArgs,
+        select: SelectArgs,
+        /// Use the cache as it is instead of fetching first.
+        #[arg(long)]
+        offline: bool,
     },
-    /// Create a throwaway local org and run validate, fetch, plan and apply against it.
+    /// Create a throwaway local org and run validate, fetch, plan and apply against it
+    /// (writes its own manifest: `--manifest` and `--json` do not apply).
     Demo {
         /// Where to create the demo org (recreated if it holds an earlier demo).
         #[arg(long, default_value = "convoy-demo")]
@@ -77,16 +86,13 @@ pub enum Command {
 }
 
 #[derive(Debug, Args, Clone)]
-pub struct RunArgs {
+pub struct SelectArgs {
     /// Repositories worked on at once (default: `jobs` in the manifest).
     #[arg(short, long)]
     pub jobs: Option<usize>,
     /// Only these repositories (a selector: name, glob, tag:, topic:, group:). Repeatable.
     #[arg(long = "repo", value_name = "SELECTOR")]
     pub repos: Vec<String>,
-    /// Use the cache as it is instead of fetching first (plan/apply).
-    #[arg(long)]
-    pub offline: bool,
 }
 
 /// What went wrong for the process as a whole.
@@ -170,15 +176,26 @@ fn init_logging() {
 async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
     match &cli.command {
         Command::Validate => validate(cli).await,
-        Command::Fetch { run, depth, full } => {
-            let depth = if *full { None } else { std::num::NonZeroU32::new(*depth) };
-            let session = open(cli, run, depth).await?;
-            fetch(cli, &session, true)
+        Command::Fetch { select, depth, full } => {
+            let depth = match (depth.and_then(std::num::NonZeroU32::new), full) {
+                (_, true) => Depth::Full,
+                (Some(n), false) => Depth::Commits(n),
+                (None, false) => Depth::Keep,
+            };
+            let session = open(cli, select, depth).await?;
+            let results = fetch(cli, &session)?;
+            let skipped = &session.selection.skipped;
+            if cli.json {
+                println!("{}", report::fetch_json(&results, skipped));
+            } else {
+                print!("{}", report::fetch_text(&results, skipped));
+            }
+            Ok(all_ok(&results))
         }
-        Command::Plan { run } => {
-            let session = open(cli, run, std::num::NonZeroU32::new(1)).await?;
-            let fetched_ok = if run.offline { true } else { fetch(cli, &session, false)? };
-            let plans = session.plan(progress::reporter(cli.quiet).as_ref());
+        Command::Plan { select, offline } => {
+            let session = open(cli, select, Depth::Keep).await?;
+            let fetched = if *offline { Vec::new() } else { fetch(cli, &session)? };
+            let plans = session.plan_after(&fetched, progress::reporter(cli.quiet).as_ref());
             let branch = session.manifest.campaign().branch.get_ref().clone();
             let skipped = &session.selection.skipped;
             if cli.json {
@@ -186,22 +203,26 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
             } else {
                 print!("{}", report::plan_text(&branch, &plans, skipped));
             }
-            Ok(fetched_ok && all_ok(&plans))
+            Ok(all_ok(&plans))
         }
-        Command::Apply { run } => {
-            let session = open(cli, run, std::num::NonZeroU32::new(1)).await?;
-            let fetched_ok = if run.offline { true } else { fetch(cli, &session, false)? };
+        Command::Apply { select, offline } => {
+            let session = open(cli, select, Depth::Keep).await?;
+            let fetched = if *offline { Vec::new() } else { fetch(cli, &session)? };
             let reporter = progress::reporter(cli.quiet);
-            let plans = session.plan(reporter.as_ref());
+            let plans = session.plan_after(&fetched, reporter.as_ref());
             let results = crate::campaign::apply(&session, plans, reporter.as_ref()).await;
             let branch = session.manifest.campaign().branch.get_ref().clone();
+            let skipped = &session.selection.skipped;
             if cli.json {
-                println!("{}", report::apply_json(&branch, &results));
+                println!("{}", report::apply_json(&branch, &results, skipped));
             } else {
-                print!("{}", report::apply_text(&branch, &results));
+                print!("{}", report::apply_text(&branch, &results, skipped));
             }
-            Ok(fetched_ok && all_ok(&results))
+            Ok(all_ok(&results))
         }
+        Command::Demo { .. } if cli.json => Err(Failure::usage(
+            "`demo` prints a walkthrough for people; run `plan --json` or `apply --json` on the demo org",
+        )),
         Command::Demo { dir } => crate::demo::run(dir, cli.quiet).await.map_err(|e| match e {
             crate::demo::DemoError::Refused(m) => Failure::usage(m),
             other => Failure::run(other.to_string()),
@@ -218,7 +239,7 @@ fn load_manifest(cli: &Cli) -> Result<manifest::Manifest, Failure> {
 }
 
 /// Settings resolution: command line over manifest (`--jobs` over `[org] jobs`).
-async fn open(cli: &Cli, run: &RunArgs, depth: Option<std::num::NonZeroU32>) -> Result<Session, Failure> {
+async fn open(cli: &Cli, run: &SelectArgs, depth: Depth) -> Result<Session, Failure> {
     let manifest = load_manifest(cli)?;
     let owner = manifest.model.org.name.clone();
     let filters = run
@@ -241,29 +262,15 @@ async fn open(cli: &Cli, run: &RunArgs, depth: Option<std::num::NonZeroU32>) -> 
     Ok(session)
 }
 
-/// Fetch and report; `standalone` prints the fetch summary on stdout (for `convoy fetch`).
-fn fetch(cli: &Cli, session: &Session, standalone: bool) -> Result<bool, Failure> {
-    let results = session.fetch(progress::reporter(cli.quiet).as_ref())?;
-    let skipped = &session.selection.skipped;
-    if standalone {
-        if cli.json {
-            println!("{}", report::fetch_json(&results, skipped));
-        } else {
-            print!("{}", report::fetch_text(&results, skipped));
-        }
-    } else {
-        for r in &results {
-            if let Err(e) = &r.result {
-                eprintln!("error: {}: {e}", r.repo);
-            }
-        }
-    }
-    Ok(all_ok(&results))
+/// Fetch the selected repositories; failures are returned per repository (plan/apply report
+/// them as that repository's failure).
+fn fetch(cli: &Cli, session: &Session) -> Result<Vec<RepoResult<FetchOutcome>>, Failure> {
+    Ok(session.fetch(progress::reporter(cli.quiet).as_ref())?)
 }
 
 async fn validate(cli: &Cli) -> Result<bool, Failure> {
     let manifest = load_manifest(cli)?;
-    let options = RunOptions { jobs: manifest.model.org.jobs, filters: Vec::new(), depth: None };
+    let options = RunOptions { jobs: manifest.model.org.jobs, filters: Vec::new(), depth: Depth::Keep };
     let (templates, files) = (manifest.model.templates.len(), manifest.model.files.len());
     let path = manifest.path.display().to_string();
     let session = Session::open(manifest, options).await?;

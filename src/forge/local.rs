@@ -51,10 +51,13 @@ pub struct RepoMeta {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RepoState {
+    #[serde(default = "format_one")]
     format: u32,
     #[serde(default)]
     meta: RepoMeta,
     /// Next PR number (PRs and issues share numbering on GitHub; here only PRs exist).
+    /// Absent in a hand-written file: derived from the PRs present.
+    #[serde(default)]
     next_number: u64,
     #[serde(default)]
     pull_requests: Vec<PullRequest>,
@@ -69,6 +72,10 @@ struct RepoState {
 
 fn one() -> u64 {
     1
+}
+
+fn format_one() -> u32 {
+    STATE_FORMAT
 }
 
 impl Default for RepoState {
@@ -97,13 +104,22 @@ pub struct LocalForge {
 struct Inner {
     root: PathBuf,
     clone_url: Option<String>,
+    /// Reported for a repository whose HEAD names no branch.
+    fallback_branch: String,
 }
 
 impl LocalForge {
     /// `root` holds `<owner>/<name>.git`; `clone_url` (with `{owner}` and `{name}`) overrides the
     /// `file://` URL, e.g. to clone through a `git daemon` serving `root`.
     pub fn new(root: impl Into<PathBuf>, clone_url: Option<String>) -> Self {
-        LocalForge { inner: Arc::new(Inner { root: root.into(), clone_url }) }
+        Self::with_fallback_branch(root, clone_url, "main")
+    }
+
+    /// Like [`new`](Self::new), reporting `fallback_branch` for repositories whose HEAD names none
+    /// (the manifest's `[org] default_branch`).
+    pub fn with_fallback_branch(root: impl Into<PathBuf>, clone_url: Option<String>, fallback_branch: &str) -> Self {
+        let inner = Inner { root: root.into(), clone_url, fallback_branch: fallback_branch.to_string() };
+        LocalForge { inner: Arc::new(inner) }
     }
 
     pub fn root(&self) -> &Path {
@@ -220,7 +236,7 @@ impl Inner {
             .map_err(|e| ForgeError::io(format!("opening lock of {id}"), e))?;
         lock.lock().map_err(|e| ForgeError::io(format!("locking {id}"), e))?;
         let mut state = read_state(&dir)?;
-        let before = serde_json::to_vec(&state).unwrap_or_default();
+        let before = serde_json::to_vec_pretty(&state).unwrap_or_default();
         let out = f(&mut state)?;
         let after = serde_json::to_vec_pretty(&state).map_err(|e| ForgeError::Invalid(e.to_string()))?;
         if after != before {
@@ -237,6 +253,40 @@ impl Inner {
             return Err(ForgeError::NotFound(format!("repository {id}")));
         }
         Ok(f(&read_state(&dir)?))
+    }
+
+    /// The PRs of `id` with open ones brought in line with their head branch, as GitHub does:
+    /// the head sha follows pushes, and deleting the head branch closes the PR.
+    fn synced_pulls(&self, id: &RepoId) -> ForgeResult<Vec<PullRequest>> {
+        let git = self.open(id)?;
+        let stale = self.read_only(id, |s| {
+            s.pull_requests
+                .iter()
+                .filter(|p| p.state == PrState::Open)
+                .map(|p| (p.number, p.head.clone(), p.head_sha.clone()))
+                .collect::<Vec<_>>()
+        })?;
+        let mut changes = Vec::new();
+        for (number, head, sha) in stale {
+            let live = self.branch_head_sync(&git, &head)?;
+            if live.as_deref() != Some(sha.as_str()) {
+                changes.push((number, live));
+            }
+        }
+        if changes.is_empty() {
+            return self.read_only(id, |s| s.pull_requests.clone());
+        }
+        self.with_state(id, |s| {
+            for (number, live) in &changes {
+                if let Some(pr) = s.pull_requests.iter_mut().find(|p| p.number == *number) {
+                    match live {
+                        Some(sha) => pr.head_sha = sha.clone(),
+                        None => pr.state = PrState::Closed,
+                    }
+                }
+            }
+            Ok(s.pull_requests.clone())
+        })
     }
 
     fn branch_head_sync(&self, repo: &gix::Repository, branch: &str) -> ForgeResult<Option<String>> {
@@ -376,6 +426,10 @@ fn read_state(dir: &Path) -> ForgeResult<RepoState> {
         Ok(bytes) => {
             let state: RepoState = serde_json::from_slice(&bytes)
                 .map_err(|e| ForgeError::Corrupt { path: path.display().to_string(), reason: e.to_string() })?;
+            let mut state = state;
+            if state.next_number == 0 {
+                state.next_number = state.pull_requests.iter().map(|p| p.number).max().unwrap_or(0) + 1;
+            }
             if state.format != STATE_FORMAT {
                 return Err(ForgeError::Corrupt {
                     path: path.display().to_string(),
@@ -462,7 +516,8 @@ impl Forge for LocalForge {
                 }
                 let id = RepoId::new(owner.clone(), name);
                 let head = std::fs::read_to_string(entry.path().join("HEAD")).unwrap_or_default();
-                let default_branch = head.trim().strip_prefix("ref: refs/heads/").unwrap_or("main").to_string();
+                let default_branch =
+                    head.trim().strip_prefix("ref: refs/heads/").unwrap_or(&inner.fallback_branch).to_string();
                 let meta = read_state(&entry.path())?.meta;
                 repos.push(RemoteRepo {
                     clone_url: inner.clone_url(&id),
@@ -553,11 +608,9 @@ impl Forge for LocalForge {
     async fn find_pull_requests(&self, repo: &RepoId, branch: &str) -> ForgeResult<Vec<PullRequest>> {
         let (id, branch) = (repo.clone(), branch.to_string());
         self.blocking(move |inner| {
-            inner.read_only(&id, |s| {
-                let mut prs: Vec<_> = s.pull_requests.iter().filter(|p| p.head == branch).cloned().collect();
-                prs.sort_by_key(|p| std::cmp::Reverse(p.number));
-                prs
-            })
+            let mut prs: Vec<_> = inner.synced_pulls(&id)?.into_iter().filter(|p| p.head == branch).collect();
+            prs.sort_by_key(|p| std::cmp::Reverse(p.number));
+            Ok(prs)
         })
         .await
     }
@@ -566,7 +619,9 @@ impl Forge for LocalForge {
         let id = repo.clone();
         self.blocking(move |inner| {
             inner
-                .read_only(&id, |s| s.pull_requests.iter().find(|p| p.number == number).cloned())?
+                .synced_pulls(&id)?
+                .into_iter()
+                .find(|p| p.number == number)
                 .ok_or_else(|| ForgeError::NotFound(format!("pull request #{number} of {id}")))
         })
         .await

@@ -199,7 +199,7 @@ fn apply_key(r: &RepoResult<ApplyOutcome>) -> &'static str {
     }
 }
 
-pub fn apply_text(branch: &str, results: &[RepoResult<ApplyOutcome>]) -> String {
+pub fn apply_text(branch: &str, results: &[RepoResult<ApplyOutcome>], skipped: &[(RepoId, String)]) -> String {
     let rows: Vec<Vec<String>> = results
         .iter()
         .map(|r| {
@@ -221,6 +221,9 @@ pub fn apply_text(branch: &str, results: &[RepoResult<ApplyOutcome>]) -> String 
         .collect();
     let mut out = format!("Applied campaign branch `{branch}`\n");
     out.push_str(&table(&["REPOSITORY", "RESULT", "PULL REQUEST"], &rows));
+    for (repo, why) in skipped {
+        out.push_str(&format!("skipped {repo}: {why}\n"));
+    }
     let n = |s| results.iter().filter(|r| apply_key(r) == s).count();
     out.push_str(&format!(
         "{} repositories: {} opened, {} updated, {} unchanged, {} closed, {} failed\n",
@@ -234,7 +237,11 @@ pub fn apply_text(branch: &str, results: &[RepoResult<ApplyOutcome>]) -> String 
     out
 }
 
-pub fn apply_json(branch: &str, results: &[RepoResult<ApplyOutcome>]) -> serde_json::Value {
+pub fn apply_json(
+    branch: &str,
+    results: &[RepoResult<ApplyOutcome>],
+    skipped: &[(RepoId, String)],
+) -> serde_json::Value {
     let repos: Vec<_> = results
         .iter()
         .map(|r| match &r.result {
@@ -253,6 +260,7 @@ pub fn apply_json(branch: &str, results: &[RepoResult<ApplyOutcome>]) -> serde_j
         "command": "apply",
         "campaign": {"branch": branch},
         "repos": repos,
+        "skipped": skipped_json(skipped),
         "summary": {"repos": results.len(), "opened": n("opened"), "updated": n("updated"), "unchanged": n("unchanged"), "closed": n("closed"), "failed": n("failed")},
     })
 }

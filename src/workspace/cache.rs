@@ -44,16 +44,28 @@ pub struct FetchOutcome {
     pub head: String,
 }
 
+/// How much history the cache keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Depth {
+    /// New clones get one commit; existing entries keep whatever depth they have (a full clone
+    /// stays full, a shallow one fetches only what is new).
+    #[default]
+    Keep,
+    /// Exactly this many commits of history, re-cutting existing entries.
+    Commits(NonZeroU32),
+    /// Full history (unshallows existing entries).
+    Full,
+}
+
 /// The persistent clone cache.
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: PathBuf,
-    /// History depth to fetch; `None` fetches full history.
-    depth: Option<NonZeroU32>,
+    depth: Depth,
 }
 
 impl Cache {
-    pub fn new(dir: impl Into<PathBuf>, depth: Option<NonZeroU32>) -> Self {
+    pub fn new(dir: impl Into<PathBuf>, depth: Depth) -> Self {
         Cache { dir: dir.into(), depth }
     }
 
@@ -99,7 +111,7 @@ impl Cache {
             .tempdir_in(parent)
             .map_err(|e| broken(e.to_string()))?;
         let repo = gix::init_bare(tmp.path()).map_err(|e| broken(e.to_string()))?;
-        let head = self.fetch_into(&repo, remote)?;
+        let head = self.fetch_into(&repo, remote, true)?;
         drop(repo);
         let staged = tmp.keep();
         if dest.exists() {
@@ -122,22 +134,26 @@ impl Cache {
             reason: e.to_string(),
         })?;
         let before = resolve(&repo, &Self::tracking_ref(&remote.default_branch));
-        let head = self.fetch_into(&repo, remote)?;
+        let head = self.fetch_into(&repo, remote, false)?;
         let status =
             if before.as_deref() == Some(head.as_str()) { FetchStatus::UpToDate } else { FetchStatus::Updated };
         Ok(FetchOutcome { status, head })
     }
 
     /// Fetch the default branch of `remote` into `repo`; returns the fetched commit.
-    fn fetch_into(&self, repo: &gix::Repository, remote: &RemoteRepo) -> Result<String, CacheError> {
+    fn fetch_into(&self, repo: &gix::Repository, remote: &RemoteRepo, new_clone: bool) -> Result<String, CacheError> {
         use gix::remote::Direction;
         let err = |reason: String| CacheError::Fetch { repo: remote.id.clone(), url: remote.clone_url.clone(), reason };
         let branch = &remote.default_branch;
         let tracking = Self::tracking_ref(branch);
         let spec = format!("+refs/heads/{branch}:{tracking}");
+        use gix::remote::fetch::Shallow;
         let shallow = match self.depth {
-            Some(depth) => gix::remote::fetch::Shallow::DepthAtRemote(depth),
-            None => gix::remote::fetch::Shallow::NoChange,
+            Depth::Keep if new_clone => Shallow::DepthAtRemote(NonZeroU32::MIN),
+            Depth::Keep => Shallow::NoChange,
+            Depth::Commits(n) => Shallow::DepthAtRemote(n),
+            Depth::Full if repo.is_shallow().unwrap_or(true) => Shallow::undo(),
+            Depth::Full => Shallow::NoChange,
         };
         let interrupt = AtomicBool::new(false);
         let outcome = repo

@@ -174,3 +174,34 @@ fn prune_deletes_files_the_manifest_stopped_declaring() {
     );
     assert!(out.stdout.contains("-.github/CODEOWNERS\n"), "{out:?}");
 }
+
+#[test]
+fn a_deleted_campaign_branch_is_recreated_with_a_new_pr() {
+    let org = org_with_template();
+    assert_eq!(org.convoy(&["apply", "-q"]).code, 0);
+    // Someone deletes the branch: the forge closes its PR (as GitHub does).
+    crate::support::git(&org.bare("api"), &["update-ref", "-d", "refs/heads/convoy/ci"]);
+    let out = org.convoy(&["apply", "-q"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(row(&out.stdout, "acme/api"), "acme/api opened PR #2 local:acme/api#2");
+    let pulls = org.pulls("api");
+    assert_eq!(pulls.iter().filter(|p| p["state"] == "open").count(), 1, "exactly one open PR");
+    assert!(org.branch_head("api", "convoy/ci").is_some());
+}
+
+#[test]
+fn a_repo_that_fails_to_fetch_is_not_planned_from_its_stale_cache() {
+    let org = org_with_template();
+    assert_eq!(org.convoy(&["fetch", "-q"]).code, 0);
+    // The upstream repository breaks after it was cached.
+    std::fs::write(org.bare("web").join("HEAD"), "garbage").unwrap();
+    let out = org.convoy(&["apply", "-q"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        row(&out.stdout, "acme/web")
+            .starts_with("acme/web failed: not planned, the fetch failed: cannot fetch acme/web"),
+        "{out:?}"
+    );
+    assert!(org.pulls("web").is_empty());
+    assert_eq!(row(&out.stdout, "acme/api"), "acme/api opened PR #1 local:acme/api#1");
+}

@@ -46,11 +46,19 @@ fn later_runs_only_fetch_and_see_new_commits() {
     assert_eq!(api["status"], "updated");
     assert_eq!(api["head"].as_str().unwrap(), org.branch_head("api", "main").unwrap());
 
-    // Shallow by default: the cache holds one commit, not the history.
+    // Shallow by default: the first clone held one commit, the update added only the new one.
     let cache = org.path().join("cache/acme/api.git");
-    let count = crate::support::git(&cache, &["rev-list", "--count", "refs/remotes/origin/main"]);
-    assert_eq!(count.trim(), "1");
+    let count = || crate::support::git(&cache, &["rev-list", "--count", "refs/remotes/origin/main"]).trim().to_string();
+    assert_eq!(count(), "2");
     assert!(cache.join("shallow").exists());
+    // --depth re-cuts the history, --full unshallows.
+    org.commit("api", &[Entry::File("README.md", "v3\n")], "again");
+    assert_eq!(org.convoy(&["fetch", "-q", "--depth", "1"]).code, 0);
+    assert_eq!(count(), "1");
+    assert_eq!(org.convoy(&["fetch", "-q", "--full"]).code, 0);
+    assert_eq!(count(), "3");
+    assert!(!cache.join("shallow").exists());
+    assert_eq!(org.convoy(&["fetch", "-q", "--depth", "0"]).code, 2, "depth 0 is a usage error");
 }
 
 #[test]

@@ -73,7 +73,7 @@ impl Org {
         let bare = self.bare(name);
         let w = work.path();
         git(w, &["init", "-q", "-b", "main"]);
-        let has_main = git(&bare, &["for-each-ref", "refs/heads/main"]).trim().len() > 0;
+        let has_main = !git(&bare, &["for-each-ref", "refs/heads/main"]).trim().is_empty();
         if has_main {
             git(w, &["fetch", "-q", bare.to_str().unwrap(), "main"]);
             git(w, &["reset", "-q", "--hard", "FETCH_HEAD"]);
