@@ -75,7 +75,7 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<bool, DemoError> {
     }
 
     say("\n$ convoy fetch".into());
-    let fetched = session.fetch(&Silent).map_err(fail)?;
+    let fetched = session.fetch(&Silent).await.map_err(fail)?;
     say(crate::report::fetch_text(&fetched, &session.selection.skipped).trim_end().to_string());
 
     say("\n$ convoy plan".into());

@@ -7,9 +7,19 @@ pub const CONVOY_LOG: &str = "CONVOY_LOG";
 /// Any value turns off colour in log output (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
 
+/// GitHub token (classic, fine-grained or installation), first choice for `kind = "github"`.
+pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
+/// GitHub token, used when `GITHUB_TOKEN` is unset (the `gh` CLI's variable).
+pub const GH_TOKEN: &str = "GH_TOKEN";
+/// PEM text of a GitHub App's private key (instead of `private_key_path` in the manifest).
+pub const CONVOY_GITHUB_APP_PRIVATE_KEY: &str = "CONVOY_GITHUB_APP_PRIVATE_KEY";
+
 /// `(name, meaning)` for `--help` and the README.
 pub const ALL: &[(&str, &str)] = &[
     (CONVOY_MANIFEST, "path of org.toml when --manifest is not given"),
     (CONVOY_LOG, "log filter for stderr diagnostics (default: warn)"),
     (NO_COLOR, "disable colour in log output"),
+    (GITHUB_TOKEN, "GitHub token for kind = \"github\" (checked first)"),
+    (GH_TOKEN, "GitHub token, when GITHUB_TOKEN is unset"),
+    (CONVOY_GITHUB_APP_PRIVATE_KEY, "PEM of the GitHub App key, instead of private_key_path"),
 ];

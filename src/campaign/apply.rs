@@ -76,6 +76,9 @@ pub async fn apply(
         message: campaign.commit_message.get_ref().clone(),
         labels: campaign.labels.clone(),
         draft: campaign.draft,
+        reviewers: campaign.reviewers.clone(),
+        assignees: campaign.assignees.clone(),
+        auto_merge: campaign.auto_merge,
     });
     reporter.stage("apply", plans.len());
     let permits = Arc::new(Semaphore::new(session.options.jobs.max(1)));
@@ -160,6 +163,9 @@ struct ApplyContext {
     message: String,
     labels: Vec<String>,
     draft: bool,
+    reviewers: Vec<String>,
+    assignees: Vec<String>,
+    auto_merge: Option<crate::forge::MergeMethod>,
 }
 
 impl ApplyContext {
@@ -244,9 +250,15 @@ impl ApplyContext {
                     base: plan.base_branch.clone(),
                     draft: self.draft,
                     labels: self.labels.clone(),
-                    ..Default::default()
+                    reviewers: self.reviewers.clone(),
+                    assignees: self.assignees.clone(),
                 };
                 let pr = forge.create_pull_request(repo, &new).await?;
+                if let Some(method) = self.auto_merge
+                    && !forge.enable_auto_merge(repo, &pr, method).await?
+                {
+                    tracing::info!(%repo, "auto-merge not enabled: the repository does not allow it");
+                }
                 let action = ApplyAction::Opened { number: pr.number, url: pr.url.clone() };
                 Ok(Pass1 { action, files, body: plan.body.clone(), pr: Some(pr) })
             }

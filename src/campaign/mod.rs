@@ -16,6 +16,7 @@ pub use apply::{ApplyAction, ApplyOutcome, apply, describe};
 
 use crate::change::{FileDiff, diff_against};
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::forge::github::GithubForge;
 use crate::forge::local::LocalForge;
 use crate::forge::{Forge, ForgeError, RepoId};
 use crate::manifest::{ForgeKind, Manifest, ManifestError, Selector};
@@ -77,10 +78,53 @@ pub fn open_forge(manifest: &Manifest) -> Result<Arc<dyn Forge>, SetupError> {
             let clone_url = config.clone_url.as_ref().map(|u| u.get_ref().clone());
             Ok(Arc::new(LocalForge::with_fallback_branch(root, clone_url, &manifest.model.org.default_branch)))
         }
-        ForgeKind::Github => Err(SetupError::Unsupported(
-            "the GitHub forge is not built yet (planned next); use `kind = \"local\"` for now".into(),
-        )),
+        ForgeKind::Github => Ok(Arc::new(open_github(manifest)?)),
     }
+}
+
+/// The GitHub forge a manifest names, with credentials from the environment or a GitHub App.
+pub fn open_github(manifest: &Manifest) -> Result<GithubForge, SetupError> {
+    use crate::forge::github::api::{Api, Endpoints, Limits};
+    use crate::forge::github::auth::{AppToken, StaticToken, TokenSource};
+    let config = manifest.forge();
+    let api_url = config.api_url.as_ref().map_or("https://api.github.com", |u| u.get_ref().as_str());
+    let endpoints = Endpoints::from_api_url(api_url).map_err(SetupError::Unsupported)?;
+    let token: Arc<dyn TokenSource> = match (StaticToken::from_env(), config.app_id) {
+        (Some(t), _) => Arc::new(t),
+        (None, Some(app_id)) => {
+            let pem = match (std::env::var(crate::env_vars::CONVOY_GITHUB_APP_PRIVATE_KEY), &config.private_key_path) {
+                (Ok(pem), _) if !pem.trim().is_empty() => pem.into_bytes(),
+                (_, Some(path)) => std::fs::read(manifest.resolve(path.get_ref())).map_err(|e| {
+                    SetupError::Environment(format!("cannot read the GitHub App key {}: {e}", path.get_ref().display()))
+                })?,
+                _ => {
+                    return Err(SetupError::Environment(format!(
+                        "GitHub App {app_id} has no private key\n  help: set private_key_path under [org.forge], or CONVOY_GITHUB_APP_PRIVATE_KEY"
+                    )));
+                }
+            };
+            let app = AppToken::new(app_id, &pem, &manifest.model.org.name, config.installation_id)
+                .map_err(SetupError::Environment)?;
+            Arc::new(app)
+        }
+        (None, None) => {
+            tracing::warn!("no GITHUB_TOKEN, GH_TOKEN or GitHub App configured: requests are anonymous");
+            Arc::new(StaticToken::new(None, "no credentials"))
+        }
+    };
+    let limits = Limits {
+        writes_per_minute: config.writes_per_minute,
+        writes_per_hour: config.writes_per_hour,
+        max_wait: std::time::Duration::from_secs(config.rate_limit_wait),
+        ..Limits::default()
+    };
+    // One cache file per API origin, beside the clone cache: responses are only reused by the
+    // server that gave them (the file also records its origin).
+    let host: String = endpoints.origin.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let etag_file = manifest.cache_dir().join(format!(".etags-{host}.json"));
+    let api = Api::new(endpoints, limits, token.clone(), Some(etag_file))
+        .map_err(|e| SetupError::Environment(e.to_string()))?;
+    Ok(GithubForge::new(api, token))
 }
 
 impl Session {
@@ -93,6 +137,8 @@ impl Session {
             source,
         })?;
         let selection = select(&manifest, &listing, &options.filters).map_err(SetupError::Invalid)?;
+        let ids: Vec<RepoId> = selection.targets.iter().map(|t| t.repo.id.clone()).collect();
+        forge.scope_to(&ids).await;
         let renderer = build_renderer(&manifest).map_err(SetupError::Invalid)?;
         let cache = Cache::new(manifest.cache_dir(), options.depth);
         Ok(Session { manifest, forge, cache, selection, renderer, options })
@@ -103,20 +149,29 @@ impl Session {
     }
 
     /// Clone or fetch every target into the cache, `jobs` at a time.
-    pub fn fetch(&self, reporter: &dyn Reporter) -> Result<Vec<RepoResult<FetchOutcome>>, SetupError> {
+    pub async fn fetch(&self, reporter: &dyn Reporter) -> Result<Vec<RepoResult<FetchOutcome>>, SetupError> {
         let urls: Vec<&str> = self.targets().iter().map(|t| t.repo.clone_url.as_str()).collect();
         require_git_for(&urls).map_err(SetupError::Environment)?;
+        let credentials = self
+            .forge
+            .git_credentials()
+            .await
+            .map_err(|e| SetupError::Environment(format!("cannot get credentials for git: {e}")))?;
         reporter.stage("fetch", self.targets().len());
-        let out = crate::parallel::map(self.targets(), self.options.jobs, |t| {
-            let name = t.repo.id.full_name();
-            reporter.item_started(&name);
-            let r = self.cache.fetch(&t.repo).map_err(|e| e.to_string());
-            match &r {
-                Ok(o) => reporter.item_finished(&name, true, o.status.as_str()),
-                Err(e) => reporter.item_finished(&name, false, e),
-            }
-            r
-        });
+        let work = || {
+            crate::parallel::map(self.targets(), self.options.jobs, |t| {
+                let name = t.repo.id.full_name();
+                reporter.item_started(&name);
+                let r = self.cache.fetch(&t.repo, credentials.as_ref()).map_err(|e| e.to_string());
+                match &r {
+                    Ok(o) => reporter.item_finished(&name, true, o.status.as_str()),
+                    Err(e) => reporter.item_finished(&name, false, e),
+                }
+                r
+            })
+        };
+        // Blocking gix work on this runtime thread, without starving the runtime.
+        let out = tokio::task::block_in_place(work);
         reporter.stage_done();
         Ok(self.collect(out))
     }

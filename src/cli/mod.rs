@@ -76,12 +76,27 @@ pub enum Command {
         #[arg(long)]
         offline: bool,
     },
+    /// Inspect credentials for the GitHub forge.
+    Auth {
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
     /// Create a throwaway local org and run validate, fetch, plan and apply against it
     /// (writes its own manifest: `--manifest` and `--json` do not apply).
     Demo {
         /// Where to create the demo org (recreated if it holds an earlier demo).
         #[arg(long, default_value = "convoy-demo")]
         dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Token kind, scopes or permissions, expiry, rate limit, and whether they suffice.
+    Status {
+        /// The command the credentials are judged for.
+        #[arg(long = "for", value_enum, default_value = "apply")]
+        purpose: crate::forge::github::status::Purpose,
     },
 }
 
@@ -183,43 +198,58 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
                 (None, false) => Depth::Keep,
             };
             let session = open(cli, select, depth).await?;
-            let results = fetch(cli, &session)?;
+            let results = fetch(cli, &session).await?;
             let skipped = &session.selection.skipped;
-            if cli.json {
-                println!("{}", report::fetch_json(&results, skipped));
-            } else {
-                print!("{}", report::fetch_text(&results, skipped));
-            }
+            emit(cli, &session, || report::fetch_json(&results, skipped), || report::fetch_text(&results, skipped));
             Ok(all_ok(&results))
         }
         Command::Plan { select, offline } => {
             let session = open(cli, select, Depth::Keep).await?;
-            let fetched = if *offline { Vec::new() } else { fetch(cli, &session)? };
+            let fetched = if *offline { Vec::new() } else { fetch(cli, &session).await? };
             let plans = session.plan_after(&fetched, progress::reporter(cli.quiet).as_ref());
             let branch = session.manifest.campaign().branch.get_ref().clone();
             let skipped = &session.selection.skipped;
-            if cli.json {
-                println!("{}", report::plan_json(&branch, &plans, skipped));
-            } else {
-                print!("{}", report::plan_text(&branch, &plans, skipped));
-            }
+            emit(
+                cli,
+                &session,
+                || report::plan_json(&branch, &plans, skipped),
+                || report::plan_text(&branch, &plans, skipped),
+            );
             Ok(all_ok(&plans))
         }
         Command::Apply { select, offline } => {
             let session = open(cli, select, Depth::Keep).await?;
-            let fetched = if *offline { Vec::new() } else { fetch(cli, &session)? };
+            let fetched = if *offline { Vec::new() } else { fetch(cli, &session).await? };
+            // Pre-flight: repositories these credentials cannot push to are named now, before
+            // anything is written, rather than failing half-way.
+            let ids: Vec<_> = session.targets().iter().map(|t| t.repo.id.clone()).collect();
+            let denied = session.forge.missing_write_access(&ids).await.map_err(|e| Failure::run(e.to_string()))?;
+            if !denied.is_empty() {
+                let names: Vec<String> = denied.iter().map(|r| r.full_name()).collect();
+                eprintln!(
+                    "warning: the credentials cannot push to {} of {} repositories; they will not be changed: {}",
+                    denied.len(),
+                    ids.len(),
+                    names.join(", ")
+                );
+            }
             let reporter = progress::reporter(cli.quiet);
-            let plans = session.plan_after(&fetched, reporter.as_ref());
+            let mut plans = session.plan_after(&fetched, reporter.as_ref());
+            for p in plans.iter_mut().filter(|p| denied.contains(&p.repo)) {
+                p.result = Err("no push access for these credentials (checked before starting)".into());
+            }
             let results = crate::campaign::apply(&session, plans, reporter.as_ref()).await;
             let branch = session.manifest.campaign().branch.get_ref().clone();
             let skipped = &session.selection.skipped;
-            if cli.json {
-                println!("{}", report::apply_json(&branch, &results, skipped));
-            } else {
-                print!("{}", report::apply_text(&branch, &results, skipped));
-            }
+            emit(
+                cli,
+                &session,
+                || report::apply_json(&branch, &results, skipped),
+                || report::apply_text(&branch, &results, skipped),
+            );
             Ok(all_ok(&results))
         }
+        Command::Auth { command: AuthCommand::Status { purpose } } => auth_status(cli, *purpose).await,
         Command::Demo { .. } if cli.json => Err(Failure::usage(
             "`demo` prints a walkthrough for people; run `plan --json` or `apply --json` on the demo org",
         )),
@@ -228,6 +258,63 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
             other => Failure::run(other.to_string()),
         }),
     }
+}
+
+/// Print a command's result: JSON (with the API usage of remote forges under `api`) or text, and
+/// for remote forges a closing line on stderr with the requests the command spent.
+fn emit(cli: &Cli, session: &Session, json: impl FnOnce() -> serde_json::Value, text: impl FnOnce() -> String) {
+    session.forge.persist_cache();
+    let usage = session.forge.api_usage();
+    if cli.json {
+        let mut doc = json();
+        if let Some(u) = &usage {
+            doc["api"] = serde_json::to_value(u).unwrap_or_default();
+        }
+        println!("{doc}");
+    } else {
+        print!("{}", text());
+    }
+    if let Some(u) = usage {
+        eprintln!("{}", report::usage_line(&u));
+    }
+}
+
+async fn auth_status(cli: &Cli, purpose: crate::forge::github::status::Purpose) -> Result<bool, Failure> {
+    let manifest = load_manifest(cli)?;
+    if *manifest.forge().kind.get_ref() != crate::manifest::ForgeKind::Github {
+        return Err(Failure::usage("`auth status` is for `kind = \"github\"`; the local forge needs no credentials"));
+    }
+    let forge = crate::campaign::open_github(&manifest)?;
+    let owner = manifest.model.org.name.clone();
+    let listing = crate::forge::Forge::list_repos(&forge, &owner).await.map_err(|e| Failure::run(e.to_string()))?;
+    let selection =
+        crate::targets::select(&manifest, &listing, &[]).map_err(|d| Failure::from(SetupError::Invalid(d)))?;
+    let ids: Vec<_> = selection.targets.iter().map(|t| t.repo.id.clone()).collect();
+    let touches_workflows = manifest
+        .model
+        .templates
+        .iter()
+        .map(|t| t.dest.get_ref())
+        .chain(manifest.model.files.iter().map(|f| f.dest.get_ref()))
+        .any(|d| d.trim_start_matches("./").starts_with(".github/workflows/"));
+    let status = crate::forge::github::status::inspect(&forge, purpose, &ids, touches_workflows)
+        .await
+        .map_err(|e| Failure::run(e.to_string()))?;
+    let usage = crate::forge::Forge::api_usage(&forge);
+    if cli.json {
+        let mut doc =
+            serde_json::json!({"schema_version": report::SCHEMA_VERSION, "command": "auth status", "auth": status});
+        if let Some(u) = &usage {
+            doc["api"] = serde_json::to_value(u).unwrap_or_default();
+        }
+        println!("{doc}");
+    } else {
+        print!("{}", report::auth_text(&status));
+    }
+    if let Some(u) = usage {
+        eprintln!("{}", report::usage_line(&u));
+    }
+    Ok(status.sufficient != Some(false))
 }
 
 fn all_ok<T>(results: &[RepoResult<T>]) -> bool {
@@ -264,8 +351,8 @@ async fn open(cli: &Cli, run: &SelectArgs, depth: Depth) -> Result<Session, Fail
 
 /// Fetch the selected repositories; failures are returned per repository (plan/apply report
 /// them as that repository's failure).
-fn fetch(cli: &Cli, session: &Session) -> Result<Vec<RepoResult<FetchOutcome>>, Failure> {
-    Ok(session.fetch(progress::reporter(cli.quiet).as_ref())?)
+async fn fetch(cli: &Cli, session: &Session) -> Result<Vec<RepoResult<FetchOutcome>>, Failure> {
+    Ok(session.fetch(progress::reporter(cli.quiet).as_ref()).await?)
 }
 
 async fn validate(cli: &Cli) -> Result<bool, Failure> {

@@ -519,7 +519,12 @@ impl Forge for LocalForge {
                 let default_branch =
                     head.trim().strip_prefix("ref: refs/heads/").unwrap_or(&inner.fallback_branch).to_string();
                 let meta = read_state(&entry.path())?.meta;
+                // A repository that cannot be opened still lists; its fetch reports the problem.
+                let head = gix::open(entry.path())
+                    .ok()
+                    .and_then(|git| inner.branch_head_sync(&git, &default_branch).ok().flatten());
                 repos.push(RemoteRepo {
+                    head,
                     clone_url: inner.clone_url(&id),
                     id,
                     default_branch,
@@ -661,6 +666,7 @@ impl Forge for LocalForge {
                     assignees: new.assignees.clone(),
                     url: inner.pr_url(&id, number),
                     merge_commit_sha: None,
+                    node_id: None,
                 };
                 s.pull_requests.push(pr.clone());
                 Ok(pr)

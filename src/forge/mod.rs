@@ -8,6 +8,7 @@
 //! whether it already happened (`find_pull_requests` before `create_pull_request`,
 //! `branch_head` before `update_branch`, `release_by_tag` before `create_release`).
 
+pub mod github;
 pub mod local;
 
 use std::fmt;
@@ -68,6 +69,11 @@ pub struct RemoteRepo {
     pub private: bool,
     /// Where to clone from; never contains credentials.
     pub clone_url: String,
+    /// The default branch's commit, when the listing can tell it cheaply (the local forge reads
+    /// the ref; GitHub's GraphQL listing returns it). A cache that already has this commit needs
+    /// no network round trip at all.
+    #[serde(default)]
+    pub head: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +100,9 @@ pub struct PullRequest {
     pub assignees: Vec<String>,
     pub url: String,
     pub merge_commit_sha: Option<String>,
+    /// GraphQL node id (GitHub; used to enable auto-merge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -226,6 +235,9 @@ pub enum ForgeError {
     Io { context: String, source: std::io::Error },
     #[error("forge state {path} is corrupt: {reason}")]
     Corrupt { path: String, reason: String },
+    /// An error reported by a remote forge's API (message as the forge gave it).
+    #[error("{0}")]
+    Remote(String),
 }
 
 impl ForgeError {
@@ -239,10 +251,41 @@ impl ForgeError {
 
 pub type ForgeResult<T> = Result<T, ForgeError>;
 
+/// What a run spent on a remote forge's API.
+pub use github::api::Usage as ApiUsage;
+
 #[async_trait]
 pub trait Forge: Send + Sync {
     /// Short name of the backend, for messages (`local`, `github`).
     fn kind(&self) -> &'static str;
+
+    /// API requests spent so far (remote forges only).
+    fn api_usage(&self) -> Option<ApiUsage> {
+        None
+    }
+
+    /// Username and secret for git over HTTPS, valid for the next minutes (remote forges).
+    async fn git_credentials(&self) -> ForgeResult<Option<(String, secrecy::SecretString)>> {
+        Ok(None)
+    }
+
+    /// Turn on the forge's auto-merge for `pr`, if the repository allows it; `Ok(false)` where it
+    /// does not (or the forge has no such feature).
+    async fn enable_auto_merge(&self, _repo: &RepoId, _pr: &PullRequest, _method: MergeMethod) -> ForgeResult<bool> {
+        Ok(false)
+    }
+
+    /// Save what makes the next run cheaper (GitHub: the ETag cache). Called once at the end.
+    fn persist_cache(&self) {}
+
+    /// The run will touch only these repositories: credentials may be narrowed to them.
+    async fn scope_to(&self, _repos: &[RepoId]) {}
+
+    /// Of `repos`, those the credentials cannot push to (known from the listing), so a run can
+    /// refuse them before it starts instead of failing half-way.
+    async fn missing_write_access(&self, _repos: &[RepoId]) -> ForgeResult<Vec<RepoId>> {
+        Ok(Vec::new())
+    }
 
     /// Every repository of `owner`, archived ones included (selection filters them).
     async fn list_repos(&self, owner: &str) -> ForgeResult<Vec<RemoteRepo>>;

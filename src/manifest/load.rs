@@ -104,6 +104,48 @@ impl<'a> Checker<'a> {
 
     fn check_forge(&mut self) {
         let forge = self.m.model.org.forge.clone();
+        if *forge.kind.get_ref() == ForgeKind::Github {
+            for (present, key) in [(forge.root.is_some(), "root"), (forge.clone_url.is_some(), "clone_url")] {
+                if present {
+                    let span = self.find(&format!("{key} ="));
+                    self.at(
+                        span,
+                        format!("`{key}` is for `kind = \"local\"`"),
+                        "remove it: GitHub reports each repository's clone URL",
+                    );
+                }
+            }
+            if let Some(api) = &forge.api_url
+                && let Err(e) = crate::forge::github::api::Endpoints::from_api_url(api.get_ref())
+            {
+                self.at(
+                    api.span(),
+                    format!("invalid api_url: {e}"),
+                    "use https://api.github.com or https://HOST/api/v3",
+                );
+            }
+            if let Some(key) = &forge.private_key_path {
+                if forge.app_id.is_none() {
+                    self.at(key.span(), "`private_key_path` needs `app_id`", "add app_id = <your GitHub App's id>");
+                }
+                let path = self.m.resolve(key.get_ref());
+                if !path.is_file() {
+                    self.at(
+                        key.span(),
+                        format!("private key {} does not exist", path.display()),
+                        "point private_key_path at the App's .pem file, or set CONVOY_GITHUB_APP_PRIVATE_KEY",
+                    );
+                }
+            }
+            if forge.writes_per_minute == 0 || forge.writes_per_hour == 0 {
+                let span = self.find("writes_per_");
+                self.at(
+                    span,
+                    "write pacing must allow at least one request",
+                    "GitHub documents 80 per minute and 500 per hour; convoy defaults to 30 and 400",
+                );
+            }
+        }
         if *forge.kind.get_ref() == ForgeKind::Local {
             if let Some(api) = &forge.api_url {
                 self.at(api.span(), "`api_url` is for `kind = \"github\"`", "remove it, or switch the forge kind");

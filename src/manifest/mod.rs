@@ -128,6 +128,35 @@ pub struct ForgeConfig {
     /// github: the REST API base (GitHub Enterprise Server: `https://HOST/api/v3`).
     #[serde(default)]
     pub api_url: Option<Spanned<String>>,
+    /// github: authenticate as this GitHub App (when no GITHUB_TOKEN/GH_TOKEN is set).
+    #[serde(default)]
+    pub app_id: Option<u64>,
+    /// github: the App's private key (PEM), relative to the manifest's folder; or set
+    /// CONVOY_GITHUB_APP_PRIVATE_KEY to the PEM text.
+    #[serde(default)]
+    pub private_key_path: Option<Spanned<PathBuf>>,
+    /// github: the App's installation on the org (looked up when omitted).
+    #[serde(default)]
+    pub installation_id: Option<u64>,
+    /// github: content-creating requests per minute, at most (GitHub documents 80).
+    #[serde(default = "default_writes_per_minute")]
+    pub writes_per_minute: u32,
+    /// github: content-creating requests per hour, at most (GitHub documents 500).
+    #[serde(default = "default_writes_per_hour")]
+    pub writes_per_hour: u32,
+    /// github: the longest wait, in seconds, for a rate limit to reset before a request fails.
+    #[serde(default = "default_rate_limit_wait")]
+    pub rate_limit_wait: u64,
+}
+
+fn default_writes_per_minute() -> u32 {
+    30
+}
+fn default_writes_per_hour() -> u32 {
+    400
+}
+fn default_rate_limit_wait() -> u64 {
+    900
 }
 
 /// A `[[repo]]` rule. Exactly one of `name` or `topic` selects repositories from the forge listing.
@@ -209,6 +238,15 @@ pub struct Campaign {
     pub labels: Vec<String>,
     #[serde(default)]
     pub draft: bool,
+    /// Users (`login`) and teams (`team:slug`) asked to review each new pull request.
+    #[serde(default)]
+    pub reviewers: Vec<String>,
+    #[serde(default)]
+    pub assignees: Vec<String>,
+    /// Turn on the forge's auto-merge with this method (`merge`, `squash`, `rebase`) for each new
+    /// pull request, where the repository allows auto-merge.
+    #[serde(default)]
+    pub auto_merge: Option<crate::forge::MergeMethod>,
     /// Keep a list of the files convoy placed (`.github/convoy-managed`) and delete those the
     /// manifest no longer declares.
     #[serde(default)]
@@ -224,6 +262,9 @@ impl Default for Campaign {
             body: default_body(),
             labels: Vec::new(),
             draft: false,
+            reviewers: Vec::new(),
+            assignees: Vec::new(),
+            auto_merge: None,
             prune: false,
         }
     }

@@ -289,3 +289,52 @@ pub fn diagnostics_json(diags: &[Diagnostic]) -> serde_json::Value {
         .collect();
     json!({"schema_version": SCHEMA_VERSION, "errors": errors})
 }
+
+// ---- remote forge usage and credentials ----
+
+/// `API: 412 requests (180 answered 304 from cache), 96 writes, 3 retries, waited 12.4 s; 4588 left`
+pub fn usage_line(u: &crate::forge::ApiUsage) -> String {
+    let mut s = format!(
+        "API: {} requests ({} answered 304 from cache), {} writes, {} retries",
+        u.requests, u.not_modified, u.writes, u.retries
+    );
+    if u.waited_ms > 0 {
+        s.push_str(&format!(", waited {:.1} s for rate limits and pacing", u.waited_ms as f64 / 1000.0));
+    }
+    if let Some(left) = u.rate_limit_remaining {
+        s.push_str(&format!("; {left} left in the rate limit"));
+    }
+    s
+}
+
+pub fn auth_text(a: &crate::forge::github::status::AuthReport) -> String {
+    let word = |v: serde_json::Value| v.as_str().map(str::to_string).unwrap_or_default();
+    let mut out = format!("forge: github ({})\n", a.api_url);
+    out.push_str(&format!("credentials: {} ({})\n", a.source, word(serde_json::to_value(&a.kind).unwrap_or_default())));
+    if let Some(login) = &a.login {
+        out.push_str(&format!("login: {login}\n"));
+    }
+    if let Some(scopes) = &a.scopes {
+        out.push_str(&format!(
+            "scopes: {}\n",
+            if scopes.is_empty() { "(none)".to_string() } else { scopes.join(", ") }
+        ));
+    }
+    if let Some(p) = &a.permissions {
+        out.push_str(&format!("permissions: {p}\n"));
+    }
+    out.push_str(&format!("expires: {}\n", a.expires_at.as_deref().unwrap_or("not reported")));
+    if let Some(r) = &a.rate_limit {
+        out.push_str(&format!("rate limit: {}/{} remaining, resets at {}\n", r.remaining, r.limit, r.reset));
+    }
+    let verdict = match a.sufficient {
+        Some(true) => "sufficient",
+        Some(false) => "NOT sufficient",
+        None => "unknown",
+    };
+    out.push_str(&format!("for `{}`: {verdict}\n", word(serde_json::to_value(a.purpose).unwrap_or_default())));
+    for r in &a.reasons {
+        out.push_str(&format!("  - {r}\n"));
+    }
+    out
+}

@@ -86,22 +86,30 @@ impl Cache {
     /// A first clone goes to a temporary folder renamed into place on success, so an interrupted
     /// clone never leaves a broken cache entry. An existing entry that cannot be opened or
     /// fetched into is re-cloned beside it and swapped only when that succeeds.
-    pub fn fetch(&self, remote: &RemoteRepo) -> Result<FetchOutcome, CacheError> {
+    pub fn fetch(&self, remote: &RemoteRepo, credentials: Option<&GitCredentials>) -> Result<FetchOutcome, CacheError> {
         let dest = self.repo_dir(&remote.id);
         if dest.exists() {
-            match self.update(remote, &dest) {
+            if let Some(outcome) = self.already_current(remote, &dest) {
+                return Ok(outcome);
+            }
+            match self.update(remote, &dest, credentials) {
                 Ok(outcome) => return Ok(outcome),
                 Err(first) => {
                     tracing::warn!(repo = %remote.id, error = %first, "cache entry unusable, re-cloning");
-                    let fresh = self.clone_fresh(remote, &dest)?;
+                    let fresh = self.clone_fresh(remote, &dest, credentials)?;
                     return Ok(FetchOutcome { status: FetchStatus::Cloned, ..fresh });
                 }
             }
         }
-        self.clone_fresh(remote, &dest)
+        self.clone_fresh(remote, &dest, credentials)
     }
 
-    fn clone_fresh(&self, remote: &RemoteRepo, dest: &Path) -> Result<FetchOutcome, CacheError> {
+    fn clone_fresh(
+        &self,
+        remote: &RemoteRepo,
+        dest: &Path,
+        credentials: Option<&GitCredentials>,
+    ) -> Result<FetchOutcome, CacheError> {
         let parent = dest.parent().unwrap_or(&self.dir);
         let broken =
             |reason: String| CacheError::Broken { repo: remote.id.clone(), path: dest.display().to_string(), reason };
@@ -111,7 +119,7 @@ impl Cache {
             .tempdir_in(parent)
             .map_err(|e| broken(e.to_string()))?;
         let repo = gix::init_bare(tmp.path()).map_err(|e| broken(e.to_string()))?;
-        let head = self.fetch_into(&repo, remote, true)?;
+        let head = self.fetch_into(&repo, remote, true, credentials)?;
         drop(repo);
         let staged = tmp.keep();
         if dest.exists() {
@@ -127,21 +135,49 @@ impl Cache {
         Ok(FetchOutcome { status: FetchStatus::Cloned, head })
     }
 
-    fn update(&self, remote: &RemoteRepo, dest: &Path) -> Result<FetchOutcome, CacheError> {
+    /// When the forge reported the default branch's head and the cache already has exactly that
+    /// commit, there is nothing to fetch: skip the transport (a warm run over hundreds of
+    /// repositories then costs one listing, not hundreds of git handshakes). Explicit depth
+    /// changes still go to the network.
+    fn already_current(&self, remote: &RemoteRepo, dest: &Path) -> Option<FetchOutcome> {
+        let head = remote.head.as_deref()?;
+        if self.depth != Depth::Keep {
+            return None;
+        }
+        let repo = gix::open(dest).ok()?;
+        let cached = resolve(&repo, &Self::tracking_ref(&remote.default_branch))?;
+        let id = gix::ObjectId::from_hex(cached.as_bytes()).ok()?;
+        // The ref alone is not enough: a damaged cache may name a commit it no longer has.
+        (cached == head && repo.find_commit(id).is_ok())
+            .then_some(FetchOutcome { status: FetchStatus::UpToDate, head: cached })
+    }
+
+    fn update(
+        &self,
+        remote: &RemoteRepo,
+        dest: &Path,
+        credentials: Option<&GitCredentials>,
+    ) -> Result<FetchOutcome, CacheError> {
         let repo = gix::open(dest).map_err(|e| CacheError::Broken {
             repo: remote.id.clone(),
             path: dest.display().to_string(),
             reason: e.to_string(),
         })?;
         let before = resolve(&repo, &Self::tracking_ref(&remote.default_branch));
-        let head = self.fetch_into(&repo, remote, false)?;
+        let head = self.fetch_into(&repo, remote, false, credentials)?;
         let status =
             if before.as_deref() == Some(head.as_str()) { FetchStatus::UpToDate } else { FetchStatus::Updated };
         Ok(FetchOutcome { status, head })
     }
 
     /// Fetch the default branch of `remote` into `repo`; returns the fetched commit.
-    fn fetch_into(&self, repo: &gix::Repository, remote: &RemoteRepo, new_clone: bool) -> Result<String, CacheError> {
+    fn fetch_into(
+        &self,
+        repo: &gix::Repository,
+        remote: &RemoteRepo,
+        new_clone: bool,
+        credentials: Option<&GitCredentials>,
+    ) -> Result<String, CacheError> {
         use gix::remote::Direction;
         let err = |reason: String| CacheError::Fetch { repo: remote.id.clone(), url: remote.clone_url.clone(), reason };
         let branch = &remote.default_branch;
@@ -163,6 +199,7 @@ impl Cache {
             .with_fetch_tags(gix::remote::fetch::Tags::None)
             .connect(Direction::Fetch)
             .map_err(|e| err(chain(&e)))?
+            .with_credentials(credential_helper(credentials.filter(|_| may_send_credentials(&remote.clone_url))))
             .prepare_fetch(gix::progress::Discard, Default::default())
             .map_err(|e| err(chain(&e)))?
             .with_shallow(shallow)
@@ -195,6 +232,51 @@ impl Cache {
     }
 }
 
+/// Username and secret for git over HTTPS (e.g. `x-access-token` and a GitHub token).
+pub type GitCredentials = (String, secrecy::SecretString);
+
+/// Credentials go only over TLS, or to this machine: gix's refusal of clear-text credentials is
+/// compiled out (the `http-client-insecure-credentials` feature, so tests can serve git over
+/// loopback HTTP), and this check puts the refusal back for every other host.
+pub fn may_send_credentials(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("http://") else { return false };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if host.starts_with('[') {
+        host.split(']').next().map(|h| &h[1..]).unwrap_or(host)
+    } else {
+        host.split(':').next().unwrap_or(host)
+    };
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Answer gix's credential requests from memory: the token is handed to the transport for this
+/// fetch only, never written to the cache's config, and git's own helpers are not consulted.
+fn credential_helper(
+    credentials: Option<&GitCredentials>,
+) -> impl FnMut(gix::credentials::helper::Action) -> gix::error::Result<Option<gix::credentials::protocol::Outcome>> + use<>
+{
+    use secrecy::ExposeSecret;
+    let account = credentials
+        .map(|(user, secret)| (user.clone(), secrecy::SecretString::from(secret.expose_secret().to_string())));
+    move |action| match (action, &account) {
+        (gix::credentials::helper::Action::Get(ctx), Some((user, secret))) => {
+            Ok(Some(gix::credentials::protocol::Outcome {
+                identity: gix::sec::identity::Account {
+                    username: user.clone(),
+                    password: secret.expose_secret().to_string(),
+                    oauth_refresh_token: None,
+                },
+                next: ctx.into(),
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
 fn resolve(repo: &gix::Repository, name: &str) -> Option<String> {
     repo.try_find_reference(name).ok().flatten().and_then(|mut r| r.peel_to_id().ok()).map(|id| id.to_string())
 }
@@ -223,5 +305,22 @@ pub fn require_git_for(urls: &[&str]) -> Result<(), String> {
     match std::process::Command::new("git").arg("--version").output() {
         Ok(out) if out.status.success() => Ok(()),
         _ => Err("the `git` program is needed to clone from the local forge (gix runs `git upload-pack` for file:// URLs), and it was not found on PATH\n  help: install git (e.g. `apt-get install git`), or serve the forge with `git daemon` and set `clone_url` under [org.forge]".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_send_credentials;
+
+    #[test]
+    fn credentials_only_over_tls_or_loopback() {
+        assert!(may_send_credentials("https://github.com/acme/api.git"));
+        assert!(may_send_credentials("http://127.0.0.1:8080/acme/api.git"));
+        assert!(may_send_credentials("http://localhost/acme/api.git"));
+        assert!(may_send_credentials("http://[::1]:9/a.git"));
+        assert!(!may_send_credentials("http://ghe.internal/acme/api.git"));
+        assert!(!may_send_credentials("http://10.0.0.1/acme/api.git"));
+        assert!(!may_send_credentials("http://127.0.0.1.evil.example/a.git"));
+        assert!(!may_send_credentials("git://127.0.0.1/acme/api.git"));
     }
 }

@@ -10,5 +10,5 @@ mod cache;
 pub mod paths;
 mod snapshot;
 
-pub use cache::{Cache, CacheError, Depth, FetchOutcome, FetchStatus, require_git_for};
+pub use cache::{Cache, CacheError, Depth, FetchOutcome, FetchStatus, GitCredentials, require_git_for};
 pub use snapshot::{EntryKind, Snapshot};

@@ -192,9 +192,16 @@ fn a_deleted_campaign_branch_is_recreated_with_a_new_pr() {
 #[test]
 fn a_repo_that_fails_to_fetch_is_not_planned_from_its_stale_cache() {
     let org = org_with_template();
+    let (daemon, port) = crate::transport::start_daemon(&org.path().join("forge"));
+    let manifest = std::fs::read_to_string(org.path().join("org.toml")).unwrap().replace(
+        "forge = { kind = \"local\", root = \"forge\" }",
+        &format!("forge = {{ kind = \"local\", root = \"forge\", clone_url = \"git://127.0.0.1:{port}/{{owner}}/{{name}}.git\" }}"),
+    );
+    org.manifest(&manifest);
     assert_eq!(org.convoy(&["fetch", "-q"]).code, 0);
-    // The upstream repository breaks after it was cached.
-    std::fs::write(org.bare("web").join("HEAD"), "garbage").unwrap();
+    // web moves on while the transport goes down: its cache entry is now stale.
+    drop(daemon);
+    org.commit("web", &[Entry::File("README.md", "moved\n")], "moved");
     let out = org.convoy(&["apply", "-q"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
@@ -202,6 +209,6 @@ fn a_repo_that_fails_to_fetch_is_not_planned_from_its_stale_cache() {
             .starts_with("acme/web failed: not planned, the fetch failed: cannot fetch acme/web"),
         "{out:?}"
     );
-    assert!(org.pulls("web").is_empty());
+    assert!(org.pulls("web").is_empty(), "no PR against an old base");
     assert_eq!(row(&out.stdout, "acme/api"), "acme/api opened PR #1 local:acme/api#1");
 }

@@ -7,6 +7,7 @@ mod builtin_templates;
 mod demo;
 mod fetch;
 mod forge_local;
+mod github;
 mod support;
 mod transport;
 mod validate;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::{HEAD, Org};
 
-struct Daemon(Child);
+pub struct Daemon(Child);
 
 impl Drop for Daemon {
     fn drop(&mut self) {
@@ -15,14 +15,17 @@ impl Drop for Daemon {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn start_daemon(base: &std::path::Path) -> (Daemon, u16) {
+/// Start `git-daemon` itself (not through the `git` wrapper, which would run it as a child that
+/// outlives a kill of the wrapper) serving `base` on a free loopback port.
+pub fn start_daemon(base: &std::path::Path) -> (Daemon, u16) {
     let port = free_port();
-    let child = Command::new("git")
-        .args(["daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1"])
+    let exec_path = crate::support::git(base, &["--exec-path"]);
+    let child = Command::new(std::path::Path::new(exec_path.trim()).join("git-daemon"))
+        .args(["--reuseaddr", "--export-all", "--listen=127.0.0.1"])
         .arg(format!("--port={port}"))
         .arg(format!("--base-path={}", base.display()))
         .arg(base)
@@ -79,4 +82,30 @@ fn unreachable_daemon_is_a_per_repo_error() {
             .contains(&format!("error: acme/api: cannot fetch acme/api from git://127.0.0.1:{port}/acme/api.git")),
         "{out:?}"
     );
+}
+
+#[test]
+fn warm_fetch_skips_the_network_for_repositories_whose_head_did_not_move() {
+    let org = Org::new();
+    org.repo("api", &[("README.md", "api\n")]);
+    org.repo("web", &[("README.md", "web\n")]);
+    let (daemon, port) = start_daemon(&org.path().join("forge"));
+    let manifest = HEAD.replace(
+        "forge = { kind = \"local\", root = \"forge\" }",
+        &format!("forge = {{ kind = \"local\", root = \"forge\", clone_url = \"git://127.0.0.1:{port}/{{owner}}/{{name}}.git\" }}"),
+    );
+    org.manifest(&manifest);
+    assert_eq!(org.convoy(&["fetch", "-q"]).code, 0);
+    drop(daemon); // the transport is gone
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "daemon still listening");
+
+    let out = org.convoy(&["fetch", "-q"]);
+    assert_eq!(out.code, 0, "unchanged repositories need no transport: {out:?}");
+    assert!(out.stdout.ends_with("0 cloned, 0 updated, 2 up to date, 0 failed\n"), "{out:?}");
+
+    org.commit("web", &[crate::support::Entry::File("README.md", "web v2\n")], "bump");
+    let out = org.convoy(&["fetch", "-q"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("error: acme/web: cannot fetch"), "{out:?}");
+    assert!(out.stdout.ends_with("0 cloned, 0 updated, 1 up to date, 1 failed\n"), "{out:?}");
 }

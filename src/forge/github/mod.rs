@@ -1,0 +1,876 @@
+//! The GitHub forge: github.com and GitHub Enterprise Server through their REST API (and GraphQL
+//! for auto-merge), driven by octocrab through [`api::Api`].
+//!
+//! Every non-idempotent write is checked before it is tried again: a `create pull request` that
+//! got a 502 looks the PR up by head branch first, a tag or release that may exist is read back.
+//! Re-running a campaign never creates a duplicate PR, branch, tag or release.
+
+pub mod api;
+pub mod auth;
+pub mod status;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use base64::Engine;
+use http::{Method, StatusCode};
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use self::api::{Api, ApiError, Repeat, Response};
+use self::auth::TokenSource;
+use super::{
+    ApiUsage, CheckState, CheckVerdict, CommitInfo, CommitStatus, FileChange, Forge, ForgeError, ForgeResult,
+    MergeMethod, MergeResult, NewPullRequest, NewRelease, PrState, PullRequest, PullRequestUpdate, Release, RemoteRepo,
+    RepoId, Tag,
+};
+
+pub struct GithubForge {
+    api: Api,
+    token: Arc<dyn TokenSource>,
+    /// `permissions.push` per repository, from the listing (for the pre-flight check).
+    push: Mutex<HashMap<RepoId, bool>>,
+}
+
+fn path(repo: &RepoId) -> String {
+    format!("/repos/{}/{}", repo.owner, repo.name)
+}
+
+/// Percent-encode one path segment (branch names contain `/`, which GitHub wants as-is in
+/// `git/ref/heads/a/b`, so this only escapes what would break the URL).
+fn seg(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' | '.' | '~' | '/' => c.to_string(),
+            _ => c.to_string().bytes().map(|b| format!("%{b:02X}")).collect(),
+        })
+        .collect()
+}
+
+fn query(s: &str) -> String {
+    seg(s).replace('/', "%2F")
+}
+
+impl From<ApiError> for ForgeError {
+    fn from(e: ApiError) -> Self {
+        match e.status() {
+            Some(StatusCode::NOT_FOUND) => ForgeError::NotFound(e.to_string()),
+            Some(StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::METHOD_NOT_ALLOWED) => {
+                ForgeError::Conflict(e.to_string())
+            }
+            _ => ForgeError::Remote(e.to_string()),
+        }
+    }
+}
+
+/// Turn a non-2xx response into an error carrying GitHub's message.
+fn check(resp: Response, method: Method, route: &str) -> Result<Response, ApiError> {
+    if resp.status.is_success() {
+        return Ok(resp);
+    }
+    let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+    let mut message = body["message"].as_str().unwrap_or("").to_string();
+    if let Some(errors) = body["errors"].as_array() {
+        let details: Vec<String> = errors
+            .iter()
+            .filter_map(|e| {
+                e["message"].as_str().map(str::to_string).or_else(|| e["code"].as_str().map(str::to_string))
+            })
+            .collect();
+        if !details.is_empty() {
+            message = format!("{message}: {}", details.join("; "));
+        }
+    }
+    Err(ApiError::Status { method, route: route.into(), status: resp.status, message, body })
+}
+
+#[derive(Deserialize)]
+struct GhRepo {
+    name: String,
+    owner: GhUser,
+    #[serde(default)]
+    default_branch: Option<String>,
+    #[serde(default)]
+    topics: Vec<String>,
+    #[serde(default)]
+    archived: bool,
+    #[serde(default)]
+    fork: bool,
+    #[serde(default)]
+    private: bool,
+    clone_url: String,
+    #[serde(default)]
+    permissions: Option<GhPermissions>,
+}
+
+#[derive(Deserialize)]
+struct GhPermissions {
+    #[serde(default)]
+    push: bool,
+}
+
+#[derive(Deserialize)]
+struct GhUser {
+    login: String,
+}
+
+#[derive(Deserialize)]
+struct GhRef {
+    #[serde(rename = "ref")]
+    name: String,
+    sha: String,
+}
+
+#[derive(Deserialize)]
+struct GhLabel {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct GhTeam {
+    slug: String,
+}
+
+#[derive(Deserialize)]
+struct GhPull {
+    number: u64,
+    state: String,
+    title: String,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    draft: Option<bool>,
+    #[serde(default)]
+    merged_at: Option<String>,
+    #[serde(default)]
+    merge_commit_sha: Option<String>,
+    head: GhRef,
+    base: GhRef,
+    #[serde(default)]
+    labels: Vec<GhLabel>,
+    #[serde(default)]
+    requested_reviewers: Vec<GhUser>,
+    #[serde(default)]
+    requested_teams: Vec<GhTeam>,
+    #[serde(default)]
+    assignees: Vec<GhUser>,
+    html_url: String,
+    #[serde(default)]
+    node_id: Option<String>,
+}
+
+impl From<GhPull> for PullRequest {
+    fn from(p: GhPull) -> Self {
+        let state = match (p.state.as_str(), p.merged_at.is_some()) {
+            (_, true) => PrState::Merged,
+            ("open", _) => PrState::Open,
+            _ => PrState::Closed,
+        };
+        let mut reviewers: Vec<String> = p.requested_reviewers.into_iter().map(|u| u.login).collect();
+        reviewers.extend(p.requested_teams.into_iter().map(|t| format!("team:{}", t.slug)));
+        PullRequest {
+            number: p.number,
+            state,
+            title: p.title,
+            body: p.body.unwrap_or_default(),
+            head: p.head.name,
+            base: p.base.name,
+            head_sha: p.head.sha,
+            draft: p.draft.unwrap_or(false),
+            labels: p.labels.into_iter().map(|l| l.name).collect(),
+            reviewers,
+            assignees: p.assignees.into_iter().map(|u| u.login).collect(),
+            url: p.html_url,
+            merge_commit_sha: p.merge_commit_sha.filter(|_| state == PrState::Merged),
+            node_id: p.node_id,
+        }
+    }
+}
+
+impl GithubForge {
+    pub fn new(api: Api, token: Arc<dyn TokenSource>) -> Self {
+        GithubForge { api, token, push: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
+    pub fn token_source(&self) -> &Arc<dyn TokenSource> {
+        &self.token
+    }
+
+    async fn get(&self, route: &str, p: &str) -> Result<Response, ApiError> {
+        self.api.rest(Method::GET, route, p, None, Repeat::Safe).await
+    }
+
+    /// GET that maps 404 to `None`.
+    async fn get_opt(&self, route: &str, p: &str) -> Result<Option<Response>, ApiError> {
+        let resp = self.get(route, p).await?;
+        if resp.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        check(resp, Method::GET, route).map(Some)
+    }
+
+    async fn write(
+        &self,
+        method: Method,
+        route: &str,
+        p: &str,
+        body: Value,
+        repeat: Repeat,
+    ) -> Result<Response, ApiError> {
+        self.api.rest(method, route, p, Some(&body), repeat).await
+    }
+
+    /// Follow `Link: rel="next"` pages of a list endpoint.
+    async fn paginate(&self, route: &str, first: String) -> Result<Vec<Value>, ApiError> {
+        let mut items = Vec::new();
+        let mut next = Some(first);
+        while let Some(p) = next.take() {
+            let resp = check(self.get(route, &p).await?, Method::GET, route)?;
+            let page: Vec<Value> = resp.json(route)?;
+            items.extend(page);
+            next = resp.header("link").and_then(|l| next_link(l, self.api.endpoints()));
+        }
+        Ok(items)
+    }
+
+    async fn list_pulls(&self, repo: &RepoId, branch: &str) -> Result<Vec<PullRequest>, ApiError> {
+        let route = "/repos/{owner}/{repo}/pulls";
+        let first =
+            format!("{}/pulls?state=all&per_page=100&head={}", path(repo), query(&format!("{}:{branch}", repo.owner)));
+        let items = self.paginate(route, first).await?;
+        let mut prs = Vec::new();
+        for item in items {
+            let pr: GhPull = serde_json::from_value(item)
+                .map_err(|e| ApiError::Decode { route: route.into(), cause: e.to_string() })?;
+            // `head=` filters by owner:branch; keep only same-repository heads of this branch.
+            if pr.head.name == branch {
+                prs.push(PullRequest::from(pr));
+            }
+        }
+        prs.sort_by_key(|p| std::cmp::Reverse(p.number));
+        Ok(prs)
+    }
+
+    async fn get_ref(&self, repo: &RepoId, name: &str) -> Result<Option<String>, ApiError> {
+        let route = "/repos/{owner}/{repo}/git/ref/{ref}";
+        Ok(match self.get_opt(route, &format!("{}/git/ref/{}", path(repo), seg(name))).await? {
+            Some(resp) => {
+                let v: Value = resp.json(route)?;
+                v["object"]["sha"].as_str().map(str::to_string)
+            }
+            None => None,
+        })
+    }
+
+    /// `GET /repos/{o}/{r}`'s `allow_auto_merge`, then GraphQL `enablePullRequestAutoMerge`.
+    pub async fn enable_auto_merge(&self, repo: &RepoId, pr: &PullRequest, method: MergeMethod) -> ForgeResult<bool> {
+        let route = "/repos/{owner}/{repo}";
+        let info: Value = check(self.get(route, &path(repo)).await?, Method::GET, route)?.json(route)?;
+        if !info["allow_auto_merge"].as_bool().unwrap_or(false) {
+            return Ok(false);
+        }
+        let Some(node) = &pr.node_id else { return Ok(false) };
+        let method = match method {
+            MergeMethod::Merge => "MERGE",
+            MergeMethod::Squash => "SQUASH",
+            MergeMethod::Rebase => "REBASE",
+        };
+        let q = "mutation($id: ID!, $method: PullRequestMergeMethod!) { enablePullRequestAutoMerge(input: {pullRequestId: $id, mergeMethod: $method}) { clientMutationId } }";
+        self.api.graphql(q, json!({"id": node, "method": method}), Repeat::Safe).await?;
+        Ok(true)
+    }
+}
+
+/// The path (relative to the REST root) of the `rel="next"` link, if any.
+fn next_link(header: &str, endpoints: &api::Endpoints) -> Option<String> {
+    header.split(',').find_map(|part| {
+        let (url, rel) = part.split_once(';')?;
+        if !rel.contains("rel=\"next\"") {
+            return None;
+        }
+        let url = url.trim().trim_start_matches('<').trim_end_matches('>');
+        let after_origin = url.strip_prefix(&endpoints.origin).unwrap_or(url);
+        Some(after_origin.strip_prefix(&endpoints.rest_prefix).unwrap_or(after_origin).to_string())
+    })
+}
+
+#[async_trait]
+impl Forge for GithubForge {
+    fn kind(&self) -> &'static str {
+        "github"
+    }
+
+    fn api_usage(&self) -> Option<ApiUsage> {
+        Some(self.api.usage())
+    }
+
+    async fn git_credentials(&self) -> ForgeResult<Option<(String, SecretString)>> {
+        // Refresh first so the token outlives the fetch stage.
+        let token = self.token.bearer(&self.api).await?;
+        Ok(token.map(|t| ("x-access-token".to_string(), t)))
+    }
+
+    async fn enable_auto_merge(&self, repo: &RepoId, pr: &PullRequest, method: MergeMethod) -> ForgeResult<bool> {
+        GithubForge::enable_auto_merge(self, repo, pr, method).await
+    }
+
+    fn persist_cache(&self) {
+        self.api.persist_etags();
+    }
+
+    async fn scope_to(&self, repos: &[RepoId]) {
+        self.token.scope_to(repos.iter().map(|r| r.name.clone()).collect());
+    }
+
+    async fn missing_write_access(&self, repos: &[RepoId]) -> ForgeResult<Vec<RepoId>> {
+        let push = self.push.lock().map(|m| m.clone()).unwrap_or_default();
+        Ok(repos.iter().filter(|r| push.get(*r) == Some(&false)).cloned().collect())
+    }
+
+    async fn list_repos(&self, owner: &str) -> ForgeResult<Vec<RemoteRepo>> {
+        let org_route = "/orgs/{org}/repos";
+        let first = format!("/orgs/{}/repos?type=all&per_page=100", seg(owner));
+        let items = match self.paginate(org_route, first).await {
+            Ok(items) => items,
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
+                // Not an organisation: a user's repositories.
+                self.paginate("/users/{user}/repos", format!("/users/{}/repos?type=owner&per_page=100", seg(owner)))
+                    .await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut repos = Vec::new();
+        let mut push = HashMap::new();
+        for item in items {
+            let r: GhRepo = serde_json::from_value(item)
+                .map_err(|e| ForgeError::Remote(format!("{org_route}: unexpected repository JSON: {e}")))?;
+            let id = RepoId::new(r.owner.login, r.name);
+            if let Some(p) = r.permissions {
+                push.insert(id.clone(), p.push);
+            }
+            repos.push(RemoteRepo {
+                id,
+                default_branch: r.default_branch.unwrap_or_else(|| "main".into()),
+                topics: r.topics,
+                archived: r.archived,
+                fork: r.fork,
+                private: r.private,
+                clone_url: r.clone_url,
+                head: None,
+            });
+        }
+        if let Ok(mut m) = self.push.lock() {
+            *m = push;
+        }
+        repos.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(repos)
+    }
+
+    async fn branch_head(&self, repo: &RepoId, branch: &str) -> ForgeResult<Option<String>> {
+        Ok(self.get_ref(repo, &format!("heads/{branch}")).await?)
+    }
+
+    async fn commit_info(&self, repo: &RepoId, sha: &str) -> ForgeResult<CommitInfo> {
+        let route = "/repos/{owner}/{repo}/git/commits/{sha}";
+        let v: Value = check(self.get(route, &format!("{}/git/commits/{sha}", path(repo))).await?, Method::GET, route)?
+            .json(route)?;
+        Ok(CommitInfo {
+            sha: v["sha"].as_str().unwrap_or(sha).to_string(),
+            tree: v["tree"]["sha"].as_str().unwrap_or_default().to_string(),
+            parents: v["parents"]
+                .as_array()
+                .map(|ps| ps.iter().filter_map(|p| p["sha"].as_str().map(str::to_string)).collect())
+                .unwrap_or_default(),
+            message: v["message"].as_str().unwrap_or_default().to_string(),
+        })
+    }
+
+    async fn create_commit(
+        &self,
+        repo: &RepoId,
+        parent: &str,
+        changes: &[FileChange],
+        message: &str,
+    ) -> ForgeResult<String> {
+        // Git objects are content-addressed and unreferenced until a ref moves: creating them
+        // twice is harmless, so these POSTs may be repeated.
+        let base_tree = self.commit_info(repo, parent).await?.tree;
+        let mut entries = Vec::new();
+        for change in changes {
+            match change {
+                FileChange::Write { path: p, content, executable } => {
+                    let mode = if *executable { "100755" } else { "100644" };
+                    match std::str::from_utf8(content) {
+                        Ok(text) => entries.push(json!({"path": p, "mode": mode, "type": "blob", "content": text})),
+                        Err(_) => {
+                            let route = "/repos/{owner}/{repo}/git/blobs";
+                            let body = json!({"content": base64::engine::general_purpose::STANDARD.encode(content), "encoding": "base64"});
+                            let resp = check(
+                                self.write(
+                                    Method::POST,
+                                    route,
+                                    &format!("{}/git/blobs", path(repo)),
+                                    body,
+                                    Repeat::Safe,
+                                )
+                                .await?,
+                                Method::POST,
+                                route,
+                            )?;
+                            let sha = resp.json::<Value>(route)?["sha"].as_str().unwrap_or_default().to_string();
+                            entries.push(json!({"path": p, "mode": mode, "type": "blob", "sha": sha}));
+                        }
+                    }
+                }
+                FileChange::Delete { path: p } => {
+                    entries.push(json!({"path": p, "mode": "100644", "type": "blob", "sha": Value::Null}))
+                }
+            }
+        }
+        let route = "/repos/{owner}/{repo}/git/trees";
+        let tree = check(
+            self.write(
+                Method::POST,
+                route,
+                &format!("{}/git/trees", path(repo)),
+                json!({"base_tree": base_tree, "tree": entries}),
+                Repeat::Safe,
+            )
+            .await?,
+            Method::POST,
+            route,
+        )?
+        .json::<Value>(route)?["sha"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let route = "/repos/{owner}/{repo}/git/commits";
+        let commit = check(
+            self.write(
+                Method::POST,
+                route,
+                &format!("{}/git/commits", path(repo)),
+                json!({"message": message, "tree": tree, "parents": [parent]}),
+                Repeat::Safe,
+            )
+            .await?,
+            Method::POST,
+            route,
+        )?
+        .json::<Value>(route)?;
+        commit["sha"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| ForgeError::Remote(format!("{route}: no sha in the answer")))
+    }
+
+    async fn update_branch(&self, repo: &RepoId, branch: &str, sha: &str, force: bool) -> ForgeResult<()> {
+        // Create first (a campaign's first apply); fall back to moving an existing ref. A create
+        // whose answer was lost is checked: done, exists at another commit (move it), or absent
+        // (create again).
+        let create_route = "/repos/{owner}/{repo}/git/refs";
+        let body = json!({"ref": format!("refs/heads/{branch}"), "sha": sha});
+        for attempt in 0..3 {
+            match self
+                .write(
+                    Method::POST,
+                    create_route,
+                    &format!("{}/git/refs", path(repo)),
+                    body.clone(),
+                    Repeat::CheckFirst,
+                )
+                .await
+            {
+                Ok(resp) if resp.status.is_success() => return Ok(()),
+                Ok(resp) if resp.status == StatusCode::UNPROCESSABLE_ENTITY => break,
+                Ok(resp) => {
+                    check(resp, Method::POST, create_route)?;
+                }
+                Err(ApiError::Ambiguous { cause, .. }) => match self.branch_head(repo, branch).await? {
+                    Some(at) if at == sha => return Ok(()),
+                    Some(_) => break,
+                    None if attempt < 2 => continue,
+                    None => {
+                        return Err(ForgeError::Remote(format!("creating branch {branch} of {repo} failed: {cause}")));
+                    }
+                },
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let route = "/repos/{owner}/{repo}/git/refs/{ref}";
+        let resp = self
+            .write(
+                Method::PATCH,
+                route,
+                &format!("{}/git/refs/heads/{}", path(repo), seg(branch)),
+                json!({"sha": sha, "force": force}),
+                Repeat::Safe,
+            )
+            .await?;
+        check(resp, Method::PATCH, route)?;
+        Ok(())
+    }
+
+    async fn delete_branch(&self, repo: &RepoId, branch: &str) -> ForgeResult<bool> {
+        let route = "/repos/{owner}/{repo}/git/refs/{ref}";
+        let resp = self
+            .api
+            .rest(Method::DELETE, route, &format!("{}/git/refs/heads/{}", path(repo), seg(branch)), None, Repeat::Safe)
+            .await?;
+        match resp.status {
+            StatusCode::NO_CONTENT => Ok(true),
+            StatusCode::UNPROCESSABLE_ENTITY | StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(check(resp, Method::DELETE, route)
+                .err()
+                .map_or(ForgeError::Remote("unexpected".into()), Into::into)),
+        }
+    }
+
+    async fn find_pull_requests(&self, repo: &RepoId, branch: &str) -> ForgeResult<Vec<PullRequest>> {
+        Ok(self.list_pulls(repo, branch).await?)
+    }
+
+    async fn get_pull_request(&self, repo: &RepoId, number: u64) -> ForgeResult<PullRequest> {
+        let route = "/repos/{owner}/{repo}/pulls/{pull_number}";
+        let pr: GhPull = check(self.get(route, &format!("{}/pulls/{number}", path(repo))).await?, Method::GET, route)?
+            .json(route)?;
+        Ok(pr.into())
+    }
+
+    async fn create_pull_request(&self, repo: &RepoId, new: &NewPullRequest) -> ForgeResult<PullRequest> {
+        let route = "/repos/{owner}/{repo}/pulls";
+        let body =
+            json!({"title": new.title, "head": new.head, "base": new.base, "body": new.body, "draft": new.draft});
+        let created =
+            match self.write(Method::POST, route, &format!("{}/pulls", path(repo)), body, Repeat::CheckFirst).await {
+                Ok(resp) if resp.status.is_success() => Some(PullRequest::from(resp.json::<GhPull>(route)?)),
+                // "A pull request already exists" (a retry after a lost answer, or a race): use it.
+                Ok(resp) if resp.status == StatusCode::UNPROCESSABLE_ENTITY => {
+                    let err = check(resp, Method::POST, route).err();
+                    let open = self.list_pulls(repo, &new.head).await?.into_iter().find(|p| p.state == PrState::Open);
+                    match open {
+                        Some(pr) => Some(pr),
+                        None => return Err(err.map_or(ForgeError::Conflict("pull request refused".into()), Into::into)),
+                    }
+                }
+                Ok(resp) => {
+                    return Err(check(resp, Method::POST, route)
+                        .err()
+                        .map_or(ForgeError::Remote("unexpected".into()), Into::into));
+                }
+                Err(ApiError::Ambiguous { .. }) => None,
+                Err(e) => return Err(e.into()),
+            };
+        let mut pr = match created {
+            Some(pr) => pr,
+            None => {
+                // The create may have happened: look before trying again.
+                match self.list_pulls(repo, &new.head).await?.into_iter().find(|p| p.state == PrState::Open) {
+                    Some(pr) => pr,
+                    None => {
+                        let body = json!({"title": new.title, "head": new.head, "base": new.base, "body": new.body, "draft": new.draft});
+                        let resp = self
+                            .write(Method::POST, route, &format!("{}/pulls", path(repo)), body, Repeat::CheckFirst)
+                            .await?;
+                        PullRequest::from(check(resp, Method::POST, route)?.json::<GhPull>(route)?)
+                    }
+                }
+            }
+        };
+        let issue = format!("{}/issues/{}", path(repo), pr.number);
+        if !new.labels.is_empty() && new.labels.iter().any(|l| !pr.labels.contains(l)) {
+            let route = "/repos/{owner}/{repo}/issues/{issue_number}/labels";
+            let resp = self
+                .write(Method::POST, route, &format!("{issue}/labels"), json!({"labels": new.labels}), Repeat::Safe)
+                .await?;
+            let labels: Vec<GhLabel> = check(resp, Method::POST, route)?.json(route)?;
+            pr.labels = labels.into_iter().map(|l| l.name).collect();
+        }
+        let (teams, users): (Vec<&String>, Vec<&String>) = new.reviewers.iter().partition(|r| r.starts_with("team:"));
+        if !new.reviewers.is_empty() {
+            let route = "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers";
+            let teams: Vec<&str> = teams.iter().map(|t| t.trim_start_matches("team:")).collect();
+            let resp = self
+                .write(
+                    Method::POST,
+                    route,
+                    &format!("{}/pulls/{}/requested_reviewers", path(repo), pr.number),
+                    json!({"reviewers": users, "team_reviewers": teams}),
+                    Repeat::Safe,
+                )
+                .await?;
+            check(resp, Method::POST, route)?;
+            pr.reviewers = new.reviewers.clone();
+        }
+        if !new.assignees.is_empty() {
+            let route = "/repos/{owner}/{repo}/issues/{issue_number}/assignees";
+            let resp = self
+                .write(
+                    Method::POST,
+                    route,
+                    &format!("{issue}/assignees"),
+                    json!({"assignees": new.assignees}),
+                    Repeat::Safe,
+                )
+                .await?;
+            check(resp, Method::POST, route)?;
+            pr.assignees = new.assignees.clone();
+        }
+        Ok(pr)
+    }
+
+    async fn update_pull_request(
+        &self,
+        repo: &RepoId,
+        number: u64,
+        update: &PullRequestUpdate,
+    ) -> ForgeResult<PullRequest> {
+        let mut body = serde_json::Map::new();
+        if let Some(t) = &update.title {
+            body.insert("title".into(), json!(t));
+        }
+        if let Some(b) = &update.body {
+            body.insert("body".into(), json!(b));
+        }
+        match update.state {
+            Some(PrState::Open) => {
+                body.insert("state".into(), json!("open"));
+            }
+            Some(PrState::Closed) => {
+                body.insert("state".into(), json!("closed"));
+            }
+            Some(PrState::Merged) => return Err(ForgeError::Invalid("merge through merge_pull_request".into())),
+            None => {}
+        }
+        let route = "/repos/{owner}/{repo}/pulls/{pull_number}";
+        let mut pr = if body.is_empty() {
+            self.get_pull_request(repo, number).await?
+        } else {
+            let resp = self
+                .write(
+                    Method::PATCH,
+                    route,
+                    &format!("{}/pulls/{number}", path(repo)),
+                    Value::Object(body),
+                    Repeat::Safe,
+                )
+                .await?;
+            PullRequest::from(check(resp, Method::PATCH, route)?.json::<GhPull>(route)?)
+        };
+        if let Some(labels) = &update.labels {
+            let route = "/repos/{owner}/{repo}/issues/{issue_number}/labels";
+            let resp = self
+                .write(
+                    Method::PUT,
+                    route,
+                    &format!("{}/issues/{number}/labels", path(repo)),
+                    json!({"labels": labels}),
+                    Repeat::Safe,
+                )
+                .await?;
+            let set: Vec<GhLabel> = check(resp, Method::PUT, route)?.json(route)?;
+            pr.labels = set.into_iter().map(|l| l.name).collect();
+        }
+        Ok(pr)
+    }
+
+    async fn merge_pull_request(&self, repo: &RepoId, number: u64, method: MergeMethod) -> ForgeResult<MergeResult> {
+        let route = "/repos/{owner}/{repo}/pulls/{pull_number}/merge";
+        let m = match method {
+            MergeMethod::Merge => "merge",
+            MergeMethod::Squash => "squash",
+            MergeMethod::Rebase => "rebase",
+        };
+        match self
+            .write(
+                Method::PUT,
+                route,
+                &format!("{}/pulls/{number}/merge", path(repo)),
+                json!({"merge_method": m}),
+                Repeat::CheckFirst,
+            )
+            .await
+        {
+            Ok(resp) if resp.status.is_success() => {
+                let v: Value = resp.json(route)?;
+                Ok(MergeResult { sha: v["sha"].as_str().unwrap_or_default().to_string() })
+            }
+            Ok(resp) => {
+                Err(check(resp, Method::PUT, route).err().map_or(ForgeError::Remote("unexpected".into()), Into::into))
+            }
+            Err(ApiError::Ambiguous { cause, .. }) => {
+                let pr = self.get_pull_request(repo, number).await?;
+                match (pr.state, pr.merge_commit_sha) {
+                    (PrState::Merged, Some(sha)) => Ok(MergeResult { sha }),
+                    _ => Err(ForgeError::Remote(format!("merging #{number} of {repo} failed: {cause}"))),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn set_commit_status(&self, repo: &RepoId, sha: &str, status: &CommitStatus) -> ForgeResult<()> {
+        let route = "/repos/{owner}/{repo}/statuses/{sha}";
+        let state = match status.state {
+            CheckState::Success => "success",
+            CheckState::Pending => "pending",
+            CheckState::Failure => "failure",
+        };
+        let body = json!({"state": state, "context": status.context, "description": status.description});
+        check(
+            self.write(Method::POST, route, &format!("{}/statuses/{sha}", path(repo)), body, Repeat::Safe).await?,
+            Method::POST,
+            route,
+        )?;
+        Ok(())
+    }
+
+    async fn check_verdict(&self, repo: &RepoId, sha: &str) -> ForgeResult<CheckVerdict> {
+        let route = "/repos/{owner}/{repo}/commits/{ref}/status";
+        let combined: Value =
+            check(self.get(route, &format!("{}/commits/{sha}/status", path(repo))).await?, Method::GET, route)?
+                .json(route)?;
+        let mut checks = Vec::new();
+        for s in combined["statuses"].as_array().into_iter().flatten() {
+            let state = match s["state"].as_str() {
+                Some("success") => CheckState::Success,
+                Some("pending") => CheckState::Pending,
+                _ => CheckState::Failure,
+            };
+            checks.push(CommitStatus {
+                context: s["context"].as_str().unwrap_or_default().into(),
+                state,
+                description: s["description"].as_str().unwrap_or_default().into(),
+            });
+        }
+        let route = "/repos/{owner}/{repo}/commits/{ref}/check-runs";
+        let runs: Value = check(
+            self.get(route, &format!("{}/commits/{sha}/check-runs?per_page=100", path(repo))).await?,
+            Method::GET,
+            route,
+        )?
+        .json(route)?;
+        for r in runs["check_runs"].as_array().into_iter().flatten() {
+            let state = match (r["status"].as_str(), r["conclusion"].as_str()) {
+                (Some("completed"), Some("success" | "neutral" | "skipped")) => CheckState::Success,
+                (Some("completed"), _) => CheckState::Failure,
+                _ => CheckState::Pending,
+            };
+            checks.push(CommitStatus {
+                context: r["name"].as_str().unwrap_or_default().into(),
+                state,
+                description: r["conclusion"].as_str().unwrap_or_default().into(),
+            });
+        }
+        Ok(CheckVerdict::fold(checks))
+    }
+
+    async fn list_tags(&self, repo: &RepoId) -> ForgeResult<Vec<Tag>> {
+        let items = self.paginate("/repos/{owner}/{repo}/tags", format!("{}/tags?per_page=100", path(repo))).await?;
+        let mut tags: Vec<Tag> = items
+            .iter()
+            .filter_map(|t| {
+                Some(Tag { name: t["name"].as_str()?.to_string(), sha: t["commit"]["sha"].as_str()?.to_string() })
+            })
+            .collect();
+        tags.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(tags)
+    }
+
+    async fn create_tag(&self, repo: &RepoId, name: &str, sha: &str) -> ForgeResult<()> {
+        let route = "/repos/{owner}/{repo}/git/refs";
+        let body = json!({"ref": format!("refs/tags/{name}"), "sha": sha});
+        let outcome =
+            self.write(Method::POST, route, &format!("{}/git/refs", path(repo)), body, Repeat::CheckFirst).await;
+        match outcome {
+            Ok(resp) if resp.status.is_success() => Ok(()),
+            Ok(resp) if resp.status != StatusCode::UNPROCESSABLE_ENTITY => {
+                Err(check(resp, Method::POST, route).err().map_or(ForgeError::Remote("unexpected".into()), Into::into))
+            }
+            Ok(_) | Err(ApiError::Ambiguous { .. }) => match self.get_ref(repo, &format!("tags/{name}")).await? {
+                Some(at) if at == sha => Ok(()),
+                Some(at) => Err(ForgeError::Conflict(format!("tag {name} of {repo} already points at {at}"))),
+                None => Err(ForgeError::Remote(format!("creating tag {name} of {repo} failed"))),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn delete_tag(&self, repo: &RepoId, name: &str) -> ForgeResult<bool> {
+        let route = "/repos/{owner}/{repo}/git/refs/{ref}";
+        let resp = self
+            .api
+            .rest(Method::DELETE, route, &format!("{}/git/refs/tags/{}", path(repo), seg(name)), None, Repeat::Safe)
+            .await?;
+        Ok(resp.status == StatusCode::NO_CONTENT)
+    }
+
+    async fn create_release(&self, repo: &RepoId, new: &NewRelease) -> ForgeResult<Release> {
+        let route = "/repos/{owner}/{repo}/releases";
+        let body = json!({"tag_name": new.tag, "target_commitish": new.target_sha, "name": new.name, "body": new.body, "draft": new.draft, "prerelease": new.prerelease});
+        match self.write(Method::POST, route, &format!("{}/releases", path(repo)), body, Repeat::CheckFirst).await {
+            Ok(resp) if resp.status.is_success() => Ok(release_from(&resp.json::<Value>(route)?)),
+            Ok(resp) => {
+                Err(check(resp, Method::POST, route).err().map_or(ForgeError::Remote("unexpected".into()), Into::into))
+            }
+            Err(ApiError::Ambiguous { cause, .. }) => self
+                .release_by_tag(repo, &new.tag)
+                .await?
+                .ok_or_else(|| ForgeError::Remote(format!("creating release {} of {repo} failed: {cause}", new.tag))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn release_by_tag(&self, repo: &RepoId, tag: &str) -> ForgeResult<Option<Release>> {
+        let route = "/repos/{owner}/{repo}/releases/tags/{tag}";
+        Ok(match self.get_opt(route, &format!("{}/releases/tags/{}", path(repo), seg(tag))).await? {
+            Some(resp) => Some(release_from(&resp.json::<Value>(route)?)),
+            None => None,
+        })
+    }
+
+    async fn delete_release(&self, repo: &RepoId, id: u64) -> ForgeResult<()> {
+        let route = "/repos/{owner}/{repo}/releases/{release_id}";
+        let resp =
+            self.api.rest(Method::DELETE, route, &format!("{}/releases/{id}", path(repo)), None, Repeat::Safe).await?;
+        check(resp, Method::DELETE, route)?;
+        Ok(())
+    }
+}
+
+fn release_from(v: &Value) -> Release {
+    Release {
+        id: v["id"].as_u64().unwrap_or_default(),
+        tag: v["tag_name"].as_str().unwrap_or_default().into(),
+        name: v["name"].as_str().unwrap_or_default().into(),
+        body: v["body"].as_str().unwrap_or_default().into(),
+        draft: v["draft"].as_bool().unwrap_or(false),
+        prerelease: v["prerelease"].as_bool().unwrap_or(false),
+        url: v["html_url"].as_str().unwrap_or_default().into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_link_is_made_relative_to_the_rest_root() {
+        let e = api::Endpoints::from_api_url("https://ghe.example.com/api/v3").unwrap();
+        let h = r#"<https://ghe.example.com/api/v3/orgs/acme/repos?page=2&per_page=100>; rel="next", <https://ghe.example.com/api/v3/orgs/acme/repos?page=5&per_page=100>; rel="last""#;
+        assert_eq!(next_link(h, &e).as_deref(), Some("/orgs/acme/repos?page=2&per_page=100"));
+        assert_eq!(next_link(r#"<https://x/y?page=1>; rel="prev""#, &e), None);
+    }
+
+    #[test]
+    fn path_segments_are_escaped_but_keep_slashes() {
+        assert_eq!(seg("convoy/org baseline"), "convoy/org%20baseline");
+        assert_eq!(query("acme:convoy/x"), "acme%3Aconvoy%2Fx");
+    }
+}

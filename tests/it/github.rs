@@ -1,0 +1,270 @@
+//! The GitHub forge end to end: the real binary (octocrab inside) against the GitHub-compatible
+//! test server, which keeps its repositories as real bare git repos served over smart HTTP.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use assert_cmd::cargo::cargo_bin;
+use github_test_server::{FaultFilter, RepoOptions, ServerConfig, TestServer, TokenKind};
+
+use crate::support::{Output, row};
+
+const TOKEN: &str = "ghp_convoyTESTtoken0123456789abcdefXYZ";
+
+struct Gh {
+    server: TestServer,
+    dir: tempfile::TempDir,
+}
+
+async fn org(repos: usize) -> Gh {
+    let server = TestServer::start(ServerConfig { require_auth: true, ..Default::default() }).await.unwrap();
+    server.add_token(TOKEN, TokenKind::Classic { scopes: vec!["repo".into(), "workflow".into()] });
+    for i in 0..repos {
+        let name = format!("svc-{i:02}");
+        let files: Vec<(&str, &[u8])> =
+            vec![("README.md", b"# service\n"), ("Cargo.toml", b"[package]\nname = \"svc\"\n")];
+        server.create_repo("acme", &name, &files, RepoOptions::default().private(true));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("templates")).unwrap();
+    std::fs::write(dir.path().join("templates/ci.yml.j2"), "name: ci\non: push\n# {{ repo.full_name }}\n").unwrap();
+    Gh { server, dir }
+}
+
+impl Gh {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn manifest(&self, api_url: &str, forge_extra: &str, campaign_extra: &str) {
+        let text = format!(
+            "[org]\nname = \"acme\"\njobs = 8\ncache_dir = \"cache\"\n\n[org.forge]\nkind = \"github\"\napi_url = \"{api_url}\"\nwrites_per_minute = 60000\nwrites_per_hour = 1000000\n{forge_extra}\n\n[[repo]]\nname = \"acme/*\"\n\n[[template]]\nsource = \"ci.yml.j2\"\ndest = \".github/workflows/ci.yml\"\n\n[campaign]\nbranch = \"convoy/ci\"\nlabels = [\"convoy\"]\n{campaign_extra}\n"
+        );
+        std::fs::write(self.path().join("org.toml"), text).unwrap();
+    }
+
+    /// Run the binary off the runtime's threads (the server runs on them).
+    async fn convoy(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(cargo_bin("convoy"));
+        cmd.arg("-m").arg(self.path().join("org.toml")).args(args).current_dir(self.path());
+        for var in ["GITHUB_TOKEN", "GH_TOKEN", "CONVOY_GITHUB_APP_PRIVATE_KEY", "CONVOY_LOG", "CONVOY_MANIFEST"] {
+            cmd.env_remove(var);
+        }
+        cmd.env("NO_COLOR", "1");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let root = self.path().display().to_string();
+        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).replace(&root, "[ORG]"),
+            stderr: String::from_utf8_lossy(&out.stderr).replace(&root, "[ORG]"),
+        }
+    }
+
+    fn open_prs(&self, repo: &str) -> usize {
+        self.server.pulls("acme", repo).iter().filter(|p| p["state"] == "open").count()
+    }
+}
+
+fn with_token() -> [(&'static str, &'static str); 1] {
+    [("GITHUB_TOKEN", TOKEN)]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_repos_one_pr_each_and_a_noop_rerun_opens_nothing() {
+    let gh = org(50).await;
+    gh.manifest(&gh.server.api_url(), "", "");
+    let first = gh.convoy(&["apply", "-q", "--json"], &with_token()).await;
+    assert_eq!(first.code, 0, "{first:?}");
+    let v: serde_json::Value = serde_json::from_str(&first.stdout).unwrap();
+    assert_eq!(v["summary"]["opened"], 50, "{first:?}");
+    assert!(v["api"]["requests"].as_u64().unwrap() > 0);
+    for i in 0..50 {
+        assert_eq!(gh.open_prs(&format!("svc-{i:02}")), 1);
+    }
+    let pr = &gh.server.pulls("acme", "svc-07")[0];
+    assert!(pr["body"].as_str().unwrap().contains("- acme/svc-07#1 (this pull request)"), "{pr}");
+    assert_eq!(pr["labels"][0]["name"], "convoy");
+
+    gh.server.clear_requests();
+    let again = gh.convoy(&["apply", "-q", "--json"], &with_token()).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    let v: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(v["summary"]["unchanged"], 50, "{again:?}");
+    let log = gh.server.requests();
+    let api_writes = log.writes().into_iter().filter(|w| !w.route.contains(".git/")).count();
+    assert_eq!(api_writes, 0, "a no-op re-run writes nothing: {:?}", log.counts);
+    // Per repository: the PR lookup and the head commit; the listing is one page.
+    let api_calls = log.entries.iter().filter(|e| !e.route.contains(".git/")).count();
+    assert!(api_calls <= 2 * 50 + 2, "{api_calls} API requests for 50 repos: {:?}", log.counts);
+    for i in 0..50 {
+        assert_eq!(gh.open_prs(&format!("svc-{i:02}")), 1, "still exactly one PR");
+    }
+    // The first re-run asked new questions (the PR list changed, the head commit is new); from
+    // the next one on, the ETags saved by the last run answer them with free 304s.
+    gh.server.clear_requests();
+    let third = gh.convoy(&["apply", "-q"], &with_token()).await;
+    assert_eq!(third.code, 0, "{third:?}");
+    let log = gh.server.requests();
+    let api_calls = log.entries.iter().filter(|e| !e.route.contains(".git/")).count();
+    assert!(api_calls <= 2 * 50 + 2, "{api_calls}: {:?}", log.counts);
+    assert!(log.not_modified >= 100, "ETags serve the steady-state re-run: {} of {api_calls}", log.not_modified);
+    assert!(third.stderr.contains("(101 answered 304 from cache)"), "{third:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn faults_do_not_lose_or_duplicate_anything() {
+    let gh = org(20).await;
+    gh.manifest(&gh.server.api_url(), "", "");
+    let faults = gh.server.faults();
+    faults.seed(7);
+    faults.fail_rate(0.05);
+    faults.secondary_limit_next(3, 1);
+    // The classic: the PR is created, and the answer is a 502.
+    faults.apply_then_502_next(2, FaultFilter::route("POST", "/repos/{owner}/{repo}/pulls"));
+    faults.apply_then_502_next(1, FaultFilter::route("POST", "/repos/{owner}/{repo}/git/refs"));
+    let out = gh.convoy(&["apply", "-q"], &with_token()).await;
+    faults.clear();
+    // Everything converges, if need be on a second run.
+    let out = if out.code == 0 { out } else { gh.convoy(&["apply", "-q"], &with_token()).await };
+    assert_eq!(out.code, 0, "{out:?}");
+    for i in 0..20 {
+        let repo = format!("svc-{i:02}");
+        assert_eq!(gh.server.pulls("acme", &repo).len(), 1, "{repo}: exactly one PR ever: {out:?}");
+    }
+    assert!(gh.server.requests().count("POST", "/repos/{owner}/{repo}/pulls") >= 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ghes_base_url_and_graphql_path() {
+    let gh = org(2).await;
+    gh.manifest(&gh.server.ghes_api_url(), "", "auto_merge = \"squash\"");
+    let out = gh.convoy(&["apply", "-q"], &with_token()).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(row(&out.stdout, "acme/svc-00").starts_with("acme/svc-00 opened PR #1"), "{out:?}");
+    // Auto-merge went through GraphQL at GHES's /api/graphql (the server answers 404 under /api/v3).
+    let pr = &gh.server.pulls("acme", "svc-00")[0];
+    assert_eq!(pr["auto_merge"]["merge_method"], "squash", "{pr}");
+    let graphql: usize = gh
+        .server
+        .requests()
+        .counts
+        .iter()
+        .filter(|((m, r), _)| m == "POST" && r.contains("graphql"))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(graphql, 2, "{:?}", gh.server.requests().counts);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn github_app_installation_tokens_make_verified_commits() {
+    let gh = org(3).await;
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/github-test-server/tests/fixtures");
+    let public = std::fs::read_to_string(fixtures.join("app-public-key.pem")).unwrap();
+    gh.server.register_app(4242, &public, 99, "acme");
+    std::fs::copy(fixtures.join("app-private-key.pem"), gh.path().join("app.pem")).unwrap();
+    gh.manifest(&gh.server.api_url(), "app_id = 4242\nprivate_key_path = \"app.pem\"", "");
+    let status = gh.convoy(&["auth", "status"], &[]).await;
+    assert_eq!(status.code, 0, "{status:?}");
+    assert!(status.stdout.contains("credentials: GitHub App 4242 (installation)"), "{status:?}");
+    assert!(status.stdout.contains("for `apply`: sufficient"), "{status:?}");
+
+    let out = gh.convoy(&["apply", "-q"], &[]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let pr = &gh.server.pulls("acme", "svc-01")[0];
+    let head = pr["head"]["sha"].as_str().unwrap();
+    assert!(gh.server.commit_verified("acme", "svc-01", head), "commits made by the App are verified");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_token_is_never_printed_or_stored() {
+    let gh = org(2).await;
+    gh.manifest(&gh.server.api_url(), "", "");
+    let mut outputs = Vec::new();
+    for args in [&["apply", "-q"][..], &["--json", "plan"], &["auth", "status"], &["--json", "auth", "status"]] {
+        outputs.push(gh.convoy(args, &[("GITHUB_TOKEN", TOKEN), ("CONVOY_LOG", "trace")]).await);
+    }
+    gh.server.faults().fail_next(3, 500);
+    outputs.push(gh.convoy(&["apply"], &[("GITHUB_TOKEN", TOKEN), ("CONVOY_LOG", "debug")]).await);
+    // A wrong token: errors must not echo it either.
+    outputs.push(gh.convoy(&["plan"], &[("GITHUB_TOKEN", "ghp_WRONGwrongWRONG")]).await);
+    for out in &outputs {
+        assert!(!out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN), "token leaked: {out:?}");
+        assert!(!out.stderr.contains("ghp_WRONGwrongWRONG"), "token leaked: {out:?}");
+    }
+    let bad = outputs.last().unwrap();
+    assert_eq!(bad.code, 1, "{bad:?}");
+    assert!(bad.stderr.contains("401 Bad credentials"), "{bad:?}");
+    // Nothing on disk holds it: not the clone cache's git config, not the ETag cache.
+    for entry in walk(&gh.path().join("cache")) {
+        let bytes = std::fs::read(&entry).unwrap_or_default();
+        assert!(!String::from_utf8_lossy(&bytes).contains(TOKEN), "token stored in {}", entry.display());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_are_paced_one_at_a_time() {
+    let gh = org(4).await;
+    gh.manifest(&gh.server.api_url(), "", "");
+    let text = std::fs::read_to_string(gh.path().join("org.toml"))
+        .unwrap()
+        .replace("writes_per_minute = 60000", "writes_per_minute = 600");
+    std::fs::write(gh.path().join("org.toml"), text).unwrap();
+    gh.server.faults().latency(Duration::from_millis(20));
+    let out = gh.convoy(&["apply", "-q"], &with_token()).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let log = gh.server.requests();
+    // API writes only: smart-HTTP git traffic (upload-pack POSTs) is not content creation.
+    let writes: Vec<_> = log.writes().into_iter().filter(|w| !w.route.contains(".git/")).collect();
+    assert!(writes.len() >= 4 * 5, "{}", writes.len());
+    for pair in writes.windows(2) {
+        let gap = pair[1].at.duration_since(pair[0].at);
+        // 600 per minute = one per 100 ms; the server's clock and ours differ by scheduling only.
+        assert!(gap >= Duration::from_millis(90), "writes {gap:?} apart: {} then {}", pair[0].route, pair[1].route);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_low_rate_limit_is_waited_out_and_an_exhausted_one_fails_clearly() {
+    let gh = org(3).await;
+    gh.manifest(&gh.server.api_url(), "", "");
+    gh.server.set_rate_limit(5000, 25, Duration::from_secs(2));
+    let out = gh.convoy(&["apply", "-q", "--json"], &with_token()).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(v["api"]["waited_ms"].as_u64().unwrap() >= 1000, "{}", v["api"]);
+
+    let gh = org(1).await;
+    gh.manifest(&gh.server.api_url(), "rate_limit_wait = 1", "");
+    gh.server.faults().exhaust_primary(Duration::from_secs(3600));
+    let out = gh.convoy(&["plan", "-q"], &with_token()).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("rate limit is exhausted"), "{out:?}");
+    assert!(out.stderr.contains("raise rate_limit_wait"), "{out:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn read_only_credentials_are_refused_before_anything_is_written() {
+    let gh = org(2).await;
+    gh.server.add_token("ghp_readonly", TokenKind::Classic { scopes: vec!["read:org".into()] });
+    gh.manifest(&gh.server.api_url(), "", "");
+    let status = gh.convoy(&["auth", "status", "--for", "apply"], &[("GITHUB_TOKEN", "ghp_readonly")]).await;
+    assert_eq!(status.code, 1, "{status:?}");
+    assert!(status.stdout.contains("lacks the `repo` scope"), "{status:?}");
+    let ok_for_plan = gh.convoy(&["auth", "status", "--for", "plan"], &[("GITHUB_TOKEN", "ghp_readonly")]).await;
+    assert_eq!(ok_for_plan.code, 0, "{ok_for_plan:?}");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+        }
+    }
+    out
+}
