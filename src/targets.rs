@@ -21,7 +21,18 @@ pub struct Target {
 
 impl Target {
     pub fn facts(&self) -> RepoFacts<'_> {
-        RepoFacts { full_name: self.repo.id.full_name_ref(), topics: &self.repo.topics, tags: &self.tags }
+        facts(&self.repo, &self.tags)
+    }
+}
+
+fn facts<'a>(repo: &'a RemoteRepo, tags: &'a BTreeSet<String>) -> RepoFacts<'a> {
+    RepoFacts {
+        full_name: repo.id.full_name_ref(),
+        topics: &repo.topics,
+        tags,
+        private: repo.private,
+        fork: repo.fork,
+        archived: repo.archived,
     }
 }
 
@@ -72,15 +83,8 @@ pub fn select(manifest: &Manifest, listing: &[RemoteRepo], filters: &[Selector])
         };
         let Ok(selector) = selector else { continue };
         let empty = BTreeSet::new();
-        let matched: Vec<&RemoteRepo> = listing
-            .iter()
-            .filter(|repo| {
-                selector.matches(
-                    RepoFacts { full_name: repo.id.full_name_ref(), topics: &repo.topics, tags: &empty },
-                    &groups,
-                )
-            })
-            .collect();
+        let matched: Vec<&RemoteRepo> =
+            listing.iter().filter(|repo| selector.matches(facts(repo, &empty), &groups)).collect();
         if matched.is_empty() {
             let known = listing.len();
             diag(
@@ -112,6 +116,10 @@ pub fn select(manifest: &Manifest, listing: &[RemoteRepo], filters: &[Selector])
         }
         if target.repo.archived && !model.org.include_archived {
             selection.skipped.push((id, "archived".into()));
+            continue;
+        }
+        if target.repo.fork && !model.org.include_forks {
+            selection.skipped.push((id, "fork".into()));
             continue;
         }
         selection.targets.push(target);

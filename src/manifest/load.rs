@@ -255,7 +255,8 @@ impl<'a> Checker<'a> {
                     );
                 }
                 (Some(name), None) => {
-                    if let Some(Selector::Tag(_) | Selector::Topic(_) | Selector::Group(_)) = self.parse_selector(name)
+                    if let Some(Selector::Tag(_) | Selector::Topic(_) | Selector::Group(_) | Selector::Is(_)) =
+                        self.parse_selector(name)
                     {
                         self.at(
                             name.span(),

@@ -89,9 +89,15 @@ pub struct Org {
     /// Archived repositories are skipped unless this is set.
     #[serde(default)]
     pub include_archived: bool,
+    /// Forks are managed like any repository unless this is set to false.
+    #[serde(default = "yes")]
+    pub include_forks: bool,
     pub forge: ForgeConfig,
 }
 
+fn yes() -> bool {
+    true
+}
 fn default_branch() -> String {
     "main".into()
 }

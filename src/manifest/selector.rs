@@ -9,6 +9,7 @@
 //! | `tag:rust`      | repositories a `[[repo]]` rule tagged `rust`          |
 //! | `topic:payments`| repositories carrying that forge topic               |
 //! | `group:backend` | the union of the selectors in `[groups] backend`     |
+//! | `is:private`, `is:public`, `is:fork`, `is:source`, `is:archived` | by visibility, fork and archive state (as the forge reports them) |
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,6 +23,18 @@ pub enum Selector {
     Tag(String),
     Topic(String),
     Group(String),
+    Is(Property),
+}
+
+/// Repository properties for `is:` selectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Property {
+    Private,
+    Public,
+    Fork,
+    /// Not a fork (GitHub's "sources" filter).
+    Source,
+    Archived,
 }
 
 /// What a selector can see of a repository.
@@ -30,6 +43,9 @@ pub struct RepoFacts<'a> {
     pub full_name: &'a str,
     pub topics: &'a [String],
     pub tags: &'a BTreeSet<String>,
+    pub private: bool,
+    pub fork: bool,
+    pub archived: bool,
 }
 
 impl Selector {
@@ -54,9 +70,24 @@ impl Selector {
                 return Ok(make(rest.to_string()));
             }
         }
+        if let Some(what) = text.strip_prefix("is:") {
+            let property = match what {
+                "private" => Property::Private,
+                "public" => Property::Public,
+                "fork" => Property::Fork,
+                "source" => Property::Source,
+                "archived" => Property::Archived,
+                other => {
+                    return Err(format!(
+                        "unknown property `is:{other}`; use is:private, is:public, is:fork, is:source or is:archived"
+                    ));
+                }
+            };
+            return Ok(Selector::Is(property));
+        }
         if let Some((kind, _)) = text.split_once(':') {
             return Err(format!(
-                "unknown selector kind `{kind}:`; use `tag:`, `topic:`, `group:`, a repository name or a glob"
+                "unknown selector kind `{kind}:`; use `tag:`, `topic:`, `group:`, `is:`, a repository name or a glob"
             ));
         }
         let full = if text.contains('/') { text.to_string() } else { format!("{default_owner}/{text}") };
@@ -83,6 +114,13 @@ impl Selector {
             Selector::Glob { matcher, .. } => matcher.is_match(repo.full_name),
             Selector::Tag(tag) => repo.tags.contains(tag),
             Selector::Topic(topic) => repo.topics.iter().any(|t| t == topic),
+            Selector::Is(p) => match p {
+                Property::Private => repo.private,
+                Property::Public => !repo.private,
+                Property::Fork => repo.fork,
+                Property::Source => !repo.fork,
+                Property::Archived => repo.archived,
+            },
             Selector::Group(name) => {
                 // Depth bound is belt and braces: load() already refuses cyclic groups.
                 depth < 16
@@ -103,6 +141,7 @@ impl std::fmt::Display for Selector {
             Selector::Tag(t) => write!(f, "tag:{t}"),
             Selector::Topic(t) => write!(f, "topic:{t}"),
             Selector::Group(g) => write!(f, "group:{g}"),
+            Selector::Is(p) => write!(f, "is:{}", format!("{p:?}").to_lowercase()),
         }
     }
 }
@@ -112,7 +151,7 @@ mod tests {
     use super::*;
 
     fn facts<'a>(name: &'a str, topics: &'a [String], tags: &'a BTreeSet<String>) -> RepoFacts<'a> {
-        RepoFacts { full_name: name, topics, tags }
+        RepoFacts { full_name: name, topics, tags, private: true, fork: false, archived: false }
     }
 
     #[test]
@@ -123,7 +162,7 @@ mod tests {
         assert!(matches!(Selector::parse("tag:rust", "x"), Ok(Selector::Tag(t)) if t == "rust"));
         assert_eq!(
             Selector::parse("team:x", "acme").unwrap_err(),
-            "unknown selector kind `team:`; use `tag:`, `topic:`, `group:`, a repository name or a glob"
+            "unknown selector kind `team:`; use `tag:`, `topic:`, `group:`, `is:`, a repository name or a glob"
         );
         assert_eq!(Selector::parse("a/b/c", "acme").unwrap_err(), "`a/b/c` is not `owner/name`");
         assert_eq!(Selector::parse("tag:", "acme").unwrap_err(), "`tag:` needs a name after it");
@@ -149,5 +188,9 @@ mod tests {
         assert!(Selector::parse("topic:payments", "acme").unwrap().matches(repo, &groups));
         assert!(!Selector::parse("topic:web", "acme").unwrap().matches(repo, &groups));
         assert!(!Selector::parse("group:missing", "acme").unwrap().matches(repo, &groups));
+        assert!(Selector::parse("is:private", "acme").unwrap().matches(repo, &groups));
+        assert!(Selector::parse("is:source", "acme").unwrap().matches(repo, &groups));
+        assert!(!Selector::parse("is:fork", "acme").unwrap().matches(repo, &groups));
+        assert!(Selector::parse("is:secret", "acme").is_err());
     }
 }

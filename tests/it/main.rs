@@ -6,6 +6,7 @@ mod apply;
 mod builtin_templates;
 mod demo;
 mod fetch;
+mod forge_github;
 mod forge_local;
 mod github;
 mod support;

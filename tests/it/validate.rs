@@ -112,3 +112,33 @@ fn json_diagnostics_are_machine_readable() {
     assert_eq!(v["errors"][0]["file"], "[ORG]/org.toml");
     assert!(v["errors"][0]["message"].as_str().unwrap().starts_with("unknown field `bogus`"));
 }
+
+#[test]
+fn forks_and_archived_repos_are_filtered_and_is_selectors_work() {
+    let org = org();
+    org.repo("fork", &[("README.md", "x\n")]);
+    org.repo("old", &[("README.md", "x\n")]);
+    std::fs::write(org.bare("fork").join("convoy-forge.json"), r#"{"meta": {"fork": true}}"#).unwrap();
+    std::fs::write(org.bare("old").join("convoy-forge.json"), r#"{"meta": {"archived": true, "private": true}}"#)
+        .unwrap();
+    org.manifest(&format!("{HEAD}[[template]]\nsource = \"ci.yml.j2\"\ndest = \"ci.yml\"\nrepos = [\"is:public\"]\n"));
+    let out = org.convoy(&["validate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.stdout,
+        "[ORG]/org.toml is valid: 3 repositories selected, 1 templates, 0 files\nskipped acme/old: archived\n"
+    );
+
+    let manifest = HEAD.replace("jobs = 2", "jobs = 2\ninclude_forks = false\ninclude_archived = true");
+    org.manifest(&format!(
+        "{manifest}[[template]]\nsource = \"ci.yml.j2\"\ndest = \"ci.yml\"\nrepos = [\"is:private\"]\n"
+    ));
+    let out = org.convoy(&["validate"]);
+    assert_eq!(
+        out.stdout, "[ORG]/org.toml is valid: 3 repositories selected, 1 templates, 0 files\nskipped acme/fork: fork\n",
+        "{out:?}"
+    );
+    let plan = org.convoy(&["plan", "-q"]);
+    assert!(plan.stdout.contains("━━ acme/old "), "only the private repo gets the template: {plan:?}");
+    assert!(!plan.stdout.contains("━━ acme/api "), "{plan:?}");
+}
