@@ -134,3 +134,44 @@ async fn listing_follows_pagination_and_reports_metadata() {
     assert!(r050.clone_url.starts_with("http://127.0.0.1:"));
     assert_eq!(server.requests().count("GET", "/orgs/{org}/repos"), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_tokens_are_scoped_and_refreshed_before_they_expire() {
+    use convoy::forge::github::auth::{AppToken, TokenSource};
+    let server = TestServer::start(ServerConfig {
+        installation_token_ttl: std::time::Duration::from_secs(3),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    server.create_repo("acme", "api", &[("f", b"x")], RepoOptions::default());
+    server.create_repo("acme", "web", &[("f", b"x")], RepoOptions::default());
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/github-test-server/tests/fixtures");
+    server.register_app(7, &std::fs::read_to_string(fixtures.join("app-public-key.pem")).unwrap(), 70, "acme");
+    let pem = std::fs::read(fixtures.join("app-private-key.pem")).unwrap();
+    let app =
+        Arc::new(AppToken::new(7, &pem, "acme", None).unwrap().with_refresh_margin(std::time::Duration::from_secs(2)));
+    let api =
+        Api::new(Endpoints::from_api_url(&server.api_url()).unwrap(), Limits::default(), app.clone(), None).unwrap();
+    let forge = GithubForge::new(api, app.clone());
+    forge.scope_to(&[RepoId::new("acme", "api")]).await;
+    assert_eq!(forge.list_repos("acme").await.unwrap().len(), 1, "the token only sees the repository of the run");
+    let first = app.current().map(|t| secrecy::ExposeSecret::expose_secret(&t).to_string());
+    forge.list_repos("acme").await.unwrap();
+    assert_eq!(
+        app.current().map(|t| secrecy::ExposeSecret::expose_secret(&t).to_string()),
+        first,
+        "still fresh: reused"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    // Within the margin of its expiry now: the next request mints a new one first.
+    forge.list_repos("acme").await.unwrap();
+    assert_ne!(
+        app.current().map(|t| secrecy::ExposeSecret::expose_secret(&t).to_string()),
+        first,
+        "refreshed before expiry"
+    );
+    let mints = server.requests().count("POST", "/app/installations/{installation_id}/access_tokens");
+    assert_eq!(mints, 2, "{:?}", server.requests().counts);
+    assert_eq!(app.kind(), convoy::forge::github::auth::TokenKind::Installation);
+}

@@ -212,6 +212,12 @@ pub(crate) fn create_token(shared: &Shared, req: &ApiReq) -> ApiResult {
             login: bot_login(Some(app_id)),
             expires_at: Some(expires_at),
             installation: Some((app_id, id)),
+            repositories: match body.get("repositories") {
+                Some(Value::Array(names)) => {
+                    Some(names.iter().filter_map(Value::as_str).map(str::to_lowercase).collect())
+                }
+                _ => None,
+            },
         },
     );
     let permissions = match body.get("permissions") {

@@ -114,6 +114,7 @@ pub(crate) fn org_repos(shared: &Shared, req: &ApiReq) -> ApiResult {
         .values()
         .filter(|r| r.owner.eq_ignore_ascii_case(org))
         .filter(|r| !r.opts.private || req.ident().is_authenticated())
+        .filter(|r| req.ident().allows_repo(&r.name))
         .filter(|r| match kind {
             "public" => !r.opts.private,
             "private" => r.opts.private,
@@ -139,6 +140,7 @@ pub(crate) fn user_repos(shared: &Shared, req: &ApiReq) -> ApiResult {
         .values()
         .filter(|r| r.owner.eq_ignore_ascii_case(user))
         .filter(|r| !r.opts.private || req.ident().is_authenticated())
+        .filter(|r| req.ident().allows_repo(&r.name))
         .collect();
     sort_repos(req, &mut repos, "full_name");
     let items = repos.into_iter().map(|r| repo_json(shared, req, r)).collect();

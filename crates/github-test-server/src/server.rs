@@ -275,6 +275,7 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Authenticated, A
         crate::TokenKind::Installation => Identity::Installation {
             app_id: t.installation.map(|(a, _)| a),
             installation_id: t.installation.map(|(_, i)| i),
+            repositories: t.repositories.clone(),
         },
     };
     Ok(Authenticated { ident, headers: extra })
@@ -369,6 +370,18 @@ async fn api_middleware(State(shared): State<AppState>, mut req: Request, next: 
             return resp;
         }
     };
+    // A token scoped to some repositories gets 404 for the others, as GitHub answers.
+    if route.starts_with("/repos/{owner}/{repo}") {
+        let path = req.uri().path();
+        let path = path.strip_prefix("/api/v3").unwrap_or(path);
+        let repo = path.split('/').nth(3).unwrap_or_default();
+        if !auth.ident.allows_repo(repo) {
+            let resp =
+                finish(&shared, crate::http::ApiError::not_found().into_response(), &request_id, None, &auth.headers);
+            shared.record(log(resp.status().as_u16()));
+            return resp;
+        }
+    }
     let counted = route != "/rate_limit";
     let snapshot = if counted {
         match shared.rate.take() {

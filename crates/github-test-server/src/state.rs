@@ -185,6 +185,8 @@ pub(crate) struct Token {
     pub expires_at: Option<OffsetDateTime>,
     /// `(app id, installation id)` for tokens minted for an installation.
     pub installation: Option<(u64, u64)>,
+    /// Installation tokens minted with `repositories`: the only repositories they can reach.
+    pub repositories: Option<Vec<String>>,
 }
 
 pub(crate) struct AppRec {
@@ -230,6 +232,8 @@ pub(crate) enum Identity {
     Installation {
         app_id: Option<u64>,
         installation_id: Option<u64>,
+        /// `Some` for a token scoped to these repositories (lowercase names).
+        repositories: Option<Vec<String>>,
     },
     /// A GitHub App's JWT.
     App {
@@ -238,6 +242,17 @@ pub(crate) enum Identity {
 }
 
 impl Identity {
+    /// Whether this identity may see repository `name` (scoped installation tokens see only
+    /// their repositories, as on GitHub).
+    pub fn allows_repo(&self, name: &str) -> bool {
+        match self {
+            Identity::Installation { repositories: Some(list), .. } => {
+                list.iter().any(|r| r.eq_ignore_ascii_case(name))
+            }
+            _ => true,
+        }
+    }
+
     /// The login that appears as the author of what this identity creates.
     pub fn login(&self) -> String {
         match self {
@@ -435,7 +450,7 @@ impl Shared {
             TokenKind::Installation => bot_login(None),
             _ => self.config.login.clone(),
         };
-        st.tokens.insert(token.to_string(), Token { kind, login, expires_at, installation: None });
+        st.tokens.insert(token.to_string(), Token { kind, login, expires_at, installation: None, repositories: None });
     }
 
     pub fn register_app(&self, app_id: u64, pem: &str, installation_id: u64, owner: &str) -> Result<(), String> {

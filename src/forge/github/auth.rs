@@ -170,6 +170,12 @@ impl AppToken {
         })
     }
 
+    /// Refresh tokens this long before they expire (default five minutes).
+    pub fn with_refresh_margin(mut self, margin: Duration) -> Self {
+        self.margin = margin;
+        self
+    }
+
     fn jwt(&self) -> Result<String, ApiError> {
         // Backdated a minute against clock drift; GitHub refuses an `exp` over 10 minutes out.
         let claims = Claims { iat: now().saturating_sub(60), exp: now() + 540, iss: self.app_id.to_string() };
