@@ -264,7 +264,15 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
 /// for remote forges a closing line on stderr with the requests the command spent.
 fn emit(cli: &Cli, session: &Session, json: impl FnOnce() -> serde_json::Value, text: impl FnOnce() -> String) {
     session.forge.persist_cache();
-    let usage = session.forge.api_usage();
+    print_result(cli, session.forge.api_usage(), json, text);
+}
+
+fn print_result(
+    cli: &Cli,
+    usage: Option<crate::forge::ApiUsage>,
+    json: impl FnOnce() -> serde_json::Value,
+    text: impl FnOnce() -> String,
+) {
     if cli.json {
         let mut doc = json();
         if let Some(u) = &usage {
@@ -300,20 +308,12 @@ async fn auth_status(cli: &Cli, purpose: crate::forge::github::status::Purpose) 
     let status = crate::forge::github::status::inspect(&forge, purpose, &ids, touches_workflows)
         .await
         .map_err(|e| Failure::run(e.to_string()))?;
-    let usage = crate::forge::Forge::api_usage(&forge);
-    if cli.json {
-        let mut doc =
-            serde_json::json!({"schema_version": report::SCHEMA_VERSION, "command": "auth status", "auth": status});
-        if let Some(u) = &usage {
-            doc["api"] = serde_json::to_value(u).unwrap_or_default();
-        }
-        println!("{doc}");
-    } else {
-        print!("{}", report::auth_text(&status));
-    }
-    if let Some(u) = usage {
-        eprintln!("{}", report::usage_line(&u));
-    }
+    print_result(
+        cli,
+        crate::forge::Forge::api_usage(&forge),
+        || serde_json::json!({"schema_version": report::SCHEMA_VERSION, "command": "auth status", "auth": status}),
+        || report::auth_text(&status),
+    );
     Ok(status.sufficient != Some(false))
 }
 

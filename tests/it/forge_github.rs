@@ -7,11 +7,11 @@ use convoy::forge::github::GithubForge;
 use convoy::forge::github::api::{Api, Endpoints, Limits};
 use convoy::forge::github::auth::StaticToken;
 use convoy::forge::{
-    CheckState, CommitStatus, FileChange, Forge, ForgeError, MergeMethod, NewPullRequest, NewRelease, PrState, RepoId,
+    CheckState, CommitStatus, FileChange, Forge, ForgeError, MergeMethod, NewRelease, PrState, RepoId,
 };
 use github_test_server::{RepoOptions, ServerConfig, TestServer, TokenKind};
 
-use crate::support::git;
+use crate::support::{git, open_pr, write};
 
 const TOKEN: &str = "ghp_contractTOKEN";
 
@@ -23,24 +23,6 @@ async fn setup() -> (TestServer, GithubForge, RepoId) {
     let limits = Limits { writes_per_minute: 60_000, writes_per_hour: 1_000_000, ..Limits::default() };
     let api = Api::new(Endpoints::from_api_url(&server.api_url()).unwrap(), limits, token.clone(), None).unwrap();
     (server, GithubForge::new(api, token), RepoId::new("acme", "api"))
-}
-
-fn write(path: &str, content: &str) -> FileChange {
-    FileChange::Write { path: path.into(), content: content.as_bytes().to_vec(), executable: false }
-}
-
-async fn open_pr(forge: &GithubForge, repo: &RepoId, branch: &str, changes: &[FileChange]) -> u64 {
-    let base = forge.branch_head(repo, "main").await.unwrap().unwrap();
-    let sha = forge.create_commit(repo, &base, changes, "change").await.unwrap();
-    forge.update_branch(repo, branch, &sha, false).await.unwrap();
-    let pr = NewPullRequest {
-        title: "t".into(),
-        body: "b".into(),
-        head: branch.into(),
-        base: "main".into(),
-        ..Default::default()
-    };
-    forge.create_pull_request(repo, &pr).await.unwrap().number
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,31 +6,13 @@ use convoy::forge::{
     PullRequestUpdate, RepoId,
 };
 
-use crate::support::{Org, git};
+use crate::support::{Org, git, open_pr, write};
 
 fn setup() -> (Org, LocalForge, RepoId) {
     let org = Org::new();
     org.repo("api", &[("README.md", "one\ntwo\nthree\n"), ("src/lib.rs", "pub fn a() {}\n")]);
     let forge = LocalForge::new(org.path().join("forge"), None);
     (org, forge, RepoId::new("acme", "api"))
-}
-
-fn write(path: &str, content: &str) -> FileChange {
-    FileChange::Write { path: path.into(), content: content.as_bytes().to_vec(), executable: false }
-}
-
-async fn open_pr(forge: &LocalForge, repo: &RepoId, branch: &str, changes: &[FileChange]) -> u64 {
-    let base = forge.branch_head(repo, "main").await.unwrap().unwrap();
-    let sha = forge.create_commit(repo, &base, changes, "change").await.unwrap();
-    forge.update_branch(repo, branch, &sha, false).await.unwrap();
-    let pr = NewPullRequest {
-        title: "t".into(),
-        body: "b".into(),
-        head: branch.into(),
-        base: "main".into(),
-        ..Default::default()
-    };
-    forge.create_pull_request(repo, &pr).await.unwrap().number
 }
 
 #[tokio::test]

@@ -217,3 +217,29 @@ pub fn assert_workflow_practices(label: &str, text: &str) {
     assert!(pins > 0, "{label}: no actions used");
     assert!(text.contains("hashFiles('"), "{label}: cache not keyed by a lockfile hash");
 }
+
+/// A file write for `Forge::create_commit`.
+pub fn write(path: &str, content: &str) -> convoy::forge::FileChange {
+    convoy::forge::FileChange::Write { path: path.into(), content: content.as_bytes().to_vec(), executable: false }
+}
+
+/// Commit `changes` on `main`, put them on `branch`, and open a PR for it: the setup of every
+/// forge-contract test, for any backend.
+pub async fn open_pr(
+    forge: &dyn convoy::forge::Forge,
+    repo: &convoy::forge::RepoId,
+    branch: &str,
+    changes: &[convoy::forge::FileChange],
+) -> u64 {
+    let base = forge.branch_head(repo, "main").await.unwrap().unwrap();
+    let sha = forge.create_commit(repo, &base, changes, "change").await.unwrap();
+    forge.update_branch(repo, branch, &sha, false).await.unwrap();
+    let pr = convoy::forge::NewPullRequest {
+        title: "t".into(),
+        body: "b".into(),
+        head: branch.into(),
+        base: "main".into(),
+        ..Default::default()
+    };
+    forge.create_pull_request(repo, &pr).await.unwrap().number
+}
