@@ -32,7 +32,7 @@ struct Run {
     ok: bool,
 }
 
-async fn campaign(repos: usize, latency: Duration, jobs: usize, rerun: bool) -> Run {
+async fn campaign(repos: usize, latency: Duration, jobs: usize, rerun: bool, write_concurrency: usize) -> Run {
     let server = TestServer::start(ServerConfig { require_auth: true, ..Default::default() }).await.expect("server");
     server.add_token(TOKEN, TokenKind::Classic { scopes: vec!["repo".into(), "workflow".into()] });
     for i in 0..repos {
@@ -44,7 +44,7 @@ async fn campaign(repos: usize, latency: Duration, jobs: usize, rerun: bool) -> 
     std::fs::write(dir.path().join("templates/ci.yml.j2"), "name: ci\non: push\n# {{ repo.full_name }}\n").expect("t");
     std::fs::write(dir.path().join("templates/owners.j2"), "* @{{ org.name }}/platform\n").expect("t");
     let manifest = format!(
-        "[org]\nname = \"acme\"\njobs = {jobs}\ncache_dir = \"cache\"\n\n[org.forge]\nkind = \"github\"\napi_url = \"{}\"\nwrites_per_minute = {WRITES_PER_MINUTE}\nwrites_per_hour = 1000000\n\n[[repo]]\nname = \"acme/*\"\n\n[[template]]\nsource = \"ci.yml.j2\"\ndest = \".github/workflows/ci.yml\"\n\n[[template]]\nsource = \"owners.j2\"\ndest = \".github/CODEOWNERS\"\n\n[campaign]\nbranch = \"convoy/bench\"\nlabels = [\"convoy\"]\n",
+        "[org]\nname = \"acme\"\njobs = {jobs}\ncache_dir = \"cache\"\n\n[org.forge]\nkind = \"github\"\napi_url = \"{}\"\nwrites_per_minute = {WRITES_PER_MINUTE}\nwrites_per_hour = 1000000\nwrite_concurrency = {write_concurrency}\n\n[[repo]]\nname = \"acme/*\"\n\n[[template]]\nsource = \"ci.yml.j2\"\ndest = \".github/workflows/ci.yml\"\n\n[[template]]\nsource = \"owners.j2\"\ndest = \".github/CODEOWNERS\"\n\n[campaign]\nbranch = \"convoy/bench\"\nlabels = [\"convoy\"]\n",
         server.api_url()
     );
     std::fs::write(dir.path().join("org.toml"), manifest).expect("manifest");
@@ -91,10 +91,13 @@ async fn main() {
     }
     let repos = env_num("BENCH_GH_REPOS", 200) as usize;
     let latency = Duration::from_millis(env_num("BENCH_GH_LATENCY_MS", 20));
-    let first_1 = campaign(repos, latency, 1, false).await;
-    let first_8 = campaign(repos, latency, 8, false).await;
-    let noop_1 = campaign(repos, latency, 1, true).await;
-    let noop_8 = campaign(repos, latency, 8, true).await;
+    let first_1 = campaign(repos, latency, 1, false, 1).await;
+    let first_8 = campaign(repos, latency, 8, false, 1).await;
+    let noop_1 = campaign(repos, latency, 1, true, 1).await;
+    let noop_8 = campaign(repos, latency, 8, true, 1).await;
+    // Opt-in for servers with relaxed limits: four writes in flight (jobs 1 has one repo at a
+    // time, so its serial figure above is the baseline).
+    let first_8_wc4 = campaign(repos, latency, 8, false, 4).await;
     let per_repo = |r: &Run| r.api_requests as f64 / repos as f64;
     let figures = serde_json::json!({
         "repos": repos,
@@ -102,6 +105,8 @@ async fn main() {
         "first_apply_seconds_jobs1": first_1.seconds,
         "first_apply_seconds_jobs8": first_8.seconds,
         "first_apply_speedup": first_1.seconds / first_8.seconds,
+        "first_apply_seconds_jobs8_write_concurrency4": first_8_wc4.seconds,
+        "first_apply_speedup_write_concurrency4": first_1.seconds / first_8_wc4.seconds,
         "noop_rerun_seconds_jobs1": noop_1.seconds,
         "noop_rerun_seconds_jobs8": noop_8.seconds,
         "noop_rerun_speedup": noop_1.seconds / noop_8.seconds,
@@ -110,9 +115,10 @@ async fn main() {
         "noop_rerun_not_modified_share": noop_8.not_modified as f64 / noop_8.api_requests.max(1) as f64,
         "configured_writes_per_minute": WRITES_PER_MINUTE,
         "max_writes_in_any_minute": first_1.max_writes_per_minute.max(first_8.max_writes_per_minute),
-        "all_runs_succeeded": first_1.ok && first_8.ok && noop_1.ok && noop_8.ok,
+        "all_runs_succeeded": first_1.ok && first_8.ok && noop_1.ok && noop_8.ok && first_8_wc4.ok,
         "targets": {
             "speedup_at_least_3": first_1.seconds / first_8.seconds >= 3.0,
+            "speedup_at_least_3_with_write_concurrency4": first_1.seconds / first_8_wc4.seconds >= 3.0,
             "noop_at_most_2_requests_per_repo": per_repo(&noop_8) <= 2.0 + 1.0 / repos as f64 * 2.0,
             "pacing_respected": first_1.max_writes_per_minute.max(first_8.max_writes_per_minute) <= WRITES_PER_MINUTE as usize,
         },

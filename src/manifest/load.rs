@@ -137,6 +137,10 @@ impl<'a> Checker<'a> {
                     );
                 }
             }
+            if forge.write_concurrency == 0 {
+                let span = self.find("write_concurrency");
+                self.at(span, "`write_concurrency` must be at least 1", "1 sends writes one at a time, as GitHub asks");
+            }
             if forge.writes_per_minute == 0 || forge.writes_per_hour == 0 {
                 let span = self.find("writes_per_");
                 self.at(

@@ -153,6 +153,14 @@ pub struct ForgeConfig {
     /// github: the longest wait, in seconds, for a rate limit to reset before a request fails.
     #[serde(default = "default_rate_limit_wait")]
     pub rate_limit_wait: u64,
+    /// github: content-creating requests in flight at once. GitHub asks integrations for 1
+    /// (serial writes); raise it only where the server's limits allow (e.g. a GHES).
+    #[serde(default = "default_write_concurrency")]
+    pub write_concurrency: usize,
+}
+
+fn default_write_concurrency() -> usize {
+    1
 }
 
 fn default_writes_per_minute() -> u32 {

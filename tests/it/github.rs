@@ -268,3 +268,25 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_are_serial_by_default_and_concurrent_only_when_allowed() {
+    for (concurrency, serial) in [(None, true), (Some(4), false)] {
+        let gh = org(4).await;
+        let extra = concurrency.map(|n| format!("write_concurrency = {n}")).unwrap_or_default();
+        gh.manifest(&gh.server.api_url(), &extra, "");
+        gh.server.faults().latency(Duration::from_millis(100));
+        let out = gh.convoy(&["apply", "-q", "--jobs", "4"], &with_token()).await;
+        assert_eq!(out.code, 0, "{out:?}");
+        let log = gh.server.requests();
+        let writes: Vec<_> = log.writes().into_iter().filter(|w| !w.route.contains(".git/")).map(|w| w.at).collect();
+        // A write is logged when it arrives; with 100 ms of latency, a serial client cannot start
+        // the next one sooner than that.
+        let overlapping = writes.windows(2).filter(|w| w[1].duration_since(w[0]) < Duration::from_millis(60)).count();
+        if serial {
+            assert_eq!(overlapping, 0, "default: one write at a time");
+        } else {
+            assert!(overlapping > 0, "write_concurrency = 4 lets writes overlap");
+        }
+    }
+}

@@ -81,6 +81,9 @@ pub struct Limits {
     pub retries: u32,
     /// Below this many remaining requests, wait for the reset before sending more.
     pub reserve: u64,
+    /// Content-creating requests in flight at once. GitHub asks for 1 (serial writes); a GHES
+    /// with relaxed limits may allow more.
+    pub write_concurrency: usize,
 }
 
 impl Default for Limits {
@@ -91,6 +94,7 @@ impl Default for Limits {
             max_wait: Duration::from_secs(900),
             retries: 5,
             reserve: 20,
+            write_concurrency: 1,
         }
     }
 }
@@ -223,8 +227,10 @@ pub struct Api {
     etags: std::sync::Mutex<HashMap<String, (String, bytes_body::Bytes)>>,
     routes: std::sync::Mutex<BTreeMap<String, u64>>,
     counters: Counters,
-    /// Held across a write: content-creating requests go one at a time.
+    /// Spacing between the starts of content-creating requests.
     writes: Mutex<Pacer>,
+    /// Content-creating requests in flight at once (`write_concurrency`, default 1).
+    write_slots: tokio::sync::Semaphore,
 }
 
 impl Api {
@@ -245,6 +251,7 @@ impl Api {
         let pacer =
             Pacer { spacing, per_hour: limits.writes_per_hour.max(1) as usize, last: None, recent: VecDeque::new() };
         let etags = etag_file.as_deref().map(load_etags).unwrap_or_default();
+        let write_slots = limits.write_concurrency.max(1);
         Ok(Api {
             client,
             etag_file,
@@ -256,6 +263,7 @@ impl Api {
             routes: std::sync::Mutex::new(BTreeMap::new()),
             counters: Counters::default(),
             writes: Mutex::new(pacer),
+            write_slots: tokio::sync::Semaphore::new(write_slots),
         })
     }
 
@@ -355,9 +363,11 @@ impl Api {
         let mut attempt: u32 = 0;
         loop {
             self.wait_for_budget().await?;
-            // Writes hold the pacer for the whole request: one at a time, spaced.
-            let mut pacer = if is_write { Some(self.writes.lock().await) } else { None };
-            if let Some(p) = pacer.as_mut() {
+            // A write holds a slot for the whole request (one slot by default: one at a time, as
+            // GitHub asks), and starts no sooner than the pace allows.
+            let slot = if is_write { Some(self.write_slots.acquire().await) } else { None };
+            if is_write {
+                let mut p = self.writes.lock().await;
                 let delay = p.delay(Instant::now());
                 if !delay.is_zero() {
                     self.sleep(delay).await;
@@ -374,7 +384,7 @@ impl Api {
                 *routes.entry(route_key.clone()).or_default() += 1;
             }
             let outcome = self.client.execute(request).await;
-            drop(pacer);
+            drop(slot);
             let response = match outcome {
                 Ok(r) => r,
                 Err(e) => {
