@@ -6,9 +6,7 @@ use std::sync::Arc;
 use convoy::forge::github::GithubForge;
 use convoy::forge::github::api::{Api, Endpoints, Limits};
 use convoy::forge::github::auth::StaticToken;
-use convoy::forge::{
-    CheckState, CommitStatus, FileChange, Forge, ForgeError, MergeMethod, NewRelease, PrState, RepoId,
-};
+use convoy::forge::{FileChange, Forge, ForgeError, MergeMethod, NewRelease, PrState, RepoId};
 use github_test_server::{RepoOptions, ServerConfig, TestServer, TokenKind};
 
 use crate::support::{git, open_pr, write};
@@ -69,17 +67,7 @@ async fn merges_and_conflicts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statuses_and_check_runs_fold_into_one_verdict() {
     let (_server, forge, repo) = setup().await;
-    let sha = forge.branch_head(&repo, "main").await.unwrap().unwrap();
-    let status = |context: &str, state| CommitStatus { context: context.into(), state, description: String::new() };
-    forge.set_commit_status(&repo, &sha, &status("build", CheckState::Pending)).await.unwrap();
-    forge.set_commit_status(&repo, &sha, &status("lint", CheckState::Success)).await.unwrap();
-    assert_eq!(forge.check_verdict(&repo, &sha).await.unwrap().state, CheckState::Pending);
-    forge.set_commit_status(&repo, &sha, &status("build", CheckState::Failure)).await.unwrap();
-    assert_eq!(forge.check_verdict(&repo, &sha).await.unwrap().state, CheckState::Failure);
-    forge.set_commit_status(&repo, &sha, &status("build", CheckState::Success)).await.unwrap();
-    let verdict = forge.check_verdict(&repo, &sha).await.unwrap();
-    assert_eq!(verdict.state, CheckState::Success);
-    assert_eq!(verdict.checks.len(), 2);
+    crate::support::assert_statuses_fold(&forge, &repo).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,8 +2,7 @@
 
 use convoy::forge::local::LocalForge;
 use convoy::forge::{
-    CheckState, CommitStatus, FileChange, Forge, ForgeError, MergeMethod, NewPullRequest, NewRelease, PrState,
-    PullRequestUpdate, RepoId,
+    FileChange, Forge, ForgeError, MergeMethod, NewPullRequest, NewRelease, PrState, PullRequestUpdate, RepoId,
 };
 
 use crate::support::{Org, git, open_pr, write};
@@ -111,18 +110,7 @@ async fn non_overlapping_edits_merge_and_conflicts_are_refused() {
 #[tokio::test]
 async fn statuses_fold_into_one_verdict() {
     let (_org, forge, repo) = setup();
-    let sha = forge.branch_head(&repo, "main").await.unwrap().unwrap();
-    assert_eq!(forge.check_verdict(&repo, &sha).await.unwrap().checks.len(), 0);
-    let status = |context: &str, state| CommitStatus { context: context.into(), state, description: String::new() };
-    forge.set_commit_status(&repo, &sha, &status("build", CheckState::Pending)).await.unwrap();
-    forge.set_commit_status(&repo, &sha, &status("lint", CheckState::Success)).await.unwrap();
-    assert_eq!(forge.check_verdict(&repo, &sha).await.unwrap().state, CheckState::Pending);
-    forge.set_commit_status(&repo, &sha, &status("build", CheckState::Failure)).await.unwrap();
-    assert_eq!(forge.check_verdict(&repo, &sha).await.unwrap().state, CheckState::Failure);
-    forge.set_commit_status(&repo, &sha, &status("build", CheckState::Success)).await.unwrap();
-    let verdict = forge.check_verdict(&repo, &sha).await.unwrap();
-    assert_eq!(verdict.state, CheckState::Success, "the latest status per context wins");
-    assert_eq!(verdict.checks.len(), 2);
+    crate::support::assert_statuses_fold(&forge, &repo).await;
 }
 
 #[tokio::test]

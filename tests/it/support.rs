@@ -243,3 +243,21 @@ pub async fn open_pr(
     };
     forge.create_pull_request(repo, &pr).await.unwrap().number
 }
+
+/// The status-folding contract every forge meets: the latest status per context wins, any failure
+/// fails, any pending (without failures) is pending.
+pub async fn assert_statuses_fold(forge: &dyn convoy::forge::Forge, repo: &convoy::forge::RepoId) {
+    use convoy::forge::{CheckState, CommitStatus};
+    let sha = forge.branch_head(repo, "main").await.unwrap().unwrap();
+    assert_eq!(forge.check_verdict(repo, &sha).await.unwrap().checks.len(), 0);
+    let status = |context: &str, state| CommitStatus { context: context.into(), state, description: String::new() };
+    forge.set_commit_status(repo, &sha, &status("build", CheckState::Pending)).await.unwrap();
+    forge.set_commit_status(repo, &sha, &status("lint", CheckState::Success)).await.unwrap();
+    assert_eq!(forge.check_verdict(repo, &sha).await.unwrap().state, CheckState::Pending);
+    forge.set_commit_status(repo, &sha, &status("build", CheckState::Failure)).await.unwrap();
+    assert_eq!(forge.check_verdict(repo, &sha).await.unwrap().state, CheckState::Failure);
+    forge.set_commit_status(repo, &sha, &status("build", CheckState::Success)).await.unwrap();
+    let verdict = forge.check_verdict(repo, &sha).await.unwrap();
+    assert_eq!(verdict.state, CheckState::Success, "the latest status per context wins");
+    assert_eq!(verdict.checks.len(), 2);
+}
