@@ -6,7 +6,7 @@
 
 #![allow(clippy::print_stdout)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::campaign::{RunOptions, Session, apply};
 use crate::forge::RepoId;
@@ -202,9 +202,4 @@ fn sample_repos() -> Vec<SampleRepo> {
             files: vec![("Cargo.toml", cargo_toml("legacy-tool")), ("src/main.rs", "fn main() {}\n".into())],
         },
     ]
-}
-
-/// Where `convoy demo` puts things by default (relative to the current folder).
-pub fn default_dir() -> PathBuf {
-    PathBuf::from("convoy-demo")
 }

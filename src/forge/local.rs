@@ -259,22 +259,16 @@ impl Inner {
     /// the head sha follows pushes, and deleting the head branch closes the PR.
     fn synced_pulls(&self, id: &RepoId) -> ForgeResult<Vec<PullRequest>> {
         let git = self.open(id)?;
-        let stale = self.read_only(id, |s| {
-            s.pull_requests
-                .iter()
-                .filter(|p| p.state == PrState::Open)
-                .map(|p| (p.number, p.head.clone(), p.head_sha.clone()))
-                .collect::<Vec<_>>()
-        })?;
+        let pulls = self.read_only(id, |s| s.pull_requests.clone())?;
         let mut changes = Vec::new();
-        for (number, head, sha) in stale {
-            let live = self.branch_head_sync(&git, &head)?;
-            if live.as_deref() != Some(sha.as_str()) {
-                changes.push((number, live));
+        for pr in pulls.iter().filter(|p| p.state == PrState::Open) {
+            let live = self.branch_head_sync(&git, &pr.head)?;
+            if live.as_deref() != Some(pr.head_sha.as_str()) {
+                changes.push((pr.number, live));
             }
         }
         if changes.is_empty() {
-            return self.read_only(id, |s| s.pull_requests.clone());
+            return Ok(pulls);
         }
         self.with_state(id, |s| {
             for (number, live) in &changes {

@@ -65,6 +65,11 @@ impl From<ApiError> for ForgeError {
     }
 }
 
+/// The forge error for a response the caller has found to be a refusal (not 2xx).
+fn refusal(resp: Response, method: Method, route: &str) -> ForgeError {
+    check(resp, method, route).err().map_or(ForgeError::Remote("unexpected".into()), Into::into)
+}
+
 /// Turn a non-2xx response into an error carrying GitHub's message.
 fn check(resp: Response, method: Method, route: &str) -> Result<Response, ApiError> {
     if resp.status.is_success() {
@@ -526,9 +531,7 @@ impl Forge for GithubForge {
         match resp.status {
             StatusCode::NO_CONTENT => Ok(true),
             StatusCode::UNPROCESSABLE_ENTITY | StatusCode::NOT_FOUND => Ok(false),
-            _ => Err(check(resp, Method::DELETE, route)
-                .err()
-                .map_or(ForgeError::Remote("unexpected".into()), Into::into)),
+            _ => Err(refusal(resp, Method::DELETE, route)),
         }
     }
 
@@ -547,26 +550,26 @@ impl Forge for GithubForge {
         let route = "/repos/{owner}/{repo}/pulls";
         let body =
             json!({"title": new.title, "head": new.head, "base": new.base, "body": new.body, "draft": new.draft});
-        let created =
-            match self.write(Method::POST, route, &format!("{}/pulls", path(repo)), body, Repeat::CheckFirst).await {
-                Ok(resp) if resp.status.is_success() => Some(PullRequest::from(resp.json::<GhPull>(route)?)),
-                // "A pull request already exists" (a retry after a lost answer, or a race): use it.
-                Ok(resp) if resp.status == StatusCode::UNPROCESSABLE_ENTITY => {
-                    let err = check(resp, Method::POST, route).err();
-                    let open = self.list_pulls(repo, &new.head).await?.into_iter().find(|p| p.state == PrState::Open);
-                    match open {
-                        Some(pr) => Some(pr),
-                        None => return Err(err.map_or(ForgeError::Conflict("pull request refused".into()), Into::into)),
-                    }
+        let created = match self
+            .write(Method::POST, route, &format!("{}/pulls", path(repo)), body.clone(), Repeat::CheckFirst)
+            .await
+        {
+            Ok(resp) if resp.status.is_success() => Some(PullRequest::from(resp.json::<GhPull>(route)?)),
+            // "A pull request already exists" (a retry after a lost answer, or a race): use it.
+            Ok(resp) if resp.status == StatusCode::UNPROCESSABLE_ENTITY => {
+                let err = check(resp, Method::POST, route).err();
+                let open = self.list_pulls(repo, &new.head).await?.into_iter().find(|p| p.state == PrState::Open);
+                match open {
+                    Some(pr) => Some(pr),
+                    None => return Err(err.map_or(ForgeError::Conflict("pull request refused".into()), Into::into)),
                 }
-                Ok(resp) => {
-                    return Err(check(resp, Method::POST, route)
-                        .err()
-                        .map_or(ForgeError::Remote("unexpected".into()), Into::into));
-                }
-                Err(ApiError::Ambiguous { .. }) => None,
-                Err(e) => return Err(e.into()),
-            };
+            }
+            Ok(resp) => {
+                return Err(refusal(resp, Method::POST, route));
+            }
+            Err(ApiError::Ambiguous { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
         let mut pr = match created {
             Some(pr) => pr,
             None => {
@@ -574,7 +577,6 @@ impl Forge for GithubForge {
                 match self.list_pulls(repo, &new.head).await?.into_iter().find(|p| p.state == PrState::Open) {
                     Some(pr) => pr,
                     None => {
-                        let body = json!({"title": new.title, "head": new.head, "base": new.base, "body": new.body, "draft": new.draft});
                         let resp = self
                             .write(Method::POST, route, &format!("{}/pulls", path(repo)), body, Repeat::CheckFirst)
                             .await?;
@@ -701,9 +703,7 @@ impl Forge for GithubForge {
                 let v: Value = resp.json(route)?;
                 Ok(MergeResult { sha: v["sha"].as_str().unwrap_or_default().to_string() })
             }
-            Ok(resp) => {
-                Err(check(resp, Method::PUT, route).err().map_or(ForgeError::Remote("unexpected".into()), Into::into))
-            }
+            Ok(resp) => Err(refusal(resp, Method::PUT, route)),
             Err(ApiError::Ambiguous { cause, .. }) => {
                 let pr = self.get_pull_request(repo, number).await?;
                 match (pr.state, pr.merge_commit_sha) {
@@ -790,9 +790,7 @@ impl Forge for GithubForge {
             self.write(Method::POST, route, &format!("{}/git/refs", path(repo)), body, Repeat::CheckFirst).await;
         match outcome {
             Ok(resp) if resp.status.is_success() => Ok(()),
-            Ok(resp) if resp.status != StatusCode::UNPROCESSABLE_ENTITY => {
-                Err(check(resp, Method::POST, route).err().map_or(ForgeError::Remote("unexpected".into()), Into::into))
-            }
+            Ok(resp) if resp.status != StatusCode::UNPROCESSABLE_ENTITY => Err(refusal(resp, Method::POST, route)),
             Ok(_) | Err(ApiError::Ambiguous { .. }) => match self.get_ref(repo, &format!("tags/{name}")).await? {
                 Some(at) if at == sha => Ok(()),
                 Some(at) => Err(ForgeError::Conflict(format!("tag {name} of {repo} already points at {at}"))),
@@ -816,9 +814,7 @@ impl Forge for GithubForge {
         let body = json!({"tag_name": new.tag, "target_commitish": new.target_sha, "name": new.name, "body": new.body, "draft": new.draft, "prerelease": new.prerelease});
         match self.write(Method::POST, route, &format!("{}/releases", path(repo)), body, Repeat::CheckFirst).await {
             Ok(resp) if resp.status.is_success() => Ok(release_from(&resp.json::<Value>(route)?)),
-            Ok(resp) => {
-                Err(check(resp, Method::POST, route).err().map_or(ForgeError::Remote("unexpected".into()), Into::into))
-            }
+            Ok(resp) => Err(refusal(resp, Method::POST, route)),
             Err(ApiError::Ambiguous { cause, .. }) => self
                 .release_by_tag(repo, &new.tag)
                 .await?
