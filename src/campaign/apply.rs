@@ -7,8 +7,13 @@
 //!   wanted parent (re-running changes nothing);
 //! - a repository whose change became empty gets its PR closed and the branch deleted.
 //!
-//! A second pass writes the sibling list into every open PR of the campaign, updating only the
-//! bodies that differ.
+//! A second pass writes the sibling list into every open PR of the campaign, and with it the
+//! title, labels and (for new PRs) assignees: one update per PR, and only where something
+//! differs.
+//!
+//! Content-creating requests are what a campaign waits on (a forge takes them one at a time), so
+//! a new PR is proposed through [`Forge::open_change`] (one GraphQL document on GitHub) and
+//! everything else about it is settled by that single second-pass update.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -60,6 +65,8 @@ struct Pass1 {
     files: usize,
     /// The open PR as it stands after pass 1.
     pr: Option<PullRequest>,
+    /// The title and body (without the sibling section) the plan wants.
+    title: String,
     body: String,
 }
 
@@ -128,19 +135,35 @@ pub async fn apply(
             }
         }
     }
-    let siblings: Vec<(RepoId, u64)> = siblings.into_iter().collect();
-    let mut out = Vec::new();
-    for r in results {
+    let siblings: Arc<Vec<(RepoId, u64)>> = Arc::new(siblings.into_iter().collect());
+    let mut out: Vec<Option<RepoResult<ApplyOutcome>>> = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, r) in results.into_iter().enumerate() {
+        out.push(None);
         let RepoResult { repo, result } = r;
-        let result = match result {
-            Ok(p) => ctx.pass2(&repo, p, &siblings).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e),
-        };
-        match &result {
-            Ok(o) => reporter.item_finished(&repo.full_name(), true, &describe(&o.action)),
-            Err(e) => reporter.item_finished(&repo.full_name(), false, e),
+        match result {
+            Ok(p) => {
+                let (ctx, permits, siblings) = (ctx.clone(), permits.clone(), siblings.clone());
+                tasks.spawn(async move {
+                    let _permit = permits.acquire_owned().await;
+                    let result = ctx.pass2(&repo, p, &siblings).await.map_err(|e| e.to_string());
+                    (index, RepoResult { repo, result })
+                });
+            }
+            Err(e) => out[index] = Some(RepoResult { repo, result: Err(e) }),
         }
-        out.push(RepoResult { repo, result });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((index, r)) = joined {
+            out[index] = Some(r);
+        }
+    }
+    let out: Vec<RepoResult<ApplyOutcome>> = out.into_iter().flatten().collect();
+    for r in &out {
+        match &r.result {
+            Ok(o) => reporter.item_finished(&r.repo.full_name(), true, &describe(&o.action)),
+            Err(e) => reporter.item_finished(&r.repo.full_name(), false, e),
+        }
     }
     reporter.stage_done();
     out
@@ -170,6 +193,19 @@ struct ApplyContext {
 
 impl ApplyContext {
     async fn pass1(&self, repo: &RepoId, plan: &RepoPlan) -> Result<Pass1, ForgeError> {
+        match self.converge(repo, plan, true).await {
+            // Part of a combined write happened: read the state back and finish step by step.
+            Err(ForgeError::Partial(why)) => {
+                tracing::warn!(%repo, "{why}; reading the state back");
+                self.converge(repo, plan, false).await
+            }
+            other => other,
+        }
+    }
+
+    /// Bring the branch and the PR's existence in line with `plan`. `combined`: a PR that does
+    /// not exist yet may be proposed in one [`Forge::open_change`].
+    async fn converge(&self, repo: &RepoId, plan: &RepoPlan, combined: bool) -> Result<Pass1, ForgeError> {
         let forge = &self.forge;
         let open = forge.find_pull_requests(repo, &self.branch).await?.into_iter().find(|p| p.state == PrState::Open);
 
@@ -188,6 +224,7 @@ impl ApplyContext {
                         action: ApplyAction::Closed { number: pr.number, url: pr.url },
                         files: 0,
                         pr: None,
+                        title: String::new(),
                         body: String::new(),
                     }
                 }
@@ -195,7 +232,13 @@ impl ApplyContext {
                     // A branch left behind without a PR (an interrupted run, a PR closed by hand
                     // whose branch stayed) is cleaned up too.
                     forge.delete_branch(repo, &self.branch).await?;
-                    Pass1 { action: ApplyAction::Nothing, files: 0, pr: None, body: String::new() }
+                    Pass1 {
+                        action: ApplyAction::Nothing,
+                        files: 0,
+                        pr: None,
+                        title: String::new(),
+                        body: String::new(),
+                    }
                 }
             });
         }
@@ -204,6 +247,23 @@ impl ApplyContext {
             Some(pr) => Some(pr.head_sha.clone()),
             None => forge.branch_head(repo, &self.branch).await?,
         };
+        let files = plan.files.len();
+        let changes = || plan.files.iter().map(FileDiff::to_change).collect::<Vec<_>>();
+        let new_pr = || NewPullRequest {
+            title: plan.title.clone(),
+            body: with_siblings(&plan.body, &self.branch, &[], repo),
+            head: self.branch.clone(),
+            base: plan.base_branch.clone(),
+            draft: self.draft,
+            // Labels and assignees are set by pass 2's single update, with the sibling list.
+            labels: Vec::new(),
+            reviewers: self.reviewers.clone(),
+            assignees: Vec::new(),
+        };
+        if open.is_none() && head.is_none() && combined {
+            let pr = forge.open_change(repo, &plan.base, &changes(), &self.message, &new_pr()).await?;
+            return self.opened(repo, plan, pr, files).await;
+        }
         let up_to_date = match &head {
             Some(sha) => {
                 let info = forge.commit_info(repo, sha).await?;
@@ -212,67 +272,56 @@ impl ApplyContext {
             None => false,
         };
         if !up_to_date {
-            let changes: Vec<_> = plan.files.iter().map(FileDiff::to_change).collect();
-            let sha = forge.create_commit(repo, &plan.base, &changes, &self.message).await?;
+            let sha = forge.create_commit(repo, &plan.base, &changes(), &self.message).await?;
             forge.update_branch(repo, &self.branch, &sha, true).await?;
         }
-        let files = plan.files.len();
         match open {
             Some(pr) => {
-                let mut labels = pr.labels.clone();
-                for l in &self.labels {
-                    if !labels.contains(l) {
-                        labels.push(l.clone());
-                    }
-                }
-                let update = PullRequestUpdate {
-                    title: (pr.title != plan.title).then(|| plan.title.clone()),
-                    labels: (labels != pr.labels).then_some(labels),
-                    ..Default::default()
-                };
-                let (pr, touched) = if update == PullRequestUpdate::default() {
-                    (pr, false)
-                } else {
-                    (forge.update_pull_request(repo, pr.number, &update).await?, true)
-                };
-                let action = if !up_to_date || touched {
-                    ApplyAction::Updated { number: pr.number, url: pr.url.clone(), pushed: !up_to_date }
-                } else {
+                let action = if up_to_date {
                     ApplyAction::Unchanged { number: pr.number, url: pr.url.clone() }
+                } else {
+                    ApplyAction::Updated { number: pr.number, url: pr.url.clone(), pushed: true }
                 };
-                Ok(Pass1 { action, files, body: plan.body.clone(), pr: Some(pr) })
+                Ok(Pass1 { action, files, title: plan.title.clone(), body: plan.body.clone(), pr: Some(pr) })
             }
             None => {
-                let new = NewPullRequest {
-                    title: plan.title.clone(),
-                    body: with_siblings(&plan.body, &self.branch, &[], repo),
-                    head: self.branch.clone(),
-                    base: plan.base_branch.clone(),
-                    draft: self.draft,
-                    labels: self.labels.clone(),
-                    reviewers: self.reviewers.clone(),
-                    assignees: self.assignees.clone(),
-                };
-                let pr = forge.create_pull_request(repo, &new).await?;
-                if let Some(method) = self.auto_merge
-                    && !forge.enable_auto_merge(repo, &pr, method).await?
-                {
-                    tracing::info!(%repo, "auto-merge not enabled: the repository does not allow it");
-                }
-                let action = ApplyAction::Opened { number: pr.number, url: pr.url.clone() };
-                Ok(Pass1 { action, files, body: plan.body.clone(), pr: Some(pr) })
+                let pr = forge.create_pull_request(repo, &new_pr()).await?;
+                self.opened(repo, plan, pr, files).await
             }
         }
+    }
+
+    async fn opened(&self, repo: &RepoId, plan: &RepoPlan, pr: PullRequest, files: usize) -> Result<Pass1, ForgeError> {
+        if let Some(method) = self.auto_merge
+            && !self.forge.enable_auto_merge(repo, &pr, method).await?
+        {
+            tracing::info!(%repo, "auto-merge not enabled: the repository does not allow it");
+        }
+        let action = ApplyAction::Opened { number: pr.number, url: pr.url.clone() };
+        Ok(Pass1 { action, files, title: plan.title.clone(), body: plan.body.clone(), pr: Some(pr) })
     }
 
     async fn pass2(&self, repo: &RepoId, p: Pass1, siblings: &[(RepoId, u64)]) -> Result<ApplyOutcome, ForgeError> {
         let mut action = p.action;
         if let Some(pr) = &p.pr {
             let body = with_siblings(&p.body, &self.branch, siblings, repo);
-            if body != pr.body {
-                self.forge
-                    .update_pull_request(repo, pr.number, &PullRequestUpdate { body: Some(body), ..Default::default() })
-                    .await?;
+            let mut labels = pr.labels.clone();
+            for l in &self.labels {
+                if !labels.contains(l) {
+                    labels.push(l.clone());
+                }
+            }
+            let fresh = matches!(action, ApplyAction::Opened { .. });
+            let assignees = self.assignees.iter().filter(|a| !pr.assignees.contains(a)).count();
+            let update = PullRequestUpdate {
+                title: (pr.title != p.title).then(|| p.title.clone()),
+                body: (body != pr.body).then_some(body),
+                labels: (labels != pr.labels).then_some(labels),
+                assignees: (fresh && assignees > 0).then(|| self.assignees.clone()),
+                state: None,
+            };
+            if update != PullRequestUpdate::default() {
+                self.forge.update_pull_request(repo, pr.number, &update).await?;
                 if let ApplyAction::Unchanged { number, url } = action {
                     action = ApplyAction::Updated { number, url, pushed: false };
                 }

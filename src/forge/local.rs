@@ -693,6 +693,9 @@ impl Forge for LocalForge {
                 if let Some(l) = &update.labels {
                     pr.labels = l.clone();
                 }
+                if let Some(a) = &update.assignees {
+                    pr.assignees = a.clone();
+                }
                 match (update.state, pr.state) {
                     (None, _) => {}
                     (Some(PrState::Merged), _) => {

@@ -124,7 +124,10 @@ pub struct PullRequestUpdate {
     pub body: Option<String>,
     /// `Open` reopens, `Closed` closes; `Merged` is refused (use `merge_pull_request`).
     pub state: Option<PrState>,
+    /// Replaces the label set.
     pub labels: Option<Vec<String>>,
+    /// Replaces the assignees.
+    pub assignees: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -238,6 +241,10 @@ pub enum ForgeError {
     /// An error reported by a remote forge's API (message as the forge gave it).
     #[error("{0}")]
     Remote(String),
+    /// A multi-step write stopped part-way or its answer was lost: some steps may have happened.
+    /// The caller reads the state back and converges; it must not blindly repeat the write.
+    #[error("interrupted: {0}")]
+    Partial(String),
 }
 
 impl ForgeError {
@@ -311,6 +318,23 @@ pub trait Forge: Send + Sync {
     async fn find_pull_requests(&self, repo: &RepoId, branch: &str) -> ForgeResult<Vec<PullRequest>>;
     async fn get_pull_request(&self, repo: &RepoId, number: u64) -> ForgeResult<PullRequest>;
     async fn create_pull_request(&self, repo: &RepoId, pr: &NewPullRequest) -> ForgeResult<PullRequest>;
+    /// Propose a change from scratch: create branch `pr.head` at `base`, commit `changes` on it
+    /// (parent `base`) and open the pull request. The branch must not exist yet.
+    ///
+    /// The default takes the steps one by one; a forge may do it in fewer requests (GitHub sends
+    /// one GraphQL document). On [`ForgeError::Partial`] some steps may have happened.
+    async fn open_change(
+        &self,
+        repo: &RepoId,
+        base: &str,
+        changes: &[FileChange],
+        message: &str,
+        pr: &NewPullRequest,
+    ) -> ForgeResult<PullRequest> {
+        let sha = self.create_commit(repo, base, changes, message).await?;
+        self.update_branch(repo, &pr.head, &sha, true).await?;
+        self.create_pull_request(repo, pr).await
+    }
     async fn update_pull_request(
         &self,
         repo: &RepoId,

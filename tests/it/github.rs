@@ -123,9 +123,11 @@ async fn faults_do_not_lose_or_duplicate_anything() {
     faults.seed(7);
     faults.fail_rate(0.05);
     faults.secondary_limit_next(3, 1);
-    // The classic: the PR is created, and the answer is a 502.
-    faults.apply_then_502_next(2, FaultFilter::route("POST", "/repos/{owner}/{repo}/pulls"));
-    faults.apply_then_502_next(1, FaultFilter::route("POST", "/repos/{owner}/{repo}/git/refs"));
+    // The classic: the PR is created (here with its branch and commit, in one GraphQL document),
+    // and the answer is a 502.
+    faults.apply_then_502_next(2, FaultFilter::route("POST", "/graphql"));
+    // And a label update whose answer is lost.
+    faults.apply_then_502_next(1, FaultFilter::route("PATCH", "/repos/{owner}/{repo}/issues/{issue_number}"));
     let out = gh.convoy(&["apply", "-q"], &with_token()).await;
     faults.clear();
     // Everything converges, if need be on a second run.
@@ -135,7 +137,12 @@ async fn faults_do_not_lose_or_duplicate_anything() {
         let repo = format!("svc-{i:02}");
         assert_eq!(gh.server.pulls("acme", &repo).len(), 1, "{repo}: exactly one PR ever: {out:?}");
     }
-    assert!(gh.server.requests().count("POST", "/repos/{owner}/{repo}/pulls") >= 20);
+    let log = gh.server.requests();
+    assert!(log.count("POST", "/graphql") + log.count("POST", "/repos/{owner}/{repo}/pulls") >= 20, "{:?}", log.counts);
+    for i in 0..20 {
+        let pr = &gh.server.pulls("acme", &format!("svc-{i:02}"))[0];
+        assert_eq!(pr["labels"][0]["name"], "convoy", "labels set despite the faults: {pr}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -156,7 +163,8 @@ async fn ghes_base_url_and_graphql_path() {
         .filter(|((m, r), _)| m == "POST" && r.contains("graphql"))
         .map(|(_, n)| n)
         .sum();
-    assert_eq!(graphql, 2, "{:?}", gh.server.requests().counts);
+    // Per repository: branch + commit + PR in one document, then auto-merge.
+    assert_eq!(graphql, 4, "{:?}", gh.server.requests().counts);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -219,7 +227,8 @@ async fn writes_are_paced_one_at_a_time() {
     let log = gh.server.requests();
     // API writes only: smart-HTTP git traffic (upload-pack POSTs) is not content creation.
     let writes: Vec<_> = log.writes().into_iter().filter(|w| !w.route.contains(".git/")).collect();
-    assert!(writes.len() >= 4 * 5, "{}", writes.len());
+    // Per repository: one GraphQL document (branch, commit, PR) and one issue update (body, labels).
+    assert_eq!(writes.len(), 4 * 2, "{:?}", log.counts);
     for pair in writes.windows(2) {
         let gap = pair[1].at.duration_since(pair[0].at);
         // 600 per minute = one per 100 ms; the server's clock and ours differ by scheduling only.

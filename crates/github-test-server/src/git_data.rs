@@ -77,7 +77,9 @@ pub(crate) fn get_refs_prefix(shared: &Shared, req: &ApiReq) -> ApiResult {
     Ok(Reply::ok(Value::Array(items)))
 }
 
-fn valid_ref_name(name: &str) -> bool {
+/// A name `POST /git/refs` (and GraphQL `createRef`) accepts: fully qualified, at least two
+/// slashes (`refs/heads/x`), and valid for git.
+pub(crate) fn valid_ref_name(name: &str) -> bool {
     name.starts_with("refs/")
         && name.matches('/').count() >= 2
         && gix::refs::FullName::try_from(name).is_ok()
@@ -281,6 +283,14 @@ fn entry_kind(mode: &str, kind: &str) -> Option<EntryKind> {
     }
 }
 
+/// A path a tree entry may have: relative, `/`-separated, without empty, `.` or `..` components.
+pub(crate) fn valid_tree_path(path: &str) -> bool {
+    !path.is_empty()
+        && !path.starts_with('/')
+        && !path.ends_with('/')
+        && !path.split('/').any(|c| c == ".." || c == "." || c.is_empty())
+}
+
 /// `POST /repos/{owner}/{repo}/git/trees` `{base_tree?, tree: [{path, mode, type, sha|content}]}`.
 /// `sha: null` deletes the path (422 when it does not exist); without `base_tree` the tree holds
 /// only the given entries.
@@ -312,11 +322,7 @@ pub(crate) fn create_tree(shared: &Shared, req: &ApiReq) -> ApiResult {
         let path = entry.get("path").and_then(Value::as_str).unwrap_or_default();
         let mode = entry.get("mode").and_then(Value::as_str).unwrap_or("100644");
         let kind_name = entry.get("type").and_then(Value::as_str).unwrap_or("blob");
-        if path.is_empty()
-            || path.starts_with('/')
-            || path.ends_with('/')
-            || path.split('/').any(|c| c == ".." || c == "." || c.is_empty())
-        {
+        if !valid_tree_path(path) {
             return Err(ApiError::invalid(&format!("tree.path {path:?} is invalid")));
         }
         let kind = entry_kind(mode, kind_name).ok_or_else(|| {
@@ -366,7 +372,7 @@ pub(crate) fn create_tree(shared: &Shared, req: &ApiReq) -> ApiResult {
     Ok(Reply::created_at(v, location))
 }
 
-fn path_exists(repo: &gix::Repository, tree: ObjectId, path: &str) -> bool {
+pub(crate) fn path_exists(repo: &gix::Repository, tree: ObjectId, path: &str) -> bool {
     let Ok(t) = repo.find_tree(tree) else { return false };
     matches!(t.lookup_entry_by_path(path), Ok(Some(_)))
 }
@@ -415,7 +421,7 @@ fn actor_signature(actor: Option<&Actor>, fallback: &gix::actor::Signature) -> R
 
 /// Who a commit made through the API is by when the request names nobody: the authenticated user
 /// (or the app's bot).
-fn default_signature(ident: &Identity) -> gix::actor::Signature {
+pub(crate) fn default_signature(ident: &Identity) -> gix::actor::Signature {
     let login = ident.login();
     let email = format!("{}+{login}@users.noreply.github.com", json::account_id(&login));
     git::signature(&login, &email, gix::date::Time::now_utc())

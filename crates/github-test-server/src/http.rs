@@ -250,6 +250,8 @@ pub(crate) fn doc_url(method: &Method, route: &str) -> String {
         (_, "/repos/{owner}/{repo}/pulls/{number}/requested_reviewers") => {
             "pulls/review-requests#request-reviewers-for-a-pull-request"
         }
+        ("PATCH", "/repos/{owner}/{repo}/issues/{number}") => "issues/issues#update-an-issue",
+        (_, "/repos/{owner}/{repo}/issues/{number}") => "issues/issues#get-an-issue",
         (_, "/repos/{owner}/{repo}/issues/{number}/labels") => "issues/labels#add-labels-to-an-issue",
         (_, "/repos/{owner}/{repo}/issues/{number}/assignees") => "issues/assignees#add-assignees-to-an-issue",
         (_, "/repos/{owner}/{repo}/issues/{number}/comments") => "issues/comments#create-an-issue-comment",
@@ -264,7 +266,9 @@ pub(crate) fn doc_url(method: &Method, route: &str) -> String {
         (_, "/orgs/{org}/installation") => "apps/apps#get-an-organization-installation-for-the-authenticated-app",
         _ => "",
     };
-    if page.is_empty() {
+    if route == "/graphql" {
+        "https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql".to_string()
+    } else if page.is_empty() {
         "https://docs.github.com/rest".to_string()
     } else {
         format!("https://docs.github.com/rest/{page}")

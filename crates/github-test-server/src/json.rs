@@ -32,7 +32,8 @@ pub(crate) fn account_id(login: &str) -> u64 {
     h % 90_000_000 + 1_000_000
 }
 
-fn node_id(prefix: &str, id: u64) -> String {
+/// A global node id in GitHub's current format, e.g. `R_…` for a repository.
+pub(crate) fn node_id(prefix: &str, id: u64) -> String {
     use base64::Engine;
     format!("{prefix}_{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(format!("{prefix}{id:012}")))
 }

@@ -30,16 +30,25 @@
 //! | account | `GET /user`, `GET /rate_limit` (not counted), `GET /` |
 //! | repositories | `GET /orgs/{org}/repos`, `GET /users/{user}/repos` (`type`, `sort`, `direction`, `per_page`, `page`), `GET /repos/{o}/{r}`, `GET`/`PUT /repos/{o}/{r}/topics`, `GET /repos/{o}/{r}/tags`, `GET /repos/{o}/{r}/branches[/{branch}]`, `GET /repos/{o}/{r}/commits/{ref}` |
 //! | git data | `GET /repos/{o}/{r}/git/ref/{ref}`, `GET …/git/matching-refs/{ref}`, `GET`/`POST …/git/refs`, `GET`/`PATCH`/`DELETE …/git/refs/{ref}`, `POST …/git/blobs`, `GET …/git/blobs/{sha}`, `POST …/git/trees`, `GET …/git/trees/{sha}` (`recursive`), `POST …/git/commits`, `GET …/git/commits/{sha}` |
-//! | pull requests | `GET`/`POST /repos/{o}/{r}/pulls`, `GET`/`PATCH …/pulls/{n}`, `GET`/`PUT …/pulls/{n}/merge`, `GET …/pulls/{n}/commits`, `GET`/`POST`/`DELETE …/pulls/{n}/requested_reviewers`, `GET …/issues/{n}`, `GET`/`POST`/`PUT`/`DELETE …/issues/{n}/labels`, `DELETE …/issues/{n}/labels/{name}`, `POST …/issues/{n}/assignees`, `GET`/`POST …/issues/{n}/comments` |
+//! | pull requests | `GET`/`POST /repos/{o}/{r}/pulls`, `GET`/`PATCH …/pulls/{n}`, `GET`/`PUT …/pulls/{n}/merge`, `GET …/pulls/{n}/commits`, `GET`/`POST`/`DELETE …/pulls/{n}/requested_reviewers`, `GET`/`PATCH …/issues/{n}` (update an issue: title, body, state, state_reason, labels, assignees, milestone; closing closes the pull request), `GET`/`POST`/`PUT`/`DELETE …/issues/{n}/labels`, `DELETE …/issues/{n}/labels/{name}`, `POST …/issues/{n}/assignees`, `GET`/`POST …/issues/{n}/comments` |
 //! | checks | `POST /repos/{o}/{r}/statuses/{sha}`, `GET …/commits/{ref}/status`, `GET …/commits/{ref}/statuses`, `POST …/check-runs`, `GET`/`PATCH …/check-runs/{id}`, `GET …/commits/{ref}/check-runs`, `GET …/commits/{ref}/check-suites` (empty) |
 //! | releases | `GET`/`POST /repos/{o}/{r}/releases`, `GET …/releases/latest`, `GET …/releases/tags/{tag}`, `GET`/`PATCH`/`DELETE …/releases/{id}` |
 //! | actions | `GET /repos/{o}/{r}/actions/runs` (seeded with [`TestServer::seed_workflow_runs`]) |
 //! | apps (JWT) | `GET /app`, `GET /app/installations`, `GET /app/installations/{id}`, `POST /app/installations/{id}/access_tokens`, `GET /orgs/{org}/installation`, `GET /users/{user}/installation`, `GET /repos/{o}/{r}/installation` |
 //!
-//! GraphQL: `POST /graphql` (github.com) and `POST /api/graphql` (GHES) answer the
-//! `enablePullRequestAutoMerge` and `disablePullRequestAutoMerge` mutations (by pull request
-//! `node_id`; recorded as the pull request's `auto_merge`) and `viewer { login }`;
-//! `/api/v3/graphql` is 404, as on GHES.
+//! GraphQL: `POST /graphql` (github.com) and `POST /api/graphql` (GHES); `/api/v3/graphql` is 404,
+//! as on GHES. Documents are parsed with `async-graphql-parser` and run as GitHub does:
+//! `operationName` picks among several operations; syntax and validation errors (unknown fields,
+//! arguments and input fields, bad enum values, undeclared or unused variables, invalid variable
+//! values) answer `{"errors": [...]}` without `data` and run nothing; top-level fields run in order
+//! (mutations serially), each result pruned to its selection set (aliases, fragments,
+//! `@skip`/`@include`, `__typename`), and a failing field is `null` in `data` with an `errors`
+//! entry `{"type", "path", "locations", "message"}` while the others still run. The schema is a
+//! subset of GitHub's: `viewer`, `repository(owner:, name:)`, and the mutations
+//! `enablePullRequestAutoMerge`/`disablePullRequestAutoMerge` (recorded as the pull request's
+//! `auto_merge`), `createRef`, `createCommitOnBranch` (a real commit by the authenticated identity,
+//! verified for installation tokens) and `createPullRequest` (shared with `POST /pulls`). There is
+//! no introspection.
 //!
 //! Smart HTTP: `GET /{owner}/{repo}.git/info/refs?service=git-upload-pack` and
 //! `POST /{owner}/{repo}.git/git-upload-pack` through `git http-backend` (push is refused).
@@ -59,6 +68,7 @@ mod checks;
 mod faults;
 mod git;
 mod git_data;
+mod graphql;
 mod http;
 mod json;
 mod pulls;

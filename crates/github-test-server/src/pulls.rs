@@ -1,5 +1,6 @@
-//! Pull requests (with real merges), their issue-side labels, assignees and comments, and the
-//! GraphQL auto-merge mutations.
+//! Pull requests (with real merges) and their issue side: labels, assignees, comments and
+//! `PATCH /issues/{n}`. The GraphQL mutations on pull requests live in `graphql.rs` and share the
+//! cores here ([`open_pull`], [`refresh`]).
 
 use std::collections::BTreeMap;
 
@@ -12,7 +13,7 @@ use crate::git;
 use crate::http::{ApiError, ApiReq, ApiResult, Reply, number_param, page_reply};
 use crate::json;
 use crate::repos::{find, find_mut};
-use crate::state::{AutoMergeRec, CommentRec, LabelRec, Pull, Repo, Shared, now};
+use crate::state::{CommentRec, LabelRec, Pull, Repo, Shared, now};
 
 /// Bring open pull requests up to date with their branches: the head follows pushes, and a pull
 /// request whose head branch was deleted is closed, as GitHub does.
@@ -41,7 +42,7 @@ pub(crate) fn refresh(r: &mut Repo) {
     }
 }
 
-fn branch_tip(repo: &gix::Repository, branch: &str) -> Option<ObjectId> {
+pub(crate) fn branch_tip(repo: &gix::Repository, branch: &str) -> Option<ObjectId> {
     git::ref_target(repo, &format!("refs/heads/{branch}")).and_then(|id| git::peel_to_commit(repo, id))
 }
 
@@ -134,24 +135,24 @@ pub(crate) fn list(shared: &Shared, req: &ApiReq) -> ApiResult {
     Ok(page_reply(req, items))
 }
 
-/// `POST /repos/{owner}/{repo}/pulls` `{title, head, base, body, draft}`.
-pub(crate) fn create(shared: &Shared, req: &ApiReq) -> ApiResult {
-    #[derive(serde::Deserialize)]
-    struct Body {
-        title: Option<String>,
-        head: Option<String>,
-        base: Option<String>,
-        body: Option<String>,
-        #[serde(default)]
-        draft: bool,
-        maintainer_can_modify: Option<bool>,
-    }
-    let body: Body = req.json()?;
-    let mut st = shared.lock();
-    let id = st.next_id();
-    let r = find_mut(&mut st, req)?;
+/// What a new pull request is made of: the body of `POST /pulls`, or GraphQL's
+/// `CreatePullRequestInput`.
+pub(crate) struct NewPull {
+    pub title: Option<String>,
+    /// `branch` or `owner:branch`.
+    pub head: Option<String>,
+    pub base: Option<String>,
+    pub body: Option<String>,
+    pub draft: bool,
+    pub maintainer_can_modify: Option<bool>,
+}
+
+/// Open a pull request in `r` by `user` with database id `id` after GitHub's validations (422
+/// `Validation Failed` bodies, as `POST /pulls` answers them), and return its number. REST and
+/// GraphQL both create pull requests through here, so numbering and state stay identical.
+pub(crate) fn open_pull(r: &mut Repo, id: u64, user: String, new: NewPull) -> Result<u64, ApiError> {
     refresh(r);
-    let missing: Vec<Value> = [("title", &body.title), ("head", &body.head), ("base", &body.base)]
+    let missing: Vec<Value> = [("title", &new.title), ("head", &new.head), ("base", &new.base)]
         .iter()
         .filter(|(_, v)| v.as_deref().is_none_or(str::is_empty))
         .map(|(f, _)| ApiError::field_error("PullRequest", f, "missing_field"))
@@ -160,7 +161,7 @@ pub(crate) fn create(shared: &Shared, req: &ApiReq) -> ApiResult {
         return Err(ApiError::validation(missing));
     }
     let (title, head, base) =
-        (body.title.unwrap_or_default(), body.head.unwrap_or_default(), body.base.unwrap_or_default());
+        (new.title.unwrap_or_default(), new.head.unwrap_or_default(), new.base.unwrap_or_default());
     let repo = r.repo();
     let mut errors = Vec::new();
     let base_tip = branch_tip(&repo, &base);
@@ -193,10 +194,10 @@ pub(crate) fn create(shared: &Shared, req: &ApiReq) -> ApiResult {
         id: 500_000_000 + id,
         number,
         title,
-        body: body.body,
+        body: new.body,
         open: true,
-        draft: body.draft,
-        user: req.ident().login(),
+        draft: new.draft,
+        user,
         head_ref,
         head_sha: head_tip.to_string(),
         base_ref: base,
@@ -212,8 +213,36 @@ pub(crate) fn create(shared: &Shared, req: &ApiReq) -> ApiResult {
         requested_teams: Vec::new(),
         assignees: Vec::new(),
         auto_merge: None,
-        maintainer_can_modify: body.maintainer_can_modify.unwrap_or(true),
+        maintainer_can_modify: new.maintainer_can_modify.unwrap_or(true),
     });
+    Ok(number)
+}
+
+/// `POST /repos/{owner}/{repo}/pulls` `{title, head, base, body, draft, maintainer_can_modify}`.
+pub(crate) fn create(shared: &Shared, req: &ApiReq) -> ApiResult {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        title: Option<String>,
+        head: Option<String>,
+        base: Option<String>,
+        body: Option<String>,
+        #[serde(default)]
+        draft: bool,
+        maintainer_can_modify: Option<bool>,
+    }
+    let body: Body = req.json()?;
+    let mut st = shared.lock();
+    let id = st.next_id();
+    let r = find_mut(&mut st, req)?;
+    let new = NewPull {
+        title: body.title,
+        head: body.head,
+        base: body.base,
+        body: body.body,
+        draft: body.draft,
+        maintainer_can_modify: body.maintainer_can_modify,
+    };
+    let number = open_pull(r, id, req.ident().login(), new)?;
     let r = &*r;
     let p = r.pull(number).ok_or_else(|| ApiError::internal("pull request vanished"))?;
     let v = json::pull(req.base(), r, p, true);
@@ -271,42 +300,8 @@ pub(crate) fn update(shared: &Shared, req: &ApiReq) -> ApiResult {
         }
         updated.base_ref = base;
     }
-    match body.state.as_deref() {
-        None => {}
-        Some("closed") if p.open => {
-            updated.open = false;
-            updated.closed_at = Some(t);
-            updated.base_sha_closed = branch_tip(&repo, &p.base_ref).map(|id| id.to_string());
-        }
-        Some("open") if !p.open => {
-            if p.merged_at.is_some() {
-                return Err(ApiError::validation(vec![ApiError::custom_error(
-                    "PullRequest",
-                    "state cannot be changed. The pull request has been merged.",
-                )]));
-            }
-            let Some(head) = branch_tip(&repo, &p.head_ref) else {
-                return Err(ApiError::validation(vec![ApiError::custom_error(
-                    "PullRequest",
-                    &format!("state cannot be changed. The {} branch has been deleted.", p.head_ref),
-                )]));
-            };
-            if r.pulls
-                .iter()
-                .any(|o| o.open && o.number != number && o.head_ref == p.head_ref && o.base_ref == updated.base_ref)
-            {
-                return Err(ApiError::validation(vec![ApiError::custom_error(
-                    "PullRequest",
-                    &format!("A pull request already exists for {}:{}.", r.owner, p.head_ref),
-                )]));
-            }
-            updated.open = true;
-            updated.closed_at = None;
-            updated.base_sha_closed = None;
-            updated.head_sha = head.to_string();
-        }
-        Some("open" | "closed") => {}
-        Some(_) => return Err(ApiError::validation(vec![ApiError::field_error("PullRequest", "state", "invalid")])),
+    if let Some(state) = body.state.as_deref() {
+        change_state(r, &repo, &mut updated, state, "PullRequest")?;
     }
     updated.updated_at = t;
     if let Some(slot) = r.pull_mut(number) {
@@ -314,6 +309,55 @@ pub(crate) fn update(shared: &Shared, req: &ApiReq) -> ApiResult {
     }
     let r = &*r;
     Ok(Reply::ok(json::pull(req.base(), r, pull_of(r, req)?, true)))
+}
+
+/// Close or reopen `updated` (a copy of a pull request of `r`, applied by the caller) as
+/// `PATCH /pulls/{n}` and `PATCH /issues/{n}` do: closing records the base tip; reopening needs an
+/// unmerged pull request whose head branch exists and no other open one for the same branches.
+/// 422 errors name `resource`; a state it already has is no change.
+fn change_state(
+    r: &Repo,
+    repo: &gix::Repository,
+    updated: &mut Pull,
+    state: &str,
+    resource: &str,
+) -> Result<(), ApiError> {
+    match state {
+        "closed" if updated.open => {
+            updated.open = false;
+            updated.closed_at = Some(now());
+            updated.base_sha_closed = branch_tip(repo, &updated.base_ref).map(|id| id.to_string());
+        }
+        "open" if !updated.open => {
+            if updated.merged_at.is_some() {
+                return Err(ApiError::validation(vec![ApiError::custom_error(
+                    resource,
+                    "state cannot be changed. The pull request has been merged.",
+                )]));
+            }
+            let Some(head) = branch_tip(repo, &updated.head_ref) else {
+                return Err(ApiError::validation(vec![ApiError::custom_error(
+                    resource,
+                    &format!("state cannot be changed. The {} branch has been deleted.", updated.head_ref),
+                )]));
+            };
+            if r.pulls.iter().any(|o| {
+                o.open && o.number != updated.number && o.head_ref == updated.head_ref && o.base_ref == updated.base_ref
+            }) {
+                return Err(ApiError::validation(vec![ApiError::custom_error(
+                    resource,
+                    &format!("A pull request already exists for {}:{}.", r.owner, updated.head_ref),
+                )]));
+            }
+            updated.open = true;
+            updated.closed_at = None;
+            updated.base_sha_closed = None;
+            updated.head_sha = head.to_string();
+        }
+        "open" | "closed" => {}
+        _ => return Err(ApiError::validation(vec![ApiError::field_error(resource, "state", "invalid")])),
+    }
+    Ok(())
 }
 
 /// `GET /repos/{owner}/{repo}/pulls/{number}/merge`: 204 when merged, else 404.
@@ -552,22 +596,134 @@ pub(crate) fn get_issue(shared: &Shared, req: &ApiReq) -> ApiResult {
     Ok(Reply::ok(json::issue(req.base(), r, pull_of(r, req)?)))
 }
 
+/// `PATCH /repos/{owner}/{repo}/issues/{number}` ("Update an issue", which works on pull requests
+/// too): `title`, `body`, `state` (`open`|`closed`, with the effects of `PATCH /pulls/{n}`),
+/// `state_reason`, `labels` (replaces the set; unknown labels are created), `assignees` (replaces;
+/// also the deprecated `assignee`), `milestone` (only `null`: this server has no milestones).
+/// Everything is validated before anything changes. 200 with the issue.
+pub(crate) fn update_issue(shared: &Shared, req: &ApiReq) -> ApiResult {
+    let body = req.json_value()?;
+    let Some(fields) = body.as_object() else {
+        return Err(ApiError::invalid(&format!("Invalid request.\n\n{body} is not an object.")));
+    };
+    let invalid = |field: &str| ApiError::validation(vec![ApiError::field_error("Issue", field, "invalid")]);
+    let title = match fields.get("title") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) if t.trim().is_empty() => {
+            return Err(ApiError::validation(vec![ApiError::field_error("Issue", "title", "missing_field")]));
+        }
+        Some(Value::String(t)) => Some(t.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(_) => return Err(invalid("title")),
+    };
+    let text = match fields.get("body") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(b)) => Some(Some(b.clone())),
+        Some(_) => return Err(invalid("body")),
+    };
+    let state = match fields.get("state") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s == "open" || s == "closed" => Some(s.clone()),
+        Some(_) => return Err(invalid("state")),
+    };
+    match fields.get("state_reason") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) if ["completed", "not_planned", "duplicate", "reopened"].contains(&s.as_str()) => {}
+        Some(_) => return Err(invalid("state_reason")),
+    }
+    match fields.get("milestone") {
+        None | Some(Value::Null) => {}
+        Some(_) => return Err(invalid("milestone")),
+    }
+    let labels = match fields.get("labels") {
+        None => None,
+        Some(Value::Null) => Some(Vec::new()),
+        Some(list) => Some(label_list(list)?),
+    };
+    let assignees = match (fields.get("assignees"), fields.get("assignee")) {
+        (Some(Value::Array(list)), _) => {
+            let mut names: Vec<String> = Vec::new();
+            for a in list {
+                let Some(a) = a.as_str().filter(|a| !a.trim().is_empty()) else { return Err(invalid("assignees")) };
+                if !names.iter().any(|x| x.eq_ignore_ascii_case(a)) && names.len() < 10 {
+                    names.push(a.to_string());
+                }
+            }
+            Some(names)
+        }
+        (Some(Value::Null), _) => Some(Vec::new()),
+        (Some(_), _) => return Err(invalid("assignees")),
+        (None, Some(Value::String(a))) => Some(vec![a.clone()]),
+        (None, Some(Value::Null)) => Some(Vec::new()),
+        (None, Some(_)) => return Err(invalid("assignee")),
+        (None, None) => None,
+    };
+    let number = number_param(req, "number")?;
+    let mut st = shared.lock();
+    let first_label_id = st.next_id() * 1000;
+    let r = find_mut(&mut st, req)?;
+    refresh(r);
+    let repo = r.repo();
+    let mut updated = r.pull(number).ok_or_else(ApiError::not_found)?.clone();
+    if let Some(title) = title {
+        updated.title = title;
+    }
+    if let Some(text) = text {
+        updated.body = text;
+    }
+    if let Some(state) = state.as_deref() {
+        change_state(r, &repo, &mut updated, state, "Issue")?;
+    }
+    if let Some(names) = labels {
+        let mut n = 0;
+        let mut ids = || {
+            n += 1;
+            first_label_id + n
+        };
+        let mut canonical: Vec<String> = Vec::new();
+        for name in ensure_labels(r, &mut ids, &names) {
+            if !canonical.iter().any(|l| l.eq_ignore_ascii_case(&name)) {
+                canonical.push(name);
+            }
+        }
+        updated.labels = canonical;
+    }
+    if let Some(assignees) = assignees {
+        updated.assignees = assignees;
+    }
+    updated.updated_at = now();
+    if let Some(slot) = r.pull_mut(number) {
+        *slot = updated;
+    }
+    let r = &*r;
+    Ok(Reply::ok(json::issue(req.base(), r, pull_of(r, req)?)))
+}
+
 /// Label names from `{labels: [..]}`, `[..]`, or `{labels: [{name}]}`.
 fn label_names(req: &ApiReq) -> Result<Vec<String>, ApiError> {
     let v = req.json_value()?;
     let list = match &v {
-        Value::Array(a) => a.clone(),
+        Value::Array(_) => &v,
         Value::Object(o) => match o.get("labels") {
-            Some(Value::Array(a)) => a.clone(),
-            Some(Value::String(s)) => vec![json!(s)],
+            Some(Value::String(s)) => return label_list(&json!([s])),
+            Some(list @ Value::Array(_)) => list,
             _ => return Err(ApiError::invalid("Invalid request.\n\n\"labels\" wasn't supplied.")),
         },
         _ => return Err(ApiError::invalid("Invalid request.\n\n\"labels\" wasn't supplied.")),
     };
+    label_list(list)
+}
+
+/// Label names from an array of names or of `{name}` objects.
+fn label_list(list: &Value) -> Result<Vec<String>, ApiError> {
+    let Some(items) = list.as_array() else {
+        return Err(ApiError::invalid(&format!("Invalid request.\n\n{list} is not an array.")));
+    };
     let mut names = Vec::new();
-    for item in list {
+    for item in items {
         let name = match item {
-            Value::String(s) => s,
+            Value::String(s) => s.clone(),
             Value::Object(o) => o.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
             _ => String::new(),
         };
@@ -737,317 +893,4 @@ pub(crate) fn create_comment(shared: &Shared, req: &ApiReq) -> ApiResult {
     let v = json::comment(req.base(), r, &c);
     let location = v["url"].as_str().unwrap_or_default().to_string();
     Ok(Reply::created_at(v, location))
-}
-
-// ----- GraphQL -----
-
-/// `POST /graphql` (and `/api/graphql` on GHES): `enablePullRequestAutoMerge`,
-/// `disablePullRequestAutoMerge` and `viewer { login }`.
-pub(crate) fn graphql(shared: &Shared, req: &ApiReq) -> ApiResult {
-    if !req.ident().is_authenticated() {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "This endpoint requires you to be authenticated."));
-    }
-    let body = req.json_value()?;
-    let Some(query) = body.get("query").and_then(Value::as_str) else {
-        return Ok(Reply::ok(
-            json!({ "errors": [{ "message": "A query attribute must be specified and must be a string." }] }),
-        ));
-    };
-    let variables = body.get("variables").cloned().filter(Value::is_object).unwrap_or_else(|| json!({}));
-    for (field, enable) in [("enablePullRequestAutoMerge", true), ("disablePullRequestAutoMerge", false)] {
-        if let Some(args) = graphql_args(query, field) {
-            let input = match graphql_input(&args, &variables) {
-                Ok(input) => input,
-                Err(message) => return Ok(Reply::ok(json!({ "errors": [{ "message": message }] }))),
-            };
-            return Ok(Reply::ok(auto_merge(shared, req, field, enable, &input)));
-        }
-    }
-    if query.contains("viewer") {
-        return Ok(Reply::ok(json!({ "data": { "viewer": { "login": req.ident().login() } } })));
-    }
-    Ok(Reply::ok(json!({
-        "errors": [{
-            "message": "This test server answers only the enablePullRequestAutoMerge and disablePullRequestAutoMerge mutations and viewer { login }.",
-        }]
-    })))
-}
-
-fn graphql_error(field: &str, kind: &str, message: String) -> Value {
-    json!({
-        "data": { field: null },
-        "errors": [{ "type": kind, "path": [field], "locations": [{ "line": 2, "column": 3 }], "message": message }],
-    })
-}
-
-fn auto_merge(shared: &Shared, req: &ApiReq, field: &str, enable: bool, input: &Value) -> Value {
-    let Some(node) = input.get("pullRequestId").and_then(Value::as_str) else {
-        return json!({ "errors": [{ "message": format!("Argument 'pullRequestId' on InputObject '{}Input' is required.", capitalize(field)) }] });
-    };
-    let method = input.get("mergeMethod").and_then(Value::as_str).unwrap_or("MERGE").to_uppercase();
-    if !matches!(method.as_str(), "MERGE" | "SQUASH" | "REBASE") {
-        return json!({ "errors": [{ "message": format!("Argument 'mergeMethod' on InputObject '{}Input' has an invalid value ({method}). Expected type 'PullRequestMergeMethod'.", capitalize(field)) }] });
-    }
-    let base = req.base().clone();
-    let mut st = shared.lock();
-    let found = st.repos.values_mut().find_map(|r| {
-        let number = r.pulls.iter().find(|p| json::pull_node_id(p) == node).map(|p| p.number)?;
-        Some((r, number))
-    });
-    let Some((r, number)) = found else {
-        return graphql_error(
-            field,
-            "NOT_FOUND",
-            format!("Could not resolve to a node with the global id of '{node}'."),
-        );
-    };
-    if r.opts.private && !req.ident().is_authenticated() {
-        return graphql_error(
-            field,
-            "NOT_FOUND",
-            format!("Could not resolve to a node with the global id of '{node}'."),
-        );
-    }
-    refresh(r);
-    let allow = r.opts.allow_auto_merge;
-    let Some(p) = r.pull_mut(number) else { return graphql_error(field, "NOT_FOUND", "gone".into()) };
-    if enable {
-        if !allow {
-            return graphql_error(
-                field,
-                "UNPROCESSABLE",
-                "Pull request Auto merge is not allowed for this repository".into(),
-            );
-        }
-        if !p.open {
-            return graphql_error(field, "UNPROCESSABLE", "Pull request Pull request is closed".into());
-        }
-        if let Some(expected) = input.get("expectedHeadOid").and_then(Value::as_str)
-            && expected != p.head_sha
-        {
-            return graphql_error(field, "UNPROCESSABLE", "Head sha didn't match expected head sha".into());
-        }
-        p.auto_merge = Some(AutoMergeRec {
-            enabled_by: req.ident().login(),
-            method: method.to_lowercase(),
-            commit_title: input.get("commitHeadline").and_then(Value::as_str).map(str::to_string),
-            commit_message: input.get("commitBody").and_then(Value::as_str).map(str::to_string),
-            enabled_at: now(),
-        });
-    } else {
-        p.auto_merge = None;
-    }
-    p.updated_at = now();
-    let p = p.clone();
-    let auto = p.auto_merge.as_ref().map(|a| {
-        json!({
-            "enabledAt": json::ts(a.enabled_at),
-            "mergeMethod": a.method.to_uppercase(),
-            "commitHeadline": a.commit_title,
-            "commitBody": a.commit_message,
-            "enabledBy": { "login": a.enabled_by },
-        })
-    });
-    json!({
-        "data": {
-            field: {
-                "clientMutationId": input.get("clientMutationId").cloned().unwrap_or(Value::Null),
-                "pullRequest": {
-                    "id": json::pull_node_id(&p),
-                    "number": p.number,
-                    "title": p.title,
-                    "state": if p.open { "OPEN" } else { "CLOSED" },
-                    "url": format!("{}/pull/{}", base.repo_web(&r.full_name()), p.number),
-                    "autoMergeRequest": auto,
-                },
-            }
-        }
-    })
-}
-
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
-}
-
-/// The text between the parentheses after `field` in `query`.
-fn graphql_args(query: &str, field: &str) -> Option<String> {
-    let start = query.find(field)? + field.len();
-    let rest = query[start..].trim_start();
-    let rest = rest.strip_prefix('(')?;
-    let mut depth = 1usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (i, c) in rest.char_indices() {
-        if in_string {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '"' => in_string = true,
-            '(' => depth += 1,
-            ')' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(rest[..i].to_string());
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// The `input` argument (`input: $var` or an object literal), with variables substituted.
-fn graphql_input(args: &str, variables: &Value) -> Result<Value, String> {
-    let mut p = GqlParser { s: args.as_bytes(), i: 0, vars: variables };
-    loop {
-        p.skip();
-        if p.i >= p.s.len() {
-            return Err("Field requires the argument 'input'".to_string());
-        }
-        let name = p.name();
-        p.skip();
-        if !p.eat(b':') {
-            return Err(format!("Parse error near {name}"));
-        }
-        let value = p.value()?;
-        if name == "input" {
-            return Ok(value);
-        }
-    }
-}
-
-struct GqlParser<'a> {
-    s: &'a [u8],
-    i: usize,
-    vars: &'a Value,
-}
-
-impl GqlParser<'_> {
-    fn skip(&mut self) {
-        while self.i < self.s.len() && (self.s[self.i].is_ascii_whitespace() || self.s[self.i] == b',') {
-            self.i += 1;
-        }
-    }
-    fn eat(&mut self, c: u8) -> bool {
-        if self.s.get(self.i) == Some(&c) {
-            self.i += 1;
-            true
-        } else {
-            false
-        }
-    }
-    fn name(&mut self) -> String {
-        let start = self.i;
-        while self.i < self.s.len() && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_') {
-            self.i += 1;
-        }
-        String::from_utf8_lossy(&self.s[start..self.i]).into_owned()
-    }
-    fn value(&mut self) -> Result<Value, String> {
-        self.skip();
-        match self.s.get(self.i) {
-            Some(b'$') => {
-                self.i += 1;
-                let name = self.name();
-                Ok(self.vars.get(&name).cloned().unwrap_or(Value::Null))
-            }
-            Some(b'"') => {
-                self.i += 1;
-                let mut out = Vec::new();
-                while let Some(&c) = self.s.get(self.i) {
-                    self.i += 1;
-                    match c {
-                        b'"' => return Ok(Value::String(String::from_utf8_lossy(&out).into_owned())),
-                        b'\\' => {
-                            let e = self.s.get(self.i).copied().unwrap_or(b'\\');
-                            self.i += 1;
-                            out.push(match e {
-                                b'n' => b'\n',
-                                b't' => b'\t',
-                                other => other,
-                            });
-                        }
-                        other => out.push(other),
-                    }
-                }
-                Err("Unterminated string".to_string())
-            }
-            Some(b'{') => {
-                self.i += 1;
-                let mut obj = serde_json::Map::new();
-                loop {
-                    self.skip();
-                    if self.eat(b'}') {
-                        return Ok(Value::Object(obj));
-                    }
-                    let key = self.name();
-                    if key.is_empty() {
-                        return Err("Parse error in input object".to_string());
-                    }
-                    self.skip();
-                    if !self.eat(b':') {
-                        return Err(format!("Parse error after {key}"));
-                    }
-                    let v = self.value()?;
-                    obj.insert(key, v);
-                }
-            }
-            Some(b'[') => {
-                self.i += 1;
-                let mut list = Vec::new();
-                loop {
-                    self.skip();
-                    if self.eat(b']') {
-                        return Ok(Value::Array(list));
-                    }
-                    list.push(self.value()?);
-                }
-            }
-            Some(_) => {
-                let word = self.name();
-                if word.is_empty() {
-                    let start = self.i;
-                    while self.i < self.s.len()
-                        && (self.s[self.i].is_ascii_digit() || b"-.eE+".contains(&self.s[self.i]))
-                    {
-                        self.i += 1;
-                    }
-                    let text = String::from_utf8_lossy(&self.s[start..self.i]).into_owned();
-                    return serde_json::from_str(&text).map_err(|_| "Parse error".to_string());
-                }
-                Ok(match word.as_str() {
-                    "true" => Value::Bool(true),
-                    "false" => Value::Bool(false),
-                    "null" => Value::Null,
-                    w if w.chars().all(|c| c.is_ascii_digit()) => serde_json::from_str(w).unwrap_or(Value::Null),
-                    _ => Value::String(word),
-                })
-            }
-            None => Err("Unexpected end of arguments".to_string()),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn graphql_input_literal_and_variables() {
-        let q = r#"mutation($id: ID!) { enablePullRequestAutoMerge(input: {pullRequestId: $id, mergeMethod: SQUASH, commitHeadline: "a \"b\""}) { clientMutationId } }"#;
-        let args = graphql_args(q, "enablePullRequestAutoMerge").expect("args");
-        let input = graphql_input(&args, &json!({"id": "PR_x"})).expect("input");
-        assert_eq!(input, json!({"pullRequestId": "PR_x", "mergeMethod": "SQUASH", "commitHeadline": "a \"b\""}));
-        let q = "mutation($input: EnablePullRequestAutoMergeInput!) { enablePullRequestAutoMerge(input: $input) { clientMutationId } }";
-        let args = graphql_args(q, "enablePullRequestAutoMerge").expect("args");
-        let input = graphql_input(&args, &json!({"input": {"pullRequestId": "PR_y"}})).expect("input");
-        assert_eq!(input["pullRequestId"], "PR_y");
-    }
 }

@@ -22,7 +22,7 @@ use crate::faults::Pre;
 use crate::http::{ApiError, AppState, Base, Ctx, H};
 use crate::rate_limit::Snapshot;
 use crate::state::{Identity, Shared};
-use crate::{actions, apps, checks, git_data, pulls, rate_limit, releases, repos, smart_http};
+use crate::{actions, apps, checks, git_data, graphql, pulls, rate_limit, releases, repos, smart_http};
 
 /// Per-connection handle that lets a request close its connection without answering.
 #[derive(Clone)]
@@ -136,7 +136,7 @@ fn api_router(shared: Arc<Shared>) -> Router {
         .route("/app/installations", r(get(h(apps::installations))))
         .route("/app/installations/{installation_id}", r(get(h(apps::get_installation))))
         .route("/app/installations/{installation_id}/access_tokens", r(post(h(apps::create_token))))
-        .route("/graphql", r(post(h(pulls::graphql))))
+        .route("/graphql", r(post(h(graphql::handle))))
         .route("/repos/{owner}/{repo}", r(get(h(repos::get_repo))))
         .route("/repos/{owner}/{repo}/installation", r(get(h(apps::repo_installation))))
         .route("/repos/{owner}/{repo}/topics", r(get(h(repos::get_topics)).put(h(repos::put_topics))))
@@ -165,7 +165,7 @@ fn api_router(shared: Arc<Shared>) -> Router {
             "/repos/{owner}/{repo}/pulls/{number}/requested_reviewers",
             r(get(h(pulls::get_reviewers)).post(h(pulls::request_reviewers)).delete(h(pulls::remove_reviewers))),
         )
-        .route("/repos/{owner}/{repo}/issues/{number}", r(get(h(pulls::get_issue))))
+        .route("/repos/{owner}/{repo}/issues/{number}", r(get(h(pulls::get_issue)).patch(h(pulls::update_issue))))
         .route(
             "/repos/{owner}/{repo}/issues/{number}/labels",
             r(get(h(pulls::get_labels))

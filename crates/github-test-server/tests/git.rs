@@ -498,3 +498,68 @@ async fn empty_repositories_and_concurrent_writers() {
     numbers.sort_unstable();
     assert_eq!(numbers, (1..=10).collect::<Vec<u64>>());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patch_issue_edits_labels_body_and_state_of_a_pull_request() {
+    let server = server_with_repo().await;
+    let api = Api::new(&server);
+    server.push_commit("acme", "api", "feature", &[("f.txt", b"1\n")], "first");
+    open_pr(&api, "feature", "Feature").await;
+    assert_eq!(api.post("/repos/acme/api/issues/1/labels", json!({"labels": ["old", "keep"]})).await.status, 200);
+
+    // Labels are replaced (strings or {name}; unknown ones are created) together with the body.
+    let edited = api
+        .patch(
+            "/repos/acme/api/issues/1",
+            json!({"body": "New body", "labels": ["keep", {"name": "fresh"}], "assignees": ["ann"], "milestone": null}),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{}", edited.text);
+    assert_eq!(edited.body["number"], 1);
+    assert_eq!(edited.body["body"], "New body");
+    assert_eq!(edited.body["title"], "Feature");
+    let names: Vec<String> = edited.body["labels"].as_array().expect("labels").iter().map(|l| s(&l["name"])).collect();
+    assert_eq!(names, ["keep", "fresh"]);
+    assert_eq!(edited.body["assignees"][0]["login"], "ann");
+    assert_eq!(edited.body["pull_request"]["url"], format!("{}/repos/acme/api/pulls/1", server.api_url()));
+    assert_eq!(edited.body, api.get("/repos/acme/api/issues/1").await.body);
+    let pr = api.get("/repos/acme/api/pulls/1").await.body;
+    assert_eq!(pr["body"], "New body");
+    assert_eq!(pr["labels"].as_array().expect("labels").len(), 2);
+
+    // Invalid values are 422 with GitHub's body, and change nothing.
+    for body in [json!({"state": "merged", "body": "x"}), json!({"state_reason": "because"}), json!({"milestone": 3})] {
+        let bad = api.patch("/repos/acme/api/issues/1", body.clone()).await;
+        assert_eq!(bad.status, 422, "{body}");
+        assert_eq!(bad.body["message"], "Validation Failed");
+        assert_eq!(bad.body["errors"][0]["resource"], "Issue");
+        assert_eq!(bad.body["errors"][0]["code"], "invalid");
+        assert_eq!(bad.body["documentation_url"], "https://docs.github.com/rest/issues/issues#update-an-issue");
+    }
+    let bad = api.patch("/repos/acme/api/issues/1", json!({"state": "merged"})).await;
+    assert_eq!(bad.body["errors"][0]["field"], "state");
+    assert_eq!(api.get("/repos/acme/api/pulls/1").await.body["body"], "New body");
+
+    // Closing through the issue closes the pull request; reopening follows the pull request rules.
+    let closed = api.patch("/repos/acme/api/issues/1", json!({"state": "closed", "state_reason": "completed"})).await;
+    assert_eq!(closed.status, 200, "{}", closed.text);
+    assert_eq!(closed.body["state"], "closed");
+    assert!(closed.body["closed_at"].is_string());
+    let pr = api.get("/repos/acme/api/pulls/1").await.body;
+    assert_eq!(pr["state"], "closed");
+    assert_eq!(pr["merged"], false);
+    assert_eq!(api.get("/repos/acme/api/pulls").await.body.as_array().expect("list").len(), 0);
+    open_pr(&api, "feature", "Again").await;
+    let reopen = api.patch("/repos/acme/api/issues/1", json!({"state": "open"})).await;
+    assert_eq!(reopen.status, 422);
+    assert_eq!(reopen.body["errors"][0]["message"], "A pull request already exists for acme:feature.");
+    assert_eq!(api.patch("/repos/acme/api/issues/2", json!({"state": "closed"})).await.status, 200);
+    let reopened = api.patch("/repos/acme/api/issues/1", json!({"state": "open", "title": "Back"})).await;
+    assert_eq!((reopened.status, s(&reopened.body["state"])), (200, "open".to_string()));
+    assert_eq!(api.get("/repos/acme/api/pulls/1").await.body["title"], "Back");
+    assert_eq!(api.patch("/repos/acme/api/issues/9", json!({"title": "x"})).await.status, 404);
+    assert_eq!(
+        common::Api::anonymous(&server).patch("/repos/acme/api/issues/1", json!({"title": "x"})).await.status,
+        401
+    );
+}

@@ -320,20 +320,42 @@ impl Api {
         variables: serde_json::Value,
         repeat: Repeat,
     ) -> Result<serde_json::Value, ApiError> {
-        let body = serde_json::json!({"query": query, "variables": variables});
-        let path = self.endpoints.graphql_path.clone();
-        let resp = self.send(Method::POST, "POST /graphql", &path, Some(&body), repeat, None).await?;
-        let value: serde_json::Value = resp.json("/graphql")?;
+        let value = self.graphql_document(query, variables, repeat).await?;
         if let Some(errors) = value.get("errors").filter(|e| !e.is_null()) {
             return Err(ApiError::Status {
                 method: Method::POST,
                 route: "/graphql".into(),
-                status: resp.status,
+                status: StatusCode::OK,
                 message: errors.to_string(),
                 body: value.clone(),
             });
         }
         Ok(value)
+    }
+
+    /// A GraphQL document answered in full: `data` and `errors` side by side, for documents of
+    /// several mutations where some may succeed and others fail. HTTP errors are still errors.
+    pub async fn graphql_document(
+        &self,
+        query: &str,
+        variables: serde_json::Value,
+        repeat: Repeat,
+    ) -> Result<serde_json::Value, ApiError> {
+        let body = serde_json::json!({"query": query, "variables": variables});
+        let path = self.endpoints.graphql_path.clone();
+        let resp = self.send(Method::POST, "POST /graphql", &path, Some(&body), repeat, None).await?;
+        if !resp.status.is_success() {
+            let body: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
+            let message = body["message"].as_str().unwrap_or("GraphQL request refused").to_string();
+            return Err(ApiError::Status {
+                method: Method::POST,
+                route: "/graphql".into(),
+                status: resp.status,
+                message,
+                body,
+            });
+        }
+        resp.json("/graphql")
     }
 
     /// Send with an explicit bearer (GitHub App JWTs for `/app/*` routes).

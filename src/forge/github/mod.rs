@@ -32,7 +32,23 @@ pub struct GithubForge {
     token: Arc<dyn TokenSource>,
     /// `permissions.push` per repository, from the listing (for the pre-flight check).
     push: Mutex<HashMap<RepoId, bool>>,
+    /// GraphQL node ids of repositories, from the listing (GraphQL mutations name repositories
+    /// by node id; knowing it saves a lookup per repository).
+    node_ids: Mutex<HashMap<RepoId, String>>,
 }
+
+/// Above this much file content a change goes through the git data API (blobs are uploaded one
+/// by one there) rather than inline in one GraphQL document.
+const GRAPHQL_CHANGE_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Branch, commit and pull request in one GraphQL document. Mutations run in order, so a later
+/// one never runs ahead of an earlier one; one that fails leaves the later ones to fail too.
+const OPEN_CHANGE_MUTATION: &str =
+    "mutation($ref: CreateRefInput!, $commit: CreateCommitOnBranchInput!, $pr: CreatePullRequestInput!) {
+  branch: createRef(input: $ref) { ref { name } }
+  commit: createCommitOnBranch(input: $commit) { commit { oid } }
+  pull: createPullRequest(input: $pr) { pullRequest { number } }
+}";
 
 fn path(repo: &RepoId) -> String {
     format!("/repos/{}/{}", repo.owner, repo.name)
@@ -108,6 +124,8 @@ struct GhRepo {
     clone_url: String,
     #[serde(default)]
     permissions: Option<GhPermissions>,
+    #[serde(default)]
+    node_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -196,7 +214,7 @@ impl From<GhPull> for PullRequest {
 
 impl GithubForge {
     pub fn new(api: Api, token: Arc<dyn TokenSource>) -> Self {
-        GithubForge { api, token, push: Mutex::new(HashMap::new()) }
+        GithubForge { api, token, push: Mutex::new(HashMap::new()), node_ids: Mutex::new(HashMap::new()) }
     }
 
     pub fn api(&self) -> &Api {
@@ -271,6 +289,90 @@ impl GithubForge {
             }
             None => None,
         })
+    }
+
+    /// Labels, reviewers and assignees of a new pull request (GitHub's create takes none).
+    async fn decorate_pull_request(
+        &self,
+        repo: &RepoId,
+        mut pr: PullRequest,
+        new: &NewPullRequest,
+    ) -> ForgeResult<PullRequest> {
+        let issue = format!("{}/issues/{}", path(repo), pr.number);
+        if !new.labels.is_empty() && new.labels.iter().any(|l| !pr.labels.contains(l)) {
+            let route = "/repos/{owner}/{repo}/issues/{issue_number}/labels";
+            let resp = self
+                .write(Method::POST, route, &format!("{issue}/labels"), json!({"labels": new.labels}), Repeat::Safe)
+                .await?;
+            let labels: Vec<GhLabel> = check(resp, Method::POST, route)?.json(route)?;
+            pr.labels = labels.into_iter().map(|l| l.name).collect();
+        }
+        let (teams, users): (Vec<&String>, Vec<&String>) = new.reviewers.iter().partition(|r| r.starts_with("team:"));
+        if !new.reviewers.is_empty() {
+            let route = "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers";
+            let teams: Vec<&str> = teams.iter().map(|t| t.trim_start_matches("team:")).collect();
+            let resp = self
+                .write(
+                    Method::POST,
+                    route,
+                    &format!("{}/pulls/{}/requested_reviewers", path(repo), pr.number),
+                    json!({"reviewers": users, "team_reviewers": teams}),
+                    Repeat::Safe,
+                )
+                .await?;
+            check(resp, Method::POST, route)?;
+            pr.reviewers = new.reviewers.clone();
+        }
+        if !new.assignees.is_empty() {
+            let route = "/repos/{owner}/{repo}/issues/{issue_number}/assignees";
+            let resp = self
+                .write(
+                    Method::POST,
+                    route,
+                    &format!("{issue}/assignees"),
+                    json!({"assignees": new.assignees}),
+                    Repeat::Safe,
+                )
+                .await?;
+            check(resp, Method::POST, route)?;
+            pr.assignees = new.assignees.clone();
+        }
+        Ok(pr)
+    }
+
+    /// `PATCH /repos/{o}/{r}/issues/{n}`: title, body, state, labels and assignees of a pull
+    /// request in one write (the pulls endpoint takes no labels or assignees), then the pull
+    /// request read back (a read, which is not paced like writes).
+    async fn update_issue(&self, repo: &RepoId, number: u64, update: &PullRequestUpdate) -> ForgeResult<PullRequest> {
+        let mut body = serde_json::Map::new();
+        if let Some(t) = &update.title {
+            body.insert("title".into(), json!(t));
+        }
+        if let Some(b) = &update.body {
+            body.insert("body".into(), json!(b));
+        }
+        match update.state {
+            Some(PrState::Open) => {
+                body.insert("state".into(), json!("open"));
+            }
+            Some(PrState::Closed) => {
+                body.insert("state".into(), json!("closed"));
+            }
+            Some(PrState::Merged) => return Err(ForgeError::Invalid("merge through merge_pull_request".into())),
+            None => {}
+        }
+        if let Some(labels) = &update.labels {
+            body.insert("labels".into(), json!(labels));
+        }
+        if let Some(assignees) = &update.assignees {
+            body.insert("assignees".into(), json!(assignees));
+        }
+        let route = "/repos/{owner}/{repo}/issues/{issue_number}";
+        let resp = self
+            .write(Method::PATCH, route, &format!("{}/issues/{number}", path(repo)), Value::Object(body), Repeat::Safe)
+            .await?;
+        check(resp, Method::PATCH, route)?;
+        self.get_pull_request(repo, number).await
     }
 
     /// `GET /repos/{o}/{r}`'s `allow_auto_merge`, then GraphQL `enablePullRequestAutoMerge`.
@@ -352,12 +454,16 @@ impl Forge for GithubForge {
         };
         let mut repos = Vec::new();
         let mut push = HashMap::new();
+        let mut node_ids = HashMap::new();
         for item in items {
             let r: GhRepo = serde_json::from_value(item)
                 .map_err(|e| ForgeError::Remote(format!("{org_route}: unexpected repository JSON: {e}")))?;
             let id = RepoId::new(r.owner.login, r.name);
             if let Some(p) = r.permissions {
                 push.insert(id.clone(), p.push);
+            }
+            if let Some(node) = r.node_id {
+                node_ids.insert(id.clone(), node);
             }
             repos.push(RemoteRepo {
                 id,
@@ -372,6 +478,9 @@ impl Forge for GithubForge {
         }
         if let Ok(mut m) = self.push.lock() {
             *m = push;
+        }
+        if let Ok(mut m) = self.node_ids.lock() {
+            *m = node_ids;
         }
         repos.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(repos)
@@ -570,7 +679,7 @@ impl Forge for GithubForge {
             Err(ApiError::Ambiguous { .. }) => None,
             Err(e) => return Err(e.into()),
         };
-        let mut pr = match created {
+        let pr = match created {
             Some(pr) => pr,
             None => {
                 // The create may have happened: look before trying again.
@@ -585,46 +694,95 @@ impl Forge for GithubForge {
                 }
             }
         };
-        let issue = format!("{}/issues/{}", path(repo), pr.number);
-        if !new.labels.is_empty() && new.labels.iter().any(|l| !pr.labels.contains(l)) {
-            let route = "/repos/{owner}/{repo}/issues/{issue_number}/labels";
-            let resp = self
-                .write(Method::POST, route, &format!("{issue}/labels"), json!({"labels": new.labels}), Repeat::Safe)
-                .await?;
-            let labels: Vec<GhLabel> = check(resp, Method::POST, route)?.json(route)?;
-            pr.labels = labels.into_iter().map(|l| l.name).collect();
+        self.decorate_pull_request(repo, pr, new).await
+    }
+
+    /// One GraphQL document (`createRef`, `createCommitOnBranch`, `createPullRequest`) instead
+    /// of four REST writes (tree, commit, ref, pull), since content-creating requests are sent
+    /// one at a time and are what a campaign waits on. The git data API is kept for what
+    /// `createCommitOnBranch` cannot express (executable files) and for very large changes.
+    async fn open_change(
+        &self,
+        repo: &RepoId,
+        base: &str,
+        changes: &[FileChange],
+        message: &str,
+        pr: &NewPullRequest,
+    ) -> ForgeResult<PullRequest> {
+        let node = self.node_ids.lock().ok().and_then(|m| m.get(repo).cloned());
+        let size: usize = changes
+            .iter()
+            .map(|c| match c {
+                FileChange::Write { content, .. } => content.len(),
+                FileChange::Delete { .. } => 0,
+            })
+            .sum();
+        let executable = changes.iter().any(|c| matches!(c, FileChange::Write { executable: true, .. }));
+        let (Some(node), false, true) = (node, executable, size <= GRAPHQL_CHANGE_LIMIT) else {
+            let sha = self.create_commit(repo, base, changes, message).await?;
+            self.update_branch(repo, &pr.head, &sha, true).await?;
+            return self.create_pull_request(repo, pr).await;
+        };
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut additions = Vec::new();
+        let mut deletions = Vec::new();
+        for change in changes {
+            match change {
+                FileChange::Write { path, content, .. } => {
+                    additions.push(json!({"path": path, "contents": b64.encode(content)}))
+                }
+                FileChange::Delete { path } => deletions.push(json!({"path": path})),
+            }
         }
-        let (teams, users): (Vec<&String>, Vec<&String>) = new.reviewers.iter().partition(|r| r.starts_with("team:"));
-        if !new.reviewers.is_empty() {
-            let route = "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers";
-            let teams: Vec<&str> = teams.iter().map(|t| t.trim_start_matches("team:")).collect();
-            let resp = self
-                .write(
-                    Method::POST,
-                    route,
-                    &format!("{}/pulls/{}/requested_reviewers", path(repo), pr.number),
-                    json!({"reviewers": users, "team_reviewers": teams}),
-                    Repeat::Safe,
-                )
-                .await?;
-            check(resp, Method::POST, route)?;
-            pr.reviewers = new.reviewers.clone();
+        let (headline, body) = match message.trim_end().split_once('\n') {
+            Some((h, rest)) => (h.trim_end(), rest.trim()),
+            None => (message.trim_end(), ""),
+        };
+        let mut commit_message = json!({"headline": headline});
+        if !body.is_empty() {
+            commit_message["body"] = json!(body);
         }
-        if !new.assignees.is_empty() {
-            let route = "/repos/{owner}/{repo}/issues/{issue_number}/assignees";
-            let resp = self
-                .write(
-                    Method::POST,
-                    route,
-                    &format!("{issue}/assignees"),
-                    json!({"assignees": new.assignees}),
-                    Repeat::Safe,
-                )
-                .await?;
-            check(resp, Method::POST, route)?;
-            pr.assignees = new.assignees.clone();
+        let variables = json!({
+            "ref": {"repositoryId": node, "name": format!("refs/heads/{}", pr.head), "oid": base},
+            "commit": {
+                "branch": {"repositoryNameWithOwner": repo.full_name(), "branchName": pr.head},
+                "expectedHeadOid": base,
+                "message": commit_message,
+                "fileChanges": {"additions": additions, "deletions": deletions},
+            },
+            "pr": {
+                "repositoryId": node,
+                "baseRefName": pr.base,
+                "headRefName": pr.head,
+                "title": pr.title,
+                "body": pr.body,
+                "draft": pr.draft,
+            },
+        });
+        let answer = match self.api.graphql_document(OPEN_CHANGE_MUTATION, variables, Repeat::CheckFirst).await {
+            Ok(answer) => answer,
+            Err(e @ ApiError::Ambiguous { .. }) => return Err(ForgeError::Partial(e.to_string())),
+            Err(e) => return Err(e.into()),
+        };
+        let number = answer["data"]["pull"]["pullRequest"]["number"].as_u64();
+        let errors = answer["errors"].as_array().filter(|e| !e.is_empty());
+        match (number, errors) {
+            (Some(number), None) => {
+                let mut created = self.get_pull_request(repo, number).await?;
+                if !pr.reviewers.is_empty() || !pr.assignees.is_empty() || !pr.labels.is_empty() {
+                    created = self.decorate_pull_request(repo, created, pr).await?;
+                }
+                Ok(created)
+            }
+            (_, errors) => {
+                let messages: Vec<String> =
+                    errors.into_iter().flatten().filter_map(|e| e["message"].as_str().map(str::to_string)).collect();
+                Err(ForgeError::Partial(format!(
+                    "opening the pull request for {repo} stopped part-way: {}",
+                    if messages.is_empty() { "no pull request in the answer".to_string() } else { messages.join("; ") }
+                )))
+            }
         }
-        Ok(pr)
     }
 
     async fn update_pull_request(
@@ -633,6 +791,9 @@ impl Forge for GithubForge {
         number: u64,
         update: &PullRequestUpdate,
     ) -> ForgeResult<PullRequest> {
+        if update.labels.is_some() || update.assignees.is_some() {
+            return self.update_issue(repo, number, update).await;
+        }
         let mut body = serde_json::Map::new();
         if let Some(t) = &update.title {
             body.insert("title".into(), json!(t));
@@ -651,7 +812,7 @@ impl Forge for GithubForge {
             None => {}
         }
         let route = "/repos/{owner}/{repo}/pulls/{pull_number}";
-        let mut pr = if body.is_empty() {
+        let pr = if body.is_empty() {
             self.get_pull_request(repo, number).await?
         } else {
             let resp = self
@@ -665,20 +826,6 @@ impl Forge for GithubForge {
                 .await?;
             PullRequest::from(check(resp, Method::PATCH, route)?.json::<GhPull>(route)?)
         };
-        if let Some(labels) = &update.labels {
-            let route = "/repos/{owner}/{repo}/issues/{issue_number}/labels";
-            let resp = self
-                .write(
-                    Method::PUT,
-                    route,
-                    &format!("{}/issues/{number}/labels", path(repo)),
-                    json!({"labels": labels}),
-                    Repeat::Safe,
-                )
-                .await?;
-            let set: Vec<GhLabel> = check(resp, Method::PUT, route)?.json(route)?;
-            pr.labels = set.into_iter().map(|l| l.name).collect();
-        }
         Ok(pr)
     }
 

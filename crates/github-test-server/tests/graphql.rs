@@ -1,0 +1,480 @@
+//! GraphQL: parsing and operation selection, validation, pruning to the selection set, and the
+//! mutations (`createRef`, `createCommitOnBranch`, `createPullRequest`), checked against the bare
+//! repository with gix.
+
+mod common;
+
+use base64::Engine;
+use common::{Api, Resp, server_with_repo};
+use github_test_server::{RepoOptions, TestServer, TokenKind};
+use serde_json::{Value, json};
+
+async fn gql(api: &Api, query: &str, variables: Value) -> Resp {
+    let resp = api.post("/graphql", json!({ "query": query, "variables": variables })).await;
+    assert_eq!(resp.status, 200, "{}", resp.text);
+    resp
+}
+
+fn b64(data: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_else(|| panic!("not a string: {v}")).to_string()
+}
+
+async fn repo_id(api: &Api) -> String {
+    let r = gql(api, r#"{ repository(owner: "acme", name: "api") { id nameWithOwner } }"#, json!({})).await;
+    assert_eq!(r.body["data"]["repository"]["nameWithOwner"], "acme/api", "{}", r.text);
+    s(&r.body["data"]["repository"]["id"])
+}
+
+fn head_of(server: &TestServer, branch: &str) -> Option<String> {
+    let repo = gix::open(server.repo_path("acme", "api")).expect("open repo");
+    repo.try_find_reference(&format!("refs/heads/{branch}"))
+        .expect("find ref")
+        .map(|mut r| r.peel_to_id().expect("peel").to_string())
+}
+
+/// The files of a commit's tree (recursive), with contents.
+fn files_of(server: &TestServer, commit: &str) -> Vec<(String, String)> {
+    let repo = gix::open(server.repo_path("acme", "api")).expect("open repo");
+    let id = gix::ObjectId::from_hex(commit.as_bytes()).expect("oid");
+    let tree = repo.find_commit(id).expect("commit").tree().expect("tree");
+    let mut out = Vec::new();
+    let mut recorder = gix::traverse::tree::Recorder::default();
+    tree.traverse().breadthfirst(&mut recorder).expect("traverse");
+    for e in recorder.records {
+        if e.mode.is_blob() {
+            let data = repo.find_object(e.oid).expect("blob").data.clone();
+            out.push((e.filepath.to_string(), String::from_utf8(data).expect("utf-8")));
+        }
+    }
+    out.sort();
+    out
+}
+
+const SHIP: &str = r#"
+mutation Ship($repo: ID!, $head: GitObjectID!, $code: Base64String!) {
+  branch: createRef(input: {repositoryId: $repo, name: "refs/heads/convoy/bump", oid: $head, clientMutationId: "r1"}) {
+    clientMutationId
+    ref { name prefix target { __typename oid } }
+  }
+  commit: createCommitOnBranch(input: {
+    branch: {repositoryNameWithOwner: "acme/api", branchName: "convoy/bump"}
+    expectedHeadOid: $head
+    message: {headline: "Bump deps", body: "Why:\n- because"}
+    fileChanges: {additions: [{path: "src/new.rs", contents: $code}], deletions: [{path: "README.md"}]}
+  }) {
+    commit { oid url messageHeadline }
+    ref { name target { ... on Commit { oid } } }
+  }
+  pr: createPullRequest(input: {repositoryId: $repo, baseRefName: "main", headRefName: "convoy/bump", title: "Bump deps", body: "Body"}) {
+    pullRequest { number title body state isDraft headRefName headRefOid baseRefName url }
+  }
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_mutations_make_a_branch_a_commit_and_a_pull_request() {
+    let server = server_with_repo().await;
+    let api = Api::new(&server);
+    let repo = repo_id(&api).await;
+    assert!(repo.starts_with("R_"), "{repo}");
+    let main = head_of(&server, "main").expect("main");
+    let vars = json!({ "repo": repo, "head": main, "code": b64(b"pub fn new() {}\n") });
+
+    let first = gql(&api, SHIP, vars.clone()).await;
+    assert!(first.body.get("errors").is_none(), "{}", first.text);
+    let data = &first.body["data"];
+    // Pruned to the selection set, keyed by alias.
+    assert_eq!(
+        data["branch"],
+        json!({
+            "clientMutationId": "r1",
+            "ref": { "name": "convoy/bump", "prefix": "refs/heads/", "target": { "__typename": "Commit", "oid": main } },
+        })
+    );
+    let oid = s(&data["commit"]["commit"]["oid"]);
+    assert_eq!(
+        data["commit"],
+        json!({
+            "commit": {
+                "oid": oid,
+                "url": format!("{}/acme/api/commit/{oid}", server.api_url()),
+                "messageHeadline": "Bump deps",
+            },
+            "ref": { "name": "convoy/bump", "target": { "oid": oid } },
+        })
+    );
+    assert_eq!(
+        data["pr"]["pullRequest"],
+        json!({
+            "number": 1,
+            "title": "Bump deps",
+            "body": "Body",
+            "state": "OPEN",
+            "isDraft": false,
+            "headRefName": "convoy/bump",
+            "headRefOid": oid,
+            "baseRefName": "main",
+            "url": format!("{}/acme/api/pull/1", server.api_url()),
+        })
+    );
+
+    // A real commit: parent, tree, message, author; the branch moved to it.
+    assert_eq!(head_of(&server, "convoy/bump").as_deref(), Some(oid.as_str()));
+    assert_eq!(head_of(&server, "main").as_deref(), Some(main.as_str()));
+    let git = gix::open(server.repo_path("acme", "api")).expect("open");
+    let commit = git.find_commit(gix::ObjectId::from_hex(oid.as_bytes()).expect("oid")).expect("commit");
+    let parents: Vec<String> = commit.parent_ids().map(|p| p.to_string()).collect();
+    assert_eq!(parents, vec![main.to_string()]);
+    assert_eq!(commit.message_raw().expect("message").to_string(), "Bump deps\n\nWhy:\n- because");
+    let author = commit.author().expect("author");
+    assert_eq!(author.name.to_string(), "test-user");
+    assert!(author.email.to_string().ends_with("+test-user@users.noreply.github.com"));
+    assert_eq!(
+        files_of(&server, &oid),
+        [
+            ("src/lib.rs".to_string(), "pub fn f() {}\n".to_string()),
+            ("src/new.rs".to_string(), "pub fn new() {}\n".to_string())
+        ]
+    );
+    assert!(!server.commit_verified("acme", "api", &oid), "a classic token's commit is not verified");
+    let listed = api.get("/repos/acme/api/pulls?head=acme:convoy/bump").await;
+    let listed = listed.body.as_array().expect("list").clone();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["head"]["sha"], oid.as_str());
+    assert_eq!(listed[0]["user"]["login"], "test-user");
+
+    // The same document again: each mutation fails under its own key, nothing is duplicated.
+    let again = gql(&api, SHIP, vars).await;
+    assert_eq!(again.body["data"], json!({ "branch": null, "commit": null, "pr": null }), "{}", again.text);
+    let errors = again.body["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 3, "{}", again.text);
+    assert_eq!(errors[0]["path"], json!(["branch"]));
+    assert_eq!(errors[0]["type"], "UNPROCESSABLE");
+    assert_eq!(errors[0]["message"], "A ref named \"refs/heads/convoy/bump\" already exists in the repository.");
+    assert_eq!(errors[0]["locations"], json!([{ "line": 3, "column": 3 }]));
+    assert_eq!(errors[1]["path"], json!(["commit"]));
+    assert_eq!(errors[1]["type"], "STALE_DATA");
+    assert_eq!(
+        errors[1]["message"],
+        format!("Expected branch to point to \"{main}\" but it did not. Pull and try again.")
+    );
+    assert_eq!(errors[2]["path"], json!(["pr"]));
+    assert_eq!(errors[2]["type"], "UNPROCESSABLE");
+    assert_eq!(errors[2]["message"], "A pull request already exists for acme:convoy/bump.");
+    assert_eq!(head_of(&server, "convoy/bump").as_deref(), Some(oid.as_str()));
+    assert_eq!(server.pulls("acme", "api").len(), 1);
+    let count = git.rev_walk([gix::ObjectId::from_hex(oid.as_bytes()).expect("oid")]).all().expect("walk").count();
+    assert_eq!(count, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruning_aliases_fragments_and_typename() {
+    let server = server_with_repo().await;
+    let api = Api::new(&server);
+    let main = head_of(&server, "main").expect("main");
+    let q = r#"
+      query {
+        __typename
+        me: viewer { login __typename }
+        r: repository(owner: "acme", name: "api") {
+          full: nameWithOwner
+          ...Bits
+          defaultBranchRef { name target { __typename ... on Commit { oid short: abbreviatedOid } ... on Tree { oid } } }
+          owner { login ... on User { name } }
+        }
+      }
+      fragment Bits on Repository { isPrivate name @skip(if: true) url @include(if: false) }
+    "#;
+    let resp = gql(&api, q, json!({})).await;
+    assert_eq!(
+        resp.body,
+        json!({
+            "data": {
+                "__typename": "Query",
+                "me": { "login": "test-user", "__typename": "User" },
+                "r": {
+                    "full": "acme/api",
+                    "isPrivate": false,
+                    "defaultBranchRef": {
+                        "name": "main",
+                        "target": { "__typename": "Commit", "oid": main, "short": &main[..7] },
+                    },
+                    "owner": { "login": "acme" },
+                },
+            }
+        })
+    );
+
+    // Unknown repositories are field errors; the other fields still answer.
+    let q = r#"{ viewer { login } nope: repository(owner: "acme", name: "nope") { id } }"#;
+    let resp = gql(&api, q, json!({})).await;
+    assert_eq!(resp.body["data"], json!({ "viewer": { "login": "test-user" }, "nope": null }));
+    assert_eq!(
+        resp.body["errors"],
+        json!([{
+            "type": "NOT_FOUND",
+            "path": ["nope"],
+            "locations": [{ "line": 1, "column": 20 }],
+            "message": "Could not resolve to a Repository with the name 'acme/nope'.",
+        }])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operation_name_selects_the_operation() {
+    let server = server_with_repo().await;
+    let api = Api::new(&server);
+    let doc = r#"query Me { viewer { login } } query Repo { repository(owner: "acme", name: "api") { name } }"#;
+    let send = |name: Option<&str>| {
+        let body = json!({ "query": doc, "operationName": name });
+        let api = &api;
+        async move { api.post("/graphql", body).await }
+    };
+    let repo = send(Some("Repo")).await;
+    assert_eq!(repo.body, json!({ "data": { "repository": { "name": "api" } } }));
+    let me = send(Some("Me")).await;
+    assert_eq!(me.body, json!({ "data": { "viewer": { "login": "test-user" } } }));
+    let none = send(None).await;
+    assert_eq!(none.status, 200);
+    assert_eq!(none.body, json!({ "errors": [{ "message": "An operation name is required" }] }));
+    let missing = send(Some("Nope")).await;
+    assert_eq!(missing.body, json!({ "errors": [{ "message": "No operation named \"Nope\"" }] }));
+    // A single operation runs without a name.
+    let single = api.post("/graphql", json!({ "query": "query Only { viewer { login } }" })).await;
+    assert_eq!(single.body["data"]["viewer"]["login"], "test-user");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syntax_and_validation_errors_have_no_data() {
+    let server = server_with_repo().await;
+    let api = Api::new(&server);
+
+    let unclosed = api.post("/graphql", json!({ "query": "{ viewer { login }" })).await;
+    assert_eq!(unclosed.status, 200);
+    assert!(unclosed.body.get("data").is_none(), "{}", unclosed.text);
+    assert_eq!(unclosed.body["errors"][0]["message"], "Unexpected end of document");
+    assert!(unclosed.body["errors"][0]["locations"][0]["line"].is_u64());
+
+    let extra = api.post("/graphql", json!({ "query": "query { viewer { login } } }" })).await;
+    assert_eq!(
+        extra.body,
+        json!({ "errors": [{
+            "message": "Parse error on \"}\" (RCURLY) at [1, 28]",
+            "locations": [{ "line": 1, "column": 28 }],
+        }] })
+    );
+
+    let cases = [
+        ("{ viewer { nope } }", json!({}), "Field 'nope' doesn't exist on type 'User'"),
+        (
+            "{ viewer }",
+            json!({}),
+            "Field must have selections (field 'viewer' returns User! but has no selections. Did you mean 'viewer { ... }'?)",
+        ),
+        (
+            r#"{ repository(owner: "acme") { id } }"#,
+            json!({}),
+            "Field 'repository' is missing required arguments: name",
+        ),
+        (
+            "mutation { createRef(input: {repositoryId: \"R_x\", name: \"refs/heads/x\"}) { clientMutationId } }",
+            json!({}),
+            "Argument 'oid' on InputObject 'CreateRefInput' is required. Expected type GitObjectID!",
+        ),
+        (
+            "mutation { enablePullRequestAutoMerge(input: {pullRequestId: \"PR_x\", mergeMethod: FAST}) { clientMutationId } }",
+            json!({}),
+            "Argument 'mergeMethod' on InputObject 'EnablePullRequestAutoMergeInput' has an invalid value (FAST). Expected type 'PullRequestMergeMethod'.",
+        ),
+        (
+            "query { repository(owner: $o, name: \"api\") { id } }",
+            json!({}),
+            "Variable $o is used by anonymous query but not declared",
+        ),
+        (
+            "query Q($o: String!, $unused: Int) { repository(owner: $o, name: \"api\") { id } }",
+            json!({"o": "acme"}),
+            "Variable $unused is declared by Q but not used",
+        ),
+        (
+            "query($o: String!) { repository(owner: $o, name: \"api\") { id } }",
+            json!({}),
+            "Variable $o of type String! was provided invalid value",
+        ),
+        (
+            "mutation($i: CreateRefInput!) { createRef(input: $i) { clientMutationId } }",
+            json!({"i": {"repositoryId": "R_x", "name": "refs/heads/x"}}),
+            "Variable $i of type CreateRefInput! was provided invalid value for oid (Expected value to not be null)",
+        ),
+    ];
+    for (query, variables, message) in cases {
+        let resp = gql(&api, query, variables).await;
+        assert!(resp.body.get("data").is_none(), "{query}: {}", resp.text);
+        assert_eq!(resp.body["errors"][0]["message"], message, "{query}: {}", resp.text);
+    }
+    // Nothing ran: no branch was created by the invalid createRef.
+    assert!(head_of(&server, "x").is_none());
+    assert_eq!(server.requests().count("POST", "/graphql"), 2 + 9);
+}
+
+async fn commit_on(api: &Api, head: &str, changes: Value) -> Resp {
+    let q = r#"mutation($input: CreateCommitOnBranchInput!) {
+      createCommitOnBranch(input: $input) { commit { oid } }
+    }"#;
+    let input = json!({
+        "branch": { "repositoryNameWithOwner": "acme/api", "branchName": "main" },
+        "expectedHeadOid": head,
+        "message": { "headline": "Change" },
+        "fileChanges": changes,
+    });
+    gql(api, q, json!({ "input": input })).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_commit_on_branch_rejects_bad_file_changes() {
+    let server = server_with_repo().await;
+    let api = Api::new(&server);
+    let main = head_of(&server, "main").expect("main");
+    let cases = [
+        (
+            json!({ "deletions": [{ "path": "nope.txt" }] }),
+            format!("A path was requested for deletion which does not exist as of commit oid `{main}`"),
+        ),
+        (
+            json!({ "deletions": [{ "path": "src" }] }),
+            format!("A path was requested for deletion which does not exist as of commit oid `{main}`"),
+        ),
+        (
+            json!({ "additions": [{ "path": "a.txt", "contents": "%%%" }] }),
+            "The contents of \"a.txt\" are not valid Base64.".to_string(),
+        ),
+        (
+            json!({ "additions": [{ "path": "../a.txt", "contents": "" }] }),
+            "The path \"../a.txt\" is invalid.".to_string(),
+        ),
+        (json!({ "additions": [{ "path": "/a.txt", "contents": "" }] }), "The path \"/a.txt\" is invalid.".to_string()),
+        (
+            json!({ "additions": [{ "path": "README.md", "contents": "" }], "deletions": [{ "path": "README.md" }] }),
+            "The path \"README.md\" appears more than once: paths must be unique across additions and deletions."
+                .to_string(),
+        ),
+    ];
+    for (changes, message) in cases {
+        let resp = commit_on(&api, &main, changes.clone()).await;
+        assert_eq!(resp.body["data"]["createCommitOnBranch"], Value::Null, "{changes}: {}", resp.text);
+        assert_eq!(resp.body["errors"][0]["type"], "UNPROCESSABLE", "{changes}");
+        assert_eq!(resp.body["errors"][0]["message"], message.as_str(), "{changes}");
+        assert_eq!(resp.body["errors"][0]["path"], json!(["createCommitOnBranch"]));
+    }
+    assert_eq!(head_of(&server, "main").as_deref(), Some(main.as_str()), "no failed change moved the branch");
+
+    // Missing branches and repositories are NOT_FOUND.
+    let q = r#"mutation { createCommitOnBranch(input: {branch: {repositoryNameWithOwner: "acme/api", branchName: "nope"}, expectedHeadOid: "0000000000000000000000000000000000000000", message: {headline: "x"}}) { commit { oid } } }"#;
+    let resp = gql(&api, q, json!({})).await;
+    assert_eq!(resp.body["errors"][0]["type"], "NOT_FOUND");
+    assert_eq!(resp.body["errors"][0]["message"], "Could not resolve to a Ref with the name 'refs/heads/nope'.");
+
+    // A deletion that exists, and a commit without changes, work; the branch can also be named by
+    // its node id (from `ref { id }`).
+    let resp = commit_on(&api, &main, json!({ "deletions": [{ "path": "src/lib.rs" }] })).await;
+    let second = s(&resp.body["data"]["createCommitOnBranch"]["commit"]["oid"]);
+    assert_eq!(files_of(&server, &second), [("README.md".to_string(), "# api\n".to_string())]);
+    let q = r#"{ repository(owner: "acme", name: "api") { defaultBranchRef { id } } }"#;
+    let ref_id = s(&gql(&api, q, json!({})).await.body["data"]["repository"]["defaultBranchRef"]["id"]);
+    let q = r#"mutation($id: ID!, $head: GitObjectID!) { createCommitOnBranch(input: {branch: {id: $id}, expectedHeadOid: $head, message: {headline: "Empty"}}) { commit { oid messageHeadline messageBody } } }"#;
+    let resp = gql(&api, q, json!({ "id": ref_id, "head": second })).await;
+    let commit = &resp.body["data"]["createCommitOnBranch"]["commit"];
+    assert_eq!(commit["messageHeadline"], "Empty", "{}", resp.text);
+    assert_eq!(commit["messageBody"], "");
+    assert_eq!(head_of(&server, "main").as_deref(), commit["oid"].as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installation_token_commits_are_verified() {
+    let server = server_with_repo().await;
+    server.add_token("ghs_installation", TokenKind::Installation);
+    let bot = Api::with_token(&server, "ghs_installation");
+    let main = head_of(&server, "main").expect("main");
+    let resp = commit_on(&bot, &main, json!({ "additions": [{ "path": "bot.txt", "contents": b64(b"bot\n") }] })).await;
+    let oid = s(&resp.body["data"]["createCommitOnBranch"]["commit"]["oid"]);
+    assert!(server.commit_verified("acme", "api", &oid));
+    let rest = bot.get(&format!("/repos/acme/api/git/commits/{oid}")).await;
+    assert_eq!(rest.body["verification"]["verified"], true);
+    assert_eq!(rest.body["author"]["name"], "test-app[bot]");
+
+    let user = Api::new(&server);
+    let resp = commit_on(&user, &oid, json!({ "additions": [{ "path": "me.txt", "contents": b64(b"me\n") }] })).await;
+    let mine = s(&resp.body["data"]["createCommitOnBranch"]["commit"]["oid"]);
+    assert!(!server.commit_verified("acme", "api", &mine));
+    assert_eq!(user.get(&format!("/repos/acme/api/git/commits/{mine}")).await.body["verification"]["verified"], false);
+    let viewer = gql(&bot, "{ viewer { __typename login } }", json!({})).await;
+    assert_eq!(viewer.body["data"]["viewer"], json!({ "__typename": "Bot", "login": "test-app[bot]" }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_ref_and_pull_request_validate_like_rest() {
+    let server = server_with_repo().await;
+    server.create_repo("acme", "old", &[("a", b"a")], RepoOptions::default().archived(true));
+    let api = Api::new(&server);
+    let repo = repo_id(&api).await;
+    let main = head_of(&server, "main").expect("main");
+    let create_ref = |name: &str, oid: &str| {
+        json!({ "query": "mutation($i: CreateRefInput!) { createRef(input: $i) { ref { name } } }",
+                "variables": { "i": { "repositoryId": repo, "name": name, "oid": oid } } })
+    };
+    let short = api.post("/graphql", create_ref("feature", &main)).await;
+    assert_eq!(short.body["errors"][0]["type"], "UNPROCESSABLE", "{}", short.text);
+    let missing = api.post("/graphql", create_ref("refs/heads/f", &"1".repeat(40))).await;
+    assert_eq!(missing.body["errors"][0]["type"], "NOT_FOUND", "{}", missing.text);
+    let ok = api.post("/graphql", create_ref("refs/heads/same", &main)).await;
+    assert_eq!(ok.body["data"]["createRef"]["ref"]["name"], "same", "{}", ok.text);
+    let unknown = api.post("/graphql", json!({ "query": "mutation { createRef(input: {repositoryId: \"R_nope\", name: \"refs/heads/x\", oid: \"abc\"}) { clientMutationId } }" })).await;
+    assert_eq!(unknown.body["errors"][0]["message"], "Could not resolve to a node with the global id of 'R_nope'.");
+
+    let pr = |head: &str, repository: &str| {
+        json!({ "query": "mutation($i: CreatePullRequestInput!) { createPullRequest(input: $i) { pullRequest { number } } }",
+                "variables": { "i": { "repositoryId": repository, "baseRefName": "main", "headRefName": head, "title": "T" } } })
+    };
+    let empty = api.post("/graphql", pr("same", &repo)).await;
+    assert_eq!(empty.body["errors"][0]["message"], "No commits between main and same", "{}", empty.text);
+    let nohead = api.post("/graphql", pr("nope", &repo)).await;
+    assert_eq!(nohead.body["errors"][0]["message"], "Head sha can't be blank, Head ref must be a branch");
+    let old = repo_id_of(&api, "old").await;
+    let archived = api.post("/graphql", pr("main", &old)).await;
+    assert_eq!(archived.body["errors"][0]["message"], "Repository was archived so is read-only.");
+
+    // GraphQL and REST share numbering.
+    server.push_commit("acme", "api", "a", &[("a.txt", b"a\n")], "a");
+    server.push_commit("acme", "api", "b", &[("b.txt", b"b\n")], "b");
+    let rest = api.post("/repos/acme/api/pulls", json!({ "title": "A", "head": "a", "base": "main" })).await;
+    assert_eq!(rest.body["number"], 1);
+    let graphql = api.post("/graphql", pr("b", &repo)).await;
+    assert_eq!(graphql.body["data"]["createPullRequest"]["pullRequest"]["number"], 2, "{}", graphql.text);
+    assert_eq!(api.get("/repos/acme/api/pulls/2").await.body["head"]["ref"], "b");
+}
+
+async fn repo_id_of(api: &Api, name: &str) -> String {
+    let q = format!(r#"{{ repository(owner: "acme", name: "{name}") {{ id }} }}"#);
+    s(&gql(api, &q, json!({})).await.body["data"]["repository"]["id"])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scoped_installation_tokens_see_only_their_repositories() {
+    let server = server_with_repo().await;
+    server.create_repo("acme", "other", &[("a", b"a")], RepoOptions::default().private(true));
+    let public = std::fs::read_to_string(common::fixture("app-public-key.pem")).expect("fixture");
+    server.register_app(4242, &public, 77, "acme");
+    let app = Api::with_token(&server, &common::app_jwt(4242, -60, 540));
+    let minted = app.post("/app/installations/77/access_tokens", json!({ "repositories": ["other"] })).await;
+    assert_eq!(minted.status, 201, "{}", minted.text);
+    let scoped = Api::with_token(&server, minted.body["token"].as_str().expect("token"));
+    let q = r#"{ a: repository(owner: "acme", name: "api") { name } b: repository(owner: "acme", name: "other") { name } }"#;
+    let resp = gql(&scoped, q, json!({})).await;
+    assert_eq!(resp.body["data"], json!({ "a": null, "b": { "name": "other" } }));
+    assert_eq!(resp.body["errors"][0]["type"], "NOT_FOUND");
+    assert_eq!(Api::anonymous(&server).post("/graphql", json!({ "query": "{ viewer { login } }" })).await.status, 401);
+}
