@@ -14,6 +14,7 @@ pub mod forge;
 pub mod git_tree;
 pub mod manifest;
 pub mod parallel;
+pub mod policy;
 pub mod progress;
 pub mod render;
 pub mod report;

@@ -6,6 +6,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod audit;
 mod progress;
 
 use std::io::IsTerminal;
@@ -76,6 +77,15 @@ pub enum Command {
         #[arg(long)]
         offline: bool,
     },
+    /// Check the selected repositories' workflows against the `[policy]` rules.
+    ///
+    /// Exit 1 when a finding reaches `--fail-on` or a repository could not be audited.
+    Audit(audit::AuditArgs),
+    /// Work with audit reports.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// Inspect credentials for the GitHub forge.
     Auth {
         #[command(subcommand)]
@@ -88,6 +98,12 @@ pub enum Command {
         #[arg(long, default_value = "convoy-demo")]
         dir: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Merge the JSON reports of `audit --shard K/N` runs into one report.
+    Merge(audit::MergeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -249,6 +265,8 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
             );
             Ok(all_ok(&results))
         }
+        Command::Audit(args) => audit::audit(cli, args).await,
+        Command::Report { command: ReportCommand::Merge(args) } => audit::merge(cli, args),
         Command::Auth { command: AuthCommand::Status { purpose } } => auth_status(cli, *purpose).await,
         Command::Demo { .. } if cli.json => Err(Failure::usage(
             "`demo` prints a walkthrough for people; run `plan --json` or `apply --json` on the demo org",

@@ -99,7 +99,49 @@ impl<'a> Checker<'a> {
         self.check_templates();
         self.check_files();
         self.check_campaign();
+        self.check_policy();
         self.problems
+    }
+
+    fn check_policy(&mut self) {
+        let policy = self.m.model.policy.clone();
+        let groups = self.m.model.groups.clone();
+        self.check_selector_refs(&policy.exempt, &groups);
+        let known = crate::policy::rules::ids();
+        let mut globs: Vec<Spanned<String>> = policy.exempt_paths.clone();
+        for (id, rule) in &policy.rules {
+            let span = rule.span();
+            if !known.contains(&id.as_str()) {
+                self.at(span, format!("unknown policy rule `{id}`"), format!("known rules: {}", known.join(", ")));
+                continue;
+            }
+            let allowed = crate::policy::config::options_of(id);
+            for (option, at) in rule.get_ref().options_set() {
+                if !allowed.contains(&option) {
+                    let owner = known.iter().find(|r| crate::policy::config::options_of(r).contains(&option));
+                    self.at(
+                        at.unwrap_or_else(|| span.clone()),
+                        format!("`{option}` is not an option of rule `{id}`"),
+                        match owner {
+                            Some(o) => format!("it belongs to `{o}`"),
+                            None => "see the policy section of the README for each rule's options".to_string(),
+                        },
+                    );
+                }
+            }
+            self.check_selector_refs(&rule.get_ref().exempt, &groups);
+            globs.extend(rule.get_ref().exempt_paths.iter().cloned());
+            globs.extend(rule.get_ref().allow.iter().cloned());
+        }
+        for g in globs {
+            if let Err(e) = globset::Glob::new(g.get_ref()) {
+                self.at(
+                    g.span(),
+                    format!("`{}` is not a valid glob: {e}", g.get_ref()),
+                    "globs use `*`, `**`, `?` and `[...]`",
+                );
+            }
+        }
     }
 
     fn check_forge(&mut self) {

@@ -70,6 +70,9 @@ pub struct OrgManifest {
     pub files: Vec<FileEntry>,
     #[serde(default)]
     pub campaign: Campaign,
+    /// `[policy]`: workflow rules for `convoy audit`.
+    #[serde(default)]
+    pub policy: crate::policy::config::PolicyConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod apply;
+mod audit;
 mod builtin_templates;
 mod demo;
 mod fetch;

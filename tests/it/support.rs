@@ -216,6 +216,11 @@ pub fn assert_workflow_practices(label: &str, text: &str) {
     }
     assert!(pins > 0, "{label}: no actions used");
     assert!(text.contains("hashFiles('"), "{label}: cache not keyed by a lockfile hash");
+    // And what convoy itself enforces: the audit's default rules find nothing.
+    let file =
+        convoy::policy::audit::SourceFile { path: ".github/workflows/t.yml".into(), bytes: text.as_bytes().to_vec() };
+    let findings = convoy::policy::audit::Policy::default_rules().audit_repo("acme/svc", &[file], &|_| false);
+    assert!(findings.is_empty(), "{label}: `convoy audit` findings in a built-in template: {findings:#?}\n{text}");
 }
 
 /// A file write for `Forge::create_commit`.

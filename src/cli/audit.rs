@@ -1,0 +1,146 @@
+//! `convoy audit` and `convoy report merge`: flags to [`crate::policy`] calls, reports to
+//! stdout or a file, findings to an exit code.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+use super::{Cli, Failure, SelectArgs, fetch, open, progress};
+use crate::policy::audit::Policy;
+use crate::policy::shard::Shard;
+use crate::policy::{AuditReport, Severity, render, run, sarif};
+use crate::workspace::Depth;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Grouped by repository, for people.
+    Text,
+    /// The versioned report (the input of `convoy report merge`).
+    Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// For `$GITHUB_STEP_SUMMARY`.
+    Markdown,
+    /// GitHub Actions workflow commands (`::warning file=...::`), one per finding.
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Note,
+    Warning,
+    Error,
+    /// Exit 0 whatever the findings (repositories that could not be audited still fail).
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Use the cache as it is instead of fetching first.
+    #[arg(long)]
+    pub offline: bool,
+    /// Audit only shard K of N (e.g. `2/8`): a stable share of the repositories, for matrix jobs.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Output format (`--json` is `--format json`).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Exit 1 when a finding has this severity or worse.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+    /// Write the report to this file instead of stdout (written whole or not at all).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// JSON reports written by `convoy audit --format json` (one per shard).
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+fn format_of(cli: &Cli, format: Option<Format>) -> Format {
+    format.unwrap_or(if cli.json { Format::Json } else { Format::Text })
+}
+
+pub fn render(report: &AuditReport, format: Format) -> String {
+    match format {
+        Format::Text => render::text(report),
+        Format::Json => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
+        Format::Sarif => serde_json::to_string_pretty(&sarif::sarif(report)).unwrap_or_default() + "\n",
+        Format::Markdown => render::markdown(report),
+        Format::Github => render::annotations(report),
+    }
+}
+
+/// Print or write `text`; a file is replaced atomically.
+fn deliver(text: &str, output: Option<&Path>) -> Result<(), Failure> {
+    match output {
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+        Some(path) => crate::forge::local::write_atomically(path, text.as_bytes())
+            .map_err(|e| Failure::run(format!("cannot write {}: {e}", path.display()))),
+    }
+}
+
+/// `true` when nothing reaches `fail_on` and every repository was audited.
+fn verdict(report: &AuditReport, fail_on: FailOn) -> bool {
+    let threshold = match fail_on {
+        FailOn::Note => Some(Severity::Note),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Never => None,
+    };
+    let failing = match (threshold, report.worst()) {
+        (Some(t), Some(w)) => w >= t,
+        _ => false,
+    };
+    !failing && report.errors.is_empty()
+}
+
+pub async fn audit(cli: &Cli, args: &AuditArgs) -> Result<bool, Failure> {
+    let session = open(cli, &args.select, Depth::Keep).await?;
+    let policy = Policy::new(&session.manifest.model.policy).map_err(Failure::usage)?;
+    let fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
+    let failed: Vec<(String, String)> =
+        fetched.iter().filter_map(|r| r.result.as_ref().err().map(|e| (r.repo.full_name(), e.clone()))).collect();
+    let reporter = progress::reporter(cli.quiet);
+    let report = run::audit(&session, &policy, args.shard, &failed, reporter.as_ref());
+    session.forge.persist_cache();
+    let format = format_of(cli, args.format);
+    deliver(&render(&report, format), args.output.as_deref())?;
+    if args.output.is_some() || format != Format::Text {
+        // The report went elsewhere or is for machines: a one-line summary for the log.
+        if !cli.quiet {
+            eprintln!("{}", render::summary_line(&report));
+        }
+    }
+    if let Some(u) = session.forge.api_usage() {
+        eprintln!("{}", crate::report::usage_line(&u));
+    }
+    Ok(verdict(&report, args.fail_on))
+}
+
+pub fn merge(cli: &Cli, args: &MergeArgs) -> Result<bool, Failure> {
+    let mut reports = Vec::new();
+    for path in &args.reports {
+        let text = std::fs::read_to_string(path).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+        let report: AuditReport = serde_json::from_str(&text)
+            .map_err(|e| Failure::usage(format!("{}: not a convoy audit report: {e}", path.display())))?;
+        reports.push(report);
+    }
+    let merged = run::merge(reports).map_err(Failure::usage)?;
+    deliver(&render(&merged, format_of(cli, args.format)), args.output.as_deref())?;
+    Ok(verdict(&merged, args.fail_on))
+}

@@ -1,0 +1,141 @@
+//! `[policy]` in `org.toml`: which rules run, at which severity, with which options, and what is
+//! exempt.
+//!
+//! ```toml
+//! [policy]
+//! exempt = ["acme/legacy-*"]              # repositories no rule looks at
+//! exempt_paths = [".github/workflows/experimental-*.yml"]
+//!
+//! [policy.rules.schedule-frequency]
+//! severity = "error"
+//! min_interval_minutes = 60
+//! exempt = ["acme/status-page"]
+//! ```
+//!
+//! Options live beside the common keys of each rule (flat, as people write them); `load.rs`
+//! refuses an option given to a rule it does not belong to, with its line and column.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_spanned::Spanned;
+
+use super::Severity;
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Repository selectors exempt from every rule.
+    #[serde(default)]
+    pub exempt: Vec<Spanned<String>>,
+    /// Path globs (inside repositories) exempt from every rule.
+    #[serde(default)]
+    pub exempt_paths: Vec<Spanned<String>>,
+    /// Per-rule settings, keyed by rule id.
+    #[serde(default)]
+    pub rules: BTreeMap<String, Spanned<RuleConfig>>,
+    #[serde(default)]
+    pub cost: CostConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// `false` turns the rule off.
+    pub enabled: Option<bool>,
+    pub severity: Option<Severity>,
+    /// Repository selectors this rule skips.
+    #[serde(default)]
+    pub exempt: Vec<Spanned<String>>,
+    /// Path globs this rule skips.
+    #[serde(default)]
+    pub exempt_paths: Vec<Spanned<String>>,
+    /// `schedule-frequency`: the shortest allowed gap between scheduled runs (default 30).
+    pub min_interval_minutes: Option<Spanned<u32>>,
+    /// `timeout`: the highest allowed `timeout-minutes` (default 120).
+    pub max_minutes: Option<Spanned<u32>>,
+    /// `timeout`: what `--fix` writes into a job without a timeout (default 30).
+    pub default_minutes: Option<Spanned<u32>>,
+    /// `unpinned-actions`: action globs that may stay on a tag (e.g. `"acme/*"`); local actions
+    /// (`./...`) and `docker://` images are never flagged.
+    #[serde(default)]
+    pub allow: Vec<Spanned<String>>,
+    /// `concurrency`: also require `cancel-in-progress` on pull-request workflows (default true).
+    pub require_cancel_in_progress: Option<bool>,
+}
+
+/// Which options each rule accepts, besides `enabled`, `severity`, `exempt`, `exempt_paths`.
+pub fn options_of(rule: &str) -> &'static [&'static str] {
+    match rule {
+        "schedule-frequency" => &["min_interval_minutes"],
+        "timeout" => &["max_minutes", "default_minutes"],
+        "unpinned-actions" => &["allow"],
+        "concurrency" => &["require_cancel_in_progress"],
+        _ => &[],
+    }
+}
+
+impl RuleConfig {
+    /// The rule-specific options that are set, by name, with where they were written (for the
+    /// manifest check).
+    pub fn options_set(&self) -> Vec<(&'static str, Option<std::ops::Range<usize>>)> {
+        let mut out = Vec::new();
+        if let Some(v) = &self.min_interval_minutes {
+            out.push(("min_interval_minutes", Some(v.span())));
+        }
+        if let Some(v) = &self.max_minutes {
+            out.push(("max_minutes", Some(v.span())));
+        }
+        if let Some(v) = &self.default_minutes {
+            out.push(("default_minutes", Some(v.span())));
+        }
+        if let Some(first) = self.allow.first() {
+            out.push(("allow", Some(first.span())));
+        }
+        if self.require_cancel_in_progress.is_some() {
+            out.push(("require_cancel_in_progress", None));
+        }
+        out
+    }
+}
+
+/// `[policy.cost]`: the price of Actions minutes, per runner OS, in dollars.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostConfig {
+    #[serde(default = "default_linux")]
+    pub linux_per_minute: f64,
+    #[serde(default = "default_windows")]
+    pub windows_per_minute: f64,
+    #[serde(default = "default_macos")]
+    pub macos_per_minute: f64,
+    /// Minutes a scheduled run is assumed to take when the forge has no run history.
+    #[serde(default = "default_minutes_per_run")]
+    pub assumed_minutes_per_run: f64,
+}
+
+// GitHub's published per-minute prices for standard hosted runners (2-core Linux, Windows,
+// macOS), as of 2026.
+fn default_linux() -> f64 {
+    0.008
+}
+fn default_windows() -> f64 {
+    0.016
+}
+fn default_macos() -> f64 {
+    0.08
+}
+fn default_minutes_per_run() -> f64 {
+    1.0
+}
+
+impl Default for CostConfig {
+    fn default() -> Self {
+        CostConfig {
+            linux_per_minute: default_linux(),
+            windows_per_minute: default_windows(),
+            macos_per_minute: default_macos(),
+            assumed_minutes_per_run: default_minutes_per_run(),
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Org-wide workflow policy: rules over GitHub Actions workflows, findings, reports, the cost
+//! estimate and the fixes.
+
+pub mod audit;
+pub mod config;
+pub mod cron;
+pub mod finding;
+pub mod render;
+pub mod rules;
+pub mod run;
+pub mod sarif;
+pub mod shard;
+pub mod workflow;
+
+pub use finding::{AuditError, AuditReport, Finding, RuleMeta, Severity, ShardInfo};

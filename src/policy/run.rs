@@ -1,0 +1,115 @@
+//! `convoy audit` over a session: the selected repositories (one shard of them, with
+//! `--shard`), read from the clone cache, in parallel.
+
+use super::audit::{Policy, SourceFile, classify};
+use super::shard::Shard;
+use super::{AuditError, AuditReport, ShardInfo, finding::AUDIT_SCHEMA_VERSION};
+use crate::campaign::Session;
+use crate::progress::Reporter;
+use crate::targets::Target;
+
+/// The targets of `session` in `shard` (all of them without one).
+pub fn shard_targets(session: &Session, shard: Option<Shard>) -> Vec<&Target> {
+    session.targets().iter().filter(|t| shard.is_none_or(|s| s.contains(&t.repo.id.full_name()))).collect()
+}
+
+/// Audit the session's targets (of `shard`) from the clone cache. `failed` lists repositories
+/// whose fetch failed: they are reported as errors rather than audited from a stale cache.
+pub fn audit(
+    session: &Session,
+    policy: &Policy,
+    shard: Option<Shard>,
+    failed: &[(String, String)],
+    reporter: &dyn Reporter,
+) -> AuditReport {
+    let owner = session.manifest.model.org.name.clone();
+    let config = &session.manifest.model.policy;
+    let targets: Vec<&Target> = shard_targets(session, shard)
+        .into_iter()
+        .filter(|t| !session.selection.applies(&config.exempt, &owner, t))
+        .collect();
+    reporter.stage("audit", targets.len());
+    let results = crate::parallel::map(&targets, session.options.jobs, |t| {
+        let name = t.repo.id.full_name();
+        reporter.item_started(&name);
+        let result = match failed.iter().find(|(r, _)| *r == name) {
+            Some((_, e)) => Err(format!("not audited, the fetch failed: {e}")),
+            None => read_files(session, t).map(|files| {
+                let skip = |rule: &str| {
+                    config.rules.get(rule).is_some_and(|r| session.selection.applies(&r.get_ref().exempt, &owner, t))
+                };
+                let n = files.len();
+                (policy.audit_repo(&name, &files, &skip), n)
+            }),
+        };
+        match &result {
+            Ok((f, _)) => reporter.item_finished(&name, true, &format!("{} finding(s)", f.len())),
+            Err(e) => reporter.item_finished(&name, false, e),
+        }
+        result
+    });
+    reporter.stage_done();
+    let mut report = AuditReport {
+        schema_version: AUDIT_SCHEMA_VERSION,
+        tool: format!("convoy {}", env!("CARGO_PKG_VERSION")),
+        rules: policy.metas(),
+        repos: Vec::new(),
+        files: 0,
+        findings: Vec::new(),
+        errors: Vec::new(),
+        shards: shard.map(|s| ShardInfo { index: s.index, count: s.count }).into_iter().collect(),
+    };
+    for (t, r) in targets.iter().zip(results) {
+        let repo = t.repo.id.full_name();
+        match r.unwrap_or_else(|panic| Err(format!("internal error: {panic}"))) {
+            Ok((findings, files)) => {
+                report.files += files;
+                report.findings.extend(findings);
+                report.repos.push(repo);
+            }
+            Err(message) => report.errors.push(AuditError { repo, message }),
+        }
+    }
+    report.sort();
+    report
+}
+
+/// The workflow and action files of a target's cached default branch.
+fn read_files(session: &Session, target: &Target) -> Result<Vec<SourceFile>, String> {
+    let snapshot = session.cache.snapshot(&target.repo).map_err(|e| e.to_string())?;
+    let paths: Vec<String> = snapshot.paths().filter(|p| classify(p).is_some()).map(str::to_string).collect();
+    let mut files = Vec::new();
+    for path in paths {
+        // Symlinks and submodules are not files GitHub would read as workflows.
+        if let Some(bytes) = snapshot.read(&path).map_err(|e| format!("{path}: {e}"))? {
+            files.push(SourceFile { path, bytes });
+        }
+    }
+    Ok(files)
+}
+
+/// Merge shard reports into one. Rules come from the first report; repositories, files,
+/// findings, errors and shards are combined. Reports of another schema version are refused.
+pub fn merge(reports: Vec<AuditReport>) -> Result<AuditReport, String> {
+    let mut iter = reports.into_iter();
+    let Some(mut merged) = iter.next() else { return Err("no reports to merge".into()) };
+    if merged.schema_version != AUDIT_SCHEMA_VERSION {
+        return Err(format!("report schema version {} is not {AUDIT_SCHEMA_VERSION}", merged.schema_version));
+    }
+    for r in iter {
+        if r.schema_version != AUDIT_SCHEMA_VERSION {
+            return Err(format!("report schema version {} is not {AUDIT_SCHEMA_VERSION}", r.schema_version));
+        }
+        if let Some(dup) = r.shards.iter().find(|s| merged.shards.contains(s)) {
+            return Err(format!("shard {}/{} appears in two reports", dup.index, dup.count));
+        }
+        merged.rules.extend(r.rules);
+        merged.repos.extend(r.repos);
+        merged.files += r.files;
+        merged.findings.extend(r.findings);
+        merged.errors.extend(r.errors);
+        merged.shards.extend(r.shards);
+    }
+    merged.sort();
+    Ok(merged)
+}

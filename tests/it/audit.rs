@@ -1,0 +1,194 @@
+//! `convoy audit` and `convoy report merge` end to end: real bare repositories, the real binary,
+//! every output format, shards, exemptions and exit codes.
+
+use crate::support::{HEAD, Org};
+
+const CLEAN: &str = "name: ci\non: [push, pull_request]\npermissions:\n  contents: read\nconcurrency:\n  group: ci-${{ github.ref }}\n  cancel-in-progress: true\njobs:\n  test:\n    runs-on: ubuntu-latest\n    timeout-minutes: 20\n    steps:\n      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n      - run: make test\n";
+
+const NOISY: &str = "name: status\non:\n  schedule:\n    - cron: '*/5 * * * *'\njobs:\n  poll:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v3\n      - run: cargo run --bin poll\n";
+
+fn org() -> Org {
+    let org = Org::new();
+    org.repo("api", &[(".github/workflows/ci.yml", CLEAN)]);
+    org.repo("status", &[(".github/workflows/status.yml", NOISY), (".github/workflows/ci.yml", CLEAN)]);
+    org.repo(
+        "broken",
+        &[
+            (".github/workflows/ci.yml", "on: push\njobs:\n  a: [\n"),
+            (
+                ".github/actions/setup/action.yml",
+                "runs:\n  using: composite\n  steps:\n    - uses: actions/setup-node@v2\n",
+            ),
+            ("docs/ci.yml", "not: [a workflow\n"),
+        ],
+    );
+    org
+}
+
+fn json(out: &crate::support::Output) -> serde_json::Value {
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+}
+
+fn rules_at(report: &serde_json::Value, repo: &str) -> Vec<(String, String, u64)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["repo"] == repo)
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn findings_per_repo_with_positions_and_exit_codes() {
+    let org = org();
+    org.manifest(HEAD);
+    let out = org.convoy(&["--json", "audit"]);
+    // The broken workflow is an error-level finding: exit 1 at the default --fail-on error.
+    assert_eq!(out.code, 1, "{out:?}");
+    let report = json(&out);
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["repos"], serde_json::json!(["acme/api", "acme/broken", "acme/status"]));
+    assert_eq!(report["files"], 5, "docs/ci.yml is not a workflow: {report}");
+    assert!(rules_at(&report, "acme/api").is_empty(), "{report}");
+    let status = rules_at(&report, "acme/status");
+    let at = |rule: &str| status.iter().find(|(r, _, _)| r == rule).map(|(_, p, l)| (p.as_str(), *l));
+    assert_eq!(at("schedule-frequency"), Some((".github/workflows/status.yml", 4)));
+    assert_eq!(at("outdated-actions"), Some((".github/workflows/status.yml", 9)));
+    assert_eq!(at("cache"), Some((".github/workflows/status.yml", 6)));
+    for rule in ["concurrency", "permissions", "timeout", "unpinned-actions"] {
+        assert!(at(rule).is_some(), "{rule} fires: {status:?}");
+    }
+    let broken = rules_at(&report, "acme/broken");
+    assert_eq!(broken[0], ("outdated-actions".into(), ".github/actions/setup/action.yml".into(), 4), "{broken:?}");
+    assert!(broken.contains(&("invalid-workflow".into(), ".github/workflows/ci.yml".into(), 4)), "{broken:?}");
+
+    // Warnings only fail the run when asked to; `never` ignores findings.
+    org.manifest(&format!("{HEAD}\n[policy]\nexempt = [\"acme/broken\"]\n"));
+    let out = org.convoy(&["audit", "--offline"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("\n  .github/workflows/status.yml:4:13  warning  schedule-frequency  cron `*/5 * * * *`"),
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains("acme/broken"), "exempt: {out:?}");
+    assert_eq!(org.convoy(&["audit", "--offline", "--fail-on", "warning"]).code, 1);
+}
+
+#[test]
+fn rule_settings_exemptions_and_bad_settings() {
+    let org = org();
+    org.manifest(&format!(
+        "{HEAD}\n[policy.rules.schedule-frequency]\nmin_interval_minutes = 5\n\n[policy.rules.unpinned-actions]\nexempt = [\"acme/status\"]\n\n[policy.rules.timeout]\nseverity = \"error\"\n"
+    ));
+    let out = org.convoy(&["--json", "audit", "--repo", "status"]);
+    let report = json(&out);
+    let rules: Vec<String> = rules_at(&report, "acme/status").into_iter().map(|(r, _, _)| r).collect();
+    assert!(!rules.contains(&"schedule-frequency".to_string()), "every 5 minutes is allowed now: {rules:?}");
+    assert!(!rules.contains(&"unpinned-actions".to_string()), "{rules:?}");
+    assert_eq!(out.code, 1, "timeout raised to error fails the run: {out:?}");
+
+    let fresh = Org::new();
+    fresh.repo("api", &[(".github/workflows/ci.yml", CLEAN)]);
+    fresh.manifest(&format!(
+        "{HEAD}\n[policy.rules.timeout]\nmin_interval_minutes = 5\n\n[policy.rules.no-such-rule]\nenabled = false\n"
+    ));
+    let out = fresh.convoy(&["audit"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("`min_interval_minutes` is not an option of rule `timeout`"), "{out:?}");
+    assert!(out.stderr.contains("help: it belongs to `schedule-frequency`"), "{out:?}");
+    assert!(out.stderr.contains("unknown policy rule `no-such-rule`"), "{out:?}");
+    assert!(out.stderr.contains("org.toml:13:"), "positions: {out:?}");
+    assert!(!fresh.path().join("cache").exists(), "nothing touched");
+}
+
+#[test]
+fn shards_cover_every_repo_once_and_merge_into_one_report() {
+    let org = org();
+    for i in 0..9 {
+        org.repo(&format!("svc-{i}"), &[(".github/workflows/status.yml", NOISY)]);
+    }
+    org.manifest(HEAD);
+    let whole = json(&org.convoy(&["--json", "audit"]));
+    let mut paths = Vec::new();
+    let mut seen = Vec::new();
+    for k in 1..=3 {
+        let file = org.path().join(format!("shard-{k}.json"));
+        let out = org.convoy(&[
+            "audit",
+            "--offline",
+            "--shard",
+            &format!("{k}/3"),
+            "--format",
+            "json",
+            "--output",
+            file.to_str().unwrap(),
+        ]);
+        assert!(out.code <= 1, "{out:?}");
+        let part: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        seen.extend(part["repos"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()));
+        paths.push(file);
+    }
+    seen.sort();
+    assert_eq!(serde_json::json!(seen), whole["repos"], "each repository in exactly one shard");
+
+    let mut args = vec!["report", "merge", "--format", "json"];
+    args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+    let merged = org.convoy(&args);
+    assert_eq!(merged.code, 1, "{merged:?}");
+    let merged = json(&merged);
+    assert_eq!(merged["findings"], whole["findings"]);
+    assert_eq!(merged["files"], whole["files"]);
+    assert_eq!(merged["shards"].as_array().unwrap().len(), 3);
+
+    // The same shard twice is a mistake in the workflow, not data to double-count.
+    let dup = org.convoy(&["report", "merge", paths[0].to_str().unwrap(), paths[0].to_str().unwrap()]);
+    assert_eq!(dup.code, 2, "{dup:?}");
+    assert!(dup.stderr.contains("appears in two reports"), "{dup:?}");
+
+    let mut args = vec!["report", "merge", "--format", "sarif", "--fail-on", "never"];
+    args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+    let sarif = org.convoy(&args);
+    assert_eq!(sarif.code, 0, "{sarif:?}");
+    let sarif = json(&sarif);
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), whole["findings"].as_array().unwrap().len());
+}
+
+#[test]
+fn markdown_and_annotations() {
+    let org = org();
+    org.manifest(HEAD);
+    let md = org.convoy(&["audit", "--format", "markdown", "--repo", "status"]);
+    assert!(md.stdout.contains("| <code>schedule-frequency</code> | warning | 1 | 1 |"), "{md:?}");
+    let gh = org.convoy(&["audit", "--offline", "--format", "github", "--repo", "status"]);
+    assert!(
+        gh.stdout.lines().any(|l| l.starts_with(
+            "::warning file=.github/workflows/status.yml,line=4,col=13,title=schedule-frequency (acme/status)::"
+        )),
+        "{gh:?}"
+    );
+}
+
+#[test]
+fn a_repo_that_cannot_be_read_is_an_error_and_the_others_go_on() {
+    let org = org();
+    org.manifest(HEAD);
+    // Never fetched: the cache has nothing for any repository.
+    let out = org.convoy(&["--json", "audit", "--offline", "--fail-on", "never"]);
+    assert_eq!(out.code, 1, "unreadable repositories fail the run: {out:?}");
+    let report = json(&out);
+    assert_eq!(report["errors"].as_array().unwrap().len(), 3, "{report}");
+    // One repository's cache entry broken: the others are audited.
+    org.convoy(&["fetch"]);
+    std::fs::remove_dir_all(org.path().join("cache/acme/api.git/objects")).unwrap();
+    let report = json(&org.convoy(&["--json", "audit", "--offline", "--fail-on", "never"]));
+    assert_eq!(report["errors"][0]["repo"], "acme/api", "{report}");
+    assert_eq!(report["repos"], serde_json::json!(["acme/broken", "acme/status"]));
+}
