@@ -57,6 +57,17 @@ pub struct RunOptions {
     pub jobs: usize,
     pub filters: Vec<Selector>,
     pub depth: Depth,
+    pub changes: ChangeSource,
+}
+
+/// Where a run's changes come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChangeSource {
+    /// Templates, shared files and prune, as the manifest declares them.
+    #[default]
+    Manifest,
+    /// The fixes for the `[policy]` findings (`convoy audit --fix`).
+    PolicyFixes,
 }
 
 /// Everything one run needs, checked.
@@ -67,6 +78,8 @@ pub struct Session {
     pub selection: Selection,
     pub renderer: Renderer,
     pub options: RunOptions,
+    /// Set for [`ChangeSource::PolicyFixes`].
+    pub policy: Option<crate::policy::audit::Policy>,
 }
 
 /// Build the forge a manifest names.
@@ -142,7 +155,14 @@ impl Session {
         forge.scope_to(&ids).await;
         let renderer = build_renderer(&manifest).map_err(SetupError::Invalid)?;
         let cache = Cache::new(manifest.cache_dir(), options.depth);
-        Ok(Session { manifest, forge, cache, selection, renderer, options })
+        let policy = match options.changes {
+            ChangeSource::Manifest => None,
+            ChangeSource::PolicyFixes => Some(
+                crate::policy::audit::Policy::new(&manifest.model.policy)
+                    .map_err(|e| SetupError::Environment(format!("[policy]: {e}")))?,
+            ),
+        };
+        Ok(Session { manifest, forge, cache, selection, renderer, options, policy })
     }
 
     pub fn targets(&self) -> &[Target] {
@@ -230,10 +250,22 @@ impl Session {
             snapshot: &snapshot,
             renderer: &self.renderer,
         };
-        let files = diff_against(&snapshot, edits_for(&input)?)?;
+        let mut ctx_vars = BTreeMap::new();
+        let mut notes = Vec::new();
+        let edits = match &self.policy {
+            None => edits_for(&input)?,
+            Some(policy) => {
+                let fixes = crate::policy::run::fix_edits(self, policy, target, &snapshot)?;
+                let list = |v: &[String]| toml::Value::Array(v.iter().cloned().map(toml::Value::String).collect());
+                ctx_vars.insert("fixes".to_string(), list(&fixes.applied));
+                ctx_vars.insert("skipped".to_string(), list(&fixes.skipped));
+                notes = fixes.skipped;
+                fixes.edits
+            }
+        };
+        let files = diff_against(&snapshot, edits)?;
         let changes: Vec<_> = files.iter().map(FileDiff::to_change).collect();
         let tree = snapshot.tree_with(&changes)?;
-        let mut ctx_vars = BTreeMap::new();
         ctx_vars.insert(
             "changed_files".to_string(),
             toml::Value::Array(files.iter().map(|f| toml::Value::String(f.path.to_string())).collect()),
@@ -248,6 +280,7 @@ impl Session {
             files,
             title,
             body,
+            notes,
         })
     }
 }
@@ -317,4 +350,7 @@ pub struct RepoPlan {
     pub files: Vec<FileDiff>,
     pub title: String,
     pub body: String,
+    /// What the plan could not do for this repository (e.g. policy fixes left to a person).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }

@@ -53,6 +53,12 @@ pub struct AuditArgs {
     /// Write the report to this file instead of stdout (written whole or not at all).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// Instead of reporting, plan the fixes for what can be fixed safely (diffs, nothing written).
+    #[arg(long, conflicts_with_all = ["format", "output", "shard"])]
+    pub fix: bool,
+    /// With `--fix`: open or update one pull request per repository on `[policy] fix_branch`.
+    #[arg(long, requires = "fix")]
+    pub apply: bool,
 }
 
 #[derive(Debug, Args)]
@@ -109,7 +115,44 @@ fn verdict(report: &AuditReport, fail_on: FailOn) -> bool {
     !failing && report.errors.is_empty()
 }
 
+/// The fixes as a campaign of their own: their own branch, title and body, and only the policy
+/// fixes as changes (not the manifest's templates and files).
+fn fix_campaign(mut manifest: crate::manifest::Manifest) -> crate::manifest::Manifest {
+    use serde_spanned::Spanned;
+    let branch =
+        manifest.model.policy.fix_branch.clone().unwrap_or_else(|| Spanned::new(0..0, "convoy/policy-fixes".into()));
+    manifest.model.templates.clear();
+    manifest.model.files.clear();
+    let campaign = &mut manifest.model.campaign;
+    campaign.prune = false;
+    campaign.branch = branch;
+    campaign.commit_message = Spanned::new(0..0, "ci: fix GitHub Actions policy findings".into());
+    campaign.title = Spanned::new(0..0, "ci: fix GitHub Actions policy findings".into());
+    campaign.body = Spanned::new(0..0, FIX_BODY.into());
+    manifest
+}
+
+const FIX_BODY: &str = "`convoy audit --fix` made these changes to bring the workflows of {{ repo.full_name }} in line with the {{ org.name }} policy:
+
+{% for f in vars.fixes %}- {{ f }}
+{% endfor %}{% if vars.skipped %}
+Left for a person (convoy does not guess these):
+
+{% for s in vars.skipped %}- {{ s }}
+{% endfor %}{% endif %}
+Run `convoy audit` to see every finding.";
+
 pub async fn audit(cli: &Cli, args: &AuditArgs) -> Result<bool, Failure> {
+    if args.fix {
+        let manifest = fix_campaign(super::load_manifest(cli)?);
+        let session =
+            super::open_with(manifest, &args.select, Depth::Keep, crate::campaign::ChangeSource::PolicyFixes).await?;
+        return if args.apply {
+            super::apply(cli, session, args.offline).await
+        } else {
+            super::plan(cli, session, args.offline).await
+        };
+    }
     let session = open(cli, &args.select, Depth::Keep).await?;
     let policy = Policy::new(&session.manifest.model.policy).map_err(Failure::usage)?;
     let fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::campaign::{RepoResult, RunOptions, Session, SetupError};
+use crate::campaign::{ChangeSource, RepoResult, RunOptions, Session, SetupError};
 use crate::manifest::{self, ManifestError, Selector};
 use crate::report;
 use crate::workspace::{Depth, FetchOutcome};
@@ -219,52 +219,8 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
             emit(cli, &session, || report::fetch_json(&results, skipped), || report::fetch_text(&results, skipped));
             Ok(all_ok(&results))
         }
-        Command::Plan { select, offline } => {
-            let session = open(cli, select, Depth::Keep).await?;
-            let fetched = if *offline { Vec::new() } else { fetch(cli, &session).await? };
-            let plans = session.plan_after(&fetched, progress::reporter(cli.quiet).as_ref());
-            let branch = session.manifest.campaign().branch.get_ref().clone();
-            let skipped = &session.selection.skipped;
-            emit(
-                cli,
-                &session,
-                || report::plan_json(&branch, &plans, skipped),
-                || report::plan_text(&branch, &plans, skipped),
-            );
-            Ok(all_ok(&plans))
-        }
-        Command::Apply { select, offline } => {
-            let session = open(cli, select, Depth::Keep).await?;
-            let fetched = if *offline { Vec::new() } else { fetch(cli, &session).await? };
-            // Pre-flight: repositories these credentials cannot push to are named now, before
-            // anything is written, rather than failing half-way.
-            let ids: Vec<_> = session.targets().iter().map(|t| t.repo.id.clone()).collect();
-            let denied = session.forge.missing_write_access(&ids).await.map_err(|e| Failure::run(e.to_string()))?;
-            if !denied.is_empty() {
-                let names: Vec<String> = denied.iter().map(|r| r.full_name()).collect();
-                eprintln!(
-                    "warning: the credentials cannot push to {} of {} repositories; they will not be changed: {}",
-                    denied.len(),
-                    ids.len(),
-                    names.join(", ")
-                );
-            }
-            let reporter = progress::reporter(cli.quiet);
-            let mut plans = session.plan_after(&fetched, reporter.as_ref());
-            for p in plans.iter_mut().filter(|p| denied.contains(&p.repo)) {
-                p.result = Err("no push access for these credentials (checked before starting)".into());
-            }
-            let results = crate::campaign::apply(&session, plans, reporter.as_ref()).await;
-            let branch = session.manifest.campaign().branch.get_ref().clone();
-            let skipped = &session.selection.skipped;
-            emit(
-                cli,
-                &session,
-                || report::apply_json(&branch, &results, skipped),
-                || report::apply_text(&branch, &results, skipped),
-            );
-            Ok(all_ok(&results))
-        }
+        Command::Plan { select, offline } => plan(cli, open(cli, select, Depth::Keep).await?, *offline).await,
+        Command::Apply { select, offline } => apply(cli, open(cli, select, Depth::Keep).await?, *offline).await,
         Command::Audit(args) => audit::audit(cli, args).await,
         Command::Report { command: ReportCommand::Merge(args) } => audit::merge(cli, args),
         Command::Auth { command: AuthCommand::Status { purpose } } => auth_status(cli, *purpose).await,
@@ -276,6 +232,49 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
             other => Failure::run(other.to_string()),
         }),
     }
+}
+
+/// Show what a campaign would change (fetching first unless `offline`).
+async fn plan(cli: &Cli, session: Session, offline: bool) -> Result<bool, Failure> {
+    let fetched = if offline { Vec::new() } else { fetch(cli, &session).await? };
+    let plans = session.plan_after(&fetched, progress::reporter(cli.quiet).as_ref());
+    let branch = session.manifest.campaign().branch.get_ref().clone();
+    let skipped = &session.selection.skipped;
+    emit(cli, &session, || report::plan_json(&branch, &plans, skipped), || report::plan_text(&branch, &plans, skipped));
+    Ok(all_ok(&plans))
+}
+
+/// Write a campaign: commit, push and open or update pull requests.
+async fn apply(cli: &Cli, session: Session, offline: bool) -> Result<bool, Failure> {
+    let fetched = if offline { Vec::new() } else { fetch(cli, &session).await? };
+    // Pre-flight: repositories these credentials cannot push to are named now, before
+    // anything is written, rather than failing half-way.
+    let ids: Vec<_> = session.targets().iter().map(|t| t.repo.id.clone()).collect();
+    let denied = session.forge.missing_write_access(&ids).await.map_err(|e| Failure::run(e.to_string()))?;
+    if !denied.is_empty() {
+        let names: Vec<String> = denied.iter().map(|r| r.full_name()).collect();
+        eprintln!(
+            "warning: the credentials cannot push to {} of {} repositories; they will not be changed: {}",
+            denied.len(),
+            ids.len(),
+            names.join(", ")
+        );
+    }
+    let reporter = progress::reporter(cli.quiet);
+    let mut plans = session.plan_after(&fetched, reporter.as_ref());
+    for p in plans.iter_mut().filter(|p| denied.contains(&p.repo)) {
+        p.result = Err("no push access for these credentials (checked before starting)".into());
+    }
+    let results = crate::campaign::apply(&session, plans, reporter.as_ref()).await;
+    let branch = session.manifest.campaign().branch.get_ref().clone();
+    let skipped = &session.selection.skipped;
+    emit(
+        cli,
+        &session,
+        || report::apply_json(&branch, &results, skipped),
+        || report::apply_text(&branch, &results, skipped),
+    );
+    Ok(all_ok(&results))
 }
 
 /// Print a command's result: JSON (with the API usage of remote forges under `api`) or text, and
@@ -345,7 +344,15 @@ fn load_manifest(cli: &Cli) -> Result<manifest::Manifest, Failure> {
 
 /// Settings resolution: command line over manifest (`--jobs` over `[org] jobs`).
 async fn open(cli: &Cli, run: &SelectArgs, depth: Depth) -> Result<Session, Failure> {
-    let manifest = load_manifest(cli)?;
+    open_with(load_manifest(cli)?, run, depth, ChangeSource::Manifest).await
+}
+
+async fn open_with(
+    manifest: manifest::Manifest,
+    run: &SelectArgs,
+    depth: Depth,
+    changes: ChangeSource,
+) -> Result<Session, Failure> {
     let owner = manifest.model.org.name.clone();
     let filters = run
         .repos
@@ -357,7 +364,7 @@ async fn open(cli: &Cli, run: &SelectArgs, depth: Depth) -> Result<Session, Fail
         Some(j) => j,
         None => manifest.model.org.jobs,
     };
-    let session = Session::open(manifest, RunOptions { jobs, filters, depth }).await?;
+    let session = Session::open(manifest, RunOptions { jobs, filters, depth, changes }).await?;
     if !run.repos.is_empty() && session.targets().is_empty() {
         return Err(Failure::usage(format!(
             "--repo {} matches none of the selected repositories",
@@ -375,7 +382,12 @@ async fn fetch(cli: &Cli, session: &Session) -> Result<Vec<RepoResult<FetchOutco
 
 async fn validate(cli: &Cli) -> Result<bool, Failure> {
     let manifest = load_manifest(cli)?;
-    let options = RunOptions { jobs: manifest.model.org.jobs, filters: Vec::new(), depth: Depth::Keep };
+    let options = RunOptions {
+        jobs: manifest.model.org.jobs,
+        filters: Vec::new(),
+        depth: Depth::Keep,
+        changes: ChangeSource::Manifest,
+    };
     let (templates, files) = (manifest.model.templates.len(), manifest.model.files.len());
     let path = manifest.path.display().to_string();
     let session = Session::open(manifest, options).await?;

@@ -112,6 +112,14 @@ impl Policy {
         })
     }
 
+    pub fn min_interval_minutes(&self) -> u32 {
+        self.options.min_interval_minutes
+    }
+
+    pub fn default_timeout_minutes(&self) -> u32 {
+        self.options.default_timeout_minutes
+    }
+
     /// The rules as reports describe them (including `invalid-workflow`), sorted by id.
     pub fn metas(&self) -> Vec<RuleMeta> {
         let mut out: Vec<RuleMeta> = self

@@ -36,6 +36,8 @@ pub struct PolicyConfig {
     pub rules: BTreeMap<String, Spanned<RuleConfig>>,
     #[serde(default)]
     pub cost: CostConfig,
+    /// The campaign branch of `convoy audit --fix` (default `convoy/policy-fixes`).
+    pub fix_branch: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

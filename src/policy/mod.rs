@@ -5,6 +5,7 @@ pub mod audit;
 pub mod config;
 pub mod cron;
 pub mod finding;
+pub mod fix;
 pub mod render;
 pub mod rules;
 pub mod run;

@@ -88,6 +88,53 @@ fn read_files(session: &Session, target: &Target) -> Result<Vec<SourceFile>, Str
     Ok(files)
 }
 
+/// The edits `convoy audit --fix` makes in one repository, with a line per fix applied and per
+/// finding left to a person (for the PR body and the plan).
+pub struct FixEdits {
+    pub edits: Vec<crate::change::Edit>,
+    pub applied: Vec<String>,
+    pub skipped: Vec<String>,
+}
+
+pub fn fix_edits(
+    session: &Session,
+    policy: &Policy,
+    target: &Target,
+    snapshot: &crate::workspace::Snapshot,
+) -> Result<FixEdits, String> {
+    let owner = &session.manifest.model.org.name;
+    let config = &session.manifest.model.policy;
+    let mut out = FixEdits { edits: Vec::new(), applied: Vec::new(), skipped: Vec::new() };
+    if session.selection.applies(&config.exempt, owner, target) {
+        return Ok(out);
+    }
+    let mut files = Vec::new();
+    for path in snapshot.paths().filter(|p| classify(p).is_some()) {
+        if let Some(bytes) = snapshot.read(path).map_err(|e| format!("{path}: {e}"))? {
+            files.push(SourceFile { path: path.to_string(), bytes });
+        }
+    }
+    let skip = |rule: &str| {
+        config.rules.get(rule).is_some_and(|r| session.selection.applies(&r.get_ref().exempt, owner, target))
+    };
+    let fixes = super::fix::fix_repo(policy, &target.repo.id.full_name(), &files, &skip);
+    for f in fixes.files {
+        let rules: Vec<&str> = f.applied.iter().map(|(r, _)| r.as_str()).collect();
+        out.applied.extend(f.applied.iter().map(|(_, what)| format!("{}: {what}", f.path)));
+        out.edits.push(crate::change::Edit {
+            path: crate::workspace::paths::RepoPath::parse(&f.path)?,
+            want: crate::change::Want::Content(f.text.into_bytes()),
+            origin: format!("policy {}", rules.join(", ")),
+        });
+    }
+    out.skipped = fixes
+        .skipped
+        .iter()
+        .map(|s| format!("{}:{} {}: {}", s.finding.path, s.finding.line, s.finding.rule, s.reason))
+        .collect();
+    Ok(out)
+}
+
 /// Merge shard reports into one. Rules come from the first report; repositories, files,
 /// findings, errors and shards are combined. Reports of another schema version are refused.
 pub fn merge(reports: Vec<AuditReport>) -> Result<AuditReport, String> {

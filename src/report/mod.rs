@@ -118,6 +118,13 @@ pub fn plan_text(branch: &str, results: &[RepoResult<RepoPlan>], skipped: &[(Rep
             out.push('\n');
         }
     }
+    for r in results {
+        if let Ok(p) = &r.result {
+            for note in &p.notes {
+                out.push_str(&format!("note: {}: {note}\n", r.repo));
+            }
+        }
+    }
     let rows: Vec<Vec<String>> = results
         .iter()
         .map(|r| {

@@ -192,3 +192,40 @@ fn a_repo_that_cannot_be_read_is_an_error_and_the_others_go_on() {
     assert_eq!(report["errors"][0]["repo"], "acme/api", "{report}");
     assert_eq!(report["repos"], serde_json::json!(["acme/broken", "acme/status"]));
 }
+
+#[test]
+fn fixes_flow_into_a_campaign_of_their_own() {
+    let org = org();
+    org.manifest(HEAD);
+    let plan = org.convoy(&["audit", "--fix", "--repo", "status"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(plan.stdout.contains("-    - cron: '*/5 * * * *'\n+    - cron: '*/30 * * * *'\n"), "{plan:?}");
+    assert!(plan.stdout.contains("Plan for campaign branch `convoy/policy-fixes` (nothing was written)"), "{plan:?}");
+    assert!(org.pulls("status").is_empty(), "a plan writes nothing");
+
+    let out = org.convoy(&["audit", "--fix", "--apply", "--repo", "status"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let prs = org.pulls("status");
+    assert_eq!(prs.len(), 1, "{prs:?}");
+    let body = prs[0]["body"].as_str().unwrap();
+    assert!(body.contains("- .github/workflows/status.yml: cron `*/5 * * * *` → `*/30 * * * *`"), "{body}");
+    let fixed = org.show("status", "convoy/policy-fixes", ".github/workflows/status.yml");
+    // Byte for byte apart from the fixes: the original lines are all still there, in order.
+    let mut rest = fixed.as_str();
+    for line in NOISY.lines().filter(|l| !l.contains("cron")) {
+        let at = rest.find(line).unwrap_or_else(|| panic!("{line:?} lost or moved:\n{fixed}"));
+        rest = &rest[at + line.len()..];
+    }
+    // What was fixed no longer fires; what cannot be fixed automatically still does.
+    let file =
+        convoy::policy::audit::SourceFile { path: ".github/workflows/status.yml".into(), bytes: fixed.into_bytes() };
+    let left = convoy::policy::audit::Policy::default_rules().audit_repo("acme/status", &[file], &|_| false);
+    let rules: Vec<&str> = left.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(rules, ["cache", "outdated-actions", "unpinned-actions"], "{left:#?}");
+
+    // Re-running changes nothing; the manifest's own campaign branch is untouched.
+    let again = org.convoy(&["audit", "--fix", "--apply", "--repo", "status"]);
+    assert!(again.stdout.contains("up to date"), "{again:?}");
+    assert_eq!(org.pulls("status").len(), 1);
+    assert_eq!(org.branch_head("status", "convoy/sync"), None);
+}

@@ -30,11 +30,14 @@ impl Rule for Concurrency {
         }
         let pos = wf.on_pos.unwrap_or(wf.top_pos);
         let Some(c) = &wf.concurrency else {
-            out.push(Hit::new(
-                pos,
-                format!("runs on {} without a concurrency group: overlapping runs pile up", fired.join(", ")),
-                "add a top-level `concurrency:` block with a group keyed on the workflow and ref",
-            ));
+            out.push(
+                Hit::new(
+                    pos,
+                    format!("runs on {} without a concurrency group: overlapping runs pile up", fired.join(", ")),
+                    "add a top-level `concurrency:` block with a group keyed on the workflow and ref",
+                )
+                .fixable(),
+            );
             return;
         };
         let on_pr = fired.iter().any(|e| e.starts_with("pull_request"));

@@ -27,11 +27,14 @@ impl Rule for Permissions {
             return;
         }
         match &wf.permissions {
-            None => out.push(Hit::new(
-                wf.top_pos,
-                "no top-level `permissions`: the token gets the repository's default scopes",
-                "add `permissions: {contents: read}` at the top of the workflow",
-            )),
+            None => out.push(
+                Hit::new(
+                    wf.top_pos,
+                    "no top-level `permissions`: the token gets the repository's default scopes",
+                    "add `permissions: {contents: read}` at the top of the workflow",
+                )
+                .fixable(),
+            ),
             Some(p) => {
                 let writes = p.writes();
                 if writes.iter().any(|(s, _)| s == "*") {

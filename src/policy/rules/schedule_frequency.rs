@@ -50,7 +50,7 @@ impl Rule for ScheduleFrequency {
                 format!("cron `{}` runs every {gap_minutes} minutes at its closest: {runs} runs a month", cron.value),
                 hint,
             );
-            out.push(hit);
+            out.push(if relaxed.is_some() { hit.fixable() } else { hit });
         }
     }
 }

@@ -26,11 +26,14 @@ impl Rule for Timeout {
                 continue;
             }
             match (&job.timeout, job.timeout_minutes()) {
-                (None, _) => out.push(Hit::new(
-                    job.pos,
-                    format!("job `{}` has no `timeout-minutes` (GitHub's default is 360)", job.id),
-                    format!("add `timeout-minutes: {}` to the job", options.default_timeout_minutes),
-                )),
+                (None, _) => out.push(
+                    Hit::new(
+                        job.pos,
+                        format!("job `{}` has no `timeout-minutes` (GitHub's default is 360)", job.id),
+                        format!("add `timeout-minutes: {}` to the job", options.default_timeout_minutes),
+                    )
+                    .fixable(),
+                ),
                 (Some(t), Some(minutes)) if minutes > f64::from(options.max_timeout_minutes) => out.push(Hit::new(
                     t.pos,
                     format!(
