@@ -22,6 +22,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("templates/_macros.j2", include_str!("../templates/_macros.j2")),
     ("templates/rust-ci.yml.j2", include_str!("../templates/rust-ci.yml.j2")),
     ("templates/node-ci.yml.j2", include_str!("../templates/node-ci.yml.j2")),
+    ("templates/convoy-enforce.yml.j2", include_str!("../templates/convoy-enforce.yml.j2")),
     ("files/editorconfig", include_str!("../files/editorconfig")),
     ("files/CODEOWNERS.j2", include_str!("../files/CODEOWNERS.j2")),
     ("files/dependabot.yml.j2", include_str!("../files/dependabot.yml.j2")),

@@ -78,3 +78,35 @@ fn the_projects_own_ci_follows_the_same_practices() {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/workflows/ci.yml")).unwrap();
     assert_workflow_practices(".github/workflows/ci.yml", &text);
 }
+
+#[test]
+fn the_enforcement_job_is_the_template_rendered_and_passes_its_own_audit() {
+    let r = renderer();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/workflows/convoy-enforce.yml");
+    let rendered = r.render("convoy-enforce.yml.j2", &ctx(&[], None, context! {})).unwrap();
+    // `CONVOY_BLESS=1 cargo test` rewrites the shipped file after a template change.
+    if std::env::var_os("CONVOY_BLESS").is_some() {
+        std::fs::write(&path, &rendered).unwrap();
+    }
+    let shipped = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(rendered, shipped, "the shipped enforcement workflow is the template with default settings");
+    let custom = r
+        .render(
+            "convoy-enforce.yml.j2",
+            &ctx(&[], None, context! { enforce_shards => 8, convoy_git => "https://github.com/acme/convoy", convoy_rev => "v0.2.0" }),
+        )
+        .unwrap();
+    assert!(custom.contains("shard: [1, 2, 3, 4, 5, 6, 7, 8]"), "{custom}");
+    assert!(custom.contains("cargo install --locked --git https://github.com/acme/convoy --rev v0.2.0"), "{custom}");
+    for (label, text) in [("shipped", &shipped), ("custom", &custom)] {
+        let file = convoy::policy::audit::SourceFile {
+            path: ".github/workflows/convoy-enforce.yml".into(),
+            bytes: text.as_bytes().to_vec(),
+        };
+        let findings = convoy::policy::audit::Policy::default_rules().audit_repo("acme/control", &[file], &|_| false);
+        assert!(findings.is_empty(), "{label}: {findings:#?}\n{text}");
+        let wf = convoy::policy::workflow::parse(text, false).unwrap();
+        assert!(wf.has_trigger("schedule") && wf.has_trigger("workflow_dispatch"));
+        assert_eq!(wf.concurrency.as_ref().and_then(|c| c.group.as_deref()), Some("convoy-enforce"));
+    }
+}

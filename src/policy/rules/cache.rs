@@ -33,6 +33,15 @@ impl Ecosystem {
             Ecosystem::Go => &["go.sum"],
         }
     }
+    /// Path fragments of the folders a dependency cache of this ecosystem holds.
+    fn cache_dirs(self) -> &'static [&'static str] {
+        match self {
+            Ecosystem::Cargo => &[".cargo", "target"],
+            Ecosystem::Node => &["node_modules", ".npm", "npm-cache", "pnpm", "yarn"],
+            Ecosystem::Python => &["pip", "pypoetry", "uv", ".venv", "virtualenvs"],
+            Ecosystem::Go => &["go/pkg/mod", "go-build"],
+        }
+    }
     fn hint(self) -> &'static str {
         match self {
             Ecosystem::Cargo => "add `Swatinem/rust-cache` (keyed on Cargo.lock) after the toolchain step",
@@ -100,6 +109,12 @@ fn is_cache_action(step: &Step) -> bool {
     matches!(step.action().as_deref(), Some("actions/cache" | "actions/cache/restore"))
 }
 
+/// Whether a cache step holds `eco`'s dependencies (a cache of something else, a clone cache or
+/// build outputs of another tool, is not judged by this rule). A step without `path` counts.
+fn caches_dependencies_of(step: &Step, eco: Ecosystem) -> bool {
+    step.input("path").is_none_or(|p| eco.cache_dirs().iter().any(|d| p.value.contains(d)))
+}
+
 impl Rule for Cache {
     fn id(&self) -> &'static str {
         "cache"
@@ -132,7 +147,11 @@ fn check_job(job: &Job, out: &mut Vec<Hit>) {
     if ecosystems.is_empty() {
         return;
     }
-    let caches: Vec<&Step> = job.steps.iter().filter(|s| is_cache_action(s)).collect();
+    let caches: Vec<&Step> = job
+        .steps
+        .iter()
+        .filter(|s| is_cache_action(s) && ecosystems.iter().any(|e| caches_dependencies_of(s, *e)))
+        .collect();
     for step in &caches {
         let Some(key) = step.input("key") else { continue };
         let keyed_on_lockfile = key.value.contains("hashFiles(")
@@ -188,6 +207,10 @@ mod tests {
         assert_eq!(h[0].0, 9);
         let good_key = bad_key.replace("cargo-${{ runner.os }}", "cargo-${{ hashFiles('**/Cargo.lock') }}");
         assert!(hits(&Cache, &job(&good_key), &o).is_empty());
+        // A cache of something else is not a dependency cache, and its key is its own business.
+        let other = bad_key.replace("path: ~/.cargo", "path: cache/clones");
+        let h = hits(&Cache, &job(&other), &o);
+        assert_eq!(h, [(3, "job `test` builds with Cargo but caches no dependencies".to_string())]);
         // Jobs that build nothing are left alone.
         assert!(hits(&Cache, &job("      - run: echo hello\n"), &o).is_empty());
     }
