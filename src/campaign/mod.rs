@@ -80,6 +80,8 @@ pub struct Session {
     pub options: RunOptions,
     /// Set for [`ChangeSource::PolicyFixes`].
     pub policy: Option<crate::policy::audit::Policy>,
+    /// Action tags resolved to commits for `audit --fix` (see [`Session::resolve_pins`]).
+    pub pins: crate::policy::fix::PinMap,
 }
 
 /// Build the forge a manifest names.
@@ -162,7 +164,7 @@ impl Session {
                     .map_err(|e| SetupError::Environment(format!("[policy]: {e}")))?,
             ),
         };
-        Ok(Session { manifest, forge, cache, selection, renderer, options, policy })
+        Ok(Session { manifest, forge, cache, selection, renderer, options, policy, pins: Default::default() })
     }
 
     pub fn targets(&self) -> &[Target] {

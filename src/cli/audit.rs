@@ -145,12 +145,18 @@ Run `convoy audit` to see every finding.";
 pub async fn audit(cli: &Cli, args: &AuditArgs) -> Result<bool, Failure> {
     if args.fix {
         let manifest = fix_campaign(super::load_manifest(cli)?);
-        let session =
+        let mut session =
             super::open_with(manifest, &args.select, Depth::Keep, crate::campaign::ChangeSource::PolicyFixes).await?;
+        let fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
+        // Pinning needs the forge: the tags the findings name are resolved once, up front.
+        if let Some(policy) = &session.policy {
+            let wanted = tokio::task::block_in_place(|| crate::policy::pins::wanted(&session, policy));
+            session.pins = crate::policy::pins::resolve(&session, &wanted).await;
+        }
         return if args.apply {
-            super::apply(cli, session, args.offline).await
+            super::apply_fetched(cli, session, fetched).await
         } else {
-            super::plan(cli, session, args.offline).await
+            super::plan_fetched(cli, session, fetched)
         };
     }
     let session = open(cli, &args.select, Depth::Keep).await?;

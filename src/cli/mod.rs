@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod audit;
+mod cost;
 mod progress;
 
 use std::io::IsTerminal;
@@ -81,6 +82,9 @@ pub enum Command {
     ///
     /// Exit 1 when a finding reaches `--fail-on` or a repository could not be audited.
     Audit(audit::AuditArgs),
+    /// Estimate the Actions minutes and dollars of scheduled workflows, and what the
+    /// `schedule-frequency` fixes (or one consolidated scheduler) would save.
+    Cost(cost::CostArgs),
     /// Work with audit reports.
     Report {
         #[command(subcommand)]
@@ -222,6 +226,7 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
         Command::Plan { select, offline } => plan(cli, open(cli, select, Depth::Keep).await?, *offline).await,
         Command::Apply { select, offline } => apply(cli, open(cli, select, Depth::Keep).await?, *offline).await,
         Command::Audit(args) => audit::audit(cli, args).await,
+        Command::Cost(args) => cost::cost(cli, args).await,
         Command::Report { command: ReportCommand::Merge(args) } => audit::merge(cli, args),
         Command::Auth { command: AuthCommand::Status { purpose } } => auth_status(cli, *purpose).await,
         Command::Demo { .. } if cli.json => Err(Failure::usage(
@@ -237,6 +242,10 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
 /// Show what a campaign would change (fetching first unless `offline`).
 async fn plan(cli: &Cli, session: Session, offline: bool) -> Result<bool, Failure> {
     let fetched = if offline { Vec::new() } else { fetch(cli, &session).await? };
+    plan_fetched(cli, session, fetched)
+}
+
+fn plan_fetched(cli: &Cli, session: Session, fetched: Vec<RepoResult<FetchOutcome>>) -> Result<bool, Failure> {
     let plans = session.plan_after(&fetched, progress::reporter(cli.quiet).as_ref());
     let branch = session.manifest.campaign().branch.get_ref().clone();
     let skipped = &session.selection.skipped;
@@ -247,6 +256,10 @@ async fn plan(cli: &Cli, session: Session, offline: bool) -> Result<bool, Failur
 /// Write a campaign: commit, push and open or update pull requests.
 async fn apply(cli: &Cli, session: Session, offline: bool) -> Result<bool, Failure> {
     let fetched = if offline { Vec::new() } else { fetch(cli, &session).await? };
+    apply_fetched(cli, session, fetched).await
+}
+
+async fn apply_fetched(cli: &Cli, session: Session, fetched: Vec<RepoResult<FetchOutcome>>) -> Result<bool, Failure> {
     // Pre-flight: repositories these credentials cannot push to are named now, before
     // anything is written, rather than failing half-way.
     let ids: Vec<_> = session.targets().iter().map(|t| t.repo.id.clone()).collect();

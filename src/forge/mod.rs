@@ -222,6 +222,51 @@ pub struct MergeResult {
     pub sha: String,
 }
 
+/// One run of a GitHub Actions workflow, as the forge's run history has it.
+///
+/// Times are the forge's RFC 3339 text. `duration_seconds` is `updated_at - run_started_at` of a
+/// completed run: GitHub has no "finished at" on a run, and `updated_at` is the last change,
+/// which for a completed run is (within seconds) when it finished. It is the run's wall-clock
+/// time, not the billed job minutes. `None` for runs that are not completed, lack a time, or
+/// whose times run backwards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowRun {
+    /// `queued`, `in_progress`, `completed`, ...
+    pub status: String,
+    /// `success`, `failure`, `cancelled`, ... (`None` until completed).
+    pub conclusion: Option<String>,
+    /// What started it: `schedule`, `push`, `workflow_dispatch`, ...
+    pub event: String,
+    pub run_started_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub duration_seconds: Option<u64>,
+}
+
+impl WorkflowRun {
+    /// A run from the forge's fields, with `duration_seconds` worked out as documented above.
+    pub fn new(
+        status: &str,
+        conclusion: Option<&str>,
+        event: &str,
+        run_started_at: Option<&str>,
+        updated_at: Option<&str>,
+    ) -> Self {
+        let parse = |t: Option<&str>| t.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+        let duration_seconds = match (status, parse(run_started_at), parse(updated_at)) {
+            ("completed", Some(start), Some(end)) => u64::try_from((end - start).num_seconds()).ok(),
+            _ => None,
+        };
+        WorkflowRun {
+            status: status.to_string(),
+            conclusion: conclusion.map(str::to_string),
+            event: event.to_string(),
+            run_started_at: run_started_at.map(str::to_string),
+            updated_at: updated_at.map(str::to_string),
+            duration_seconds,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ForgeError {
     #[error("{0} not found")]
@@ -292,6 +337,19 @@ pub trait Forge: Send + Sync {
     /// refuse them before it starts instead of failing half-way.
     async fn missing_write_access(&self, _repos: &[RepoId]) -> ForgeResult<Vec<RepoId>> {
         Ok(Vec::new())
+    }
+
+    /// The most recent runs (at most `limit`, newest first) of the workflow at `workflow_path`
+    /// (`.github/workflows/ci.yml`), for cost estimates. `Ok(None)` means this forge keeps no
+    /// run history at all (the local forge); `Ok(Some(vec![]))` means it has none for this
+    /// workflow (GitHub: the workflow never ran, or is unknown to it).
+    async fn workflow_runs(
+        &self,
+        _repo: &RepoId,
+        _workflow_path: &str,
+        _limit: usize,
+    ) -> ForgeResult<Option<Vec<WorkflowRun>>> {
+        Ok(None)
     }
 
     /// Every repository of `owner`, archived ones included (selection filters them).

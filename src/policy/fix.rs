@@ -3,10 +3,14 @@
 //! ordering, quoting, blank lines) stays as it was.
 //!
 //! Fixed here: a missing concurrency group, a missing top-level `permissions` (read-only, and only
-//! when no step looks like it writes), a job without `timeout-minutes`, a too-frequent cron. A
+//! when no step looks like it writes), a job without `timeout-minutes`, a too-frequent cron, and
+//! `uses:` on a tag, pinned to the commit the forge says the tag points at (the caller resolves
+//! the tags first, see [`wanted_pins`], since that needs the forge). A
 //! finding whose fix cannot be placed safely (flow-style YAML, a key sharing its line) is
 //! reported as skipped, never guessed. Every fixed file is parsed again, and must no longer have
 //! the findings it was fixed for; otherwise the whole file is left alone.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::Finding;
 use super::audit::{Policy, SourceFile};
@@ -29,6 +33,49 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// Resolved tags: `(action repository as owner/name, lowercase; ref)` → commit SHA.
+pub type PinMap = BTreeMap<(String, String), String>;
+
+/// `owner/repo[/path]@ref` → (`owner/repo` lowercase, `ref`), for actions on a tag or branch.
+pub fn pin_key(uses: &str) -> Option<(String, String)> {
+    let (action, reference) = uses.trim().rsplit_once('@')?;
+    let mut parts = action.split('/');
+    let (owner, name) = (parts.next()?, parts.next()?);
+    if owner.is_empty() || name.is_empty() || owner == "." || super::rules::is_full_sha(reference) {
+        return None;
+    }
+    Some((format!("{owner}/{name}").to_ascii_lowercase(), reference.to_string()))
+}
+
+/// The `(action repository, ref)` pairs the `unpinned-actions` findings of `files` need resolved.
+pub fn wanted_pins(
+    policy: &Policy,
+    repo: &str,
+    files: &[SourceFile],
+    skip_rule: &dyn Fn(&str) -> bool,
+) -> BTreeSet<(String, String)> {
+    let findings = policy.audit_repo(repo, files, skip_rule);
+    let mut out = BTreeSet::new();
+    for file in files {
+        let Ok(source) = std::str::from_utf8(&file.bytes) else { continue };
+        let Ok(wf) = workflow::parse(source, super::audit::classify(&file.path) == Some(true)) else { continue };
+        for f in findings.iter().filter(|f| f.path == file.path && f.rule == "unpinned-actions" && f.fixable) {
+            if let Some(u) = uses_at(&wf, f) {
+                out.extend(pin_key(&u.value));
+            }
+        }
+    }
+    out
+}
+
+/// The `uses:` a finding points at.
+fn uses_at<'w>(wf: &'w Workflow, f: &Finding) -> Option<&'w workflow::Located<String>> {
+    wf.steps()
+        .filter_map(|s| s.uses.as_ref())
+        .chain(wf.jobs.iter().filter_map(|j| j.uses.as_ref()))
+        .find(|u| u.pos.line == f.line && u.pos.column == f.column)
+}
+
 #[derive(Debug, Default)]
 pub struct RepoFixes {
     pub files: Vec<FixedFile>,
@@ -44,7 +91,13 @@ struct TextEdit {
 
 /// Fix what `policy` finds in `files` (findings already filtered by exemptions and ignore
 /// comments, so a silenced finding is not fixed either).
-pub fn fix_repo(policy: &Policy, repo: &str, files: &[SourceFile], skip_rule: &dyn Fn(&str) -> bool) -> RepoFixes {
+pub fn fix_repo(
+    policy: &Policy,
+    repo: &str,
+    files: &[SourceFile],
+    skip_rule: &dyn Fn(&str) -> bool,
+    pins: &PinMap,
+) -> RepoFixes {
     let findings = policy.audit_repo(repo, files, skip_rule);
     let mut out = RepoFixes::default();
     for file in files {
@@ -53,11 +106,11 @@ pub fn fix_repo(policy: &Policy, repo: &str, files: &[SourceFile], skip_rule: &d
             continue;
         }
         let Ok(source) = std::str::from_utf8(&file.bytes) else { continue };
-        let Ok(wf) = workflow::parse(source, false) else { continue };
+        let Ok(wf) = workflow::parse(source, super::audit::classify(&file.path) == Some(true)) else { continue };
         let mut edits = Vec::new();
         let mut applied = Vec::new();
         for f in &mine {
-            match plan_fix(f, source, &wf, policy) {
+            match plan_fix(f, source, &wf, policy, pins) {
                 Ok((edit, what)) => {
                     edits.push(edit);
                     applied.push((f.rule.clone(), what));
@@ -75,9 +128,19 @@ pub fn fix_repo(policy: &Policy, repo: &str, files: &[SourceFile], skip_rule: &d
             &[SourceFile { path: file.path.clone(), bytes: text.as_bytes().to_vec() }],
             skip_rule,
         );
+        // Each rule fixed n times must have at least n fewer fixable findings than before.
+        let count = |list: &[&Finding], rule: &str| list.iter().filter(|f| f.rule == rule && f.fixable).count();
+        let again: Vec<&Finding> = again.iter().collect();
         let still: Vec<&Finding> = again
             .iter()
-            .filter(|f| f.rule == "invalid-workflow" || applied.iter().any(|(r, _)| *r == f.rule && f.fixable))
+            .copied()
+            .filter(|f| {
+                f.rule == "invalid-workflow"
+                    || applied.iter().any(|(r, _)| {
+                        *r == f.rule
+                            && count(&again, r) + applied.iter().filter(|(a, _)| a == r).count() > count(&mine, r)
+                    })
+            })
             .collect();
         if !still.is_empty() {
             for f in mine {
@@ -143,8 +206,39 @@ fn looks_like_it_writes(wf: &Workflow) -> bool {
     })
 }
 
-fn plan_fix(f: &Finding, source: &str, wf: &Workflow, policy: &Policy) -> Result<(TextEdit, String), String> {
+fn plan_fix(
+    f: &Finding,
+    source: &str,
+    wf: &Workflow,
+    policy: &Policy,
+    pins: &PinMap,
+) -> Result<(TextEdit, String), String> {
     match f.rule.as_str() {
+        "unpinned-actions" => {
+            let uses = uses_at(wf, f).ok_or("`uses:` not found")?;
+            let key = pin_key(&uses.value).ok_or("not an action on a tag or branch")?;
+            let sha = pins
+                .get(&key)
+                .ok_or_else(|| format!("could not resolve `{}` of {} through the forge", key.1, key.0))?;
+            let quote = usize::from(source[uses.pos.offset..].starts_with(['\'', '"']));
+            let start = uses.pos.offset + quote;
+            if !source[start..].starts_with(uses.value.as_str()) {
+                return Err("the `uses:` value is written across lines or escaped".into());
+            }
+            let at = start + uses.value.len() - key.1.len();
+            let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
+            // The version goes in a trailing comment, GitHub's convention for pinned actions; a
+            // comment already there keeps its text after the version.
+            let rest = &source[start + uses.value.len()..line_end];
+            let text = match rest.find(" #") {
+                Some(i) => {
+                    let comment = rest[i + 2..].trim_start();
+                    format!("{sha}{} # {} {comment}", &rest[..i], key.1)
+                }
+                None => format!("{sha}{rest} # {}", key.1),
+            };
+            Ok((TextEdit { start: at, end: line_end, text }, format!("pinned {} {} to {sha}", key.0, key.1)))
+        }
         "concurrency" => {
             let (at, indent) = top_level_insert(source, wf)?;
             let on_pr = wf.triggers.iter().any(|t| t.event.starts_with("pull_request"));
@@ -197,7 +291,7 @@ mod tests {
 
     fn fix(text: &str) -> RepoFixes {
         let file = SourceFile { path: ".github/workflows/ci.yml".into(), bytes: text.as_bytes().to_vec() };
-        fix_repo(&Policy::default_rules(), "acme/api", &[file], &|_| false)
+        fix_repo(&Policy::default_rules(), "acme/api", &[file], &|_| false, &PinMap::new())
     }
 
     #[test]
@@ -218,6 +312,32 @@ mod tests {
         let out =
             fix("on: [push, pull_request]\npermissions: {}\njobs:\n  a:\n    runs-on: x\n    timeout-minutes: 5\n");
         assert!(out.files[0].text.contains("cancel-in-progress: ${{ github.event_name == 'pull_request' }}\n"));
+    }
+
+    #[test]
+    fn actions_are_pinned_with_the_version_as_a_comment() {
+        let src = "on: push\npermissions: {}\nconcurrency: x\njobs:\n  a:\n    runs-on: x\n    timeout-minutes: 5\n    steps:\n      - uses: actions/checkout@v4\n      - uses: \"acme/tools/setup@v2\"   # our setup\n      - uses: other/thing@v1\n      - uses: ./local\n";
+        let file = SourceFile { path: ".github/workflows/ci.yml".into(), bytes: src.as_bytes().to_vec() };
+        let policy = Policy::default_rules();
+        let wanted = wanted_pins(&policy, "acme/api", std::slice::from_ref(&file), &|_| false);
+        let keys: Vec<(&str, &str)> = wanted.iter().map(|(a, r)| (a.as_str(), r.as_str())).collect();
+        assert_eq!(keys, [("acme/tools", "v2"), ("actions/checkout", "v4"), ("other/thing", "v1")]);
+        let sha = |c: char| c.to_string().repeat(40);
+        let pins: PinMap = [
+            (("actions/checkout".to_string(), "v4".to_string()), sha('a')),
+            (("acme/tools".to_string(), "v2".to_string()), sha('b')),
+        ]
+        .into_iter()
+        .collect();
+        let out = fix_repo(&policy, "acme/api", &[file], &|_| false, &pins);
+        let fixed = &out.files[0].text;
+        assert!(fixed.contains(&format!("      - uses: actions/checkout@{} # v4\n", sha('a'))), "{fixed}");
+        assert!(
+            fixed.contains(&format!("      - uses: \"acme/tools/setup@{}\"   # v2 our setup\n", sha('b'))),
+            "{fixed}"
+        );
+        assert!(fixed.contains("      - uses: other/thing@v1\n"), "unresolved: left alone\n{fixed}");
+        assert!(out.skipped[0].reason.contains("could not resolve `v1` of other/thing"), "{:?}", out.skipped);
     }
 
     #[test]

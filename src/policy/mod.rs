@@ -3,9 +3,11 @@
 
 pub mod audit;
 pub mod config;
+pub mod cost;
 pub mod cron;
 pub mod finding;
 pub mod fix;
+pub mod pins;
 pub mod render;
 pub mod rules;
 pub mod run;

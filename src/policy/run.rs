@@ -74,8 +74,20 @@ pub fn audit(
     report
 }
 
-/// The workflow and action files of a target's cached default branch.
-fn read_files(session: &Session, target: &Target) -> Result<Vec<SourceFile>, String> {
+/// Whether `target` is exempt from every rule (`[policy] exempt`).
+pub fn repo_exempt(session: &Session, target: &Target) -> bool {
+    session.selection.applies(&session.manifest.model.policy.exempt, &session.manifest.model.org.name, target)
+}
+
+/// Whether `target` is exempt from rule `rule` (`[policy.rules.<rule>] exempt`).
+pub fn rule_exempt(session: &Session, target: &Target, rule: &str) -> bool {
+    let Some(r) = session.manifest.model.policy.rules.get(rule) else { return false };
+    session.selection.applies(&r.get_ref().exempt, &session.manifest.model.org.name, target)
+}
+
+/// The workflow and action files of a target's cached default branch (`convoy audit` and
+/// `convoy cost` read the same files).
+pub fn read_files(session: &Session, target: &Target) -> Result<Vec<SourceFile>, String> {
     let snapshot = session.cache.snapshot(&target.repo).map_err(|e| e.to_string())?;
     let paths: Vec<String> = snapshot.paths().filter(|p| classify(p).is_some()).map(str::to_string).collect();
     let mut files = Vec::new();
@@ -117,7 +129,7 @@ pub fn fix_edits(
     let skip = |rule: &str| {
         config.rules.get(rule).is_some_and(|r| session.selection.applies(&r.get_ref().exempt, owner, target))
     };
-    let fixes = super::fix::fix_repo(policy, &target.repo.id.full_name(), &files, &skip);
+    let fixes = super::fix::fix_repo(policy, &target.repo.id.full_name(), &files, &skip, &session.pins);
     for f in fixes.files {
         let rules: Vec<&str> = f.applied.iter().map(|(r, _)| r.as_str()).collect();
         out.applied.extend(f.applied.iter().map(|(_, what)| format!("{}: {what}", f.path)));

@@ -107,6 +107,8 @@ pub struct Job {
     /// `timeout-minutes` as written (a number or an expression).
     pub timeout: Option<Located<String>>,
     pub runs_on: Vec<String>,
+    /// `needs:` (one job id or a list), in order as written.
+    pub needs: Vec<String>,
     pub permissions: Option<Permissions>,
     /// A reusable-workflow call (`uses:` at job level).
     pub uses: Option<Located<String>>,
@@ -369,6 +371,13 @@ fn job(id: String, key: &Node<'_>, body: &Node<'_>, o: &Offsets) -> Job {
         body_pos: entries(body).first().map(|(k, _)| o.pos(k)),
         timeout: get(body, "timeout-minutes").and_then(|(_, v)| Some(Located { value: text(v)?, pos: o.pos(v) })),
         runs_on,
+        needs: match get(body, "needs") {
+            Some((_, v)) => match &v.data {
+                YamlData::Sequence(_) => items(v).into_iter().filter_map(text).collect(),
+                _ => text(v).into_iter().collect(),
+            },
+            None => Vec::new(),
+        },
         permissions: get(body, "permissions").map(|(_, v)| permissions(v, o)),
         uses: get(body, "uses").and_then(|(_, v)| Some(Located { value: text(v)?, pos: o.pos(v) })),
         steps: get(body, "steps").map(|(_, s)| items(s).into_iter().map(|s| step(s, o)).collect()).unwrap_or_default(),
@@ -422,6 +431,7 @@ mod tests {
         assert_eq!((job.id.as_str(), job.pos.line, job.pos.column), ("build", 7, 3));
         assert_eq!(job.timeout_minutes(), Some(15.0));
         assert_eq!(job.runs_on, ["ubuntu-latest"]);
+        assert!(job.needs.is_empty());
         assert_eq!(job.steps.len(), 3);
         let uses = job.steps[0].uses.as_ref().expect("uses");
         assert_eq!((uses.value.as_str(), uses.pos.line, uses.pos.column), ("actions/checkout@v4", 11, 15));
@@ -436,6 +446,13 @@ mod tests {
         let w = parse(src, false).expect("parse");
         assert_eq!(w.jobs.len(), 2);
         assert_eq!(w.jobs[1].runs_on, ["ubuntu-latest"]);
+        let needs = parse(
+            "on: push\njobs:\n  a: {runs-on: x}\n  b: {runs-on: x, needs: a}\n  c: {runs-on: x, needs: [a, b]}\n",
+            false,
+        )
+        .expect("parse");
+        let needs: Vec<Vec<String>> = needs.jobs.into_iter().map(|j| j.needs).collect();
+        assert_eq!(needs, [vec![], vec!["a".to_string()], vec!["a".to_string(), "b".to_string()]]);
         let on = w.on_pos.expect("on");
         assert_eq!(&src[on.offset..on.offset + 3], "on:");
     }

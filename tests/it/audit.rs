@@ -229,3 +229,27 @@ fn fixes_flow_into_a_campaign_of_their_own() {
     assert_eq!(org.pulls("status").len(), 1);
     assert_eq!(org.branch_head("status", "convoy/sync"), None);
 }
+
+#[test]
+fn fixes_pin_actions_to_the_commits_their_tags_name_on_the_forge() {
+    let org = org();
+    // The action's own repository on the local forge, with an annotated tag v3 and a branch.
+    let work = org.path().join("checkout-src");
+    std::fs::create_dir_all(&work).unwrap();
+    crate::support::git(&work, &["init", "-q", "-b", "main"]);
+    std::fs::write(work.join("action.yml"), "runs:\n  using: node20\n  main: index.js\n").unwrap();
+    crate::support::git(&work, &["add", "."]);
+    crate::support::git(&work, &["commit", "-q", "-m", "v3"]);
+    crate::support::git(&work, &["tag", "-a", "v3", "-m", "release v3"]);
+    let sha = crate::support::git(&work, &["rev-parse", "v3^{commit}"]).trim().to_string();
+    let bare = org.path().join("forge/actions/checkout.git");
+    crate::support::git(org.path(), &["clone", "-q", "--bare", work.to_str().unwrap(), bare.to_str().unwrap()]);
+    org.manifest(HEAD);
+
+    let out = org.convoy(&["audit", "--fix", "--apply", "--repo", "status"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let fixed = org.show("status", "convoy/policy-fixes", ".github/workflows/status.yml");
+    assert!(fixed.contains(&format!("      - uses: actions/checkout@{sha} # v3\n")), "{fixed}");
+    let body = org.pulls("status")[0]["body"].as_str().unwrap().to_string();
+    assert!(body.contains(&format!("pinned actions/checkout v3 to {sha}")), "{body}");
+}

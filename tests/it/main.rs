@@ -5,6 +5,7 @@
 mod apply;
 mod audit;
 mod builtin_templates;
+mod cost;
 mod demo;
 mod fetch;
 mod forge_github;

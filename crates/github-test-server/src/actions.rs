@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::http::{ApiReq, ApiResult, Reply, paginate};
+use crate::http::{ApiError, ApiReq, ApiResult, Reply, paginate};
 use crate::json;
 use crate::repos::find;
 use crate::state::{Repo, Shared, now};
@@ -83,10 +83,45 @@ pub(crate) fn fill_run(base: &crate::http::Base, r: &Repo, run: Value, default_i
 pub(crate) fn list_runs(shared: &Shared, req: &ApiReq) -> ApiResult {
     let st = shared.lock();
     let r = find(&st, req)?;
+    reply_runs(req, r.workflow_runs.iter())
+}
+
+/// `GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs`: the runs of one workflow,
+/// named as on GitHub by its numeric id (a run's `workflow_id`) or its file name (`ci.yml`, the
+/// last segment of a run's `path`), with the filters and shape of [`list_runs`]. A workflow
+/// that no seeded run names and whose file is not under `.github/workflows/` on the default
+/// branch is a 404, as GitHub answers for an unknown workflow.
+pub(crate) fn list_workflow_runs(shared: &Shared, req: &ApiReq) -> ApiResult {
+    let st = shared.lock();
+    let r = find(&st, req)?;
+    let id = req.param("workflow_id");
+    let numeric = id.parse::<u64>().ok();
+    let of_workflow = |run: &&Value| match numeric {
+        Some(n) => run.get("workflow_id").and_then(Value::as_u64) == Some(n),
+        None => run
+            .get("path")
+            .and_then(Value::as_str)
+            .is_some_and(|p| p.split('@').next().unwrap_or(p).rsplit('/').next() == Some(id)),
+    };
+    let runs: Vec<&Value> = r.workflow_runs.iter().filter(of_workflow).collect();
+    if runs.is_empty() && (numeric.is_some() || !workflow_file_exists(r, id)) {
+        return Err(ApiError::not_found());
+    }
+    reply_runs(req, runs.into_iter())
+}
+
+fn workflow_file_exists(r: &Repo, file: &str) -> bool {
+    let repo = r.repo();
+    let Some(head) = crate::git::ref_target(&repo, &format!("refs/heads/{}", r.opts.default_branch)) else {
+        return false;
+    };
+    crate::git::commit_tree(&repo, head)
+        .is_ok_and(|tree| crate::git_data::path_exists(&repo, tree, &format!(".github/workflows/{file}")))
+}
+
+fn reply_runs<'a>(req: &ApiReq, runs: impl Iterator<Item = &'a Value>) -> ApiResult {
     let field = |run: &Value, k: &str| run.get(k).and_then(Value::as_str).map(str::to_string);
-    let runs: Vec<Value> = r
-        .workflow_runs
-        .iter()
+    let runs: Vec<Value> = runs
         .filter(|run| req.query("branch").is_none_or(|b| field(run, "head_branch").as_deref() == Some(b)))
         .filter(|run| req.query("event").is_none_or(|e| field(run, "event").as_deref() == Some(e)))
         .filter(|run| req.query("head_sha").is_none_or(|s| field(run, "head_sha").as_deref() == Some(s)))

@@ -33,7 +33,7 @@
 //! | pull requests | `GET`/`POST /repos/{o}/{r}/pulls`, `GET`/`PATCH …/pulls/{n}`, `GET`/`PUT …/pulls/{n}/merge`, `GET …/pulls/{n}/commits`, `GET`/`POST`/`DELETE …/pulls/{n}/requested_reviewers`, `GET`/`PATCH …/issues/{n}` (update an issue: title, body, state, state_reason, labels, assignees, milestone; closing closes the pull request), `GET`/`POST`/`PUT`/`DELETE …/issues/{n}/labels`, `DELETE …/issues/{n}/labels/{name}`, `POST …/issues/{n}/assignees`, `GET`/`POST …/issues/{n}/comments` |
 //! | checks | `POST /repos/{o}/{r}/statuses/{sha}`, `GET …/commits/{ref}/status`, `GET …/commits/{ref}/statuses`, `POST …/check-runs`, `GET`/`PATCH …/check-runs/{id}`, `GET …/commits/{ref}/check-runs`, `GET …/commits/{ref}/check-suites` (empty) |
 //! | releases | `GET`/`POST /repos/{o}/{r}/releases`, `GET …/releases/latest`, `GET …/releases/tags/{tag}`, `GET`/`PATCH`/`DELETE …/releases/{id}` |
-//! | actions | `GET /repos/{o}/{r}/actions/runs` (seeded with [`TestServer::seed_workflow_runs`]) |
+//! | actions | `GET /repos/{o}/{r}/actions/runs`, `GET /repos/{o}/{r}/actions/workflows/{id or file name}/runs` (seeded with [`TestServer::seed_workflow_runs`]) |
 //! | apps (JWT) | `GET /app`, `GET /app/installations`, `GET /app/installations/{id}`, `POST /app/installations/{id}/access_tokens`, `GET /orgs/{org}/installation`, `GET /users/{user}/installation`, `GET /repos/{o}/{r}/installation` |
 //!
 //! GraphQL: `POST /graphql` (github.com) and `POST /api/graphql` (GHES); `/api/v3/graphql` is 404,

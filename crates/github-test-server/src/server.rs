@@ -193,6 +193,7 @@ fn api_router(shared: Arc<Shared>) -> Router {
             r(get(h(releases::get)).patch(h(releases::update)).delete(h(releases::delete))),
         )
         .route("/repos/{owner}/{repo}/actions/runs", r(get(h(actions::list_runs))))
+        .route("/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs", r(get(h(actions::list_workflow_runs))))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(shared.clone(), api_middleware))
         .with_state(shared)

@@ -451,3 +451,42 @@ async fn seeded_workflow_runs_are_listed_and_filtered() {
     assert_eq!(paged.body["workflow_runs"].as_array().expect("runs").len(), 2);
     assert!(paged.header("link").is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_of_one_workflow_by_file_name_or_id() {
+    let s = server().await;
+    s.create_repo(
+        "acme",
+        "ops",
+        &[(".github/workflows/status.yml", b"on: workflow_dispatch\n"), (".github/workflows/idle.yml", b"on: push\n")],
+        RepoOptions::default(),
+    );
+    s.seed_workflow_runs(
+        "acme",
+        "ops",
+        vec![
+            json!({"id": 4, "path": ".github/workflows/status.yml", "workflow_id": 11, "event": "schedule", "run_started_at": "2026-01-01T10:00:00Z", "updated_at": "2026-01-01T10:03:00Z"}),
+            json!({"id": 3, "path": ".github/workflows/status.yml", "workflow_id": 11, "status": "in_progress", "conclusion": null}),
+            json!({"id": 2, "path": ".github/workflows/ci.yml", "workflow_id": 12}),
+            json!({"id": 1, "path": ".github/workflows/status.yml", "workflow_id": 11, "event": "schedule"}),
+        ],
+    );
+    let api = Api::new(&s);
+    let by_file = api.get("/repos/acme/ops/actions/workflows/status.yml/runs").await;
+    assert_eq!(by_file.status, 200, "{}", by_file.text);
+    assert_eq!(by_file.body["total_count"], 3);
+    let ids: Vec<u64> =
+        by_file.body["workflow_runs"].as_array().expect("runs").iter().map(|r| r["id"].as_u64().expect("id")).collect();
+    assert_eq!(ids, [4, 3, 1]);
+    let completed = api.get("/repos/acme/ops/actions/workflows/status.yml/runs?status=completed&per_page=1").await;
+    assert_eq!(completed.body["total_count"], 2);
+    assert_eq!(completed.body["workflow_runs"][0]["updated_at"], "2026-01-01T10:03:00Z");
+    assert!(completed.header("link").is_some(), "one page of two");
+    let by_id = api.get("/repos/acme/ops/actions/workflows/12/runs").await;
+    assert_eq!(by_id.body["workflow_runs"][0]["id"], 2);
+    // A workflow file without runs has none; an unknown workflow is a 404, as on GitHub.
+    let idle = api.get("/repos/acme/ops/actions/workflows/idle.yml/runs").await;
+    assert_eq!((idle.status, idle.body["total_count"].as_u64()), (200, Some(0)));
+    assert_eq!(api.get("/repos/acme/ops/actions/workflows/nope.yml/runs").await.status, 404);
+    assert_eq!(api.get("/repos/acme/ops/actions/workflows/99/runs").await.status, 404);
+}

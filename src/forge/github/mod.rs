@@ -24,7 +24,7 @@ use self::auth::TokenSource;
 use super::{
     ApiUsage, CheckState, CheckVerdict, CommitInfo, CommitStatus, FileChange, Forge, ForgeError, ForgeResult,
     MergeMethod, MergeResult, NewPullRequest, NewRelease, PrState, PullRequest, PullRequestUpdate, Release, RemoteRepo,
-    RepoId, Tag,
+    RepoId, Tag, WorkflowRun,
 };
 
 pub struct GithubForge {
@@ -916,6 +916,43 @@ impl Forge for GithubForge {
             });
         }
         Ok(CheckVerdict::fold(checks))
+    }
+
+    /// `GET /repos/{owner}/{repo}/actions/workflows/{file}/runs` (GitHub accepts the workflow's
+    /// file name as its id), completed runs only, one page of `limit` (at most 100). A 404 (a
+    /// workflow GitHub does not know, e.g. never on the default branch) is "no runs".
+    async fn workflow_runs(
+        &self,
+        repo: &RepoId,
+        workflow_path: &str,
+        limit: usize,
+    ) -> ForgeResult<Option<Vec<WorkflowRun>>> {
+        let route = "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs";
+        let file = workflow_path.rsplit('/').next().unwrap_or(workflow_path);
+        let per_page = limit.clamp(1, 100);
+        let p = format!(
+            "{}/actions/workflows/{}/runs?status=completed&exclude_pull_requests=true&per_page={per_page}",
+            path(repo),
+            query(file)
+        );
+        let Some(resp) = self.get_opt(route, &p).await? else { return Ok(Some(Vec::new())) };
+        let page: Value = resp.json(route)?;
+        let runs = page["workflow_runs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .take(limit)
+            .map(|run| {
+                WorkflowRun::new(
+                    run["status"].as_str().unwrap_or_default(),
+                    run["conclusion"].as_str(),
+                    run["event"].as_str().unwrap_or_default(),
+                    run["run_started_at"].as_str(),
+                    run["updated_at"].as_str(),
+                )
+            })
+            .collect();
+        Ok(Some(runs))
     }
 
     async fn list_tags(&self, repo: &RepoId) -> ForgeResult<Vec<Tag>> {

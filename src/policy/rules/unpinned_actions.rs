@@ -42,11 +42,14 @@ fn check(uses: &Located<String>, options: &Options) -> Option<Hit> {
     }
     match reference {
         Some(r) if is_full_sha(r) => None,
-        Some(r) => Some(Hit::new(
-            uses.pos,
-            format!("`{action}` is used at `{r}`, which can move"),
-            format!("pin it to the commit `{r}` points at, keeping `# {r}` as a comment"),
-        )),
+        Some(r) => Some(
+            Hit::new(
+                uses.pos,
+                format!("`{action}` is used at `{r}`, which can move"),
+                format!("pin it to the commit `{r}` points at, keeping `# {r}` as a comment"),
+            )
+            .fixable(),
+        ),
         None => Some(Hit::new(
             uses.pos,
             format!("`{action}` has no ref at all"),

@@ -1,0 +1,55 @@
+//! Resolving the action tags `audit --fix` pins to commits. The fixer itself is pure and
+//! synchronous; the forge is asked up front, once per action repository, for the tags the
+//! selected repositories' findings name.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::audit::Policy;
+use super::fix::{PinMap, wanted_pins};
+use super::run::{read_files, repo_exempt, rule_exempt};
+use crate::campaign::Session;
+use crate::forge::RepoId;
+
+/// Every `(action repository, ref)` the `unpinned-actions` findings of the session's targets
+/// would pin (repositories that cannot be read are skipped here; planning reports them).
+pub fn wanted(session: &Session, policy: &Policy) -> BTreeSet<(String, String)> {
+    let per_repo = crate::parallel::map(session.targets(), session.options.jobs, |t| {
+        if repo_exempt(session, t) {
+            return BTreeSet::new();
+        }
+        let Ok(files) = read_files(session, t) else { return BTreeSet::new() };
+        wanted_pins(policy, &t.repo.id.full_name(), &files, &|rule| rule_exempt(session, t, rule))
+    });
+    per_repo.into_iter().flatten().flatten().collect()
+}
+
+/// Resolve `wanted` through the session's forge: a tag (peeled to its commit) first, then a
+/// branch of that name. What cannot be resolved is left out, and its fix is reported as skipped.
+pub async fn resolve(session: &Session, wanted: &BTreeSet<(String, String)>) -> PinMap {
+    let mut by_repo: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (repo, reference) in wanted {
+        by_repo.entry(repo.as_str()).or_default().push(reference.as_str());
+    }
+    let mut pins = PinMap::new();
+    for (repo, refs) in by_repo {
+        let Some((owner, name)) = repo.split_once('/') else { continue };
+        let id = RepoId::new(owner, name);
+        let tags = match session.forge.list_tags(&id).await {
+            Ok(tags) => tags,
+            Err(e) => {
+                tracing::warn!(%repo, "cannot list the tags of the action: {e}");
+                continue;
+            }
+        };
+        for reference in refs {
+            let sha = match tags.iter().find(|t| t.name == reference) {
+                Some(t) => Some(t.sha.clone()),
+                None => session.forge.branch_head(&id, reference).await.ok().flatten(),
+            };
+            if let Some(sha) = sha {
+                pins.insert((repo.to_string(), reference.to_string()), sha);
+            }
+        }
+    }
+    pins
+}
