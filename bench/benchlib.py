@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
-"""Helpers for bench/clone.sh (python3 standard library only).
+"""Helpers for bench/clone.sh and bench/audit.sh (python3 standard library only).
 
 Subcommands:
-  gen        generate the synthetic forge (bare repos via `git fast-import`)
-  free-port  print a free TCP port on 127.0.0.1
-  wait-port  wait until 127.0.0.1:PORT accepts connections
-  run        run one command, append {label, seconds, maxrss_kb, rc} to a JSONL record
-  report     read the record, print one line per figure, write results.json
+  gen           generate the synthetic forge (bare repos via `git fast-import`)
+  free-port     print a free TCP port on 127.0.0.1
+  wait-port     wait until 127.0.0.1:PORT accepts connections
+  run           run one command, append {label, seconds, maxrss_kb, rc} to a JSONL record
+  report        read the record, print one line per figure, write results.json
+  gen-audit     generate the audit forge (workflows; one fast-import for all repos)
+  audit-report  check the audit reports, print the figures, write results-audit.json
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -21,6 +24,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -345,6 +349,12 @@ def cmd_wait_port(a: argparse.Namespace) -> int:
 def cmd_run(a: argparse.Namespace) -> int:
     cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
     stdout = open(a.stdout, "wb") if a.stdout else None
+    time_out = None
+    if a.time_v:
+        # GNU time's -v report: peak RSS plus user and system CPU time of the command.
+        fd, time_out = tempfile.mkstemp(prefix="bench-time-", suffix=".txt")
+        os.close(fd)
+        cmd = [a.time_v, "-v", "-o", time_out, *cmd]
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     rc = subprocess.call(cmd, stdout=stdout)
@@ -356,10 +366,18 @@ def cmd_run(a: argparse.Namespace) -> int:
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     rec = {"label": a.label, "seconds": round(secs, 4), "maxrss_kb": rss, "rc": rc,
            "loadavg_1m_before": round(load, 2)}
+    if time_out:
+        tv = _time_v(time_out)
+        os.unlink(time_out)
+        rec.update(tv)  # time's own maxrss_kb (the command's) replaces getrusage's
+        rec["rss_source"] = "time -v" if "maxrss_kb" in tv else "getrusage"
+    for kv in a.meta or []:
+        k, _, v = kv.partition("=")
+        rec[k] = v
     with open(a.record, "a") as f:
         f.write(json.dumps(rec) + "\n")
     status = "" if rc == 0 else f"  (exit {rc})"
-    print(f"  {a.label:<16} {secs:8.3f}s  peak {rss / 1024:7.1f} MiB{status}", file=sys.stderr)
+    print(f"  {a.label:<16} {secs:8.3f}s  peak {rec['maxrss_kb'] / 1024:7.1f} MiB{status}", file=sys.stderr)
     return rc
 
 
@@ -448,6 +466,791 @@ def cmd_report(a: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- audit forge
+#
+# `gen-audit` builds the forge of bench/audit.sh: REPOS bare repositories, each with five
+# GitHub Actions workflows (CI for its ecosystem, lint, a scheduled job, release, one extra),
+# sometimes composite actions, in ~1 of 20 repositories one deliberately broken workflow, and a
+# few ordinary files. Every repository is one root commit written by a single `git fast-import`
+# into a pool repository; each forge repository is then a handful of files written directly
+# (HEAD, config, refs/heads/main) whose objects/info/alternates points at the pool. One git
+# process for the whole forge: 1,000 repositories take a few seconds.
+
+AUDIT_FORGE_VERSION = 1
+AUDIT_MARKER = ".bench-audit-forge.json"
+AUDIT_POOL = ".pool.git"  # beside <owner>/, so the forge's listing never sees it
+
+
+class Lit(str):
+    """A literal block scalar (`run: |`)."""
+
+
+class Raw(str):
+    """Written as is where a value goes: quoted strings, aliases, `x@sha # v4`."""
+
+
+class Flow(list):
+    """A flow sequence: `[a, b]`."""
+
+
+class FlowMap(dict):
+    """A flow mapping: `{ a: b }`."""
+
+
+class Anchor:
+    """`key: &name` followed by the block node."""
+
+    def __init__(self, name: str, node: object) -> None:
+        self.name, self.node = name, node
+
+
+class YStyle:
+    def __init__(self, indent: int = 2, seq_indent: bool = True) -> None:
+        self.indent, self.seq_indent = indent, seq_indent
+
+
+def _inline(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, Flow):
+        return "[" + ", ".join(_inline(x) for x in v) + "]"
+    if isinstance(v, FlowMap):
+        return "{ " + ", ".join(f"{k}: {_inline(x)}" for k, x in v.items()) + " }" if v else "{}"
+    return str(v)
+
+
+def _block_map(d: dict, col: int, st: YStyle, out: list[str]) -> None:
+    for k, v in d.items():
+        head = " " * col + f"{k}:"
+        if isinstance(v, Anchor):
+            head += f" &{v.name}"
+            v = v.node
+        if isinstance(v, Lit):
+            out.append(head + " |")
+            out.extend((" " * (col + st.indent) + ln) if ln else "" for ln in v.rstrip("\n").split("\n"))
+        elif isinstance(v, dict) and not isinstance(v, FlowMap):
+            if v:
+                out.append(head)
+                _block_map(v, col + st.indent, st, out)
+            else:
+                out.append(head + " {}")
+        elif isinstance(v, list) and not isinstance(v, Flow):
+            out.append(head)
+            _block_seq(v, col + (st.indent if st.seq_indent else 0), st, out)
+        elif v is None:
+            out.append(head)
+        else:
+            out.append(head + " " + _inline(v))
+
+
+def _block_seq(items: list, col: int, st: YStyle, out: list[str]) -> None:
+    for it in items:
+        if isinstance(it, dict) and not isinstance(it, FlowMap) and it:
+            sub: list[str] = []
+            _block_map(it, col + 2, st, sub)
+            sub[0] = " " * col + "- " + sub[0][col + 2:]
+            out.extend(sub)
+        else:
+            out.append(" " * col + "- " + _inline(it))
+
+
+def yaml_text(doc: dict, st: YStyle, header: str = "") -> str:
+    out: list[str] = []
+    _block_map(doc, 0, st, out)
+    return header + "\n".join(out) + "\n"
+
+
+# Action majors by how up to date a repository is (outdated-actions looks at these).
+ACTION_AGES = {
+    "current": {"actions/checkout": "v4", "actions/setup-node": "v4", "actions/setup-python": "v5",
+                "actions/setup-go": "v5", "actions/cache": "v4", "actions/upload-artifact": "v4",
+                "actions/download-artifact": "v4", "actions/github-script": "v7", "codeql": "v3"},
+    "stale": {"actions/checkout": "v3", "actions/setup-node": "v3", "actions/setup-python": "v4",
+              "actions/setup-go": "v4", "actions/cache": "v3", "actions/upload-artifact": "v3",
+              "actions/download-artifact": "v3", "actions/github-script": "v6", "codeql": "v2"},
+    "ancient": {"actions/checkout": "v2", "actions/setup-node": "v2", "actions/setup-python": "v2",
+                "actions/setup-go": "v3", "actions/cache": "v2", "actions/upload-artifact": "v2",
+                "actions/download-artifact": "v2", "actions/github-script": "v5", "codeql": "v1"},
+}
+BROKEN_EVERY = 20  # one repository in 20 has a broken workflow (50 of 1,000)
+EXTRA_WORKFLOWS = ("codeql", "stale", "docs", "automerge", "labeler")
+SCHEDULE_CRONS = (("*/5 * * * *", 15), ("*/15 * * * *", 10), ("0 3 * * *", 40), ("30 2 * * 1-5", 15),
+                  ("0 */6 * * *", 10), ("0 3 * * *|0 15 * * *", 10))
+
+
+class _Ctx:
+    """One repository's habits: ecosystem, how current its actions are, style."""
+
+    def __init__(self, idx: int, name: str, owner: str) -> None:
+        rng = random.Random(1000 + idx)
+        self.rng, self.idx, self.name, self.owner = rng, idx, name, owner
+        self.eco = ECOSYSTEMS[idx % len(ECOSYSTEMS)]
+        self.pm = NODE_PMS[(idx // len(ECOSYSTEMS)) % len(NODE_PMS)] if self.eco == "node" else None
+        self.python_tool = rng.choice(("pip", "pip", "poetry", "uv")) if self.eco == "python" else None
+        self.age = rng.choices(("current", "stale", "ancient"), weights=(60, 30, 10))[0]
+        self.pin = rng.random() < 0.2
+        self.perms = rng.random() < 0.45
+        self.concurrency = rng.random() < 0.35
+        self.timeouts = rng.random() < 0.5
+        self.cache = rng.random() < 0.6
+        self.anchors = rng.random() < 0.15
+        self.st = rng.choices((YStyle(2, True), YStyle(2, False), YStyle(4, True), YStyle(3, True)),
+                              weights=(55, 25, 15, 5))[0]
+
+    def uses(self, action: str, tag: str | None = None) -> str:
+        key = "codeql" if action.startswith("github/codeql-action/") else action
+        tag = tag or ACTION_AGES[self.age].get(key, "v1")
+        if self.pin:
+            return Raw(f"{action}@{hashlib.sha1(f'{action}@{tag}'.encode()).hexdigest()} # {tag}")
+        return f"{action}@{tag}"
+
+    def timeout(self, job: dict, usual: int | None = None) -> dict:
+        if self.timeouts:
+            minutes = usual or self.rng.choice((10, 15, 20, 30, 45, 60))
+            if self.rng.random() < 0.05:
+                minutes = 360  # above the default maximum
+            job["timeout-minutes"] = minutes
+        return job
+
+    def top(self, name: str, on: object, jobs: dict, perms: object = None, env: dict | None = None) -> dict:
+        doc: dict = {"name": name, "on": on}
+        if perms is not None:
+            doc["permissions"] = perms
+        elif self.perms:
+            doc["permissions"] = {"contents": "read"}
+        if self.concurrency:
+            doc["concurrency"] = {"group": "${{ github.workflow }}-${{ github.ref }}",
+                                  "cancel-in-progress": self.rng.choice((True, True, False))}
+        if env:
+            doc["env"] = env
+        doc["jobs"] = jobs
+        return doc
+
+
+def _push_pr_on(ctx: _Ctx) -> object:
+    r = ctx.rng.random()
+    if r < 0.45:
+        return {"push": {"branches": Flow(["main"])}, "pull_request": None}
+    if r < 0.6:
+        return {"push": {"branches": ["main", Raw("'release/**'")], "paths-ignore": [Raw("'docs/**'"), Raw("'**.md'")]},
+                "pull_request": {"branches": Flow(["main"])}, "workflow_dispatch": None}
+    if r < 0.8:
+        return Flow(["push", "pull_request"])
+    if r < 0.9:
+        return ["push", "pull_request"]
+    return "push"
+
+
+def _setup_steps(ctx: _Ctx, cache: bool, version: str | None = None) -> list[dict]:
+    """Toolchain (and dependency cache) steps for the repository's ecosystem."""
+    eco, rng = ctx.eco, ctx.rng
+    if eco == "rust":
+        if ctx.age == "ancient":
+            steps = [{"uses": ctx.uses("actions-rs/toolchain", "v1"),
+                      "with": {"toolchain": version or "stable", "override": True}}]
+        elif version:
+            steps = [{"uses": ctx.uses("dtolnay/rust-toolchain", "master"), "with": {"toolchain": version}}]
+        else:
+            steps = [{"uses": ctx.uses("dtolnay/rust-toolchain", "stable")}]
+        if cache:
+            if rng.random() < 0.7:
+                steps.append({"uses": ctx.uses("Swatinem/rust-cache", "v2")})
+            else:
+                steps.append({"name": "Cache cargo", "uses": ctx.uses("actions/cache"), "with": {
+                    "path": Lit("~/.cargo/registry\n~/.cargo/git\ntarget\n"),
+                    "key": "${{ runner.os }}-cargo-${{ hashFiles('**/Cargo.lock') }}"}})
+        return steps
+    if eco == "node":
+        steps = []
+        if ctx.pm == "pnpm":
+            steps.append({"uses": ctx.uses("pnpm/action-setup", "v4"), "with": {"version": 9}})
+        w: dict = {"node-version": version or rng.choice((Raw("'20'"), "20.x", "lts/*", Raw("22")))}
+        if cache:
+            w["cache"] = ctx.pm
+        steps.append({"uses": ctx.uses("actions/setup-node"), "with": w})
+        return steps
+    if eco == "python":
+        w = {"python-version": version or Raw(rng.choice(("'3.12'", '"3.11"', "'3.x'")))}
+        if ctx.python_tool == "uv":
+            w2: dict = {"python-version": w["python-version"]}
+            if cache:
+                w2["enable-cache"] = True
+            return [{"uses": ctx.uses("astral-sh/setup-uv", "v5"), "with": w2}]
+        if cache:
+            w["cache"] = "poetry" if ctx.python_tool == "poetry" else "pip"
+        steps = [{"uses": ctx.uses("actions/setup-python"), "with": w}]
+        if ctx.python_tool == "poetry":
+            steps.insert(0, {"run": "pipx install poetry"})
+        return steps
+    # go: setup-go v4+ caches on go.sum by itself, older ones do not
+    w = {"go-version-file": "go.mod"} if version is None else {"go-version": version}
+    if not cache and ctx.age == "current":
+        w["cache"] = False
+    steps = [{"uses": ctx.uses("actions/setup-go"), "with": w}]
+    if cache and ctx.age != "current":
+        steps.append({"uses": ctx.uses("actions/cache"), "with": {
+            "path": Lit("~/go/pkg/mod\n~/.cache/go-build\n"),
+            "key": "${{ runner.os }}-go-${{ hashFiles('**/go.sum') }}"}})
+    return steps
+
+
+def _build_steps(ctx: _Ctx) -> list[dict]:
+    eco = ctx.eco
+    if eco == "rust":
+        return [{"name": "Build", "run": "cargo build --locked --all-targets"},
+                {"name": "Test", "run": "cargo test --locked --workspace"}]
+    if eco == "node":
+        install = {"npm": "npm ci", "pnpm": "pnpm install --frozen-lockfile", "yarn": "yarn install --frozen-lockfile"}[ctx.pm or "npm"]
+        run = {"npm": "npm", "pnpm": "pnpm", "yarn": "yarn"}[ctx.pm or "npm"]
+        return [{"run": install}, {"run": f"{run} run build --if-present"}, {"name": "Test", "run": f"{run} test"}]
+    if eco == "python":
+        if ctx.python_tool == "poetry":
+            return [{"run": "poetry install --no-interaction"}, {"name": "Test", "run": "poetry run pytest -q"}]
+        if ctx.python_tool == "uv":
+            return [{"run": "uv sync --locked"}, {"name": "Test", "run": "uv run pytest -q"}]
+        return [{"name": "Install", "run": Lit("python -m pip install --upgrade pip\npip install -r requirements.txt\npip install -e .[test]\n")},
+                {"name": "Test", "run": "pytest -q --junitxml=junit.xml"}]
+    return [{"run": "go build ./..."}, {"name": "Test", "run": "go test -race -count=1 ./..."}]
+
+
+def _matrix(ctx: _Ctx) -> tuple[str, Flow]:
+    return {"rust": ("toolchain", Flow(["stable", "beta", Raw("'1.80'")])),
+            "node": ("node", Flow([Raw("18"), Raw("20"), Raw("22")])),
+            "python": ("python", Flow([Raw("'3.10'"), Raw("'3.11'"), Raw("'3.12'")])),
+            "go": ("go", Flow([Raw("'1.22'"), Raw("'1.23'")]))}[ctx.eco]
+
+
+def _wf_ci(ctx: _Ctx) -> tuple[str, dict]:
+    rng = ctx.rng
+    checkout = {"uses": ctx.uses("actions/checkout")}
+    jobs: dict = {}
+    if rng.random() < 0.4:
+        key, values = _matrix(ctx)
+        steps = [checkout, *_setup_steps(ctx, ctx.cache, "${{ matrix.%s }}" % key), *_build_steps(ctx)]
+        job: dict = {"name": "test (${{ matrix.%s }})" % key, "runs-on": "ubuntu-latest"}
+        job["strategy"] = {"fail-fast": False, "matrix": {key: values}}
+    else:
+        steps = [checkout, *_setup_steps(ctx, ctx.cache), *_build_steps(ctx)]
+        job = {"runs-on": rng.choice(("ubuntu-latest", "ubuntu-24.04", "ubuntu-22.04"))}
+    ctx.timeout(job)
+    if ctx.anchors:
+        job["steps"] = Anchor("test_steps", steps)
+        jobs["test"] = job
+        other = {"runs-on": rng.choice(("macos-latest", "windows-latest")), "steps": Raw("*test_steps")}
+        jobs["test-" + other["runs-on"].split("-")[0]] = ctx.timeout(other)
+    else:
+        job["steps"] = steps
+        jobs["test"] = job
+    env = None
+    if ctx.eco == "rust":
+        env = FlowMap({"CARGO_TERM_COLOR": "always", "RUST_BACKTRACE": 1}) if rng.random() < 0.5 else {"CARGO_TERM_COLOR": "always"}
+    elif ctx.eco == "go" and rng.random() < 0.5:
+        env = {"GOFLAGS": "-mod=readonly"}
+    name = rng.choice(("CI", "ci", "Build and test", "tests"))
+    return "ci.yml", ctx.top(name, _push_pr_on(ctx), jobs, env=env)
+
+
+def _wf_lint(ctx: _Ctx) -> tuple[str, dict]:
+    rng = ctx.rng
+    checkout = {"uses": ctx.uses("actions/checkout")}
+    eco = ctx.eco
+    if eco == "rust":
+        steps = [checkout, {"uses": ctx.uses("dtolnay/rust-toolchain", "stable"), "with": {"components": "clippy, rustfmt"}},
+                 {"run": "cargo fmt --all --check"}, {"run": "cargo clippy --all-targets --locked -- -D warnings"}]
+    elif eco == "node":
+        steps = [checkout, *_setup_steps(ctx, ctx.cache), {"run": "npm ci" if ctx.pm == "npm" else f"{ctx.pm} install --frozen-lockfile"},
+                 {"run": f"{ctx.pm} run lint"}]
+    elif eco == "python":
+        steps = [checkout, {"uses": ctx.uses("astral-sh/ruff-action", "v3")}, {"run": "ruff format --check ."}]
+    else:
+        steps = [checkout, *_setup_steps(ctx, ctx.cache), {"uses": ctx.uses("golangci/golangci-lint-action", "v6"), "with": {"version": "latest"}}]
+    job = ctx.timeout({"runs-on": "ubuntu-latest", "steps": steps}, rng.choice((5, 10, 15)))
+    on = rng.choice(("pull_request", {"pull_request": {"types": Flow(["opened", "synchronize", "reopened"])}},
+                     Flow(["pull_request", "merge_group"])))
+    return rng.choice(("lint.yml", "lint.yaml", "style.yml")), ctx.top("lint", on, {"lint": job})
+
+
+def _wf_legacy_duplicate(ctx: _Ctx, ci: dict) -> tuple[str, dict]:
+    """An old copy of CI left beside the renamed one: duplicate-workflows' case."""
+    job = ci["jobs"]["test"]
+    steps = job["steps"].node if isinstance(job["steps"], Anchor) else job["steps"]
+    jobs = {"build": {"runs-on": "ubuntu-latest", "steps": steps}}
+    return "ci-legacy.yml", {"name": "CI (old)", "on": ci["on"], "jobs": jobs}
+
+
+def _wf_scheduled(ctx: _Ctx) -> tuple[str, dict]:
+    rng = ctx.rng
+    crons = rng.choices([c for c, _ in SCHEDULE_CRONS], weights=[w for _, w in SCHEDULE_CRONS])[0].split("|")
+    quote = rng.choice(("'%s'", '"%s"'))
+    on = {"schedule": [{"cron": Raw(quote % c)} for c in crons], "workflow_dispatch": None}
+    kind = rng.choice(("nightly", "health-check", "sync-labels", "cleanup"))
+    checkout = {"uses": ctx.uses("actions/checkout")}
+    if kind == "nightly":
+        steps = [checkout, *_setup_steps(ctx, ctx.cache), *_build_steps(ctx)]
+    elif kind == "health-check":
+        steps = [{"name": "Probe", "run": Lit(f"curl -fsS --retry 3 https://{ctx.name}.acme.test/healthz\ncurl -fsS https://{ctx.name}.acme.test/readyz\n")}]
+    elif kind == "sync-labels":
+        steps = [checkout, {"uses": ctx.uses("actions/github-script"), "with": {"script": Lit(
+            "const labels = require('./.github/labels.json')\nfor (const l of labels) {\n  await github.rest.issues.createLabel({ ...context.repo, ...l }).catch(() => {})\n}\n")}}]
+    else:
+        steps = [{"uses": ctx.uses("actions/github-script"), "with": {"script": Lit(
+            "const runs = await github.paginate(github.rest.actions.listWorkflowRunsForRepo, { ...context.repo, status: 'completed' })\ncore.info(`${runs.length} runs`)\n")}}]
+    job = ctx.timeout({"runs-on": "ubuntu-latest", "steps": steps})
+    perms = {"issues": "write"} if kind == "sync-labels" else None
+    return f"{kind}.yml", ctx.top(kind.replace("-", " "), on, {kind: job}, perms=perms)
+
+
+def _wf_release(ctx: _Ctx) -> tuple[str, dict]:
+    rng = ctx.rng
+    eco = ctx.eco
+    on = rng.choice(({"push": {"tags": Flow([Raw("'v*'")])}},
+                     {"push": {"tags": [Raw('"v[0-9]+.[0-9]+.[0-9]+"')]}},
+                     {"release": {"types": Flow(["published"])}}))
+    checkout = {"uses": ctx.uses("actions/checkout")}
+    build_cmd = {"rust": "cargo build --release --locked --target ${{ matrix.target }}",
+                 "node": "npm pack", "python": "python -m build", "go": "go build -trimpath -o dist/ ./cmd/..."}[eco]
+    build: dict = {"runs-on": "ubuntu-latest"}
+    if eco == "rust":
+        build["strategy"] = {"matrix": {"target": ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu", "x86_64-apple-darwin"]}}
+    build["steps"] = [checkout, *_setup_steps(ctx, False), {"name": "Build", "run": build_cmd},
+                      {"uses": ctx.uses("actions/upload-artifact"), "with": {"name": "dist", "path": "dist/"}}]
+    ctx.timeout(build)
+    publish: dict = {"needs": "build", "runs-on": "ubuntu-latest"}
+    if rng.random() < 0.5:
+        publish["environment"] = "release"
+    steps = [{"uses": ctx.uses("actions/download-artifact"), "with": {"name": "dist", "path": "dist/"}}]
+    if ctx.age == "ancient":
+        steps += [{"id": "release", "uses": ctx.uses("actions/create-release", "v1"),
+                   "env": {"GITHUB_TOKEN": "${{ secrets.GITHUB_TOKEN }}"},
+                   "with": {"tag_name": "${{ github.ref }}", "release_name": "Release ${{ github.ref }}"}}]
+    else:
+        steps += [{"uses": ctx.uses("softprops/action-gh-release", "v2"), "with": {"files": "dist/*", "generate_release_notes": True}}]
+    token = {"rust": "CARGO_REGISTRY_TOKEN", "node": "NODE_AUTH_TOKEN", "python": "PYPI_TOKEN", "go": "GORELEASER_KEY"}[eco]
+    publish_cmd = {"rust": "cargo publish --locked", "node": "npm publish --provenance --access public",
+                   "python": "twine upload dist/*", "go": "echo goreleaser publishes on tag"}[eco]
+    steps.append({"name": "Publish", "run": publish_cmd, "env": {token: "${{ secrets.%s }}" % token}})
+    publish["steps"] = steps
+    ctx.timeout(publish, 20)
+    perms = rng.choice(({"contents": "write"}, {"contents": "write", "id-token": "write"}, "write-all"))
+    return "release.yml", ctx.top("Release", on, {"build": build, "publish": publish}, perms=perms)
+
+
+def _wf_extra(ctx: _Ctx) -> tuple[str, dict]:
+    rng = ctx.rng
+    kind = EXTRA_WORKFLOWS[(ctx.idx // 4) % len(EXTRA_WORKFLOWS)]
+    checkout = {"uses": ctx.uses("actions/checkout")}
+    if kind == "codeql":
+        lang = {"rust": "rust", "node": "javascript-typescript", "python": "python", "go": "go"}[ctx.eco]
+        on = {"push": {"branches": Flow(["main"])}, "pull_request": {"branches": Flow(["main"])},
+              "schedule": [{"cron": Raw("'%d %d * * %d'" % (rng.randrange(60), rng.randrange(24), rng.randrange(7)))}]}
+        job = {"runs-on": "ubuntu-latest", "permissions": {"security-events": "write", "contents": "read"},
+               "steps": [checkout, {"uses": ctx.uses("github/codeql-action/init"), "with": {"languages": lang}},
+                         {"uses": ctx.uses("github/codeql-action/autobuild")},
+                         {"uses": ctx.uses("github/codeql-action/analyze"), "with": {"category": "/language:" + lang}}]}
+        return "codeql.yml", ctx.top("CodeQL", on, {"analyze": ctx.timeout(job, 30)})
+    if kind == "stale":
+        on = {"schedule": [{"cron": Raw("'0 0 * * *'")}]}
+        job = {"runs-on": "ubuntu-latest", "steps": [{"uses": ctx.uses("actions/stale", "v9"), "with": {
+            "days-before-stale": 60, "stale-issue-message": Raw("'This issue has had no activity for 60 days.'")}}]}
+        return "stale.yml", ctx.top("Close stale issues", on, {"stale": ctx.timeout(job, 5)},
+                                    perms={"issues": "write", "pull-requests": "write"})
+    if kind == "docs":
+        on = {"push": {"branches": Flow(["main"]), "paths": Flow([Raw("'docs/**'")])}, "workflow_dispatch": None}
+        build = {"runs-on": "ubuntu-latest", "steps": [checkout, {"run": "make docs"},
+                 {"uses": ctx.uses("actions/upload-pages-artifact", "v3"), "with": {"path": "site/"}}]}
+        deploy = {"needs": "build", "runs-on": "ubuntu-latest",
+                  "environment": {"name": "github-pages", "url": "${{ steps.deployment.outputs.page_url }}"},
+                  "steps": [{"id": "deployment", "uses": ctx.uses("actions/deploy-pages", "v4")}]}
+        return "docs.yml", ctx.top("docs", on, {"build": ctx.timeout(build), "deploy": deploy},
+                                   perms={"pages": "write", "id-token": "write", "contents": "read"})
+    if kind == "automerge":
+        job = {"runs-on": "ubuntu-latest", "if": "github.actor == 'dependabot[bot]'",
+               "steps": [{"uses": ctx.uses("actions/github-script"), "with": {"script": Lit(
+                   "await github.rest.pulls.merge({ ...context.repo, pull_number: context.issue.number, merge_method: 'squash' })\n")}}]}
+        return "automerge.yml", ctx.top("Dependabot auto-merge", "pull_request_target", {"automerge": job},
+                                        perms={"contents": "write", "pull-requests": "write"})
+    job = {"runs-on": "ubuntu-latest", "steps": [{"uses": ctx.uses("actions/labeler", "v5"),
+                                                  "with": {"sync-labels": True}}]}
+    return "labeler.yaml", ctx.top("Labeler", {"pull_request_target": None}, {"label": job},
+                                   perms={"contents": "read", "pull-requests": "write"})
+
+
+def _composite_action(ctx: _Ctx, which: int) -> tuple[str, str]:
+    rng = ctx.rng
+    name = ("setup", "build-cache", "notify")[which]
+    if name == "notify":
+        steps = [{"name": "Post to chat", "shell": "bash", "env": {"WEBHOOK": "${{ inputs.webhook }}"},
+                  "run": Lit('curl -fsS -X POST -H "Content-Type: application/json" \\\n  -d "{\\"text\\": \\"${{ github.repository }}: ${{ job.status }}\\"}" "$WEBHOOK"\n')}]
+        inputs = {"webhook": {"description": "Chat webhook URL", "required": True}}
+    else:
+        steps = [*_setup_steps(ctx, name == "build-cache" or ctx.cache),
+                 {"name": "Show versions", "shell": "bash", "run": {"rust": "cargo --version", "node": "node --version",
+                                                                     "python": "python --version", "go": "go version"}[ctx.eco]}]
+        if rng.random() < 0.3:
+            del steps[-1]["shell"]  # composite run steps need a shell: a mistake seen in the wild
+        inputs = {"version": {"description": "Toolchain version", "required": False, "default": Raw("'stable'")}}
+    doc = {"name": f"{name} ({ctx.eco})", "description": Raw(f"'Shared {name} steps for {ctx.owner} repositories'"),
+           "inputs": inputs, "runs": {"using": "composite", "steps": steps}}
+    fname = "action.yaml" if rng.random() < 0.2 else "action.yml"
+    return f".github/actions/{name}/{fname}", yaml_text(doc, ctx.st)
+
+
+def _break(text: str, method: int) -> str:
+    """Make a workflow YAML that no parser accepts (each method is a mistake seen in real repos)."""
+    lines = text.split("\n")
+    if method == 0:  # a tab where indentation is expected
+        i = next(i for i, ln in enumerate(lines) if ln.startswith("jobs:")) + 1
+        lines[i] = "\t" + lines[i].lstrip(" ")
+    elif method == 1:  # unclosed flow sequence
+        i = next(i for i, ln in enumerate(lines) if "runs-on:" in ln)
+        lines[i] = lines[i].split("runs-on:")[0] + "runs-on: [ubuntu-latest, self-hosted"
+    elif method == 2:  # unterminated double-quoted name
+        i = next(i for i, ln in enumerate(lines) if ln.startswith("name: "))
+        lines[i] = lines[i].replace("name: ", 'name: "', 1)
+    elif method == 3:  # a merge conflict left in
+        i = next(i for i, ln in enumerate(lines) if ln.lstrip().startswith("- ") and i > 5)
+        lines[i:i] = ["<<<<<<< HEAD", lines[i], "=======", ">>>>>>> origin/main"]
+    else:  # `key: value: value`
+        i = next(i for i, ln in enumerate(lines) if ln.startswith("name: "))
+        lines[i] += ": nightly"
+    return "\n".join(lines)
+
+
+def _readme(ctx: _Ctx) -> str:
+    return (f"# {ctx.name}\n\n{ctx.owner}'s {ctx.eco} service. CI runs on every push; releases are cut from tags.\n\n"
+            + _prose(ctx.rng, 600, "Development") + "\n")
+
+
+def _manifest(ctx: _Ctx) -> tuple[str, str]:
+    if ctx.eco == "rust":
+        return "Cargo.toml", f'[package]\nname = "{ctx.name}"\nversion = "0.1.0"\nedition = "2021"\n'
+    if ctx.eco == "node":
+        return "package.json", json.dumps({"name": f"@{ctx.owner}/{ctx.name}", "version": "1.0.0",
+                                           "scripts": {"test": "node --test", "lint": "eslint ."}}, indent=2) + "\n"
+    if ctx.eco == "python":
+        return "pyproject.toml", f'[project]\nname = "{ctx.name}"\nversion = "0.1.0"\n'
+    return "go.mod", f"module example.test/{ctx.owner}/{ctx.name}\n\ngo 1.22\n"
+
+
+def audit_repo_files(idx: int, owner: str, name: str) -> tuple[dict[str, str], dict]:
+    """The files of repository number `idx` (1-based) and what the audit should see in them."""
+    ctx = _Ctx(idx, name, owner)
+    rng = ctx.rng
+    workflows = [_wf_ci(ctx)]
+    if rng.random() < 0.08:
+        workflows.append(_wf_legacy_duplicate(ctx, workflows[0][1]))
+    else:
+        workflows.append(_wf_lint(ctx))
+    workflows += [_wf_scheduled(ctx), _wf_release(ctx), _wf_extra(ctx)]
+    files: dict[str, str] = {}
+    for fname, doc in workflows:
+        header = ""
+        if rng.random() < 0.3:
+            header = f"# {doc['name']}: maintained by the platform team.\n# See https://docs.acme.test/ci\n"
+        if rng.random() < 0.1:
+            header += "---\n"
+        files[f".github/workflows/{fname}"] = yaml_text(doc, ctx.st, header)
+    broken = None
+    if idx % BROKEN_EVERY == BROKEN_EVERY // 3:
+        path = f".github/workflows/{rng.choice(workflows)[0]}"
+        files[path] = _break(files[path], (idx // BROKEN_EVERY) % 5)
+        broken = path
+    n_actions = 0
+    r = rng.random()
+    if r < 0.15:
+        n_actions = 1 if r < 0.12 else 2
+    for which in range(n_actions):
+        path, text = _composite_action(ctx, which if n_actions == 1 else which + 1)
+        files[path] = text
+    files["README.md"] = _readme(ctx)
+    mpath, mtext = _manifest(ctx)
+    files[mpath] = mtext
+    files[".github/workflows/README.md"] = "Workflows of this repository; see ci.yml first.\n"  # not audited
+    files[".github/dependabot.yml"] = ("version: 2\nupdates:\n  - package-ecosystem: github-actions\n"
+                                       "    directory: /\n    schedule:\n      interval: weekly\n")  # not audited
+    audited = sum(1 for p in files if p.startswith(".github/workflows/") and p.endswith((".yml", ".yaml"))
+                  or p.rsplit("/", 1)[-1] in ("action.yml", "action.yaml"))
+    return files, {"audited_files": audited, "broken": broken, "actions": n_actions, "eco": ctx.eco}
+
+
+def audit_repo_names(n: int) -> list[str]:
+    width = max(3, len(str(n)))
+    return [f"svc-{i:0{width}d}" for i in range(1, n + 1)]
+
+
+def _write_bare_repo(git_dir: Path, pool_objects: Path, head_sha: str) -> None:
+    """A bare repository by hand: HEAD, config, refs, and objects borrowed from the pool."""
+    (git_dir / "objects" / "info").mkdir(parents=True)
+    (git_dir / "objects" / "pack").mkdir()
+    (git_dir / "refs" / "heads").mkdir(parents=True)
+    (git_dir / "refs" / "tags").mkdir()
+    (git_dir / "HEAD").write_text("ref: refs/heads/main\n")
+    (git_dir / "config").write_text("[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n")
+    (git_dir / "objects" / "info" / "alternates").write_text(f"{pool_objects}\n")
+    (git_dir / "refs" / "heads" / "main").write_text(head_sha + "\n")
+
+
+def cmd_gen_audit(a: argparse.Namespace) -> int:
+    forge = Path(a.forge).resolve()
+    marker = forge / AUDIT_MARKER
+    want = {"version": AUDIT_FORGE_VERSION, "owner": a.owner, "repos": a.repos}
+    if not a.regen and marker.exists():
+        try:
+            have = json.loads(marker.read_text())
+        except ValueError:
+            have = {}
+        if {k: have.get(k) for k in want} == want:
+            print(f"forge: reusing {forge} ({a.repos} repos; --regen to rebuild)", file=sys.stderr)
+            return 0
+    if forge.exists():
+        shutil.rmtree(forge)
+    (forge / a.owner).mkdir(parents=True)
+    t0 = time.perf_counter()
+    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1")
+    pool = forge / AUDIT_POOL
+    subprocess.run(["git", "init", "--bare", "--quiet", "--initial-branch=main", str(pool)], check=True, env=env)
+    names = audit_repo_names(a.repos)
+    expect: dict = {"repos": [], "files": 0, "broken": {}, "actions": 0, "ecosystems": {}}
+    proc = subprocess.Popen(["git", f"--git-dir={pool}", "fast-import", "--quiet", "--done",
+                             f"--export-marks={forge / '.marks'}"], stdin=subprocess.PIPE, env=env)
+    assert proc.stdin is not None
+    when = 1_735_689_600
+    for i, name in enumerate(names, 1):
+        files, info = audit_repo_files(i, a.owner, name)
+        full = f"{a.owner}/{name}"
+        expect["repos"].append(full)
+        expect["files"] += info["audited_files"]
+        expect["actions"] += info["actions"]
+        expect["ecosystems"][info["eco"]] = expect["ecosystems"].get(info["eco"], 0) + 1
+        if info["broken"]:
+            expect["broken"][full] = info["broken"]
+        who, email = AUTHORS[i % len(AUTHORS)]
+        chunk = [f"commit refs/heads/{name}\nmark :{i}\n".encode(),
+                 f"author {who} <{email}> {when + i * 60} +0000\n".encode(),
+                 f"committer {who} <{email}> {when + i * 60} +0000\n".encode(),
+                 _data(f"Initial import of {full}".encode())]
+        for path in sorted(files):
+            chunk.append(f"M 100644 inline {path}\n".encode())
+            chunk.append(_data(files[path].encode()))
+        chunk.append(b"\n")
+        proc.stdin.write(b"".join(chunk))
+    proc.stdin.write(b"done\n")
+    proc.stdin.close()
+    if proc.wait() != 0:
+        print("gen-audit: git fast-import failed", file=sys.stderr)
+        return 1
+    marks = dict(line.split() for line in (forge / ".marks").read_text().splitlines() if line.strip())
+    pool_objects = pool / "objects"
+    for i, name in enumerate(names, 1):
+        _write_bare_repo(forge / a.owner / f"{name}.git", pool_objects, marks[f":{i}"])
+    # Spot check: the first repository reads as a repository of its own.
+    first = forge / a.owner / f"{names[0]}.git"
+    out = subprocess.run(["git", f"--git-dir={first}", "ls-tree", "-r", "--name-only", "HEAD"],
+                         check=True, env=env, capture_output=True, text=True).stdout
+    if ".github/workflows/ci.yml" not in out.split():
+        print(f"gen-audit: {first} does not read back:\n{out}", file=sys.stderr)
+        return 1
+    secs = time.perf_counter() - t0
+    expect["broken_repos"] = len(expect["broken"])
+    (forge / "expect.json").write_text(json.dumps(expect, indent=1) + "\n")
+    want["generated_seconds"] = round(secs, 2)
+    want["files"] = expect["files"]
+    marker.write_text(json.dumps(want, indent=2) + "\n")
+    print(f"forge: generated {a.repos} repos ({expect['files']} workflow/action files, "
+          f"{len(expect['broken'])} broken) in {secs:.1f}s under {forge}", file=sys.stderr)
+    return 0
+
+
+# --------------------------------------------------------------------------- audit report
+
+def _time_v(path: str) -> dict:
+    """The figures of a `/usr/bin/time -v -o PATH` report that matter here."""
+    out: dict = {}
+    try:
+        text = Path(path).read_text()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        key, _, value = line.strip().rpartition(": ")
+        try:
+            if key == "Maximum resident set size (kbytes)":
+                out["maxrss_kb"] = int(value)
+            elif key == "User time (seconds)":
+                out["user_seconds"] = float(value)
+            elif key == "System time (seconds)":
+                out["sys_seconds"] = float(value)
+            elif key == "Percent of CPU this job got":
+                out["cpu_percent"] = int(value.rstrip("%"))
+        except ValueError:
+            pass
+    return out
+
+
+def _load_record(path: str) -> list[dict]:
+    p = Path(path)
+    return [json.loads(l) for l in p.read_text().splitlines() if l.strip()] if p.exists() else []
+
+
+def cmd_audit_report(a: argparse.Namespace) -> int:
+    recs = _load_record(a.record)
+    expect = json.loads(Path(a.expect).read_text())
+    want_repos = len(expect["repos"])
+    configs = [c.split("=", 1) for c in a.configs]  # label=jobs-as-shown
+    problems: list[str] = []
+
+    # Every run's report: parse it, hash it, count what it holds.
+    digests: dict[str, str] = {}
+    reference = None
+    reference_path = None
+    for r in recs:
+        if not r["label"].startswith("audit") or not r.get("report"):
+            continue
+        path = Path(r["report"])
+        r["report"] = path.name  # the work folder is usually gone by the time anyone reads this
+        if r["rc"] != 0 or not path.exists():
+            continue
+        data = path.read_bytes()
+        digests[str(path)] = hashlib.sha256(data).hexdigest()
+        try:
+            rep = json.loads(data)
+        except ValueError as e:
+            problems.append(f"{path.name}: the report is not JSON: {e}")
+            continue
+        r["files"] = rep.get("files")
+        r["findings"] = len(rep.get("findings", []))
+        r["repos"] = len(rep.get("repos", []))
+        if reference is None:
+            reference, reference_path = rep, path
+
+    checks: dict = {"report_parses": reference is not None}
+    summary: dict = {}
+    if reference is None:
+        problems.append("no audit run produced a report")
+    else:
+        repos = reference.get("repos", [])
+        errors = reference.get("errors", [])
+        findings = reference.get("findings", [])
+        invalid = {f["repo"]: f["path"] for f in findings if f.get("rule") == "invalid-workflow"}
+        by_rule: dict[str, int] = {}
+        by_sev: dict[str, int] = {}
+        for f in findings:
+            by_rule[f["rule"]] = by_rule.get(f["rule"], 0) + 1
+            by_sev[f["severity"]] = by_sev.get(f["severity"], 0) + 1
+        missed = sorted(r for r, p in expect["broken"].items() if invalid.get(r) != p)
+        unexpected = sorted(r for r in invalid if r not in expect["broken"])
+        checks.update({
+            "repos_in_report": len(repos),
+            "repos_expected": want_repos,
+            "repos_match": sorted(repos) == sorted(expect["repos"]),
+            "errors": len(errors),
+            "files_in_report": reference.get("files"),
+            "files_expected": expect["files"],
+            "files_match": reference.get("files") == expect["files"],
+            "broken_repos": len(expect["broken"]),
+            "broken_repos_flagged_invalid": len(expect["broken"]) - len(missed),
+            "broken_repos_missed": missed[:20],
+            "invalid_workflow_in_other_repos": unexpected[:20],
+            "reports_identical_across_runs": len(set(digests.values())) <= 1,
+            "reports_compared": len(digests),
+        })
+        summary = {"files": reference.get("files"), "findings": len(findings),
+                   "findings_by_severity": dict(sorted(by_sev.items())),
+                   "findings_by_rule": dict(sorted(by_rule.items())),
+                   "repos_with_findings": len({f["repo"] for f in findings}),
+                   "report_bytes": reference_path.stat().st_size if reference_path else None}
+        if not checks["repos_match"]:
+            problems.append(f"the report lists {len(repos)} repositories, expected {want_repos}")
+        if errors:
+            problems.append(f"{len(errors)} repositories could not be audited, e.g. {errors[0]}")
+        if not checks["files_match"]:
+            problems.append(f"the report counts {reference.get('files')} files, the forge has {expect['files']}")
+        if missed:
+            problems.append(f"{len(missed)} broken workflows not reported as invalid-workflow, e.g. {missed[:3]}")
+        if not checks["reports_identical_across_runs"]:
+            problems.append("the reports differ between runs (job counts or repeats)")
+
+    files = summary.get("files")
+    per_config: dict = {}
+    for label, jobs in configs:
+        ok = [r for r in recs if r["label"] == label and r["rc"] == 0]
+        secs = statistics.median(r["seconds"] for r in ok) if ok else None
+
+        def med(key: str, ok: list = ok) -> float | None:
+            xs = [r[key] for r in ok if r.get(key) is not None]
+            return round(statistics.median(xs), 3) if xs else None
+
+        rss = max((r["maxrss_kb"] for r in ok), default=None)
+        user, sys_ = med("user_seconds"), med("sys_seconds")
+        per_config[label] = {
+            "jobs": jobs,
+            "runs_ok": len(ok),
+            "runs_failed": sum(1 for r in recs if r["label"] == label and r["rc"] != 0),
+            "seconds": round(secs, 3) if secs is not None else None,
+            "seconds_min": round(min(r["seconds"] for r in ok), 3) if ok else None,
+            "seconds_max": round(max(r["seconds"] for r in ok), 3) if ok else None,
+            "files_per_second": round(files / secs, 1) if secs and files else None,
+            "repos_per_second": round(want_repos / secs, 1) if secs else None,
+            "peak_rss_mb": round(rss / 1024, 1) if rss else None,
+            "user_seconds": user,
+            "sys_seconds": sys_,
+            "cpu_seconds": round(user + sys_, 3) if user is not None and sys_ is not None else None,
+            "meets_target": (secs < a.target_seconds) if secs is not None else None,
+        }
+    main_cfg = per_config.get(configs[0][0], {}) if configs else {}
+    fetch = [r for r in recs if r["label"] == "fetch"]
+    out = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "repos": want_repos,
+        "workflows_per_repo": 5,
+        "runs": a.runs,
+        "nproc": len(os.sched_getaffinity(0)),
+        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+        "git_version": a.git_version,
+        "convoy_bin": a.convoy_bin,
+        "convoy_version": a.convoy_version,
+        "command": a.command,
+        "timing": a.timing,
+        "forge": {"generated_seconds": a.gen_seconds, "files": expect["files"], "composite_actions": expect["actions"],
+                  "broken_repos": len(expect["broken"]), "ecosystems": expect.get("ecosystems")},
+        "fetch_seconds": fetch[-1]["seconds"] if fetch else None,
+        "fetch_cache": fetch[-1].get("cache") if fetch else None,  # cold: filled an empty cache
+        "report": summary,
+        "checks": checks,
+        "configs": per_config,
+        "target": {"what": f"whole audit ({configs[0][0] if configs else '?'}) under {a.target_seconds:g} s",
+                   "seconds": main_cfg.get("seconds"), "target_seconds": a.target_seconds,
+                   "pass": main_cfg.get("meets_target"),
+                   "all_configs_pass": all(c["meets_target"] for c in per_config.values()) if per_config else None},
+        "problems": problems,
+        "failed_runs": sorted({r["label"] for r in recs if r["rc"] != 0}),
+        "runs_raw": recs,
+    }
+    Path(a.out).write_text(json.dumps(out, indent=2) + "\n")
+
+    def show(x: object) -> str:
+        return "n/a" if x is None else str(x)
+    print(f"audit_repos {show(checks.get('repos_in_report'))} (expected {want_repos})")
+    print(f"audit_files {show(files)} (expected {expect['files']})")
+    print(f"audit_findings {show(summary.get('findings'))} "
+          f"{' '.join(f'{k}={v}' for k, v in summary.get('findings_by_severity', {}).items())}")
+    print(f"audit_errors {show(checks.get('errors'))}")
+    print(f"broken_repos_flagged {show(checks.get('broken_repos_flagged_invalid'))}/{len(expect['broken'])}")
+    print(f"fetch_seconds {show(out['fetch_seconds'])} ({show(out['fetch_cache'])} cache; not part of the audit figures)")
+    for label, c in per_config.items():
+        verdict = {True: "PASS", False: "MISS", None: "n/a"}[c["meets_target"]]
+        print(f"{label}_seconds {show(c['seconds'])} (jobs {c['jobs']}; target < {a.target_seconds:g}) {verdict}")
+        print(f"{label}_files_per_second {show(c['files_per_second'])}")
+        print(f"{label}_repos_per_second {show(c['repos_per_second'])}")
+        print(f"{label}_peak_rss_mb {show(c['peak_rss_mb'])}")
+        print(f"{label}_cpu_seconds {show(c['cpu_seconds'])}")
+    verdict = {True: "PASS", False: "MISS", None: "n/a"}[out["target"]["pass"]]
+    print(f"target {out['target']['what']}: {show(out['target']['seconds'])} s {verdict}")
+    for p in problems:
+        print(f"problem: {p}", file=sys.stderr)
+    print(f"results written to {a.out}", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(prog="benchlib.py")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -474,6 +1277,9 @@ def main() -> int:
     r.add_argument("--record", required=True)
     r.add_argument("--label", required=True)
     r.add_argument("--stdout", help="send the command's stdout here (e.g. /dev/null)")
+    r.add_argument("--time-v", metavar="TIME", help="run the command under GNU time (e.g. /usr/bin/time) -v "
+                   "and record its peak RSS, user and system seconds")
+    r.add_argument("--meta", action="append", metavar="KEY=VALUE", help="add to the record (repeatable)")
     r.add_argument("cmd", nargs=argparse.REMAINDER)
     r.set_defaults(fn=cmd_run)
 
@@ -491,6 +1297,29 @@ def main() -> int:
     o.add_argument("--gen-seconds", type=float)
     o.add_argument("--cold-cache-repos", type=int)
     o.set_defaults(fn=cmd_report)
+
+    ga = sub.add_parser("gen-audit")
+    ga.add_argument("--forge", required=True)
+    ga.add_argument("--owner", default="acme")
+    ga.add_argument("--repos", type=int, default=1000)
+    ga.add_argument("--regen", action="store_true")
+    ga.set_defaults(fn=cmd_gen_audit)
+
+    ar = sub.add_parser("audit-report")
+    ar.add_argument("--record", required=True)
+    ar.add_argument("--expect", required=True, help="expect.json written by gen-audit")
+    ar.add_argument("--out", required=True)
+    ar.add_argument("--config", dest="configs", action="append", default=[], metavar="LABEL=JOBS",
+                    help="a timed configuration, in report order; the first is held to the target")
+    ar.add_argument("--runs", type=int, required=True)
+    ar.add_argument("--target-seconds", type=float, default=10.0)
+    ar.add_argument("--git-version", default="")
+    ar.add_argument("--convoy-bin", default="")
+    ar.add_argument("--convoy-version", default="")
+    ar.add_argument("--command", default="")
+    ar.add_argument("--timing", default="")
+    ar.add_argument("--gen-seconds", type=float)
+    ar.set_defaults(fn=cmd_audit_report)
 
     a = p.parse_args()
     if a.cmd == "gen" and a.names:

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Audit benchmark: `convoy audit --offline` over 1,000 repositories x 5 workflows from the
+# warm clone cache; files and repos per second, peak RSS, target < 10 s. See bench/README.md.
+#
+# Usage: bash bench/audit.sh [--keep] [--regen]
+#   --keep   keep the temporary work folder (its path is printed at the end)
+#   --regen  with BENCH_WORK: regenerate the forge (and refetch) even if it matches
+# Environment:
+#   BENCH_REPOS=1000        repositories in the org
+#   BENCH_RUNS=3            runs of each configuration (median reported)
+#   BENCH_AUDIT_JOBS="default 1 8"  configurations: "default" = no --jobs flag (the manifest's
+#                           jobs, i.e. convoy's default unless BENCH_MANIFEST_JOBS is set),
+#                           a number N = --jobs N. The first one is held to the target.
+#   BENCH_MANIFEST_JOBS=    write `jobs = N` under [org] (unset: no `jobs` key)
+#   BENCH_TARGET_SECONDS=10 the target for the whole audit
+#   BENCH_WORK=             work folder to use and keep (forge and cache are reused when
+#                           they match); unset: a fresh temporary folder, removed on exit
+#   BENCH_RESULTS=bench/results-audit.json  where results are written
+#   CONVOY_BIN=...          use this binary instead of `cargo build --release`
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+LIB="$BENCH_DIR/benchlib.py"
+
+KEEP=0
+REGEN=0
+for arg in "$@"; do
+  case "$arg" in
+    --keep) KEEP=1 ;;
+    --regen) REGEN=1 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "audit.sh: unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+REPOS=${BENCH_REPOS:-1000}
+RUNS=${BENCH_RUNS:-3}
+read -r -a CONFIGS <<<"${BENCH_AUDIT_JOBS:-default 1 8}"
+MANIFEST_JOBS=${BENCH_MANIFEST_JOBS:-}
+TARGET=${BENCH_TARGET_SECONDS:-10}
+RESULTS=${BENCH_RESULTS:-$BENCH_DIR/results-audit.json}
+OWNER=acme
+export GIT_TERMINAL_PROMPT=0
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'audit.sh: %s\n' "$*" >&2; exit 1; }
+
+[[ $REPOS =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPOS must be a positive number, not '$REPOS'"
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive number, not '$RUNS'"
+[[ ${#CONFIGS[@]} -gt 0 ]] || die "BENCH_AUDIT_JOBS is empty"
+for c in "${CONFIGS[@]}"; do
+  [[ $c == default || $c =~ ^[1-9][0-9]*$ ]] || die "BENCH_AUDIT_JOBS: '$c' is neither 'default' nor a number"
+done
+[[ -z $MANIFEST_JOBS || $MANIFEST_JOBS =~ ^[1-9][0-9]*$ ]] || die "BENCH_MANIFEST_JOBS must be a number"
+command -v git >/dev/null || die "git is needed (convoy's local forge runs git upload-pack)"
+command -v python3 >/dev/null || die "python3 is needed"
+
+# ---------------------------------------------------------------- work folder
+if [[ -n ${BENCH_WORK:-} ]]; then
+  mkdir -p "$BENCH_WORK"
+  WORK=$(cd "$BENCH_WORK" && pwd)
+  KEEP=1
+else
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/convoy-audit-bench.XXXXXX")
+fi
+cleanup() {
+  if [[ $KEEP == 1 ]]; then
+    log "work folder kept: $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+FORGE="$WORK/forge"
+CACHE="$WORK/cache"
+MANIFEST="$WORK/org.toml"
+RECORD="$WORK/runs.jsonl"
+REPORTS="$WORK/reports"
+
+# ---------------------------------------------------------------- convoy binary
+if [[ -n ${CONVOY_BIN:-} ]]; then
+  CONVOY=$CONVOY_BIN
+else
+  log "building convoy (cargo build --release; may wait for other cargo runs)"
+  (cd "$ROOT" && cargo build --release --quiet) || die "cargo build --release failed"
+  CONVOY="$ROOT/target/release/convoy"
+fi
+[[ -x $CONVOY ]] || die "convoy binary not found or not executable: $CONVOY"
+CONVOY_VERSION=$("$CONVOY" --version 2>/dev/null || true)
+"$CONVOY" audit --help >/dev/null 2>&1 || die "$CONVOY has no 'audit' command (an old build?)"
+
+# Peak RSS and CPU time: GNU time -v when it works here, else getrusage in benchlib.py.
+TIME_V=""
+if [[ -x /usr/bin/time ]] && /usr/bin/time -v -o /dev/null true 2>/dev/null; then
+  TIME_V=/usr/bin/time
+fi
+TIMING="wall: time.perf_counter around the command; peak RSS: $([[ -n $TIME_V ]] && echo "/usr/bin/time -v" || echo "getrusage(RUSAGE_CHILDREN)")"
+
+# ---------------------------------------------------------------- forge (not timed)
+gen_args=(gen-audit --forge "$FORGE" --owner "$OWNER" --repos "$REPOS")
+[[ $REGEN == 1 ]] && gen_args+=(--regen)
+python3 "$LIB" "${gen_args[@]}" || die "forge generation failed"
+GEN_SECONDS=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("generated_seconds", ""))' \
+  "$FORGE/.bench-audit-forge.json")
+# A cache filled from another forge (a regenerated one) would be audited as is: start over.
+if [[ -d $CACHE && ( ! -f $WORK/cache-stamp || $FORGE/.bench-audit-forge.json -nt $WORK/cache-stamp ) ]]; then
+  rm -rf "$CACHE"
+fi
+
+# ---------------------------------------------------------------- manifest
+{
+  echo "# Generated by bench/audit.sh; rewritten on every run."
+  echo "[org]"
+  echo "name = \"$OWNER\""
+  echo "default_branch = \"main\""
+  [[ -n $MANIFEST_JOBS ]] && echo "jobs = $MANIFEST_JOBS"
+  echo "cache_dir = \"cache\""
+  echo "forge = { kind = \"local\", root = \"forge\" }"
+  echo
+  echo "[[repo]]"
+  echo "name = \"$OWNER/*\""
+} >"$MANIFEST"
+"$CONVOY" -m "$MANIFEST" --quiet validate >/dev/null || die "convoy validate $MANIFEST failed"
+
+# ---------------------------------------------------------------- warm the cache (timed apart)
+: >"$RECORD"
+rm -rf "$REPORTS" && mkdir -p "$REPORTS"
+timed() { # timed LABEL [run options] -- CMD...
+  local label=$1; shift
+  if [[ -n $TIME_V ]]; then
+    python3 "$LIB" run --record "$RECORD" --label "$label" --time-v "$TIME_V" "$@"
+  else
+    python3 "$LIB" run --record "$RECORD" --label "$label" "$@"
+  fi
+}
+write_report() {
+  local args=(audit-report --record "$RECORD" --expect "$FORGE/expect.json" --out "$RESULTS" --runs "$RUNS"
+    --target-seconds "$TARGET" --git-version "$(git --version)" --convoy-bin "$CONVOY"
+    --convoy-version "$CONVOY_VERSION" --timing "$TIMING"
+    --command "convoy -m org.toml -q audit --offline --format json --output FILE --fail-on never [--jobs N]")
+  [[ -n $GEN_SECONDS ]] && args+=(--gen-seconds "$GEN_SECONDS")
+  local c
+  for c in "${CONFIGS[@]}"; do args+=(--config "$(label_of "$c")=$(jobs_shown "$c")"); done
+  python3 "$LIB" "${args[@]}"
+}
+label_of() { [[ $1 == default ]] && echo audit_default || echo "audit_jobs$1"; }
+jobs_shown() {
+  if [[ $1 != default ]]; then echo "$1"
+  elif [[ -n $MANIFEST_JOBS ]]; then echo "$MANIFEST_JOBS (manifest)"
+  else echo "default (no jobs key in the manifest)"
+  fi
+}
+convoy_failed() { # keep what was measured, then exit 1
+  log "convoy failed: $1 (partial results follow)"
+  write_report || true
+  exit 1
+}
+
+FETCH_KIND=cold
+[[ -d $CACHE ]] && FETCH_KIND=warm
+log "convoy fetch ($FETCH_KIND cache): filling the cache ($REPOS repos; timed apart, not part of the audit figures)"
+timed fetch --meta "cache=$FETCH_KIND" --stdout "$WORK/fetch.out" -- "$CONVOY" -m "$MANIFEST" --quiet fetch \
+  || { cat "$WORK/fetch.out" >&2; convoy_failed "fetch"; }
+sed 's/^/  /' "$WORK/fetch.out" >&2
+touch "$WORK/cache-stamp"
+[[ -d $CACHE/$OWNER ]] || die "convoy fetch left no $CACHE/$OWNER"
+n=$(find "$CACHE/$OWNER" -mindepth 1 -maxdepth 1 -type d -name '*.git' | wc -l)
+[[ $n == "$REPOS" ]] || die "expected $REPOS repositories under $CACHE/$OWNER after the fetch, found $n"
+
+set_audit_cmd() { # set_audit_cmd CONFIG REPORT-FILE: the command in AUDIT_CMD
+  AUDIT_CMD=("$CONVOY" -m "$MANIFEST" -q audit --offline --format json --output "$2" --fail-on never)
+  [[ $1 == default ]] || AUDIT_CMD+=(--jobs "$1")
+}
+# Untimed warm-up: brings the cache into the page cache and fails early on a broken binary.
+log "warm-up audit (untimed)"
+set_audit_cmd default "$REPORTS/warm-up.json"
+"${AUDIT_CMD[@]}" || convoy_failed "audit (warm-up)"
+
+# ---------------------------------------------------------------- timed audits
+log "timing $RUNS round(s) of: ${CONFIGS[*]} (order rotates each round)"
+failed=0
+for ((i = 0; i < RUNS; i++)); do
+  for ((k = 0; k < ${#CONFIGS[@]}; k++)); do
+    c=${CONFIGS[(i + k) % ${#CONFIGS[@]}]}
+    label=$(label_of "$c")
+    out="$REPORTS/$label-$((i + 1)).json"
+    # Keep the cache in memory (other work on the machine may have pushed it out).
+    find "$CACHE" -type f -exec cat {} + >/dev/null 2>&1 || true
+    set_audit_cmd "$c" "$out"
+    timed "$label" --meta "report=$out" --meta "jobs=$c" -- "${AUDIT_CMD[@]}" || failed=1
+  done
+done
+
+# ---------------------------------------------------------------- report
+rc=0
+write_report || rc=$?
+[[ $failed == 0 ]] || { log "some audit runs failed (see failed_runs in $RESULTS)"; rc=1; }
+exit "$rc"
