@@ -70,14 +70,9 @@ struct Pass1 {
     body: String,
 }
 
-/// Apply `plans` (from [`Session::plan`]) through the session's forge.
-pub async fn apply(
-    session: &Session,
-    plans: Vec<RepoResult<RepoPlan>>,
-    reporter: &dyn Reporter,
-) -> Vec<RepoResult<ApplyOutcome>> {
+fn context(session: &Session) -> Arc<ApplyContext> {
     let campaign = session.manifest.campaign();
-    let ctx = Arc::new(ApplyContext {
+    Arc::new(ApplyContext {
         forge: session.forge.clone(),
         branch: campaign.branch.get_ref().clone(),
         message: campaign.commit_message.get_ref().clone(),
@@ -86,7 +81,67 @@ pub async fn apply(
         reviewers: campaign.reviewers.clone(),
         assignees: campaign.assignees.clone(),
         auto_merge: campaign.auto_merge,
-    });
+    })
+}
+
+/// Fetch, plan and apply each repository in one go, `jobs` repositories at a time, so clones
+/// and plans run while other repositories wait for their turn to write (writes are paced one
+/// at a time: with separate stages, the fetch stage would add to the run instead of hiding in
+/// it). `refused` repositories (no push access) fail without being touched.
+pub async fn fetch_plan_apply(
+    session: Arc<Session>,
+    refused: Vec<(RepoId, String)>,
+    reporter: &dyn Reporter,
+) -> Result<Vec<RepoResult<ApplyOutcome>>, super::SetupError> {
+    let credentials = Arc::new(session.fetch_setup().await?);
+    let ctx = context(&session);
+    reporter.stage("apply", session.targets().len());
+    let permits = Arc::new(Semaphore::new(session.options.jobs.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut results: Vec<Option<RepoResult<Pass1>>> = Vec::new();
+    for (index, target) in session.targets().iter().enumerate() {
+        results.push(None);
+        let repo = target.repo.id.clone();
+        if let Some((_, why)) = refused.iter().find(|(r, _)| *r == repo) {
+            results[index] = Some(RepoResult { repo, result: Err(why.clone()) });
+            continue;
+        }
+        let (ctx, permits, session, credentials) = (ctx.clone(), permits.clone(), session.clone(), credentials.clone());
+        reporter.item_started(&repo.full_name());
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let planned = tokio::task::spawn_blocking(move || {
+                let target = &session.targets()[index];
+                session
+                    .fetch_one(target, credentials.as_ref().as_ref())
+                    .map_err(|e| format!("not planned, the fetch failed: {e}"))
+                    .and_then(|_| session.plan_one(target))
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("internal error: {e}")));
+            let result = match planned {
+                Ok(plan) => ctx.pass1(&repo, &plan).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            (index, RepoResult { repo, result })
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((index, r)) = joined {
+            results[index] = Some(r);
+        }
+    }
+    let results: Vec<RepoResult<Pass1>> = results.into_iter().flatten().collect();
+    Ok(finish(ctx, permits, results, reporter).await)
+}
+
+/// Apply `plans` (from [`Session::plan`]) through the session's forge.
+pub async fn apply(
+    session: &Session,
+    plans: Vec<RepoResult<RepoPlan>>,
+    reporter: &dyn Reporter,
+) -> Vec<RepoResult<ApplyOutcome>> {
+    let ctx = context(session);
     reporter.stage("apply", plans.len());
     let permits = Arc::new(Semaphore::new(session.options.jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
@@ -115,7 +170,16 @@ pub async fn apply(
         }
     }
     let results: Vec<RepoResult<Pass1>> = results.into_iter().flatten().collect();
+    finish(ctx, permits, results, reporter).await
+}
 
+/// Pass 2 over pass 1's results, and the per-repository report.
+async fn finish(
+    ctx: Arc<ApplyContext>,
+    permits: Arc<Semaphore>,
+    results: Vec<RepoResult<Pass1>>,
+    reporter: &dyn Reporter,
+) -> Vec<RepoResult<ApplyOutcome>> {
     // Pass 2: the sibling list. Siblings this run did not settle (filtered out with --repo, or
     // failed before their PR could be looked at) keep what the PR bodies listed before.
     let mut siblings: BTreeMap<RepoId, u64> = BTreeMap::new();

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use apply::{ApplyAction, ApplyOutcome, apply, describe};
+pub use apply::{ApplyAction, ApplyOutcome, apply, describe, fetch_plan_apply};
 
 use crate::change::{FileDiff, diff_against};
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -171,15 +171,34 @@ impl Session {
         &self.selection.targets
     }
 
-    /// Clone or fetch every target into the cache, `jobs` at a time.
-    pub async fn fetch(&self, reporter: &dyn Reporter) -> Result<Vec<RepoResult<FetchOutcome>>, SetupError> {
+    /// What fetching needs before the first repository: `git` for `file://` URLs, and the
+    /// credentials for the forge's git endpoint.
+    pub async fn fetch_setup(&self) -> Result<Option<crate::workspace::GitCredentials>, SetupError> {
         let urls: Vec<&str> = self.targets().iter().map(|t| t.repo.clone_url.as_str()).collect();
         require_git_for(&urls).map_err(SetupError::Environment)?;
-        let credentials = self
-            .forge
+        self.forge
             .git_credentials()
             .await
-            .map_err(|e| SetupError::Environment(format!("cannot get credentials for git: {e}")))?;
+            .map_err(|e| SetupError::Environment(format!("cannot get credentials for git: {e}")))
+    }
+
+    /// Clone or fetch one target (blocking).
+    pub fn fetch_one(
+        &self,
+        target: &Target,
+        credentials: Option<&crate::workspace::GitCredentials>,
+    ) -> Result<FetchOutcome, String> {
+        self.cache.fetch(&target.repo, credentials).map_err(|e| e.to_string())
+    }
+
+    /// Plan one target from the cache (blocking).
+    pub fn plan_one(&self, target: &Target) -> Result<RepoPlan, String> {
+        self.plan_repo(target)
+    }
+
+    /// Clone or fetch every target into the cache, `jobs` at a time.
+    pub async fn fetch(&self, reporter: &dyn Reporter) -> Result<Vec<RepoResult<FetchOutcome>>, SetupError> {
+        let credentials = self.fetch_setup().await?;
         reporter.stage("fetch", self.targets().len());
         let work = || {
             crate::parallel::map(self.targets(), self.options.jobs, |t| {

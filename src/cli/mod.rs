@@ -254,14 +254,28 @@ fn plan_fetched(cli: &Cli, session: Session, fetched: Vec<RepoResult<FetchOutcom
 }
 
 /// Write a campaign: commit, push and open or update pull requests.
+///
+/// Fetching, planning and writing overlap: each repository is fetched and planned just before
+/// its pull request is written, so the clones run while other repositories wait for their turn
+/// to write. `--offline` plans from the cache as it is.
 async fn apply(cli: &Cli, session: Session, offline: bool) -> Result<bool, Failure> {
-    let fetched = if offline { Vec::new() } else { fetch(cli, &session).await? };
-    apply_fetched(cli, session, fetched).await
+    if offline {
+        return apply_fetched(cli, session, Vec::new()).await;
+    }
+    let denied = preflight(&session).await?;
+    let refused = denied.into_iter().map(|r| (r, NO_PUSH.to_string())).collect();
+    let session = std::sync::Arc::new(session);
+    let reporter = progress::reporter(cli.quiet);
+    let results = crate::campaign::fetch_plan_apply(session.clone(), refused, reporter.as_ref()).await?;
+    report_apply(cli, &session, &results);
+    Ok(all_ok(&results))
 }
 
-async fn apply_fetched(cli: &Cli, session: Session, fetched: Vec<RepoResult<FetchOutcome>>) -> Result<bool, Failure> {
-    // Pre-flight: repositories these credentials cannot push to are named now, before
-    // anything is written, rather than failing half-way.
+const NO_PUSH: &str = "no push access for these credentials (checked before starting)";
+
+/// Repositories these credentials cannot push to, named before anything is written rather
+/// than failing half-way.
+async fn preflight(session: &Session) -> Result<Vec<crate::forge::RepoId>, Failure> {
     let ids: Vec<_> = session.targets().iter().map(|t| t.repo.id.clone()).collect();
     let denied = session.forge.missing_write_access(&ids).await.map_err(|e| Failure::run(e.to_string()))?;
     if !denied.is_empty() {
@@ -273,21 +287,30 @@ async fn apply_fetched(cli: &Cli, session: Session, fetched: Vec<RepoResult<Fetc
             names.join(", ")
         );
     }
+    Ok(denied)
+}
+
+async fn apply_fetched(cli: &Cli, session: Session, fetched: Vec<RepoResult<FetchOutcome>>) -> Result<bool, Failure> {
+    let denied = preflight(&session).await?;
     let reporter = progress::reporter(cli.quiet);
     let mut plans = session.plan_after(&fetched, reporter.as_ref());
     for p in plans.iter_mut().filter(|p| denied.contains(&p.repo)) {
-        p.result = Err("no push access for these credentials (checked before starting)".into());
+        p.result = Err(NO_PUSH.into());
     }
     let results = crate::campaign::apply(&session, plans, reporter.as_ref()).await;
+    report_apply(cli, &session, &results);
+    Ok(all_ok(&results))
+}
+
+fn report_apply(cli: &Cli, session: &Session, results: &[RepoResult<crate::campaign::ApplyOutcome>]) {
     let branch = session.manifest.campaign().branch.get_ref().clone();
     let skipped = &session.selection.skipped;
     emit(
         cli,
-        &session,
-        || report::apply_json(&branch, &results, skipped),
-        || report::apply_text(&branch, &results, skipped),
+        session,
+        || report::apply_json(&branch, results, skipped),
+        || report::apply_text(&branch, results, skipped),
     );
-    Ok(all_ok(&results))
 }
 
 /// Print a command's result: JSON (with the API usage of remote forges under `api`) or text, and

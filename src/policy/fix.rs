@@ -229,8 +229,14 @@ fn plan_fix(
             let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
             // The version goes in a trailing comment, GitHub's convention for pinned actions; a
             // comment already there keeps its text after the version.
+            // A CRLF file keeps its `\r` at the end of the line, after the new comment.
+            let line_end = if source[..line_end].ends_with('\r') { line_end - 1 } else { line_end };
             let rest = &source[start + uses.value.len()..line_end];
             let text = match rest.find(" #") {
+                // A `# convoy: ...` directive stays a comment of its own, where the audit finds it.
+                Some(i) if rest[i + 2..].trim_start().starts_with("convoy:") => {
+                    format!("{sha}{} # {}{}", &rest[..i], key.1, &rest[i..])
+                }
                 Some(i) => {
                     let comment = rest[i + 2..].trim_start();
                     format!("{sha}{} # {} {comment}", &rest[..i], key.1)
@@ -338,6 +344,18 @@ mod tests {
         );
         assert!(fixed.contains("      - uses: other/thing@v1\n"), "unresolved: left alone\n{fixed}");
         assert!(out.skipped[0].reason.contains("could not resolve `v1` of other/thing"), "{:?}", out.skipped);
+    }
+
+    #[test]
+    fn pins_keep_directives_and_crlf_line_ends() {
+        let src = "on: push\r\npermissions: {}\r\nconcurrency: x\r\njobs:\r\n  a:\r\n    runs-on: x\r\n    timeout-minutes: 5\r\n    steps:\r\n      - uses: actions/checkout@v4 # convoy: ignore[outdated-actions]\r\n";
+        let file = SourceFile { path: ".github/workflows/ci.yml".into(), bytes: src.as_bytes().to_vec() };
+        let sha = "a".repeat(40);
+        let pins: PinMap = [(("actions/checkout".to_string(), "v4".to_string()), sha.clone())].into_iter().collect();
+        let out = fix_repo(&Policy::default_rules(), "acme/api", &[file], &|_| false, &pins);
+        let fixed = &out.files[0].text;
+        let want = format!("      - uses: actions/checkout@{sha} # v4 # convoy: ignore[outdated-actions]\r\n");
+        assert!(fixed.ends_with(&want), "{fixed:?}");
     }
 
     #[test]
