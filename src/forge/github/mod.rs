@@ -344,23 +344,7 @@ impl GithubForge {
     /// request in one write (the pulls endpoint takes no labels or assignees), then the pull
     /// request read back (a read, which is not paced like writes).
     async fn update_issue(&self, repo: &RepoId, number: u64, update: &PullRequestUpdate) -> ForgeResult<PullRequest> {
-        let mut body = serde_json::Map::new();
-        if let Some(t) = &update.title {
-            body.insert("title".into(), json!(t));
-        }
-        if let Some(b) = &update.body {
-            body.insert("body".into(), json!(b));
-        }
-        match update.state {
-            Some(PrState::Open) => {
-                body.insert("state".into(), json!("open"));
-            }
-            Some(PrState::Closed) => {
-                body.insert("state".into(), json!("closed"));
-            }
-            Some(PrState::Merged) => return Err(ForgeError::Invalid("merge through merge_pull_request".into())),
-            None => {}
-        }
+        let mut body = pr_fields(update)?;
         if let Some(labels) = &update.labels {
             body.insert("labels".into(), json!(labels));
         }
@@ -392,6 +376,29 @@ impl GithubForge {
         self.api.graphql(q, json!({"id": node, "method": method}), Repeat::Safe).await?;
         Ok(true)
     }
+}
+
+/// The title, body and state of a pull request update, as the pulls and issues endpoints take
+/// them.
+fn pr_fields(update: &PullRequestUpdate) -> ForgeResult<serde_json::Map<String, Value>> {
+    let mut body = serde_json::Map::new();
+    if let Some(t) = &update.title {
+        body.insert("title".into(), json!(t));
+    }
+    if let Some(b) = &update.body {
+        body.insert("body".into(), json!(b));
+    }
+    match update.state {
+        Some(PrState::Open) => {
+            body.insert("state".into(), json!("open"));
+        }
+        Some(PrState::Closed) => {
+            body.insert("state".into(), json!("closed"));
+        }
+        Some(PrState::Merged) => return Err(ForgeError::Invalid("merge through merge_pull_request".into())),
+        None => {}
+    }
+    Ok(body)
 }
 
 /// The path (relative to the REST root) of the `rel="next"` link, if any.
@@ -794,23 +801,7 @@ impl Forge for GithubForge {
         if update.labels.is_some() || update.assignees.is_some() {
             return self.update_issue(repo, number, update).await;
         }
-        let mut body = serde_json::Map::new();
-        if let Some(t) = &update.title {
-            body.insert("title".into(), json!(t));
-        }
-        if let Some(b) = &update.body {
-            body.insert("body".into(), json!(b));
-        }
-        match update.state {
-            Some(PrState::Open) => {
-                body.insert("state".into(), json!("open"));
-            }
-            Some(PrState::Closed) => {
-                body.insert("state".into(), json!("closed"));
-            }
-            Some(PrState::Merged) => return Err(ForgeError::Invalid("merge through merge_pull_request".into())),
-            None => {}
-        }
+        let body = pr_fields(update)?;
         let route = "/repos/{owner}/{repo}/pulls/{pull_number}";
         let pr = if body.is_empty() {
             self.get_pull_request(repo, number).await?
