@@ -253,3 +253,40 @@ fn fixes_pin_actions_to_the_commits_their_tags_name_on_the_forge() {
     let body = org.pulls("status")[0]["body"].as_str().unwrap().to_string();
     assert!(body.contains(&format!("pinned actions/checkout v3 to {sha}")), "{body}");
 }
+
+/// The corpus under `tests/data/workflows/`: unusual files GitHub accepts must parse (no
+/// `invalid-workflow`), broken ones must be exactly one `invalid-workflow` finding each, with a
+/// position, and never a crash.
+#[test]
+fn corpus_of_unusual_and_malformed_workflows() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/workflows");
+    let policy = convoy::policy::audit::Policy::default_rules();
+    let audit = |dir: &str| {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let file = convoy::policy::audit::SourceFile {
+                path: format!(".github/workflows/{name}"),
+                bytes: std::fs::read(&path).unwrap(),
+            };
+            out.push((name, policy.audit_repo("acme/corpus", &[file], &|_| false)));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    };
+    let valid = audit("valid");
+    assert!(valid.len() >= 8);
+    for (name, findings) in &valid {
+        let invalid: Vec<_> = findings.iter().filter(|f| f.rule == "invalid-workflow").collect();
+        assert!(invalid.is_empty(), "{name} must parse: {invalid:#?}");
+    }
+    let malformed = audit("malformed");
+    assert!(malformed.len() >= 7);
+    for (name, findings) in &malformed {
+        let invalid: Vec<_> = findings.iter().filter(|f| f.rule == "invalid-workflow").collect();
+        assert_eq!(invalid.len(), 1, "{name}: {findings:#?}");
+        assert!(invalid[0].line >= 1 && invalid[0].column >= 1, "{name}: {:?}", invalid[0]);
+        assert_eq!(findings.len(), 1, "{name}: a broken file gets no other findings: {findings:#?}");
+    }
+}
