@@ -9,6 +9,8 @@ Subcommands:
   report        read the record, print one line per figure, write results.json
   gen-audit     generate the audit forge (workflows; one fast-import for all repos)
   audit-report  check the audit reports, print the figures, write results-audit.json
+  gen-deps      generate the dependency forge (Cargo workspaces and crates; one fast-import)
+  deps-report   check the skew reports, print the figures, write results-deps.json
 """
 
 from __future__ import annotations
@@ -1251,6 +1253,488 @@ def cmd_audit_report(a: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+# --------------------------------------------------------------------------- deps forge
+
+DEPS_FORGE_VERSION = 1
+DEPS_MARKER = ".bench-deps-forge.json"
+DEPS_BROKEN_EVERY = 50  # one repository in 50 has one manifest that does not parse
+
+# Crates and the requirements an org accumulates over the years, oldest first; several lists
+# cross semver-incompatible boundaries (0.x minors, majors), as real orgs do.
+DEPS_CRATES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("serde", ("1.0.130", "1.0.152", "1.0.190", "1.0.210", "1.0.228", "1"), ("derive",)),
+    ("serde_json", ("1.0.70", "1.0.100", "1.0.120", "1"), ()),
+    ("tokio", ("1.20", "1.28", "1.35", "1.40", "1.47"), ("full", "macros", "rt-multi-thread")),
+    ("anyhow", ("1.0.50", "1.0.75", "1.0.98", "1"), ()),
+    ("thiserror", ("1.0.30", "1.0.50", "1", "2", "2.0.12"), ()),
+    ("clap", ("2.33", "3.2", "4.4", "4.5"), ("derive", "env")),
+    ("rand", ("0.7", "0.8", "0.8.5", "0.9"), ()),
+    ("log", ("0.4.14", "0.4.20", "0.4"), ()),
+    ("tracing", ("0.1.37", "0.1.40", "0.1"), ()),
+    ("tracing-subscriber", ("0.2", "0.3", "0.3.18"), ("env-filter", "json")),
+    ("regex", ("1.5", "1.9", "1.10", "1"), ()),
+    ("reqwest", ("0.10", "0.11", "0.12"), ("json", "rustls-tls")),
+    ("hyper", ("0.13", "0.14", "1", "1.4"), ("full",)),
+    ("axum", ("0.5", "0.6", "0.7", "0.8"), ("macros",)),
+    ("chrono", ("0.4.19", "0.4.31", "0.4.38", "0.4"), ("serde",)),
+    ("uuid", ("0.8", "1", "1.8"), ("v4", "serde")),
+    ("itertools", ("0.10", "0.11", "0.12", "0.13", "0.14"), ()),
+    ("once_cell", ("1.8", "1.17", "1.19", "1"), ()),
+    ("bytes", ("1.1", "1.5", "1"), ()),
+    ("futures", ("0.3.21", "0.3.30", "0.3"), ()),
+    ("parking_lot", ("0.11", "0.12"), ()),
+    ("base64", ("0.13", "0.21", "0.22"), ()),
+    ("sha2", ("0.9", "0.10"), ()),
+    ("toml", ("0.5", "0.7", "0.8"), ()),
+    ("prost", ("0.11", "0.12", "0.13"), ()),
+    ("tonic", ("0.8", "0.10", "0.12"), ()),
+    ("sqlx", ("0.6", "0.7", "0.8"), ("postgres", "runtime-tokio")),
+    ("dashmap", ("5", "5.5", "6"), ()),
+    ("indexmap", ("1.9", "2", "2.2"), ("serde",)),
+    ("url", ("2.2", "2.5", "2"), ()),
+    ("time", ("0.3.17", "0.3.36", "0.3"), ("formatting",)),
+    ("semver", ("1.0.14", "1"), ()),
+    ("walkdir", ("2.3", "2"), ()),
+    ("env_logger", ("0.9", "0.10", "0.11"), ()),
+    ("async-trait", ("0.1.60", "0.1.80", "0.1"), ()),
+    ("rayon", ("1.5", "1.8", "1"), ()),
+    ("crossbeam-channel", ("0.5.6", "0.5"), ()),
+    ("hashbrown", ("0.12", "0.14", "0.15"), ()),
+    ("syn", ("1", "2", "2.0.60"), ("full",)),
+    ("quote", ("1.0.20", "1"), ()),
+    ("proc-macro2", ("1.0.50", "1"), ()),
+    ("num_cpus", ("1.13", "1"), ()),
+    ("humantime", ("2.1", "2"), ()),
+    ("http", ("0.2", "1", "1.1"), ()),
+    ("tower", ("0.4", "0.5"), ("util",)),
+    ("redis", ("0.23", "0.25", "0.27"), ("tokio-comp",)),
+    ("rustls", ("0.21", "0.22", "0.23"), ()),
+    ("ring", ("0.16", "0.17"), ()),
+)
+DEPS_DEV = (("tempfile", ("3.3", "3.8", "3")), ("proptest", ("1.0", "1.4", "1")), ("insta", ("1.26", "1.34", "1")),
+            ("criterion", ("0.3", "0.4", "0.5")), ("pretty_assertions", ("1.3", "1")), ("assert_cmd", ("2.0", "2")),
+            ("mockall", ("0.11", "0.12", "0.13")), ("wiremock", ("0.5", "0.6")))
+DEPS_BUILD = (("cc", ("1.0.73", "1.0.83", "1")), ("prost-build", ("0.11", "0.12", "0.13")),
+              ("tonic-build", ("0.8", "0.10", "0.12")), ("built", ("0.6", "0.7")))
+DEPS_TARGET = (("cfg(unix)", "libc", ("0.2.126", "0.2.150", "0.2")), ("cfg(unix)", "nix", ("0.26", "0.27", "0.29")),
+               ("cfg(windows)", "windows-sys", ("0.48", "0.52", "0.59")), ("cfg(windows)", "winapi", ("0.3.9", "0.3")),
+               ('cfg(target_os = "linux")', "procfs", ("0.15", "0.16", "0.17")))
+
+
+def _pick_req(rng: random.Random, reqs: tuple[str, ...], era: float) -> str:
+    """Older repositories (low `era`) lean to older requirements."""
+    i = int(era * len(reqs) + rng.uniform(-0.8, 0.8))
+    return reqs[max(0, min(len(reqs) - 1, i))]
+
+
+def _toml_key(key: str) -> str:
+    return key if all(c.isalnum() or c in "-_" for c in key) else "'" + key + "'"
+
+
+def _entry_text(key: str, spec: dict, rng: random.Random) -> str:
+    """One dependency as `key = ...`: a string, an inline table, or `key.workspace = true`."""
+    if spec.get("workspace"):
+        rest = {k: v for k, v in spec.items() if k in ("features", "optional")}
+        if not rest and rng.random() < 0.5:
+            return f"{key}.workspace = true"
+        spec = {"workspace": True, **rest}
+    simple = set(spec) == {"version"}
+    if simple and rng.random() < 0.75:
+        return f'{key} = "{spec["version"]}"'
+    parts = []
+    for k in ("workspace", "package", "version", "path", "git", "branch", "tag", "rev", "registry",
+              "default-features", "features", "optional"):
+        if k not in spec:
+            continue
+        v = spec[k]
+        if isinstance(v, bool):
+            parts.append(f"{k} = {'true' if v else 'false'}")
+        elif isinstance(v, (list, tuple)):
+            parts.append(f"{k} = [" + ", ".join(f'"{x}"' for x in v) + "]")
+        else:
+            parts.append(f'{k} = "{v}"')
+    return f"{key} = {{ " + ", ".join(parts) + " }"
+
+
+def _table_text(header: str, entries: list[tuple[str, dict]], rng: random.Random) -> str:
+    """A dependency table; about one entry in ten in the `[header.key]` table form."""
+    inline, tables = [], []
+    for key, spec in entries:
+        if not spec.get("workspace") and "version" in spec and len(spec) > 1 and rng.random() < 0.2:
+            body = "".join(f"{k} = " + ("true" if v is True else "false" if v is False else
+                                        "[" + ", ".join(f'"{x}"' for x in v) + "]" if isinstance(v, (list, tuple))
+                                        else f'"{v}"') + "\n" for k, v in spec.items())
+            tables.append(f"\n[{header}.{_toml_key(key)}]\n{body}")
+        else:
+            inline.append(_entry_text(key, spec, rng) + "\n")
+    if not inline and not tables:
+        return ""
+    return f"\n[{header}]\n" + "".join(inline) + "".join(tables)
+
+
+def _registry_deps(rng: random.Random, era: float, n: int, ws_deps: dict | None = None) -> list[tuple[str, dict]]:
+    out = []
+    for name, reqs, feats in rng.sample(DEPS_CRATES, k=min(n, len(DEPS_CRATES))):
+        if ws_deps is not None and name in ws_deps and rng.random() < 0.9:
+            spec: dict = {"workspace": True}
+            if rng.random() < 0.08:
+                spec["optional"] = True
+            out.append((ws_deps[name][0], spec))
+            continue
+        spec = {"version": _pick_req(rng, reqs, era)}
+        if feats and rng.random() < 0.35:
+            spec["features"] = list(rng.sample(feats, k=rng.randint(1, len(feats))))
+        if rng.random() < 0.05:
+            spec["default-features"] = False
+        if rng.random() < 0.08:
+            spec["optional"] = True
+        key = name
+        if rng.random() < 0.04:
+            spec["package"] = name
+            key = name.replace("-", "_") + "1"
+        out.append((key, spec))
+    return out
+
+
+def _crate_manifest(rng: random.Random, name: str, era: float, version_line: str,
+                    ws_deps: dict | None, paths: list[str], extra_package: str = "") -> str:
+    """A package's manifest: dependencies, dev, build and target tables in the usual mixes."""
+    edition = rng.choice(["2018", "2021", "2021", "2024"])
+    text = f'[package]\nname = "{name}"\n{version_line}edition = "{edition}"\n'
+    text += extra_package
+    if rng.random() < 0.2:
+        text += 'description = "Part of the acme platform."\nlicense = "MIT OR Apache-2.0"\n'
+    deps = _registry_deps(rng, era, rng.randint(4, 14), ws_deps)
+    for p in paths:
+        deps.append((p.rsplit("/", 1)[-1], {"path": p} if rng.random() < 0.6 else {"path": p, "version": "0.1"}))
+    if rng.random() < 0.03:
+        deps.append(("edge-utils", {"git": "https://github.com/acme/edge-utils",
+                                    rng.choice(["branch", "tag", "rev"]): rng.choice(["main", "v0.3.1", "4f2c1e9"])}))
+    if rng.random() < 0.03:
+        deps.append(("acme-auth", {"version": rng.choice(["2.1", "2.4", "3"]), "registry": "acme"}))
+    text += _table_text("dependencies", deps, rng)
+    if rng.random() < 0.25:
+        by_cfg: dict[str, list[tuple[str, dict]]] = {}
+        for cfg, dep, reqs in rng.sample(DEPS_TARGET, k=rng.randint(1, 2)):
+            by_cfg.setdefault(cfg, []).append((dep, {"version": _pick_req(rng, reqs, era)}))
+        for cfg, entries in by_cfg.items():
+            text += _table_text(f"target.{_toml_key(cfg)}.dependencies", entries, rng)
+    dev = [(n, {"version": _pick_req(rng, r, era)}) for n, r in rng.sample(DEPS_DEV, k=rng.randint(0, 3))]
+    if ws_deps is not None:
+        dev = [(ws_deps[n][0], {"workspace": True}) if n in ws_deps else (n, s) for n, s in dev]
+    # The old underscore spelling; Cargo refuses it from the 2024 edition on.
+    underscore = rng.random() < 0.05 and edition != "2024"
+    text += _table_text("dev_dependencies" if underscore else "dev-dependencies", dev, rng)
+    if rng.random() < 0.2:
+        build = [(n, {"version": _pick_req(rng, r, era)}) for n, r in rng.sample(DEPS_BUILD, k=1)]
+        text += _table_text("build-dependencies", build, rng)
+    return text
+
+
+def _break_manifest(text: str, method: int) -> str:
+    lines = text.splitlines(keepends=True)
+    if method == 0:  # an unclosed table header
+        return text.replace("[dependencies]", "[dependencies", 1) if "[dependencies]" in text else text + "[oops\n"
+    if method == 1:  # an unterminated string (line 2 is `name = "..."`)
+        return lines[0] + lines[1].replace('"\n', "\n") + "".join(lines[2:])
+    if method == 2:  # a duplicate key
+        return lines[0] + lines[1] + lines[1] + "".join(lines[2:])
+    return text + "\n<<<<<<< HEAD\nserde = \"1\"\n=======\n"  # a merge conflict left in
+
+
+def deps_repo_files(idx: int, name: str) -> tuple[dict[str, str], dict]:
+    """The files of repository number `idx`: a single crate, a workspace, or no Rust at all."""
+    rng = random.Random(f"deps-{idx}")
+    era = rng.random()
+    files: dict[str, str] = {"README.md": f"# {name}\n\n" + _prose(rng, 300, "Overview") + "\n"}
+    info: dict = {"kind": "other", "manifests": [], "broken": None}
+    r = rng.random()
+    if r < 0.10:
+        files["package.json"] = json.dumps({"name": f"@acme/{name}", "version": "1.0.0"}, indent=2) + "\n"
+        return files, info
+    candidates: list[str] = []  # manifests that may be broken (never a workspace root)
+    if r < 0.42:
+        info["kind"] = "workspace"
+        n = rng.randint(2, 10)
+        members = [f"{name}-{w}" for w in rng.sample(WORDS, k=n)]
+        ws_deps: dict | None = None
+        root = '[workspace]\nresolver = "2"\n'
+        globbed = rng.random() < 0.7
+        xtask = rng.random() < 0.3
+        experimental = rng.random() < 0.3
+        listed = ['"crates/*"'] if globbed else [f'"crates/{m}"' for m in members]
+        if xtask:
+            listed.append('"tools/xtask"')
+        root += "members = [" + ", ".join(listed) + "]\n"
+        if experimental:
+            root += 'exclude = ["crates/experimental"]\n'
+        inherit_version = rng.random() < 0.6
+        if inherit_version:
+            root += f'\n[workspace.package]\nversion = "0.{rng.randint(1, 9)}.{rng.randint(0, 20)}"\nedition = "2021"\n'
+        if rng.random() < 0.6:
+            chosen = rng.sample(DEPS_CRATES, k=rng.randint(4, 12))
+            ws_deps = {}
+            entries = []
+            for cname, reqs, feats in chosen:
+                key = cname
+                spec: dict = {"version": _pick_req(rng, reqs, era)}
+                if feats and rng.random() < 0.4:
+                    spec["features"] = [feats[0]]
+                if rng.random() < 0.04:
+                    key = cname.replace("-", "_") + "_ws"
+                    spec["package"] = cname
+                ws_deps[cname] = (key, spec)
+                entries.append((key, spec))
+            for dn, dr in rng.sample(DEPS_DEV, k=2):
+                ws_deps[dn] = (dn, {"version": _pick_req(rng, dr, era)})
+                entries.append(ws_deps[dn])
+            root += _table_text("workspace.dependencies", entries, rng)
+        root_is_package = rng.random() < 0.25
+        if root_is_package:
+            root = _crate_manifest(rng, name, era, 'version = "1.0.0"\n', ws_deps, []) + "\n" + root
+            files["src/main.rs"] = "fn main() {}\n"
+        files["Cargo.toml"] = root
+        info["manifests"].append("Cargo.toml")
+        for k, m in enumerate(members):
+            version_line = "version.workspace = true\n" if inherit_version else 'version = "0.1.0"\n'
+            paths = [f"../{members[k - 1]}"] if k > 0 and rng.random() < 0.5 else []
+            path = f"crates/{m}/Cargo.toml"
+            files[path] = _crate_manifest(rng, m, era, version_line, ws_deps, paths)
+            files[f"crates/{m}/src/lib.rs"] = _source(rng, "rust", _size(rng, 800))
+            info["manifests"].append(path)
+            candidates.append(path)
+        if xtask:
+            files["tools/xtask/Cargo.toml"] = _crate_manifest(rng, "xtask", era, 'version = "0.0.0"\n', ws_deps, [],
+                                                              "publish = false\n")
+            files["tools/xtask/src/main.rs"] = "fn main() {}\n"
+            info["manifests"].append("tools/xtask/Cargo.toml")
+            candidates.append("tools/xtask/Cargo.toml")
+        if experimental:
+            files["crates/experimental/Cargo.toml"] = _crate_manifest(rng, f"{name}-experimental", era,
+                                                                      'version = "0.0.1"\n', None, [])
+            info["manifests"].append("crates/experimental/Cargo.toml")
+            candidates.append("crates/experimental/Cargo.toml")
+    else:
+        info["kind"] = "single"
+        files["Cargo.toml"] = _crate_manifest(rng, name, era, f'version = "{rng.randint(0, 3)}.{rng.randint(0, 30)}.0"\n',
+                                              None, [])
+        files["src/lib.rs"] = _source(rng, "rust", _size(rng, 1500))
+        info["manifests"].append("Cargo.toml")
+        candidates.append("Cargo.toml")
+        if rng.random() < 0.1:  # a fuzz crate beside it, not in any workspace
+            files["fuzz/Cargo.toml"] = ('[package]\nname = "fuzz"\nversion = "0.0.0"\npublish = false\n\n'
+                                        '[dependencies]\nlibfuzzer-sys = "0.4"\n')
+            info["manifests"].append("fuzz/Cargo.toml")
+        if rng.random() < 0.05:  # vendored sources and build output are not read
+            files["vendor/serde/Cargo.toml"] = '[package]\nname = "serde"\nversion = "1.0.100"\n'
+            files["target/package/x/Cargo.toml"] = "not toml ["
+    if idx % DEPS_BROKEN_EVERY == DEPS_BROKEN_EVERY // 3:
+        path = rng.choice(candidates)
+        files[path] = _break_manifest(files[path], (idx // DEPS_BROKEN_EVERY) % 4)
+        info["broken"] = path
+    return files, info
+
+
+def cmd_gen_deps(a: argparse.Namespace) -> int:
+    forge = Path(a.forge).resolve()
+    marker = forge / DEPS_MARKER
+    want = {"version": DEPS_FORGE_VERSION, "owner": a.owner, "repos": a.repos}
+    if not a.regen and marker.exists():
+        try:
+            have = json.loads(marker.read_text())
+        except ValueError:
+            have = {}
+        if {k: have.get(k) for k in want} == want:
+            print(f"forge: reusing {forge} ({a.repos} repos; --regen to rebuild)", file=sys.stderr)
+            return 0
+    if forge.exists():
+        shutil.rmtree(forge)
+    (forge / a.owner).mkdir(parents=True)
+    t0 = time.perf_counter()
+    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1")
+    pool = forge / AUDIT_POOL
+    subprocess.run(["git", "init", "--bare", "--quiet", "--initial-branch=main", str(pool)], check=True, env=env)
+    names = audit_repo_names(a.repos)
+    expect: dict = {"repos": [], "cargo_repos": [], "manifests": 0, "broken": {}, "kinds": {}}
+    proc = subprocess.Popen(["git", f"--git-dir={pool}", "fast-import", "--quiet", "--done",
+                             f"--export-marks={forge / '.marks'}"], stdin=subprocess.PIPE, env=env)
+    assert proc.stdin is not None
+    when = 1_735_689_600
+    for i, name in enumerate(names, 1):
+        files, info = deps_repo_files(i, name)
+        full = f"{a.owner}/{name}"
+        expect["repos"].append(full)
+        if info["manifests"]:
+            expect["cargo_repos"].append(full)
+        expect["manifests"] += len(info["manifests"])
+        expect["kinds"][info["kind"]] = expect["kinds"].get(info["kind"], 0) + 1
+        if info["broken"]:
+            expect["broken"][full] = info["broken"]
+        who, email = AUTHORS[i % len(AUTHORS)]
+        chunk = [f"commit refs/heads/{name}\nmark :{i}\n".encode(),
+                 f"author {who} <{email}> {when + i * 60} +0000\n".encode(),
+                 f"committer {who} <{email}> {when + i * 60} +0000\n".encode(),
+                 _data(f"Initial import of {full}".encode())]
+        for path in sorted(files):
+            chunk.append(f"M 100644 inline {path}\n".encode())
+            chunk.append(_data(files[path].encode()))
+        chunk.append(b"\n")
+        proc.stdin.write(b"".join(chunk))
+    proc.stdin.write(b"done\n")
+    proc.stdin.close()
+    if proc.wait() != 0:
+        print("gen-deps: git fast-import failed", file=sys.stderr)
+        return 1
+    marks = dict(line.split() for line in (forge / ".marks").read_text().splitlines() if line.strip())
+    for i, name in enumerate(names, 1):
+        _write_bare_repo(forge / a.owner / f"{name}.git", pool / "objects", marks[f":{i}"])
+    secs = time.perf_counter() - t0
+    (forge / "expect.json").write_text(json.dumps(expect, indent=1) + "\n")
+    want["generated_seconds"] = round(secs, 2)
+    want["manifests"] = expect["manifests"]
+    marker.write_text(json.dumps(want, indent=2) + "\n")
+    print(f"forge: generated {a.repos} repos ({len(expect['cargo_repos'])} with Cargo manifests, "
+          f"{expect['manifests']} manifests, {len(expect['broken'])} broken; {expect['kinds']}) "
+          f"in {secs:.1f}s under {forge}", file=sys.stderr)
+    return 0
+
+
+# --------------------------------------------------------------------------- deps report
+
+def cmd_deps_report(a: argparse.Namespace) -> int:
+    recs = _load_record(a.record)
+    expect = json.loads(Path(a.expect).read_text())
+    repos_total = len(expect["repos"])
+    problems: list[str] = []
+    digests: set[str] = set()
+    compared = 0
+    reference = None
+    reference_bytes = None
+    for r in recs:
+        if r["label"] != "skew" or not r.get("report"):
+            continue
+        path = Path(r["report"])
+        r["report"] = path.name
+        if not path.exists():
+            continue
+        data = path.read_bytes()
+        digests.add(hashlib.sha256(data).hexdigest())
+        compared += 1
+        try:
+            rep = json.loads(data)
+        except ValueError as e:
+            problems.append(f"{path.name}: the report is not JSON: {e}")
+            continue
+        if reference is None:
+            reference, reference_bytes = rep, len(data)
+    checks: dict = {"report_parses": reference is not None}
+    summary: dict = {}
+    if reference is None:
+        problems.append("no skew run produced a report")
+    else:
+        errors = reference.get("errors", [])
+        got_broken = {e["repo"]: e.get("manifest") for e in errors}
+        crates = reference.get("crates", [])
+        checks.update({
+            "discovery": reference.get("discovery"),
+            "cargo_spawned": "no cargo" not in str(reference.get("discovery")),
+            "repos_in_report": len(reference.get("repos", [])),
+            "cargo_repos_expected": len(expect["cargo_repos"]),
+            "repos_match": sorted(reference.get("repos", [])) == sorted(expect["cargo_repos"]),
+            "errors": len(errors),
+            "errors_expected": len(expect["broken"]),
+            "errors_match": got_broken == expect["broken"] and len(errors) == len(expect["broken"]),
+            "reports_identical_across_runs": len(digests) <= 1,
+            "reports_compared": compared,
+        })
+        summary = {
+            "shared_crates": len(crates),
+            "incompatible_crates": sum(1 for c in crates if not c.get("compatible")),
+            "uses": sum(len(c.get("uses", [])) for c in crates),
+            "requirements": sum(len(c.get("requirements", [])) for c in crates),
+            "report_bytes": reference_bytes,
+        }
+        if not checks["repos_match"]:
+            problems.append(f"the report lists {checks['repos_in_report']} repositories, "
+                            f"expected {checks['cargo_repos_expected']}")
+        if not checks["errors_match"]:
+            problems.append(f"errors {sorted(got_broken.items())[:3]}… do not match the broken manifests "
+                            f"{sorted(expect['broken'].items())[:3]}…")
+        if not checks["reports_identical_across_runs"]:
+            problems.append("the reports differ between runs")
+    # `convoy deps skew` exits 1 when a manifest could not be read: that is expected here.
+    ok = [r for r in recs if r["label"] == "skew" and r["rc"] in (0, 1)]
+    crashed = [r for r in recs if r["label"] == "skew" and r["rc"] not in (0, 1)]
+    if crashed:
+        problems.append(f"{len(crashed)} skew run(s) failed (exit {crashed[0]['rc']})")
+    secs = statistics.median(r["seconds"] for r in ok) if ok else None
+
+    def med(key: str) -> float | None:
+        xs = [r[key] for r in ok if r.get(key) is not None]
+        return round(statistics.median(xs), 3) if xs else None
+
+    rss = max((r["maxrss_kb"] for r in ok), default=None)
+    user, sys_ = med("user_seconds"), med("sys_seconds")
+    fetch = [r for r in recs if r["label"] == "fetch"]
+    figures = {
+        "seconds": round(secs, 3) if secs is not None else None,
+        "seconds_min": round(min(r["seconds"] for r in ok), 3) if ok else None,
+        "seconds_max": round(max(r["seconds"] for r in ok), 3) if ok else None,
+        "repos_per_second": round(repos_total / secs, 1) if secs else None,
+        "cargo_repos_per_second": round(len(expect["cargo_repos"]) / secs, 1) if secs else None,
+        "manifests_per_second": round(expect["manifests"] / secs, 1) if secs else None,
+        "peak_rss_mb": round(rss / 1024, 1) if rss else None,
+        "user_seconds": user,
+        "sys_seconds": sys_,
+        "cpu_seconds": round(user + sys_, 3) if user is not None and sys_ is not None else None,
+        # Discovery reads the manifests from the cache in-process: no `cargo` is spawned.
+        "cargo_spawn_share": 0.0 if reference is not None and not checks.get("cargo_spawned") else None,
+    }
+    out = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "repos": repos_total,
+        "cargo_repos": len(expect["cargo_repos"]),
+        "manifests": expect["manifests"],
+        "runs": a.runs,
+        "nproc": len(os.sched_getaffinity(0)),
+        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+        "git_version": a.git_version,
+        "convoy_bin": a.convoy_bin,
+        "convoy_version": a.convoy_version,
+        "command": a.command,
+        "timing": a.timing,
+        "forge": {"generated_seconds": a.gen_seconds, "kinds": expect["kinds"], "broken_manifests": len(expect["broken"])},
+        "fetch_seconds": fetch[-1]["seconds"] if fetch else None,
+        "fetch_cache": fetch[-1].get("cache") if fetch else None,
+        "report": summary,
+        "checks": checks,
+        "figures": figures,
+        "problems": problems,
+        "failed_runs": sorted({r["label"] for r in recs if r["rc"] not in (0, 1) or (r["label"] == "fetch" and r["rc"])}),
+        "runs_raw": recs,
+    }
+    Path(a.out).write_text(json.dumps(out, indent=2) + "\n")
+
+    def show(x: object) -> str:
+        return "n/a" if x is None else str(x)
+    print(f"deps_repos {repos_total} ({len(expect['cargo_repos'])} with Cargo manifests, {expect['manifests']} manifests; "
+          f"{expect['kinds']})")
+    print(f"deps_repos_in_report {show(checks.get('repos_in_report'))} (expected {len(expect['cargo_repos'])})")
+    print(f"deps_errors {show(checks.get('errors'))} (expected {len(expect['broken'])} broken manifests)")
+    print(f"deps_shared_crates {show(summary.get('shared_crates'))} incompatible={show(summary.get('incompatible_crates'))}")
+    print(f"fetch_seconds {show(out['fetch_seconds'])} ({show(out['fetch_cache'])} cache; not part of the skew figures)")
+    print(f"skew_seconds {show(figures['seconds'])} (median of {len(ok)})")
+    print(f"skew_repos_per_second {show(figures['repos_per_second'])}")
+    print(f"skew_manifests_per_second {show(figures['manifests_per_second'])}")
+    print(f"skew_peak_rss_mb {show(figures['peak_rss_mb'])}")
+    print(f"skew_cpu_seconds {show(figures['cpu_seconds'])}")
+    print(f"cargo_spawn_share {show(figures['cargo_spawn_share'])} (discovery: {show(checks.get('discovery'))})")
+    for p in problems:
+        print(f"problem: {p}", file=sys.stderr)
+    print(f"results written to {a.out}", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(prog="benchlib.py")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -1320,6 +1804,26 @@ def main() -> int:
     ar.add_argument("--timing", default="")
     ar.add_argument("--gen-seconds", type=float)
     ar.set_defaults(fn=cmd_audit_report)
+
+    gd = sub.add_parser("gen-deps")
+    gd.add_argument("--forge", required=True)
+    gd.add_argument("--owner", default="acme")
+    gd.add_argument("--repos", type=int, default=500)
+    gd.add_argument("--regen", action="store_true")
+    gd.set_defaults(fn=cmd_gen_deps)
+
+    dr = sub.add_parser("deps-report")
+    dr.add_argument("--record", required=True)
+    dr.add_argument("--expect", required=True, help="expect.json written by gen-deps")
+    dr.add_argument("--out", required=True)
+    dr.add_argument("--runs", type=int, required=True)
+    dr.add_argument("--git-version", default="")
+    dr.add_argument("--convoy-bin", default="")
+    dr.add_argument("--convoy-version", default="")
+    dr.add_argument("--command", default="")
+    dr.add_argument("--timing", default="")
+    dr.add_argument("--gen-seconds", type=float)
+    dr.set_defaults(fn=cmd_deps_report)
 
     a = p.parse_args()
     if a.cmd == "gen" and a.names:

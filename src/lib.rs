@@ -8,6 +8,7 @@ pub mod campaign;
 pub mod change;
 pub mod cli;
 pub mod demo;
+pub mod deps;
 pub mod diagnostic;
 pub mod env_vars;
 pub mod forge;

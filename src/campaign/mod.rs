@@ -68,6 +68,8 @@ pub enum ChangeSource {
     Manifest,
     /// The fixes for the `[policy]` findings (`convoy audit --fix`).
     PolicyFixes,
+    /// The `[align]` edits (`convoy deps align`); [`Session::alignment`] must be set first.
+    Alignment,
 }
 
 /// Everything one run needs, checked.
@@ -80,8 +82,10 @@ pub struct Session {
     pub options: RunOptions,
     /// Set for [`ChangeSource::PolicyFixes`].
     pub policy: Option<crate::policy::audit::Policy>,
-    /// Action tags resolved to commits for `audit --fix` (see [`Session::resolve_pins`]).
+    /// Action tags resolved to commits for `audit --fix` (see `policy::pins`).
     pub pins: crate::policy::fix::PinMap,
+    /// The org-wide alignment targets, for [`ChangeSource::Alignment`].
+    pub alignment: Option<crate::deps::run::Alignment>,
 }
 
 /// Build the forge a manifest names.
@@ -158,13 +162,23 @@ impl Session {
         let renderer = build_renderer(&manifest).map_err(SetupError::Invalid)?;
         let cache = Cache::new(manifest.cache_dir(), options.depth);
         let policy = match options.changes {
-            ChangeSource::Manifest => None,
+            ChangeSource::Manifest | ChangeSource::Alignment => None,
             ChangeSource::PolicyFixes => Some(
                 crate::policy::audit::Policy::new(&manifest.model.policy)
                     .map_err(|e| SetupError::Environment(format!("[policy]: {e}")))?,
             ),
         };
-        Ok(Session { manifest, forge, cache, selection, renderer, options, policy, pins: Default::default() })
+        Ok(Session {
+            manifest,
+            forge,
+            cache,
+            selection,
+            renderer,
+            options,
+            policy,
+            pins: Default::default(),
+            alignment: None,
+        })
     }
 
     pub fn targets(&self) -> &[Target] {
@@ -273,9 +287,17 @@ impl Session {
         };
         let mut ctx_vars = BTreeMap::new();
         let mut notes = Vec::new();
-        let edits = match &self.policy {
-            None => edits_for(&input)?,
-            Some(policy) => {
+        let edits = match (&self.policy, &self.alignment) {
+            (None, Some(alignment)) => {
+                let aligned = crate::deps::run::edits(self, alignment, target, &snapshot)?;
+                let list = |v: &[String]| toml::Value::Array(v.iter().cloned().map(toml::Value::String).collect());
+                ctx_vars.insert("changes".to_string(), list(&aligned.applied));
+                ctx_vars.insert("skipped".to_string(), list(&aligned.skipped));
+                notes = aligned.skipped;
+                aligned.edits
+            }
+            (None, None) => edits_for(&input)?,
+            (Some(policy), _) => {
                 let fixes = crate::policy::run::fix_edits(self, policy, target, &snapshot)?;
                 let list = |v: &[String]| toml::Value::Array(v.iter().cloned().map(toml::Value::String).collect());
                 ctx_vars.insert("fixes".to_string(), list(&fixes.applied));

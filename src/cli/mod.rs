@@ -8,6 +8,7 @@
 
 mod audit;
 mod cost;
+mod deps;
 mod progress;
 
 use std::io::IsTerminal;
@@ -85,6 +86,11 @@ pub enum Command {
     /// Estimate the Actions minutes and dollars of scheduled workflows, and what the
     /// `schedule-frequency` fixes (or one consolidated scheduler) would save.
     Cost(cost::CostArgs),
+    /// Dependency alignment across the org's repositories.
+    Deps {
+        #[command(subcommand)]
+        command: deps::DepsCommand,
+    },
     /// Work with audit reports.
     Report {
         #[command(subcommand)]
@@ -227,6 +233,7 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
         Command::Apply { select, offline } => apply(cli, open(cli, select, Depth::Keep).await?, *offline).await,
         Command::Audit(args) => audit::audit(cli, args).await,
         Command::Cost(args) => cost::cost(cli, args).await,
+        Command::Deps { command } => deps::deps(cli, command).await,
         Command::Report { command: ReportCommand::Merge(args) } => audit::merge(cli, args),
         Command::Auth { command: AuthCommand::Status { purpose } } => auth_status(cli, *purpose).await,
         Command::Demo { .. } if cli.json => Err(Failure::usage(

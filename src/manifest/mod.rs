@@ -73,6 +73,9 @@ pub struct OrgManifest {
     /// `[policy]`: workflow rules for `convoy audit`.
     #[serde(default)]
     pub policy: crate::policy::config::PolicyConfig,
+    /// `[align]`: dependency alignment for `convoy deps`.
+    #[serde(default)]
+    pub align: crate::deps::config::AlignConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

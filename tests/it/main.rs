@@ -7,6 +7,7 @@ mod audit;
 mod builtin_templates;
 mod cost;
 mod demo;
+mod deps;
 mod fetch;
 mod forge_github;
 mod forge_local;

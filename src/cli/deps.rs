@@ -1,0 +1,175 @@
+//! `convoy deps`: dependency alignment across the org's repositories.
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::{Cli, Failure, SelectArgs, fetch, open};
+use crate::deps::{actions, skew};
+use crate::workspace::Depth;
+
+#[derive(Debug, Subcommand)]
+pub enum DepsCommand {
+    /// For each crate used by two or more repositories: every version requirement in use and
+    /// where, marking crates no single version can satisfy.
+    ///
+    /// Exit 1 when a repository or a manifest could not be read (the report is still printed).
+    Skew(SkewArgs),
+    /// Every `uses:` of the org's workflows and composite actions, grouped by action, with the
+    /// refs in use (tags, branches, SHAs).
+    Actions(SkewArgs),
+    /// Plan the `[align]` changes (Cargo requirements, action versions and pins) as a campaign
+    /// on `[align] branch`; with `--apply`, open or update the pull requests.
+    Align(AlignArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AlignArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Use the cache as it is instead of fetching first.
+    #[arg(long)]
+    pub offline: bool,
+    /// Open or update one pull request per repository (default: show the plan only).
+    #[arg(long)]
+    pub apply: bool,
+    /// Update `Cargo.lock` with `cargo update -p NAME --precise VERSION` so `--locked` builds keep
+    /// passing (needs `cargo` and the registry); without it the PR body says what to run.
+    #[arg(long)]
+    pub update_lockfile: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Grouped by crate, incompatible ones first, for people.
+    Text,
+    /// The versioned report (`schema_version`).
+    Json,
+    /// A table, for `$GITHUB_STEP_SUMMARY` or a pull request.
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct SkewArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Use the cache as it is instead of fetching first.
+    #[arg(long)]
+    pub offline: bool,
+    /// Output format (`--json` is `--format json`).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+pub async fn deps(cli: &Cli, command: &DepsCommand) -> Result<bool, Failure> {
+    match command {
+        DepsCommand::Skew(args) => skew_command(cli, args).await,
+        DepsCommand::Actions(args) => actions_command(cli, args).await,
+        DepsCommand::Align(args) => align_command(cli, args).await,
+    }
+}
+
+async fn actions_command(cli: &Cli, args: &SkewArgs) -> Result<bool, Failure> {
+    let session = open(cli, &args.select, Depth::Keep).await?;
+    let fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
+    let mut errors: Vec<String> =
+        fetched.iter().filter_map(|r| r.result.as_ref().err().map(|e| format!("{}: {e}", r.repo))).collect();
+    let per_repo = tokio::task::block_in_place(|| {
+        crate::parallel::map(session.targets(), session.options.jobs, |t| {
+            crate::policy::run::read_files(&session, t).map(|files| actions::inventory(&t.repo.id.full_name(), &files))
+        })
+    });
+    let mut uses = Vec::new();
+    for (t, r) in session.targets().iter().zip(per_repo) {
+        match r.unwrap_or_else(|panic| Err(format!("internal error: {panic}"))) {
+            Ok(found) => uses.extend(found),
+            Err(e) => errors.push(format!("{}: {e}", t.repo.id)),
+        }
+    }
+    let report = actions::report(uses);
+    session.forge.persist_cache();
+    match args.format.unwrap_or(if cli.json { Format::Json } else { Format::Text }) {
+        Format::Text => print!("{}", actions::render_text(&report.actions)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        Format::Markdown => print!("{}", actions::render_markdown(&report.actions)),
+    }
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    if let Some(u) = session.forge.api_usage() {
+        eprintln!("{}", crate::report::usage_line(&u));
+    }
+    Ok(errors.is_empty())
+}
+
+/// The alignment as a campaign of its own: its own branch, title and body, and only the
+/// alignment edits as changes.
+fn align_campaign(mut manifest: crate::manifest::Manifest) -> crate::manifest::Manifest {
+    use serde_spanned::Spanned;
+    let branch = manifest.model.align.branch.clone().unwrap_or_else(|| Spanned::new(0..0, "convoy/align-deps".into()));
+    manifest.model.templates.clear();
+    manifest.model.files.clear();
+    let campaign = &mut manifest.model.campaign;
+    campaign.prune = false;
+    campaign.branch = branch;
+    campaign.commit_message = Spanned::new(0..0, "deps: align dependency versions across the org".into());
+    campaign.title = Spanned::new(0..0, "deps: align dependency versions across the org".into());
+    campaign.body = Spanned::new(0..0, ALIGN_BODY.into());
+    manifest
+}
+
+const ALIGN_BODY: &str =
+    "`convoy deps align` brings {{ repo.full_name }} in line with the {{ org.name }} org's `[align]` rules:
+
+{% for c in vars.changes %}- {{ c }}
+{% endfor %}{% if vars.skipped %}
+Not changed (needs a person):
+
+{% for s in vars.skipped %}- {{ s }}
+{% endfor %}{% endif %}
+Run `convoy deps skew` to see every requirement in use across the org.";
+
+async fn align_command(cli: &Cli, args: &AlignArgs) -> Result<bool, Failure> {
+    let manifest = align_campaign(super::load_manifest(cli)?);
+    let mut session =
+        super::open_with(manifest, &args.select, Depth::Keep, crate::campaign::ChangeSource::Alignment).await?;
+    let fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
+    // Org-wide first: "highest" needs every repository's requirements, pins need the forge.
+    let (mut alignment, wanted) = tokio::task::block_in_place(|| crate::deps::run::prepare(&session));
+    alignment.pins = crate::policy::pins::resolve(&session, &wanted).await;
+    alignment.update_lockfile = args.update_lockfile;
+    for problem in &alignment.cargo.problems {
+        eprintln!("warning: [align.cargo] {problem}");
+    }
+    session.alignment = Some(alignment);
+    if args.apply {
+        super::apply_fetched(cli, session, fetched).await
+    } else {
+        super::plan_fetched(cli, session, fetched)
+    }
+}
+
+async fn skew_command(cli: &Cli, args: &SkewArgs) -> Result<bool, Failure> {
+    let session = open(cli, &args.select, Depth::Keep).await?;
+    let fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
+    let failed: Vec<(String, String)> =
+        fetched.iter().filter_map(|r| r.result.as_ref().err().map(|e| (r.repo.full_name(), e.clone()))).collect();
+    let (mut org, mut errors) = tokio::task::block_in_place(|| skew::collect(&session));
+    // A repository whose fetch failed is an error, not a report from a stale cache.
+    org.retain(|(repo, _)| !failed.iter().any(|(f, _)| f == repo));
+    errors.retain(|(repo, _)| !failed.iter().any(|(f, _)| f == repo));
+    errors.extend(failed.into_iter().map(|(repo, e)| (repo, format!("not read, the fetch failed: {e}"))));
+    let report = skew::report(&org, &errors);
+    session.forge.persist_cache();
+    let format = args.format.unwrap_or(if cli.json { Format::Json } else { Format::Text });
+    match format {
+        Format::Text => print!("{}", skew::text(&report)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        Format::Markdown => print!("{}", skew::markdown(&report)),
+    }
+    if format != Format::Text && !cli.quiet {
+        eprintln!("{}", skew::summary_line(&report));
+    }
+    if let Some(u) = session.forge.api_usage() {
+        eprintln!("{}", crate::report::usage_line(&u));
+    }
+    Ok(report.errors.is_empty())
+}

@@ -1,0 +1,495 @@
+//! `convoy deps skew` end to end: real bare repositories, the real binary, every output format
+//! and exit codes; and discovery checked against `cargo metadata` as the judge.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::{HEAD, Org};
+
+const TOOL: &str = r#"[package]
+name = "tool"
+version = "0.3.1"
+edition = "2021"
+
+[dependencies]
+serde = { version = "1.0.100", features = ["derive"] }
+rand = "0.7"
+clap = "4.4"
+anyhow = "1"
+"#;
+
+const PLATFORM_ROOT: &str = r#"[workspace]
+resolver = "2"
+members = ["crates/*", "tools/*"]
+exclude = ["crates/scratch"]
+
+[workspace.package]
+version = "0.4.0"
+edition = "2021"
+
+[workspace.dependencies]
+serde = { version = "1.0.228", features = ["derive"] }
+rand = "0.8"
+json = { package = "serde_json", version = "1.0.120" }
+anyhow = "1.0.75"
+platform-core = { path = "crates/core", version = "0.4.0" }
+"#;
+
+const PLATFORM_CORE: &str = r#"[package]
+name = "platform-core"
+version.workspace = true
+edition.workspace = true
+
+[dependencies]
+serde = { workspace = true }
+json.workspace = true
+log = { version = "0.4", optional = true }
+
+[target.'cfg(unix)'.dependencies]
+libc = "0.2.150"
+
+[target.x86_64-pc-windows-msvc.dependencies.windows-sys]
+version = "0.52"
+features = ["Win32_Foundation"]
+
+[dev-dependencies]
+rand.workspace = true
+
+[build-dependencies]
+cc = "1.0"
+"#;
+
+const PLATFORM_CLI: &str = r#"[package]
+name = "platform-cli"
+version.workspace = true
+edition.workspace = true
+publish = false
+
+[dependencies]
+platform-core.workspace = true
+args = { package = "clap", version = "4.5", features = ["derive"] }
+anyhow = "1.0.80"
+"#;
+
+const PLATFORM_XTASK: &str = r#"[package]
+name = "xtask"
+version = "0.1.0"
+edition = "2021"
+publish = false
+
+[dependencies]
+anyhow = { workspace = true }
+
+[dev_dependencies]
+tempfile = "3"
+"#;
+
+/// Excluded from the workspace: a package of its own.
+const PLATFORM_SCRATCH: &str = r#"[package]
+name = "scratch"
+version = "0.0.0"
+edition = "2021"
+
+[dependencies]
+rand = "0.8.5"
+"#;
+
+const PLATFORM: &[(&str, &str)] = &[
+    ("Cargo.toml", PLATFORM_ROOT),
+    ("crates/core/Cargo.toml", PLATFORM_CORE),
+    ("crates/cli/Cargo.toml", PLATFORM_CLI),
+    ("crates/scratch/Cargo.toml", PLATFORM_SCRATCH),
+    ("tools/xtask/Cargo.toml", PLATFORM_XTASK),
+    // Not a Cargo manifest discovery reads.
+    ("target/package/old-0.1.0/Cargo.toml", "not toml ["),
+];
+
+const LEGACY: &str = r#"[package]
+name = "legacy"
+version = "1.0.0"
+edition = "2018"
+
+[dependencies]
+rand = "0.6"
+serde = "1.0.50"
+
+[dependencies.clap]
+version = "2.33"
+default-features = false
+"#;
+
+fn org() -> Org {
+    let org = Org::new();
+    org.repo("tool", &[("Cargo.toml", TOOL), ("src/main.rs", "fn main() {}\n")]);
+    org.repo("platform", PLATFORM);
+    org.repo("legacy", &[("Cargo.toml", LEGACY)]);
+    org.repo(
+        "broken",
+        &[
+            ("Cargo.toml", "[package]\nname = \"broken\"\nversion = \"0.1.0\"\n\n[dependencies\nserde = \"1\"\n"),
+            (
+                "helper/Cargo.toml",
+                "[package]\nname = \"helper\"\nversion = \"0.1.0\"\n\n[dependencies]\nanyhow = \"1.0.86\"\n",
+            ),
+        ],
+    );
+    org.repo("docs", &[("README.md", "# Docs\n")]);
+    org.manifest(HEAD);
+    org
+}
+
+fn json(out: &crate::support::Output) -> serde_json::Value {
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+}
+
+/// The text block of one crate: its header line and the indented lines under it.
+fn block(stdout: &str, name: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in stdout.lines() {
+        if !line.starts_with(' ') {
+            inside = line.split_whitespace().nth(1) == Some(name);
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn skew_text_json_and_markdown() {
+    let org = org();
+    let out = org.convoy(&["deps", "skew"]);
+    assert_eq!(out.code, 1, "the broken manifest fails the run: {out:?}");
+    assert_eq!(
+        block(&out.stdout, "rand"),
+        "INCOMPATIBLE  rand (3 repositories): 0.6, 0.7, 0.8, 0.8.5
+    0.6    acme/legacy    Cargo.toml:7                 [dependencies]
+    0.7    acme/tool      Cargo.toml:8                 [dependencies]
+    0.8    acme/platform  Cargo.toml:12                [workspace.dependencies] inherited by crates/core/Cargo.toml:19
+    0.8.5  acme/platform  crates/scratch/Cargo.toml:7  [dependencies]
+",
+        "{out:?}"
+    );
+    assert_eq!(
+        block(&out.stdout, "clap"),
+        "INCOMPATIBLE  clap (3 repositories): 2.33, 4.4, 4.5
+    2.33  acme/legacy    Cargo.toml:10            [dependencies]
+    4.4   acme/tool      Cargo.toml:9             [dependencies]
+    4.5   acme/platform  crates/cli/Cargo.toml:9  [dependencies] as `args`
+",
+        "{out:?}"
+    );
+    assert_eq!(
+        block(&out.stdout, "serde"),
+        "compatible    serde (3 repositories): 1.0.50, 1.0.100, 1.0.228
+    1.0.50   acme/legacy    Cargo.toml:8   [dependencies]
+    1.0.100  acme/tool      Cargo.toml:7   [dependencies]
+    1.0.228  acme/platform  Cargo.toml:11  [workspace.dependencies] inherited by crates/core/Cargo.toml:7
+",
+        "{out:?}"
+    );
+    assert_eq!(
+        block(&out.stdout, "anyhow"),
+        "compatible    anyhow (3 repositories): 1, 1.0.75, 1.0.80, 1.0.86
+    1       acme/tool      Cargo.toml:10             [dependencies]
+    1.0.75  acme/platform  Cargo.toml:14             [workspace.dependencies] inherited by tools/xtask/Cargo.toml:8
+    1.0.80  acme/platform  crates/cli/Cargo.toml:10  [dependencies]
+    1.0.86  acme/broken    helper/Cargo.toml:6       [dependencies]
+",
+        "{out:?}"
+    );
+    // Crates of one repository only (libc, serde_json, log, cc, tempfile, windows-sys) and path
+    // dependencies (platform-core) are not skew.
+    for name in ["libc", "serde_json", "platform-core", "tempfile"] {
+        assert!(block(&out.stdout, name).is_empty(), "{name}: {out:?}");
+    }
+    assert!(
+        out.stdout.ends_with(
+            "\nerror acme/broken Cargo.toml:5:14: unclosed table, expected `]`\n\n\
+             4 crates used by 2 or more of 4 repositories: 2 incompatible; 1 repository or manifest could not be read\n"
+        ),
+        "{out:?}"
+    );
+    let order: Vec<&str> =
+        out.stdout.lines().filter(|l| !l.starts_with(' ')).filter_map(|l| l.split_whitespace().nth(1)).collect();
+    assert_eq!(&order[..4], ["clap", "rand", "anyhow", "serde"], "incompatible first: {out:?}");
+
+    // JSON: the same report, versioned, with the method used.
+    let out = org.convoy(&["--json", "deps", "skew", "--offline"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let report = json(&out);
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["command"], "deps skew");
+    assert_eq!(report["discovery"], "manifest files read directly (no cargo)");
+    assert_eq!(report["repos"], serde_json::json!(["acme/broken", "acme/legacy", "acme/platform", "acme/tool"]));
+    assert_eq!(report["summary"], serde_json::json!({"repos": 4, "shared_crates": 4, "incompatible": 2, "errors": 1}));
+    let error = &report["errors"][0];
+    assert_eq!((error["repo"].as_str(), error["manifest"].as_str()), (Some("acme/broken"), Some("Cargo.toml")));
+    assert_eq!(error["message"], "5:14: unclosed table, expected `]`");
+    let rand = &report["crates"][1];
+    assert_eq!(rand["name"], "rand");
+    assert_eq!(rand["compatible"], false);
+    assert_eq!(
+        rand["requirements"],
+        serde_json::json!([
+            {"req": "0.6", "lower_bound": "0.6.0", "bucket": "0.6", "uses": 1},
+            {"req": "0.7", "lower_bound": "0.7.0", "bucket": "0.7", "uses": 1},
+            {"req": "0.8", "lower_bound": "0.8.0", "bucket": "0.8", "uses": 2},
+            {"req": "0.8.5", "lower_bound": "0.8.5", "bucket": "0.8", "uses": 1},
+        ])
+    );
+    assert_eq!(
+        rand["uses"][3],
+        serde_json::json!({
+            "repo": "acme/platform", "manifest": "crates/core/Cargo.toml", "line": 19, "package": "platform-core",
+            "table": ["dev-dependencies"], "key": "rand", "kind": "dev", "req": "0.8", "optional": false,
+            "inherited_from": "Cargo.toml", "inherited_line": 12,
+        })
+    );
+    assert_eq!(rand["uses"][2]["kind"], serde_json::Value::Null, "a [workspace.dependencies] entry has no kind");
+    assert_eq!(rand["uses"][2]["package"], serde_json::Value::Null, "a virtual root");
+
+    let out = org.convoy(&["deps", "skew", "--offline", "--format", "markdown"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.starts_with("## convoy deps skew\n\n4 crates used by 2 or more of 4 repositories"), "{out:?}");
+    assert!(
+        out.stdout.contains("| clap | **incompatible** | 2.33 | acme/legacy | Cargo.toml:10 | \\[dependencies\\] |\n"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains("| 4.5 | acme/platform | crates/cli/Cargo.toml:9 | \\[dependencies\\] (as &#96;args&#96;) |")
+    );
+    assert!(out.stderr.contains("4 crates used by 2 or more of 4 repositories"), "summary on stderr: {out:?}");
+
+    // Without the broken repository, the run succeeds.
+    let out = org.convoy(&["deps", "skew", "--offline", "--repo", "acme/tool", "--repo", "acme/legacy", "-j", "1"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.stdout,
+        "INCOMPATIBLE  clap (2 repositories): 2.33, 4.4
+    2.33  acme/legacy  Cargo.toml:10  [dependencies]
+    4.4   acme/tool    Cargo.toml:9   [dependencies]
+INCOMPATIBLE  rand (2 repositories): 0.6, 0.7
+    0.6  acme/legacy  Cargo.toml:7  [dependencies]
+    0.7  acme/tool    Cargo.toml:8  [dependencies]
+compatible    serde (2 repositories): 1.0.50, 1.0.100
+    1.0.50   acme/legacy  Cargo.toml:8  [dependencies]
+    1.0.100  acme/tool    Cargo.toml:7  [dependencies]
+
+3 crates used by 2 or more of 2 repositories: 2 incompatible
+"
+    );
+}
+
+#[test]
+fn offline_without_a_cache_reports_every_repository() {
+    let org = Org::new();
+    org.repo("tool", &[("Cargo.toml", TOOL)]);
+    org.manifest(HEAD);
+    let out = org.convoy(&["--json", "deps", "skew", "--offline"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let report = json(&out);
+    assert_eq!(report["errors"][0]["repo"], "acme/tool");
+    assert_eq!(report["errors"][0]["manifest"], serde_json::Value::Null);
+    assert_eq!(report["crates"], serde_json::json!([]));
+}
+
+/// What `cargo metadata` says about one dependency, in terms both sides can produce.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Dep {
+    name: String,
+    rename: Option<String>,
+    kind: Option<String>,
+    req: String,
+    optional: bool,
+    target: Option<String>,
+    path: bool,
+}
+
+/// `1.0.228` → `^1.0.228`, as cargo prints requirements.
+fn normalized(req: Option<&str>) -> String {
+    match req {
+        None => "*".into(),
+        Some(r) => semver::VersionReq::parse(r).map(|v| v.to_string()).unwrap_or_else(|_| r.to_string()),
+    }
+}
+
+#[test]
+fn discovery_agrees_with_cargo_metadata() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    if Command::new(&cargo).arg("--version").output().map(|o| !o.status.success()).unwrap_or(true) {
+        eprintln!("SKIPPED discovery_agrees_with_cargo_metadata: `cargo` is not on PATH (it is in CI)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let files: BTreeMap<String, String> = PLATFORM
+        .iter()
+        .filter(|(p, _)| !p.starts_with("target/"))
+        .map(|(p, t)| (p.to_string(), t.to_string()))
+        .collect();
+    for (path, text) in &files {
+        let file = dir.path().join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, text).unwrap();
+        if text.contains("[package]") {
+            std::fs::create_dir_all(file.parent().unwrap().join("src")).unwrap();
+            std::fs::write(file.parent().unwrap().join("src/lib.rs"), "").unwrap();
+        }
+    }
+    let out = Command::new(&cargo)
+        .args(["metadata", "--no-deps", "--format-version", "1", "--offline"])
+        .current_dir(dir.path())
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let root = dir.path().canonicalize().unwrap();
+
+    let found = convoy::deps::cargo::discover("acme/platform", &files);
+    assert!(found.errors.is_empty(), "{:?}", found.errors);
+    let mut cargo_packages = Vec::new();
+    for p in metadata["packages"].as_array().unwrap() {
+        let manifest = Path::new(p["manifest_path"].as_str().unwrap())
+            .canonicalize()
+            .unwrap()
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let name = p["name"].as_str().unwrap().to_string();
+        let mine = found
+            .packages
+            .iter()
+            .find(|m| m.manifest == manifest)
+            .unwrap_or_else(|| panic!("cargo found {name} at {manifest}, discovery did not"));
+        assert_eq!(mine.name, name);
+        assert_eq!(mine.version.as_deref().unwrap_or("0.0.0"), p["version"].as_str().unwrap(), "{name}");
+        let cargo_publishes = p["publish"].as_array().is_none_or(|registries| !registries.is_empty());
+        assert_eq!(mine.publish, cargo_publishes, "{name}: publish");
+
+        let mut theirs: Vec<Dep> = p["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| Dep {
+                name: d["name"].as_str().unwrap().into(),
+                rename: d["rename"].as_str().map(Into::into),
+                kind: d["kind"].as_str().map(Into::into),
+                req: d["req"].as_str().unwrap().into(),
+                optional: d["optional"].as_bool().unwrap(),
+                target: d["target"].as_str().map(Into::into),
+                path: d["path"].is_string(),
+            })
+            .collect();
+        let mut ours: Vec<Dep> = found
+            .uses
+            .iter()
+            .filter(|u| u.manifest == manifest && u.table[0] != "workspace")
+            .map(|u| {
+                use convoy::deps::model::{DepKind, DepSource};
+                // Inherited path dependencies are path dependencies too.
+                let entry = convoy::deps::cargo::workspace_entry(&found, u);
+                let source = match (&u.source, entry) {
+                    (DepSource::Workspace, Some(e)) => &e.source,
+                    (s, _) => s,
+                };
+                Dep {
+                    name: u.name.clone(),
+                    rename: (u.key != u.name).then(|| u.key.clone()),
+                    kind: match u.kind {
+                        DepKind::Normal => None,
+                        DepKind::Dev => Some("dev".into()),
+                        DepKind::Build => Some("build".into()),
+                    },
+                    req: normalized(u.effective_req()),
+                    optional: u.optional,
+                    target: (u.table[0] == "target").then(|| u.table[1].clone()),
+                    path: matches!(source, DepSource::Path { .. }),
+                }
+            })
+            .collect();
+        theirs.sort();
+        ours.sort();
+        assert_eq!(ours, theirs, "dependencies of {name} ({manifest})");
+        cargo_packages.push(manifest);
+    }
+    // The excluded crate is a package of its own: cargo, run at the root, does not list it.
+    let mut extra: Vec<&str> =
+        found.packages.iter().map(|p| p.manifest.as_str()).filter(|m| !cargo_packages.iter().any(|c| c == m)).collect();
+    extra.sort();
+    assert_eq!(extra, ["crates/scratch/Cargo.toml"]);
+    assert_eq!(cargo_packages.len(), 3, "{cargo_packages:?}");
+    // Cargo's workspace members are the packages discovery put under the root.
+    let members = metadata["workspace_members"].as_array().unwrap().len();
+    assert_eq!(members, 3);
+}
+
+/// `convoy deps align`: "highest" across the org, edits that change only the requirement's
+/// bytes, a workspace's inherited requirement edited once at the root, a breaking change
+/// reported instead of made, actions pinned through the forge's tags, and a re-run that changes
+/// nothing.
+#[test]
+fn align_edits_manifests_and_workflows_as_a_campaign() {
+    let org = org();
+    org.repo(
+        "svc",
+        &[
+            ("Cargo.toml", "[package]\nname = \"svc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n# pinned low on purpose\nserde = \"1.0.150\"   # keep me\nrand = '0.7'\n"),
+            (".github/workflows/ci.yml", "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v3 # checkout\n"),
+        ],
+    );
+    // actions/checkout on the local forge, tag v4.2.2.
+    let work = org.path().join("checkout-src");
+    std::fs::create_dir_all(&work).unwrap();
+    crate::support::git(&work, &["init", "-q", "-b", "main"]);
+    std::fs::write(work.join("action.yml"), "runs:\n  using: node20\n  main: index.js\n").unwrap();
+    crate::support::git(&work, &["add", "."]);
+    crate::support::git(&work, &["commit", "-q", "-m", "v4.2.2"]);
+    crate::support::git(&work, &["tag", "v4.2.2"]);
+    let sha = crate::support::git(&work, &["rev-parse", "HEAD"]).trim().to_string();
+    let bare = org.path().join("forge/actions/checkout.git");
+    crate::support::git(org.path(), &["clone", "-q", "--bare", work.to_str().unwrap(), bare.to_str().unwrap()]);
+    org.manifest(&format!(
+        "{HEAD}\n[align.cargo]\ncrates = {{ serde = \"highest\", rand = \"0.8\" }}\norg_crates = false\n\n[align.actions]\nversions = {{ \"actions/checkout\" = \"v4.2.2\" }}\n"
+    ));
+
+    let plan =
+        org.convoy(&["deps", "align", "--repo", "svc", "--repo", "legacy", "--repo", "tool", "--repo", "platform"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(plan.stdout.contains("Plan for campaign branch `convoy/align-deps` (nothing was written)"), "{plan:?}");
+
+    let out = org.convoy(&["deps", "align", "--apply"]);
+    assert!(out.code <= 1, "{out:?}");
+    // The highest serde requirement in the org is the platform root's 1.0.228.
+    let svc = org.show("svc", "convoy/align-deps", "Cargo.toml");
+    assert_eq!(
+        svc,
+        "[package]\nname = \"svc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n# pinned low on purpose\nserde = \"1.0.228\"   # keep me\nrand = '0.7'\n",
+        "rand 0.7 → 0.8 is breaking and allow_breaking is off"
+    );
+    let tool = org.show("tool", "convoy/align-deps", "Cargo.toml");
+    assert_eq!(tool, TOOL.replace("\"1.0.100\"", "\"1.0.228\""));
+    let legacy = org.show("legacy", "convoy/align-deps", "Cargo.toml");
+    assert_eq!(legacy, LEGACY.replace("\"1.0.50\"", "\"1.0.228\""));
+    // The platform workspace already has serde 1.0.228 and rand 0.8 at its root, which its
+    // members inherit: the root and the members are untouched. The excluded crate is a package
+    // of its own, and the pin rewrites its `0.8.5` to exactly the pinned `0.8`.
+    assert_eq!(org.show("platform", "convoy/align-deps", "Cargo.toml"), PLATFORM_ROOT);
+    assert_eq!(org.show("platform", "convoy/align-deps", "crates/core/Cargo.toml"), PLATFORM_CORE);
+    let scratch = org.show("platform", "convoy/align-deps", "crates/scratch/Cargo.toml");
+    assert_eq!(scratch, PLATFORM_SCRATCH.replace("\"0.8.5\"", "\"0.8\""));
+    let ci = org.show("svc", "convoy/align-deps", ".github/workflows/ci.yml");
+    assert!(ci.ends_with(&format!("      - uses: actions/checkout@{sha} # v4.2.2 checkout\n")), "{ci}");
+    let body = org.pulls("svc")[0]["body"].as_str().unwrap().to_string();
+    assert!(body.contains("serde 1.0.150 → 1.0.228"), "{body}");
+    assert!(body.contains("semver-incompatible"), "the breaking rand change is listed for a person: {body}");
+
+    let again = org.convoy(&["deps", "align", "--apply"]);
+    assert!(again.stdout.contains("0 opened, 0 updated, 4 unchanged"), "{again:?}");
+}
