@@ -117,19 +117,9 @@ fn verdict(report: &AuditReport, fail_on: FailOn) -> bool {
 
 /// The fixes as a campaign of their own: their own branch, title and body, and only the policy
 /// fixes as changes (not the manifest's templates and files).
-fn fix_campaign(mut manifest: crate::manifest::Manifest) -> crate::manifest::Manifest {
-    use serde_spanned::Spanned;
-    let branch =
-        manifest.model.policy.fix_branch.clone().unwrap_or_else(|| Spanned::new(0..0, "convoy/policy-fixes".into()));
-    manifest.model.templates.clear();
-    manifest.model.files.clear();
-    let campaign = &mut manifest.model.campaign;
-    campaign.prune = false;
-    campaign.branch = branch;
-    campaign.commit_message = Spanned::new(0..0, "ci: fix GitHub Actions policy findings".into());
-    campaign.title = Spanned::new(0..0, "ci: fix GitHub Actions policy findings".into());
-    campaign.body = Spanned::new(0..0, FIX_BODY.into());
-    manifest
+fn fix_campaign(manifest: crate::manifest::Manifest) -> crate::manifest::Manifest {
+    let branch = manifest.model.policy.fix_branch.clone();
+    super::own_campaign(manifest, branch, "convoy/policy-fixes", "ci: fix GitHub Actions policy findings", FIX_BODY)
 }
 
 const FIX_BODY: &str = "`convoy audit --fix` made these changes to bring the workflows of {{ repo.full_name }} in line with the {{ org.name }} policy:

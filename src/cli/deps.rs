@@ -102,18 +102,15 @@ async fn actions_command(cli: &Cli, args: &SkewArgs) -> Result<bool, Failure> {
 
 /// The alignment as a campaign of its own: its own branch, title and body, and only the
 /// alignment edits as changes.
-fn align_campaign(mut manifest: crate::manifest::Manifest) -> crate::manifest::Manifest {
-    use serde_spanned::Spanned;
-    let branch = manifest.model.align.branch.clone().unwrap_or_else(|| Spanned::new(0..0, "convoy/align-deps".into()));
-    manifest.model.templates.clear();
-    manifest.model.files.clear();
-    let campaign = &mut manifest.model.campaign;
-    campaign.prune = false;
-    campaign.branch = branch;
-    campaign.commit_message = Spanned::new(0..0, "deps: align dependency versions across the org".into());
-    campaign.title = Spanned::new(0..0, "deps: align dependency versions across the org".into());
-    campaign.body = Spanned::new(0..0, ALIGN_BODY.into());
-    manifest
+fn align_campaign(manifest: crate::manifest::Manifest) -> crate::manifest::Manifest {
+    let branch = manifest.model.align.branch.clone();
+    super::own_campaign(
+        manifest,
+        branch,
+        "convoy/align-deps",
+        "deps: align dependency versions across the org",
+        ALIGN_BODY,
+    )
 }
 
 const ALIGN_BODY: &str =

@@ -385,6 +385,29 @@ fn load_manifest(cli: &Cli) -> Result<manifest::Manifest, Failure> {
     manifest::load(&cli.manifest).map_err(|e| Failure::from(SetupError::Manifest(e)))
 }
 
+/// A campaign of its own, for commands whose changes are not the manifest's templates and files
+/// (`audit --fix`, `deps align`): its branch (configured, or `default_branch`), title and body,
+/// and none of the manifest's templates, files or prune, so its pull requests carry only its
+/// own changes.
+fn own_campaign(
+    mut manifest: manifest::Manifest,
+    branch: Option<serde_spanned::Spanned<String>>,
+    default_branch: &str,
+    title: &str,
+    body: &str,
+) -> manifest::Manifest {
+    use serde_spanned::Spanned;
+    manifest.model.templates.clear();
+    manifest.model.files.clear();
+    let campaign = &mut manifest.model.campaign;
+    campaign.prune = false;
+    campaign.branch = branch.unwrap_or_else(|| Spanned::new(0..0, default_branch.into()));
+    campaign.commit_message = Spanned::new(0..0, title.into());
+    campaign.title = Spanned::new(0..0, title.into());
+    campaign.body = Spanned::new(0..0, body.into());
+    manifest
+}
+
 /// Settings resolution: command line over manifest (`--jobs` over `[org] jobs`).
 async fn open(cli: &Cli, run: &SelectArgs, depth: Depth) -> Result<Session, Failure> {
     open_with(load_manifest(cli)?, run, depth, ChangeSource::Manifest).await
