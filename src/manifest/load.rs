@@ -406,7 +406,17 @@ impl<'a> Checker<'a> {
     }
 
     fn check_campaign(&mut self) {
-        let branch = self.m.model.campaign.branch.clone();
+        let model = &self.m.model;
+        let branches: Vec<Spanned<String>> = std::iter::once(model.campaign.branch.clone())
+            .chain(model.policy.fix_branch.clone())
+            .chain(model.align.branch.clone())
+            .collect();
+        for branch in branches {
+            self.check_branch(&branch);
+        }
+    }
+
+    fn check_branch(&mut self, branch: &Spanned<String>) {
         let name = branch.get_ref();
         let bad = name.is_empty()
             || name.starts_with('/')

@@ -105,6 +105,10 @@ fn rule_settings_exemptions_and_bad_settings() {
     assert!(out.stderr.contains("help: it belongs to `schedule-frequency`"), "{out:?}");
     assert!(out.stderr.contains("unknown policy rule `no-such-rule`"), "{out:?}");
     assert!(out.stderr.contains("org.toml:13:"), "positions: {out:?}");
+    fresh.manifest(&format!("{HEAD}\n[policy]\nfix_branch = \"fixes..here\"\n"));
+    let out = fresh.convoy(&["audit"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("`fixes..here` is not a valid branch name"), "{out:?}");
     assert!(!fresh.path().join("cache").exists(), "nothing touched");
 }
 
