@@ -132,6 +132,7 @@ async fn align_command(cli: &Cli, args: &AlignArgs) -> Result<bool, Failure> {
     // Org-wide first: "highest" needs every repository's requirements, pins need the forge.
     let (mut alignment, wanted) = tokio::task::block_in_place(|| crate::deps::run::prepare(&session));
     alignment.pins = crate::policy::pins::resolve(&session, &wanted).await;
+    crate::deps::run::use_released_versions(&session, &mut alignment).await;
     alignment.update_lockfile = args.update_lockfile;
     for problem in &alignment.cargo.problems {
         eprintln!("warning: [align.cargo] {problem}");

@@ -45,6 +45,49 @@ pub fn prepare(session: &Session) -> (Alignment, BTreeSet<(String, String)>) {
     (Alignment { cargo, org: org.into_iter().collect(), pins: PinMap::new(), update_lockfile: false }, wanted)
 }
 
+/// Crates the org publishes follow their *released* version: the highest release tag of the
+/// repository that publishes them (`v1.2.3`, `name-v1.2.3`, `name@1.2.3`, `name/v1.2.3`, `1.2.3`),
+/// read through the forge; the manifest's version (which may be ahead of any release) only when
+/// the repository has no such tag.
+pub async fn use_released_versions(session: &Session, alignment: &mut Alignment) {
+    let published: Vec<(String, String)> = alignment
+        .org
+        .values()
+        .flat_map(|d| &d.packages)
+        .filter(|p| alignment.cargo.wanted.get(&p.name).is_some_and(|w| w.reason.starts_with("published by")))
+        .map(|p| (p.repo.clone(), p.name.clone()))
+        .collect();
+    for (repo, name) in published {
+        let Some((owner, repo_name)) = repo.split_once('/') else { continue };
+        let tags = match session.forge.list_tags(&crate::forge::RepoId::new(owner, repo_name)).await {
+            Ok(tags) => tags,
+            Err(e) => {
+                tracing::warn!(%repo, "cannot list release tags: {e}");
+                continue;
+            }
+        };
+        let released = tags.iter().filter_map(|t| release_version(&t.name, &name).map(|v| (v, t.name.clone()))).max();
+        if let Some(w) = alignment.cargo.wanted.get_mut(&name) {
+            match released {
+                Some((version, tag)) => {
+                    w.req = version.to_string();
+                    w.reason = format!("released by {repo} as tag {tag}");
+                }
+                None => w.reason = format!("{} (no release tag in {repo}: the manifest's version)", w.reason),
+            }
+        }
+    }
+}
+
+/// The version a release tag of crate `name` names, if it is one.
+fn release_version(tag: &str, name: &str) -> Option<semver::Version> {
+    let rest = [format!("{name}-v"), format!("{name}-"), format!("{name}@"), format!("{name}/v"), "v".to_string()]
+        .iter()
+        .find_map(|p| tag.strip_prefix(p.as_str()))
+        .unwrap_or(tag);
+    semver::Version::parse(rest).ok().filter(|v| v.pre.is_empty())
+}
+
 /// One repository's alignment edits, with a line per change and per change not made.
 pub struct AlignEdits {
     pub edits: Vec<Edit>,

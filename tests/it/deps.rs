@@ -456,7 +456,7 @@ fn align_edits_manifests_and_workflows_as_a_campaign() {
     let bare = org.path().join("forge/actions/checkout.git");
     crate::support::git(org.path(), &["clone", "-q", "--bare", work.to_str().unwrap(), bare.to_str().unwrap()]);
     org.manifest(&format!(
-        "{HEAD}\n[align.cargo]\ncrates = {{ serde = \"highest\", rand = \"0.8\" }}\norg_crates = false\n\n[align.actions]\nversions = {{ \"actions/checkout\" = \"v4.2.2\" }}\n"
+        "{HEAD}\n[align.cargo]\ncrates = {{ serde = \"highest\", rand = \"0.8\", anyhow = \"1.0.86\" }}\norg_crates = false\n\n[align.actions]\nversions = {{ \"actions/checkout\" = \"v4.2.2\" }}\n"
     ));
 
     let plan =
@@ -474,7 +474,7 @@ fn align_edits_manifests_and_workflows_as_a_campaign() {
         "rand 0.7 → 0.8 is breaking and allow_breaking is off"
     );
     let tool = org.show("tool", "convoy/align-deps", "Cargo.toml");
-    assert_eq!(tool, TOOL.replace("\"1.0.100\"", "\"1.0.228\""));
+    assert_eq!(tool, TOOL.replace("\"1.0.100\"", "\"1.0.228\"").replace("anyhow = \"1\"", "anyhow = \"1.0.86\""));
     // Cargo is the judge: it reads the edited manifest and sees the new requirement.
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let scratch = tempfile::tempdir().unwrap();
@@ -494,10 +494,20 @@ fn align_edits_manifests_and_workflows_as_a_campaign() {
     let legacy = org.show("legacy", "convoy/align-deps", "Cargo.toml");
     assert_eq!(legacy, LEGACY.replace("\"1.0.50\"", "\"1.0.228\""));
     // The platform workspace already has serde 1.0.228 and rand 0.8 at its root, which its
-    // members inherit: the root and the members are untouched. The excluded crate is a package
-    // of its own, and the pin rewrites its `0.8.5` to exactly the pinned `0.8`.
-    assert_eq!(org.show("platform", "convoy/align-deps", "Cargo.toml"), PLATFORM_ROOT);
+    // members inherit. The excluded crate is a package of its own, and the pin rewrites its
+    // `0.8.5` to exactly the pinned `0.8`.
+    // anyhow is inherited by xtask from the root: the root's entry is edited, once, and the
+    // member's `workspace = true` is left as it is; cli's own requirement is edited in place.
+    assert_eq!(
+        org.show("platform", "convoy/align-deps", "Cargo.toml"),
+        PLATFORM_ROOT.replace("anyhow = \"1.0.75\"", "anyhow = \"1.0.86\"")
+    );
     assert_eq!(org.show("platform", "convoy/align-deps", "crates/core/Cargo.toml"), PLATFORM_CORE);
+    assert_eq!(org.show("platform", "convoy/align-deps", "tools/xtask/Cargo.toml"), PLATFORM_XTASK);
+    assert_eq!(
+        org.show("platform", "convoy/align-deps", "crates/cli/Cargo.toml"),
+        PLATFORM_CLI.replace("anyhow = \"1.0.80\"", "anyhow = \"1.0.86\"")
+    );
     let scratch = org.show("platform", "convoy/align-deps", "crates/scratch/Cargo.toml");
     assert_eq!(scratch, PLATFORM_SCRATCH.replace("\"0.8.5\"", "\"0.8\""));
     let ci = org.show("svc", "convoy/align-deps", ".github/workflows/ci.yml");
@@ -561,4 +571,29 @@ fn the_lockfile_follows_the_new_requirement() {
     assert!(lock.contains("name = \"leftpad\"\nversion = \"1.1.0\""), "cargo moved the lockfile: {lock}");
     let body = org.pulls("locked")[0]["body"].as_str().unwrap().to_string();
     assert!(body.contains("Cargo.lock: updated with `cargo update --precise`"), "{body}");
+}
+
+/// A crate the org publishes is aligned to its latest release tag, not to an unreleased version
+/// already in its manifest.
+#[test]
+fn org_crates_follow_their_release_tag() {
+    let org = Org::new();
+    org.repo(
+        "core",
+        &[
+            ("Cargo.toml", "[package]\nname = \"acme-core\"\nversion = \"2.4.0\"\nedition = \"2021\"\n"),
+            ("src/lib.rs", "\n"),
+        ],
+    );
+    crate::support::git(&org.bare("core"), &["tag", "v2.3.1", "main"]);
+    crate::support::git(&org.bare("core"), &["tag", "v2.2.0", "main"]);
+    org.repo(
+        "app",
+        &[("Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nacme-core = \"2.1\"\n")],
+    );
+    org.manifest(HEAD);
+    let out = org.convoy(&["deps", "align", "--apply"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let app = org.show("app", "convoy/align-deps", "Cargo.toml");
+    assert!(app.contains("acme-core = \"2.3.1\"\n"), "{app}");
 }
