@@ -22,12 +22,8 @@ pub fn audit(
     failed: &[(String, String)],
     reporter: &dyn Reporter,
 ) -> AuditReport {
-    let owner = session.manifest.model.org.name.clone();
-    let config = &session.manifest.model.policy;
-    let targets: Vec<&Target> = shard_targets(session, shard)
-        .into_iter()
-        .filter(|t| !session.selection.applies(&config.exempt, &owner, t))
-        .collect();
+    let targets: Vec<&Target> =
+        shard_targets(session, shard).into_iter().filter(|t| !repo_exempt(session, t)).collect();
     reporter.stage("audit", targets.len());
     let results = crate::parallel::map(&targets, session.options.jobs, |t| {
         let name = t.repo.id.full_name();
@@ -35,9 +31,7 @@ pub fn audit(
         let result = match failed.iter().find(|(r, _)| *r == name) {
             Some((_, e)) => Err(format!("not audited, the fetch failed: {e}")),
             None => read_files(session, t).map(|files| {
-                let skip = |rule: &str| {
-                    config.rules.get(rule).is_some_and(|r| session.selection.applies(&r.get_ref().exempt, &owner, t))
-                };
+                let skip = |rule: &str| rule_exempt(session, t, rule);
                 let n = files.len();
                 (policy.audit_repo(&name, &files, &skip), n)
             }),
@@ -89,12 +83,16 @@ pub fn rule_exempt(session: &Session, target: &Target, rule: &str) -> bool {
 /// `convoy cost` read the same files).
 pub fn read_files(session: &Session, target: &Target) -> Result<Vec<SourceFile>, String> {
     let snapshot = session.cache.snapshot(&target.repo).map_err(|e| e.to_string())?;
-    let paths: Vec<String> = snapshot.paths().filter(|p| classify(p).is_some()).map(str::to_string).collect();
+    files_of(&snapshot)
+}
+
+/// The workflow and action files of a snapshot.
+fn files_of(snapshot: &crate::workspace::Snapshot) -> Result<Vec<SourceFile>, String> {
     let mut files = Vec::new();
-    for path in paths {
+    for path in snapshot.paths().filter(|p| classify(p).is_some()) {
         // Symlinks and submodules are not files GitHub would read as workflows.
-        if let Some(bytes) = snapshot.read(&path).map_err(|e| format!("{path}: {e}"))? {
-            files.push(SourceFile { path, bytes });
+        if let Some(bytes) = snapshot.read(path).map_err(|e| format!("{path}: {e}"))? {
+            files.push(SourceFile { path: path.to_string(), bytes });
         }
     }
     Ok(files)
@@ -114,21 +112,12 @@ pub fn fix_edits(
     target: &Target,
     snapshot: &crate::workspace::Snapshot,
 ) -> Result<FixEdits, String> {
-    let owner = &session.manifest.model.org.name;
-    let config = &session.manifest.model.policy;
     let mut out = FixEdits { edits: Vec::new(), applied: Vec::new(), skipped: Vec::new() };
-    if session.selection.applies(&config.exempt, owner, target) {
+    if repo_exempt(session, target) {
         return Ok(out);
     }
-    let mut files = Vec::new();
-    for path in snapshot.paths().filter(|p| classify(p).is_some()) {
-        if let Some(bytes) = snapshot.read(path).map_err(|e| format!("{path}: {e}"))? {
-            files.push(SourceFile { path: path.to_string(), bytes });
-        }
-    }
-    let skip = |rule: &str| {
-        config.rules.get(rule).is_some_and(|r| session.selection.applies(&r.get_ref().exempt, owner, target))
-    };
+    let files = files_of(snapshot)?;
+    let skip = |rule: &str| rule_exempt(session, target, rule);
     let fixes = super::fix::fix_repo(policy, &target.repo.id.full_name(), &files, &skip, &session.pins);
     for f in fixes.files {
         let rules: Vec<&str> = f.applied.iter().map(|(r, _)| r.as_str()).collect();
