@@ -37,8 +37,9 @@ RESULTS=${BENCH_RESULTS:-$BENCH_DIR/results-deps.json}
 OWNER=acme
 export GIT_TERMINAL_PROMPT=0
 
-log() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'deps.sh: %s\n' "$*" >&2; exit 1; }
+BENCH_NAME=deps
+# shellcheck source=bench/common.sh
+source "$BENCH_DIR/common.sh"
 
 [[ $REPOS =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPOS must be a positive number, not '$REPOS'"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive number, not '$RUNS'"
@@ -46,57 +47,13 @@ command -v git >/dev/null || die "git is needed (convoy's local forge runs git u
 command -v python3 >/dev/null || die "python3 is needed"
 
 # ---------------------------------------------------------------- work folder
-if [[ -n ${BENCH_WORK:-} ]]; then
-  mkdir -p "$BENCH_WORK"
-  WORK=$(cd "$BENCH_WORK" && pwd)
-  KEEP=1
-else
-  WORK=$(mktemp -d "${TMPDIR:-/tmp}/convoy-deps-bench.XXXXXX")
-fi
-cleanup() {
-  if [[ $KEEP == 1 ]]; then
-    log "work folder kept: $WORK"
-  else
-    rm -rf "$WORK"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-FORGE="$WORK/forge"
-CACHE="$WORK/cache"
-MANIFEST="$WORK/org.toml"
-RECORD="$WORK/runs.jsonl"
-REPORTS="$WORK/reports"
+bench_work
 
 # ---------------------------------------------------------------- convoy binary
-if [[ -n ${CONVOY_BIN:-} ]]; then
-  CONVOY=$CONVOY_BIN
-else
-  log "building convoy (cargo build --release; may wait for other cargo runs)"
-  (cd "$ROOT" && cargo build --release --quiet) || die "cargo build --release failed"
-  CONVOY="$ROOT/target/release/convoy"
-fi
-[[ -x $CONVOY ]] || die "convoy binary not found or not executable: $CONVOY"
-CONVOY_VERSION=$("$CONVOY" --version 2>/dev/null || true)
-"$CONVOY" deps skew --help >/dev/null 2>&1 || die "$CONVOY has no 'deps skew' command (an old build?)"
-
-# Peak RSS and CPU time: GNU time -v when it works here, else getrusage in benchlib.py.
-TIME_V=""
-if [[ -x /usr/bin/time ]] && /usr/bin/time -v -o /dev/null true 2>/dev/null; then
-  TIME_V=/usr/bin/time
-fi
-TIMING="wall: time.perf_counter around the command; peak RSS: $([[ -n $TIME_V ]] && echo "/usr/bin/time -v" || echo "getrusage(RUSAGE_CHILDREN)")"
+bench_convoy deps skew
 
 # ---------------------------------------------------------------- forge (not timed)
-gen_args=(gen-deps --forge "$FORGE" --owner "$OWNER" --repos "$REPOS")
-[[ $REGEN == 1 ]] && gen_args+=(--regen)
-python3 "$LIB" "${gen_args[@]}" || die "forge generation failed"
-GEN_SECONDS=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("generated_seconds", ""))' \
-  "$FORGE/.bench-deps-forge.json")
-# A cache filled from another forge (a regenerated one) would be read as is: start over.
-if [[ -d $CACHE && ( ! -f $WORK/cache-stamp || $FORGE/.bench-deps-forge.json -nt $WORK/cache-stamp ) ]]; then
-  rm -rf "$CACHE"
-fi
+bench_forge
 
 # ---------------------------------------------------------------- manifest
 {
