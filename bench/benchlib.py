@@ -992,40 +992,35 @@ def _write_bare_repo(git_dir: Path, pool_objects: Path, head_sha: str) -> None:
     (git_dir / "refs" / "heads" / "main").write_text(head_sha + "\n")
 
 
-def cmd_gen_audit(a: argparse.Namespace) -> int:
-    forge = Path(a.forge).resolve()
-    marker = forge / AUDIT_MARKER
-    want = {"version": AUDIT_FORGE_VERSION, "owner": a.owner, "repos": a.repos}
-    if not a.regen and marker.exists():
+def _forge_is_current(forge: Path, marker: Path, want: dict, regen: bool) -> bool:
+    """Whether the forge under `forge` was generated with `want` (and may be reused)."""
+    if not regen and marker.exists():
         try:
             have = json.loads(marker.read_text())
         except ValueError:
             have = {}
         if {k: have.get(k) for k in want} == want:
-            print(f"forge: reusing {forge} ({a.repos} repos; --regen to rebuild)", file=sys.stderr)
-            return 0
+            print(f"forge: reusing {forge} ({want['repos']} repos; --regen to rebuild)", file=sys.stderr)
+            return True
+    return False
+
+
+def _import_pooled_forge(forge: Path, owner: str, names: list, files_for, label: str) -> bool:
+    """(Re)create `forge`: one commit per repository, written by one `git fast-import` into a
+    shared object pool, then one bare repository per name borrowing the pool's objects."""
     if forge.exists():
         shutil.rmtree(forge)
-    (forge / a.owner).mkdir(parents=True)
-    t0 = time.perf_counter()
+    (forge / owner).mkdir(parents=True)
     env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1")
     pool = forge / AUDIT_POOL
     subprocess.run(["git", "init", "--bare", "--quiet", "--initial-branch=main", str(pool)], check=True, env=env)
-    names = audit_repo_names(a.repos)
-    expect: dict = {"repos": [], "files": 0, "broken": {}, "actions": 0, "ecosystems": {}}
     proc = subprocess.Popen(["git", f"--git-dir={pool}", "fast-import", "--quiet", "--done",
                              f"--export-marks={forge / '.marks'}"], stdin=subprocess.PIPE, env=env)
     assert proc.stdin is not None
     when = 1_735_689_600
     for i, name in enumerate(names, 1):
-        files, info = audit_repo_files(i, a.owner, name)
-        full = f"{a.owner}/{name}"
-        expect["repos"].append(full)
-        expect["files"] += info["audited_files"]
-        expect["actions"] += info["actions"]
-        expect["ecosystems"][info["eco"]] = expect["ecosystems"].get(info["eco"], 0) + 1
-        if info["broken"]:
-            expect["broken"][full] = info["broken"]
+        files = files_for(i, name)
+        full = f"{owner}/{name}"
         who, email = AUTHORS[i % len(AUTHORS)]
         chunk = [f"commit refs/heads/{name}\nmark :{i}\n".encode(),
                  f"author {who} <{email}> {when + i * 60} +0000\n".encode(),
@@ -1039,12 +1034,38 @@ def cmd_gen_audit(a: argparse.Namespace) -> int:
     proc.stdin.write(b"done\n")
     proc.stdin.close()
     if proc.wait() != 0:
-        print("gen-audit: git fast-import failed", file=sys.stderr)
-        return 1
+        print(f"{label}: git fast-import failed", file=sys.stderr)
+        return False
     marks = dict(line.split() for line in (forge / ".marks").read_text().splitlines() if line.strip())
-    pool_objects = pool / "objects"
     for i, name in enumerate(names, 1):
-        _write_bare_repo(forge / a.owner / f"{name}.git", pool_objects, marks[f":{i}"])
+        _write_bare_repo(forge / owner / f"{name}.git", pool / "objects", marks[f":{i}"])
+    return True
+
+
+def cmd_gen_audit(a: argparse.Namespace) -> int:
+    forge = Path(a.forge).resolve()
+    marker = forge / AUDIT_MARKER
+    want = {"version": AUDIT_FORGE_VERSION, "owner": a.owner, "repos": a.repos}
+    if _forge_is_current(forge, marker, want, a.regen):
+        return 0
+    t0 = time.perf_counter()
+    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1")
+    names = audit_repo_names(a.repos)
+    expect: dict = {"repos": [], "files": 0, "broken": {}, "actions": 0, "ecosystems": {}}
+
+    def files_for(i: int, name: str) -> dict:
+        files, info = audit_repo_files(i, a.owner, name)
+        full = f"{a.owner}/{name}"
+        expect["repos"].append(full)
+        expect["files"] += info["audited_files"]
+        expect["actions"] += info["actions"]
+        expect["ecosystems"][info["eco"]] = expect["ecosystems"].get(info["eco"], 0) + 1
+        if info["broken"]:
+            expect["broken"][full] = info["broken"]
+        return files
+
+    if not _import_pooled_forge(forge, a.owner, names, files_for, "gen-audit"):
+        return 1
     # Spot check: the first repository reads as a repository of its own.
     first = forge / a.owner / f"{names[0]}.git"
     out = subprocess.run(["git", f"--git-dir={first}", "ls-tree", "-r", "--name-only", "HEAD"],
@@ -1539,28 +1560,13 @@ def cmd_gen_deps(a: argparse.Namespace) -> int:
     forge = Path(a.forge).resolve()
     marker = forge / DEPS_MARKER
     want = {"version": DEPS_FORGE_VERSION, "owner": a.owner, "repos": a.repos}
-    if not a.regen and marker.exists():
-        try:
-            have = json.loads(marker.read_text())
-        except ValueError:
-            have = {}
-        if {k: have.get(k) for k in want} == want:
-            print(f"forge: reusing {forge} ({a.repos} repos; --regen to rebuild)", file=sys.stderr)
-            return 0
-    if forge.exists():
-        shutil.rmtree(forge)
-    (forge / a.owner).mkdir(parents=True)
+    if _forge_is_current(forge, marker, want, a.regen):
+        return 0
     t0 = time.perf_counter()
-    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1")
-    pool = forge / AUDIT_POOL
-    subprocess.run(["git", "init", "--bare", "--quiet", "--initial-branch=main", str(pool)], check=True, env=env)
     names = audit_repo_names(a.repos)
     expect: dict = {"repos": [], "cargo_repos": [], "manifests": 0, "broken": {}, "kinds": {}}
-    proc = subprocess.Popen(["git", f"--git-dir={pool}", "fast-import", "--quiet", "--done",
-                             f"--export-marks={forge / '.marks'}"], stdin=subprocess.PIPE, env=env)
-    assert proc.stdin is not None
-    when = 1_735_689_600
-    for i, name in enumerate(names, 1):
+
+    def files_for(i: int, name: str) -> dict:
         files, info = deps_repo_files(i, name)
         full = f"{a.owner}/{name}"
         expect["repos"].append(full)
@@ -1570,24 +1576,10 @@ def cmd_gen_deps(a: argparse.Namespace) -> int:
         expect["kinds"][info["kind"]] = expect["kinds"].get(info["kind"], 0) + 1
         if info["broken"]:
             expect["broken"][full] = info["broken"]
-        who, email = AUTHORS[i % len(AUTHORS)]
-        chunk = [f"commit refs/heads/{name}\nmark :{i}\n".encode(),
-                 f"author {who} <{email}> {when + i * 60} +0000\n".encode(),
-                 f"committer {who} <{email}> {when + i * 60} +0000\n".encode(),
-                 _data(f"Initial import of {full}".encode())]
-        for path in sorted(files):
-            chunk.append(f"M 100644 inline {path}\n".encode())
-            chunk.append(_data(files[path].encode()))
-        chunk.append(b"\n")
-        proc.stdin.write(b"".join(chunk))
-    proc.stdin.write(b"done\n")
-    proc.stdin.close()
-    if proc.wait() != 0:
-        print("gen-deps: git fast-import failed", file=sys.stderr)
+        return files
+
+    if not _import_pooled_forge(forge, a.owner, names, files_for, "gen-deps"):
         return 1
-    marks = dict(line.split() for line in (forge / ".marks").read_text().splitlines() if line.strip())
-    for i, name in enumerate(names, 1):
-        _write_bare_repo(forge / a.owner / f"{name}.git", pool / "objects", marks[f":{i}"])
     secs = time.perf_counter() - t0
     (forge / "expect.json").write_text(json.dumps(expect, indent=1) + "\n")
     want["generated_seconds"] = round(secs, 2)
