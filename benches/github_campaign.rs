@@ -8,6 +8,10 @@
 //! Targets are reported, not enforced (the machine is shared and noisy).
 //!
 //! `BENCH_GH_REPOS` (default 200) and `BENCH_GH_LATENCY_MS` (default 20) override the size.
+//! `BENCH_GH_TIMELINE=DIR` also writes each run's request log (`DIR/<run>.tsv`: start and end in
+//! milliseconds from the first request, method, route, status) to see where the time goes.
+//! `BENCH_GH_ONLY=first-jobs8,first-jobs1` runs only the named runs and prints their times,
+//! without writing the results file.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a benchmark reports on stdout
 
@@ -30,9 +34,21 @@ struct Run {
     not_modified: usize,
     max_writes_per_minute: usize,
     ok: bool,
+    /// The run's server (with its bare repositories) and convoy's cache, deleted only when the
+    /// whole benchmark ends: on this machine's journal-less ext4, creating files shortly after
+    /// thousands were deleted scans the recently freed inodes, which slowed whichever run came
+    /// right after another run's clean-up (the `--jobs 8` one) by a few percent.
+    _files: (TestServer, tempfile::TempDir),
 }
 
-async fn campaign(repos: usize, latency: Duration, jobs: usize, rerun: bool, write_concurrency: usize) -> Run {
+async fn campaign(
+    name: &str,
+    repos: usize,
+    latency: Duration,
+    jobs: usize,
+    rerun: bool,
+    write_concurrency: usize,
+) -> Run {
     let server = TestServer::start(ServerConfig { require_auth: true, ..Default::default() }).await.expect("server");
     server.add_token(TOKEN, TokenKind::Classic { scopes: vec!["repo".into(), "workflow".into()] });
     for i in 0..repos {
@@ -77,10 +93,30 @@ async fn campaign(repos: usize, latency: Duration, jobs: usize, rerun: bool, wri
         .max()
         .unwrap_or(0);
     let not_modified = api.iter().filter(|e| e.status == 304).count();
+    if let Ok(dir) = std::env::var("BENCH_GH_TIMELINE") {
+        write_timeline(Path::new(&dir), name, start, &log.entries);
+    }
     if !out.status.success() {
         eprintln!("convoy failed:\n{}", String::from_utf8_lossy(&out.stderr));
     }
-    Run { seconds, api_requests: api.len(), not_modified, max_writes_per_minute, ok: out.status.success() }
+    Run {
+        seconds,
+        api_requests: api.len(),
+        not_modified,
+        max_writes_per_minute,
+        ok: out.status.success(),
+        _files: (server, dir),
+    }
+}
+
+fn write_timeline(dir: &Path, name: &str, start: Instant, entries: &[github_test_server::LoggedRequest]) {
+    let ms = |t: Instant| t.saturating_duration_since(start).as_secs_f64() * 1000.0;
+    let mut tsv = String::from("start_ms\tend_ms\tmethod\troute\tstatus\n");
+    for e in entries {
+        tsv.push_str(&format!("{:.1}\t{:.1}\t{}\t{}\t{}\n", ms(e.at), ms(e.finished), e.method, e.route, e.status));
+    }
+    std::fs::create_dir_all(dir).expect("timeline dir");
+    std::fs::write(dir.join(format!("{name}.tsv")), tsv).expect("timeline");
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
@@ -91,13 +127,28 @@ async fn main() {
     }
     let repos = env_num("BENCH_GH_REPOS", 200) as usize;
     let latency = Duration::from_millis(env_num("BENCH_GH_LATENCY_MS", 20));
-    let first_1 = campaign(repos, latency, 1, false, 1).await;
-    let first_8 = campaign(repos, latency, 8, false, 1).await;
-    let noop_1 = campaign(repos, latency, 1, true, 1).await;
-    let noop_8 = campaign(repos, latency, 8, true, 1).await;
+    if let Ok(only) = std::env::var("BENCH_GH_ONLY") {
+        for name in only.split(',') {
+            let (jobs, rerun, wc) = match name {
+                "first-jobs1" => (1, false, 1),
+                "first-jobs8" => (8, false, 1),
+                "noop-jobs1" => (1, true, 1),
+                "noop-jobs8" => (8, true, 1),
+                "first-jobs8-wc4" => (8, false, 4),
+                other => panic!("unknown run {other}"),
+            };
+            let r = campaign(name, repos, latency, jobs, rerun, wc).await;
+            println!("{name} seconds {:.3} requests {} ok {}", r.seconds, r.api_requests, r.ok);
+        }
+        return;
+    }
+    let first_1 = campaign("first-jobs1", repos, latency, 1, false, 1).await;
+    let first_8 = campaign("first-jobs8", repos, latency, 8, false, 1).await;
+    let noop_1 = campaign("noop-jobs1", repos, latency, 1, true, 1).await;
+    let noop_8 = campaign("noop-jobs8", repos, latency, 8, true, 1).await;
     // Opt-in for servers with relaxed limits: four writes in flight (jobs 1 has one repo at a
     // time, so its serial figure above is the baseline).
-    let first_8_wc4 = campaign(repos, latency, 8, false, 4).await;
+    let first_8_wc4 = campaign("first-jobs8-wc4", repos, latency, 8, false, 4).await;
     let per_repo = |r: &Run| r.api_requests as f64 / repos as f64;
     let figures = serde_json::json!({
         "repos": repos,

@@ -204,6 +204,9 @@ pub enum TokenKind {
 pub struct LoggedRequest {
     /// When the request arrived.
     pub at: Instant,
+    /// When the answer was ready (after any injected latency), for timelines of where a run
+    /// spends its time.
+    pub finished: Instant,
     /// HTTP method, e.g. `POST`.
     pub method: String,
     /// The route template, e.g. `/repos/{owner}/{repo}/pulls` (the same for `/api/v3/...`), or the

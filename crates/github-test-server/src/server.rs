@@ -334,6 +334,7 @@ async fn api_middleware(State(shared): State<AppState>, mut req: Request, next: 
     let request_id = shared.next_request_id();
     let log = |status: u16| LoggedRequest {
         at: arrived,
+        finished: Instant::now(),
         method: method.as_str().to_string(),
         route: route.clone(),
         path: origin.orig_path.clone(),
@@ -535,6 +536,7 @@ fn finish(
 pub(crate) fn record_plain(shared: &Shared, arrived: Instant, method: &Method, route: &str, path: &str, status: u16) {
     shared.record(LoggedRequest {
         at: arrived,
+        finished: Instant::now(),
         method: method.as_str().to_string(),
         route: route.to_string(),
         path: path.to_string(),
