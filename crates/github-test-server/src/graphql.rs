@@ -39,6 +39,13 @@
 //!   this repository`, `Pull request Pull request is closed`, `Head sha didn't match expected head
 //!   sha`.
 //!
+//! - `updatePullRequest`: `NOT_FOUND` for a `labelIds` entry that is not a label of the pull
+//!   request's repository; `UNPROCESSABLE`: `Title can't be blank`, the state changes' words, and
+//!   `assigneeIds`/`baseRefName`/`milestoneId`/`projectIds` (not kept by this server).
+//!
+//! Nested fields with an argument: `Repository.label(name:)` (case-insensitive, `null` when the
+//! repository has no such label).
+//!
 //! `Ref.name` is the short name (`main`) and `Ref.prefix` the rest (`refs/heads/`), as on GitHub.
 //! Object keys in responses come out in alphabetical order (JSON objects are unordered).
 
@@ -62,7 +69,7 @@ use crate::git_data;
 use crate::http::{ApiError, ApiReq, ApiResult, Base, Reply};
 use crate::json;
 use crate::pulls::{self, NewPull};
-use crate::state::{AutoMergeRec, Identity, Pull, Repo, Shared, State, now};
+use crate::state::{AutoMergeRec, Identity, LabelRec, Pull, Repo, Shared, State, now};
 
 // ----- schema -----
 
@@ -77,6 +84,7 @@ const OBJECTS: &[(&str, &[(&str, &str)])] = &[
             ("createRef", "CreateRefPayload"),
             ("createCommitOnBranch", "CreateCommitOnBranchPayload"),
             ("createPullRequest", "CreatePullRequestPayload"),
+            ("updatePullRequest", "UpdatePullRequestPayload"),
         ],
     ),
     ("Node", &[("id", "ID!")]),
@@ -120,8 +128,10 @@ const OBJECTS: &[(&str, &[(&str, &str)])] = &[
             ("autoMergeAllowed", "Boolean!"),
             ("owner", "RepositoryOwner!"),
             ("defaultBranchRef", "Ref"),
+            ("label", "Label"),
         ],
     ),
+    ("Label", &[("id", "ID!"), ("name", "String!"), ("color", "String!"), ("description", "String"), ("url", "URI!")]),
     ("Ref", &[("id", "ID!"), ("name", "String!"), ("prefix", "String!"), ("target", "GitObject")]),
     ("GitObject", &[("id", "ID!"), ("oid", "GitObjectID!"), ("abbreviatedOid", "String!"), ("commitUrl", "URI!")]),
     (
@@ -191,6 +201,7 @@ const OBJECTS: &[(&str, &[(&str, &str)])] = &[
     ("CreateRefPayload", &[("clientMutationId", "String"), ("ref", "Ref")]),
     ("CreateCommitOnBranchPayload", &[("clientMutationId", "String"), ("commit", "Commit"), ("ref", "Ref")]),
     ("CreatePullRequestPayload", &[("clientMutationId", "String"), ("pullRequest", "PullRequest")]),
+    ("UpdatePullRequestPayload", &[("clientMutationId", "String"), ("pullRequest", "PullRequest"), ("actor", "Actor")]),
 ];
 
 /// The interfaces each object type implements.
@@ -201,13 +212,14 @@ const IMPLEMENTS: &[(&str, &[&str])] = &[
     ("Repository", &["Node"]),
     ("Ref", &["Node"]),
     ("PullRequest", &["Node"]),
+    ("Label", &["Node"]),
     ("Commit", &["Node", "GitObject"]),
     ("Tree", &["Node", "GitObject"]),
     ("Blob", &["Node", "GitObject"]),
     ("Tag", &["Node", "GitObject"]),
 ];
 
-/// Arguments of the top-level fields (nested fields take none here).
+/// Arguments of the top-level fields.
 const ARGUMENTS: &[(&str, &[(&str, &str)])] = &[
     ("repository", &[("owner", "String!"), ("name", "String!"), ("followRenames", "Boolean")]),
     ("enablePullRequestAutoMerge", &[("input", "EnablePullRequestAutoMergeInput!")]),
@@ -215,7 +227,13 @@ const ARGUMENTS: &[(&str, &[(&str, &str)])] = &[
     ("createRef", &[("input", "CreateRefInput!")]),
     ("createCommitOnBranch", &[("input", "CreateCommitOnBranchInput!")]),
     ("createPullRequest", &[("input", "CreatePullRequestInput!")]),
+    ("updatePullRequest", &[("input", "UpdatePullRequestInput!")]),
 ];
+
+/// Arguments of nested fields (`Type.field`). Each takes one argument, and its value is computed
+/// with its parent for every argument value it may take, under the key `field()` keyed by the
+/// lower-cased argument (see [`prune_into`]).
+const FIELD_ARGUMENTS: &[(&str, &[(&str, &str)])] = &[("Repository.label", &[("name", "String!")])];
 
 /// Input object types and their fields.
 const INPUTS: &[(&str, &[(&str, &str)])] = &[
@@ -265,10 +283,29 @@ const INPUTS: &[(&str, &[(&str, &str)])] = &[
             ("clientMutationId", "String"),
         ],
     ),
+    (
+        "UpdatePullRequestInput",
+        &[
+            ("pullRequestId", "ID!"),
+            ("baseRefName", "String"),
+            ("title", "String"),
+            ("body", "String"),
+            ("state", "PullRequestUpdateState"),
+            ("maintainerCanModify", "Boolean"),
+            ("assigneeIds", "[ID!]"),
+            ("milestoneId", "ID"),
+            ("labelIds", "[ID!]"),
+            ("projectIds", "[ID!]"),
+            ("clientMutationId", "String"),
+        ],
+    ),
 ];
 
-const ENUMS: &[(&str, &[&str])] =
-    &[("PullRequestMergeMethod", &["MERGE", "SQUASH", "REBASE"]), ("PullRequestState", &["OPEN", "CLOSED", "MERGED"])];
+const ENUMS: &[(&str, &[&str])] = &[
+    ("PullRequestMergeMethod", &["MERGE", "SQUASH", "REBASE"]),
+    ("PullRequestState", &["OPEN", "CLOSED", "MERGED"]),
+    ("PullRequestUpdateState", &["OPEN", "CLOSED"]),
+];
 
 const SCALARS: &[&str] =
     &["String", "ID", "Int", "Float", "Boolean", "GitObjectID", "Base64String", "URI", "DateTime", "GitTimestamp"];
@@ -517,6 +554,8 @@ struct FieldSel {
     name: String,
     pos: Pos,
     args: Vec<(String, GqlValue)>,
+    /// The arguments with variables substituted (for nested fields, which [`prune`] resolves).
+    resolved: Map<String, Value>,
     /// For fields of object types.
     sub: Option<Sel>,
 }
@@ -664,8 +703,11 @@ impl Validator<'_> {
             self.errors.push(error_at(format!("Field '{name}' doesn't exist on type '{parent}'"), f.pos));
             return None;
         };
-        let defs: &[(&str, &str)] =
-            if matches!(parent, "Query" | "Mutation") { lookup(ARGUMENTS, name).unwrap_or(&[]) } else { &[] };
+        let defs: &[(&str, &str)] = if matches!(parent, "Query" | "Mutation") {
+            lookup(ARGUMENTS, name).unwrap_or(&[])
+        } else {
+            lookup(FIELD_ARGUMENTS, &format!("{parent}.{name}")).unwrap_or(&[])
+        };
         let mut check = InputCheck { from_variable: false, declared: Some(&self.declared), problems: Vec::new() };
         for (arg, value) in &f.node.arguments {
             let Some(aty) = lookup(defs, arg.node.as_str()) else {
@@ -718,8 +760,10 @@ impl Validator<'_> {
             }
             None
         };
-        let args = f.node.arguments.iter().map(|(n, v)| (n.node.to_string(), v.node.clone())).collect();
-        Some(FieldSel { key, name: name.to_string(), pos: f.pos, args, sub })
+        let args: Vec<(String, GqlValue)> =
+            f.node.arguments.iter().map(|(n, v)| (n.node.to_string(), v.node.clone())).collect();
+        let resolved = resolve_args(&args, self.variables);
+        Some(FieldSel { key, name: name.to_string(), pos: f.pos, args, resolved, sub })
     }
 }
 
@@ -1048,7 +1092,16 @@ fn prune_into(obj: &Map<String, Value>, sel: &Sel, out: &mut Map<String, Value>)
     for item in &sel.0 {
         match item {
             Item::Field(f) => {
-                let v = obj.get(&f.name).cloned().unwrap_or(Value::Null);
+                let v = match f.resolved.values().next() {
+                    // A nested field with an argument: its value for each argument value was
+                    // computed with the parent, under `name()`.
+                    Some(arg) if lookup(FIELD_ARGUMENTS, &format!("{ty}.{}", f.name)).is_some() => obj
+                        .get(&format!("{}()", f.name))
+                        .and_then(|by| by.get(arg.as_str().unwrap_or_default().to_lowercase()))
+                        .cloned(),
+                    _ => obj.get(&f.name).cloned(),
+                }
+                .unwrap_or(Value::Null);
                 let v = match &f.sub {
                     Some(sub) => prune(&v, sub),
                     None => v,
@@ -1113,6 +1166,7 @@ fn resolve(shared: &Shared, req: &ApiReq, root: &str, field: &str, args: &Map<St
         ("Mutation", "createRef") => create_ref(shared, req, &input),
         ("Mutation", "createCommitOnBranch") => create_commit_on_branch(shared, req, &input),
         ("Mutation", "createPullRequest") => create_pull_request(shared, req, &input),
+        ("Mutation", "updatePullRequest") => update_pull_request(shared, req, &input),
         _ => Err(fail("INTERNAL", format!("{root}.{field} has no resolver"))),
     }
 }
@@ -1195,6 +1249,18 @@ fn repo_value(base: &Base, r: &Repo, owner_kind: &str) -> Value {
             "avatarUrl": format!("{}/avatars/u/{owner_id}?v=4", base.web),
         },
         "defaultBranchRef": default_branch,
+        "label()": r.labels.iter().map(|(key, l)| (key.clone(), label_value(base, r, l))).collect::<Map<String, Value>>(),
+    })
+}
+
+fn label_value(base: &Base, r: &Repo, l: &LabelRec) -> Value {
+    json!({
+        "__typename": "Label",
+        "id": json::node_id("LA", l.id),
+        "name": l.name,
+        "color": l.color,
+        "description": l.description,
+        "url": format!("{}/labels/{}", base.repo_web(&r.full_name()), json::form_path(&l.name)),
     })
 }
 
@@ -1590,6 +1656,69 @@ fn create_pull_request(shared: &Shared, req: &ApiReq, input: &Value) -> FieldRes
     }))
 }
 
+/// `updatePullRequest(input: {pullRequestId, title, body, state, labelIds, maintainerCanModify})`.
+/// `labelIds` replaces the label set and must name labels of the pull request's repository
+/// (GraphQL, unlike REST, creates none). Everything is checked before anything changes.
+/// `assigneeIds`, `baseRefName`, `milestoneId` and `projectIds` are refused: this server keeps no
+/// user, milestone or project nodes (REST `PATCH /issues/{n}` sets assignees).
+fn update_pull_request(shared: &Shared, req: &ApiReq, input: &Value) -> FieldResult {
+    let node = opt_str(input, "pullRequestId").unwrap_or_default();
+    for unsupported in ["assigneeIds", "baseRefName", "milestoneId", "projectIds"] {
+        if input.get(unsupported).is_some_and(|v| !v.is_null()) {
+            return Err(fail("UNPROCESSABLE", format!("{unsupported} is not supported by this test server.")));
+        }
+    }
+    let base = req.base().clone();
+    let mut st = shared.lock();
+    let found = st.repos.values_mut().filter(|r| visible(req, r)).find_map(|r| {
+        let number = r.pulls.iter().find(|p| json::pull_node_id(p) == node).map(|p| p.number)?;
+        Some((r, number))
+    });
+    let Some((r, number)) = found else { return Err(not_found_node(node)) };
+    writable(r)?;
+    pulls::refresh(r);
+    let repo = r.repo();
+    let Some(mut updated) = r.pull(number).cloned() else { return Err(not_found_node(node)) };
+    if let Some(title) = opt_str(input, "title") {
+        if title.trim().is_empty() {
+            return Err(fail("UNPROCESSABLE", "Title can't be blank"));
+        }
+        updated.title = title.to_string();
+    }
+    if let Some(body) = input.get("body").filter(|b| !b.is_null()) {
+        updated.body = body.as_str().map(str::to_string);
+    }
+    if let Some(ids) = input.get("labelIds").and_then(Value::as_array) {
+        let mut names: Vec<String> = Vec::new();
+        for id in ids.iter().filter_map(Value::as_str) {
+            let Some(l) = r.labels.values().find(|l| json::node_id("LA", l.id) == id) else {
+                return Err(not_found_node(id));
+            };
+            if !names.contains(&l.name) {
+                names.push(l.name.clone());
+            }
+        }
+        updated.labels = names;
+    }
+    if let Some(m) = input.get("maintainerCanModify").and_then(Value::as_bool) {
+        updated.maintainer_can_modify = m;
+    }
+    if let Some(state) = opt_str(input, "state") {
+        pulls::change_state(r, &repo, &mut updated, &state.to_lowercase(), "PullRequest")
+            .map_err(|e| fail("UNPROCESSABLE", pull_error_message(&e)))?;
+    }
+    updated.updated_at = now();
+    if let Some(slot) = r.pull_mut(number) {
+        *slot = updated.clone();
+    }
+    Ok(json!({
+        "__typename": "UpdatePullRequestPayload",
+        "clientMutationId": input.get("clientMutationId").cloned().unwrap_or(Value::Null),
+        "pullRequest": pull_value(&base, r, &updated),
+        "actor": actor(&base, &req.ident().login()),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1627,7 +1756,14 @@ mod tests {
     }
 
     fn field(key: &str, name: &str, sub: Option<Sel>) -> Item {
-        Item::Field(FieldSel { key: key.into(), name: name.into(), pos: Pos::default(), args: Vec::new(), sub })
+        Item::Field(FieldSel {
+            key: key.into(),
+            name: name.into(),
+            pos: Pos::default(),
+            args: Vec::new(),
+            resolved: Map::new(),
+            sub,
+        })
     }
 
     #[test]

@@ -315,7 +315,7 @@ pub(crate) fn update(shared: &Shared, req: &ApiReq) -> ApiResult {
 /// `PATCH /pulls/{n}` and `PATCH /issues/{n}` do: closing records the base tip; reopening needs an
 /// unmerged pull request whose head branch exists and no other open one for the same branches.
 /// 422 errors name `resource`; a state it already has is no change.
-fn change_state(
+pub(crate) fn change_state(
     r: &Repo,
     repo: &gix::Repository,
     updated: &mut Pull,

@@ -478,3 +478,95 @@ async fn scoped_installation_tokens_see_only_their_repositories() {
     assert_eq!(resp.body["errors"][0]["type"], "NOT_FOUND");
     assert_eq!(Api::anonymous(&server).post("/graphql", json!({ "query": "{ viewer { login } }" })).await.status, 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_pull_request_sets_body_title_and_labels_by_node_id() {
+    let server = server_with_repo().await;
+    let api = Api::new(&server);
+    let repo = repo_id(&api).await;
+    let main = head_of(&server, "main").expect("main");
+    let shipped = gql(&api, SHIP, json!({ "repo": repo, "head": main, "code": b64(b"x\n") })).await;
+    assert!(shipped.body.get("errors").is_none(), "{}", shipped.text);
+    // REST creates labels that do not exist yet; GraphQL only refers to existing ones.
+    let patched = api.patch("/repos/acme/api/issues/1", json!({ "labels": ["convoy", "keep"] })).await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+
+    let found = gql(
+        &api,
+        r#"query($name: String!) { repository(owner: "acme", name: "api") {
+             a: label(name: "CONVOY") { __typename id name }
+             b: label(name: $name) { id }
+             missing: label(name: "nope") { id } } }"#,
+        json!({ "name": "keep" }),
+    )
+    .await;
+    assert!(found.body.get("errors").is_none(), "{}", found.text);
+    let repo_data = &found.body["data"]["repository"];
+    assert_eq!(repo_data["a"]["__typename"], "Label");
+    assert_eq!(repo_data["a"]["name"], "convoy", "looked up case-insensitively, answered as stored");
+    assert_eq!(repo_data["missing"], Value::Null);
+    let convoy = s(&repo_data["a"]["id"]);
+    assert!(convoy.starts_with("LA_"), "{convoy}");
+    let pr_id = s(&api.get("/repos/acme/api/pulls/1").await.body["node_id"]);
+
+    // Two updates in one document: the first applies, the second names a label the repository
+    // does not have, fails under its own key and changes nothing.
+    let doc = r#"mutation($a: UpdatePullRequestInput!, $b: UpdatePullRequestInput!) {
+        a: updatePullRequest(input: $a) { pullRequest { number title body } }
+        b: updatePullRequest(input: $b) { pullRequest { number } } }"#;
+    let updated = gql(
+        &api,
+        doc,
+        json!({
+            "a": { "pullRequestId": pr_id, "title": "Bump deps (2)", "body": "Linked", "labelIds": [convoy] },
+            "b": { "pullRequestId": pr_id, "body": "never", "labelIds": ["LA_unknown"] },
+        }),
+    )
+    .await;
+    assert_eq!(
+        updated.body["data"]["a"]["pullRequest"],
+        json!({ "number": 1, "title": "Bump deps (2)", "body": "Linked" })
+    );
+    assert_eq!(updated.body["data"]["b"], Value::Null);
+    assert_eq!(updated.body["errors"][0]["path"], json!(["b"]), "{}", updated.text);
+    assert_eq!(updated.body["errors"][0]["type"], "NOT_FOUND");
+    assert_eq!(updated.body["errors"][0]["message"], "Could not resolve to a node with the global id of 'LA_unknown'.");
+    let rest = api.get("/repos/acme/api/pulls/1").await.body;
+    assert_eq!(rest["body"], "Linked");
+    assert_eq!(rest["title"], "Bump deps (2)");
+    let labels: Vec<&str> =
+        rest["labels"].as_array().expect("labels").iter().filter_map(|l| l["name"].as_str()).collect();
+    assert_eq!(labels, ["convoy"], "labelIds replaces the set");
+
+    // Closing through GraphQL closes it for REST too; user nodes are not kept here.
+    let closed = gql(
+        &api,
+        "mutation($a: UpdatePullRequestInput!) { a: updatePullRequest(input: $a) { pullRequest { state closed } } }",
+        json!({ "a": { "pullRequestId": pr_id, "state": "CLOSED" } }),
+    )
+    .await;
+    assert_eq!(
+        closed.body["data"]["a"]["pullRequest"],
+        json!({ "state": "CLOSED", "closed": true }),
+        "{}",
+        closed.text
+    );
+    assert_eq!(api.get("/repos/acme/api/pulls/1").await.body["state"], "closed");
+    let refused = gql(
+        &api,
+        "mutation($a: UpdatePullRequestInput!) { a: updatePullRequest(input: $a) { clientMutationId } }",
+        json!({ "a": { "pullRequestId": pr_id, "assigneeIds": ["U_x"] } }),
+    )
+    .await;
+    assert_eq!(refused.body["errors"][0]["type"], "UNPROCESSABLE", "{}", refused.text);
+
+    // A nested argument is validated like a top-level one.
+    let bad = gql(&api, r#"{ repository(owner: "acme", name: "api") { label(nam: "x") { id } } }"#, json!({})).await;
+    assert!(bad.body.get("data").is_none(), "{}", bad.text);
+    let messages: Vec<&str> =
+        bad.body["errors"].as_array().expect("errors").iter().filter_map(|e| e["message"].as_str()).collect();
+    assert_eq!(
+        messages,
+        ["Field 'label' doesn't accept argument 'nam'", "Field 'label' is missing required arguments: name"]
+    );
+}
