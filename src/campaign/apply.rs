@@ -8,8 +8,9 @@
 //! - a repository whose change became empty gets its PR closed and the branch deleted.
 //!
 //! A second pass writes the sibling list into every open PR of the campaign, and with it the
-//! title, labels and (for new PRs) assignees: one update per PR, and only where something
-//! differs.
+//! title, labels and (for new PRs) assignees: one update per PR, only where something differs,
+//! all handed to the forge at once so it can send them together ([`Forge::update_pull_requests`]:
+//! on GitHub, `graphql_batch` pull requests per paced write).
 //!
 //! Content-creating requests are what a campaign waits on (a forge takes them one at a time), so
 //! a new PR is proposed through [`Forge::open_change`] (one GraphQL document on GitHub) and
@@ -24,7 +25,9 @@ use tokio::sync::Semaphore;
 use super::body::{parse_siblings, with_siblings};
 use super::{RepoPlan, RepoResult, Session};
 use crate::change::FileDiff;
-use crate::forge::{Forge, ForgeError, NewPullRequest, PrState, PullRequest, PullRequestUpdate, RepoId};
+use crate::forge::{
+    Forge, ForgeError, NewPullRequest, PrState, PullRequest, PullRequestBatchItem, PullRequestUpdate, RepoId,
+};
 use crate::progress::Reporter;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -132,7 +135,7 @@ pub async fn fetch_plan_apply(
         }
     }
     let results: Vec<RepoResult<Pass1>> = results.into_iter().flatten().collect();
-    Ok(finish(ctx, permits, results, reporter).await)
+    Ok(finish(ctx, session.options.jobs.max(1), results, reporter).await)
 }
 
 /// Apply `plans` (from [`Session::plan`]) through the session's forge.
@@ -170,13 +173,13 @@ pub async fn apply(
         }
     }
     let results: Vec<RepoResult<Pass1>> = results.into_iter().flatten().collect();
-    finish(ctx, permits, results, reporter).await
+    finish(ctx, session.options.jobs.max(1), results, reporter).await
 }
 
 /// Pass 2 over pass 1's results, and the per-repository report.
 async fn finish(
     ctx: Arc<ApplyContext>,
-    permits: Arc<Semaphore>,
+    jobs: usize,
     results: Vec<RepoResult<Pass1>>,
     reporter: &dyn Reporter,
 ) -> Vec<RepoResult<ApplyOutcome>> {
@@ -199,30 +202,45 @@ async fn finish(
             }
         }
     }
-    let siblings: Arc<Vec<(RepoId, u64)>> = Arc::new(siblings.into_iter().collect());
-    let mut out: Vec<Option<RepoResult<ApplyOutcome>>> = Vec::new();
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, r) in results.into_iter().enumerate() {
-        out.push(None);
-        let RepoResult { repo, result } = r;
+    let siblings: Vec<(RepoId, u64)> = siblings.into_iter().collect();
+    // Every update at once, so the forge can send them together (GitHub: one GraphQL document
+    // per `graphql_batch` pull requests, a single paced write).
+    // Each repository's pass-1 outcome, and the index of its update in `items` (if any).
+    let mut settled: Vec<(RepoResult<ApplyOutcome>, Option<usize>)> = Vec::new();
+    let mut items: Vec<PullRequestBatchItem> = Vec::new();
+    for RepoResult { repo, result } in results {
         match result {
             Ok(p) => {
-                let (ctx, permits, siblings) = (ctx.clone(), permits.clone(), siblings.clone());
-                tasks.spawn(async move {
-                    let _permit = permits.acquire_owned().await;
-                    let result = ctx.pass2(&repo, p, &siblings).await.map_err(|e| e.to_string());
-                    (index, RepoResult { repo, result })
+                let update = ctx.second_update(&repo, &p, &siblings);
+                let slot = update.map(|(pr, update)| {
+                    items.push(PullRequestBatchItem { repo: repo.clone(), pr, update });
+                    items.len() - 1
                 });
+                settled
+                    .push((RepoResult { repo, result: Ok(ApplyOutcome { action: p.action, files: p.files }) }, slot));
             }
-            Err(e) => out[index] = Some(RepoResult { repo, result: Err(e) }),
+            Err(e) => settled.push((RepoResult { repo, result: Err(e) }, None)),
         }
     }
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok((index, r)) = joined {
-            out[index] = Some(r);
-        }
-    }
-    let out: Vec<RepoResult<ApplyOutcome>> = out.into_iter().flatten().collect();
+    let mut answers = ctx.forge.update_pull_requests(&items, jobs).await.into_iter().map(Some).collect::<Vec<_>>();
+    let out: Vec<RepoResult<ApplyOutcome>> = settled
+        .into_iter()
+        .map(|(RepoResult { repo, result }, slot)| {
+            let answer = slot.and_then(|n| answers.get_mut(n).and_then(Option::take));
+            let result = result.and_then(|outcome| match answer {
+                Some(Err(e)) => Err(e.to_string()),
+                Some(Ok(())) => {
+                    let action = match outcome.action {
+                        ApplyAction::Unchanged { number, url } => ApplyAction::Updated { number, url, pushed: false },
+                        other => other,
+                    };
+                    Ok(ApplyOutcome { action, ..outcome })
+                }
+                None => Ok(outcome),
+            });
+            RepoResult { repo, result }
+        })
+        .collect();
     for r in &out {
         match &r.result {
             Ok(o) => reporter.item_finished(&r.repo.full_name(), true, &describe(&o.action)),
@@ -365,32 +383,31 @@ impl ApplyContext {
         Ok(Pass1 { action, files, title: plan.title.clone(), body: plan.body.clone(), pr: Some(pr) })
     }
 
-    async fn pass2(&self, repo: &RepoId, p: Pass1, siblings: &[(RepoId, u64)]) -> Result<ApplyOutcome, ForgeError> {
-        let mut action = p.action;
-        if let Some(pr) = &p.pr {
-            let body = with_siblings(&p.body, &self.branch, siblings, repo);
-            let mut labels = pr.labels.clone();
-            for l in &self.labels {
-                if !labels.contains(l) {
-                    labels.push(l.clone());
-                }
-            }
-            let fresh = matches!(action, ApplyAction::Opened { .. });
-            let assignees = self.assignees.iter().filter(|a| !pr.assignees.contains(a)).count();
-            let update = PullRequestUpdate {
-                title: (pr.title != p.title).then(|| p.title.clone()),
-                body: (body != pr.body).then_some(body),
-                labels: (labels != pr.labels).then_some(labels),
-                assignees: (fresh && assignees > 0).then(|| self.assignees.clone()),
-                state: None,
-            };
-            if update != PullRequestUpdate::default() {
-                self.forge.update_pull_request(repo, pr.number, &update).await?;
-                if let ApplyAction::Unchanged { number, url } = action {
-                    action = ApplyAction::Updated { number, url, pushed: false };
-                }
+    /// Pass 2's update of one repository's open PR: the sibling list, and the title, labels and
+    /// (for a new PR) assignees; `None` when the PR already says all that.
+    fn second_update(
+        &self,
+        repo: &RepoId,
+        p: &Pass1,
+        siblings: &[(RepoId, u64)],
+    ) -> Option<(PullRequest, PullRequestUpdate)> {
+        let pr = p.pr.as_ref()?;
+        let body = with_siblings(&p.body, &self.branch, siblings, repo);
+        let mut labels = pr.labels.clone();
+        for l in &self.labels {
+            if !labels.contains(l) {
+                labels.push(l.clone());
             }
         }
-        Ok(ApplyOutcome { action, files: p.files })
+        let fresh = matches!(p.action, ApplyAction::Opened { .. });
+        let assignees = self.assignees.iter().filter(|a| !pr.assignees.contains(a)).count();
+        let update = PullRequestUpdate {
+            title: (pr.title != p.title).then(|| p.title.clone()),
+            body: (body != pr.body).then_some(body),
+            labels: (labels != pr.labels).then_some(labels),
+            assignees: (fresh && assignees > 0).then(|| self.assignees.clone()),
+            state: None,
+        };
+        (update != PullRequestUpdate::default()).then(|| (pr.clone(), update))
     }
 }

@@ -136,6 +136,7 @@ pub fn open_github(manifest: &Manifest) -> Result<GithubForge, SetupError> {
         writes_per_hour: config.writes_per_hour,
         max_wait: std::time::Duration::from_secs(config.rate_limit_wait),
         write_concurrency: config.write_concurrency,
+        update_batch: config.graphql_batch,
         ..Limits::default()
     };
     // One cache file per API origin, beside the clone cache: responses are only reused by the

@@ -117,6 +117,15 @@ pub struct NewPullRequest {
     pub assignees: Vec<String>,
 }
 
+/// One update of [`Forge::update_pull_requests`]: the pull request as last read, and what to
+/// change.
+#[derive(Debug, Clone)]
+pub struct PullRequestBatchItem {
+    pub repo: RepoId,
+    pub pr: PullRequest,
+    pub update: PullRequestUpdate,
+}
+
 /// Fields left `None` are not changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PullRequestUpdate {
@@ -399,6 +408,21 @@ pub trait Forge: Send + Sync {
         number: u64,
         update: &PullRequestUpdate,
     ) -> ForgeResult<PullRequest>;
+    /// Several pull request updates, answered in the same order. The default sends them one by
+    /// one, `concurrency` at a time; GitHub packs the ones it can into GraphQL documents of
+    /// several mutations, one paced write for many pull requests.
+    async fn update_pull_requests(&self, items: &[PullRequestBatchItem], concurrency: usize) -> Vec<ForgeResult<()>> {
+        use futures_util::StreamExt;
+        // By index: a closure over `&PullRequestBatchItem` trips async-trait's lifetimes.
+        futures_util::stream::iter(0..items.len())
+            .map(|n| async move {
+                let item = &items[n];
+                self.update_pull_request(&item.repo, item.pr.number, &item.update).await.map(drop)
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await
+    }
     async fn merge_pull_request(&self, repo: &RepoId, number: u64, method: MergeMethod) -> ForgeResult<MergeResult>;
 
     async fn set_commit_status(&self, repo: &RepoId, sha: &str, status: &CommitStatus) -> ForgeResult<()>;

@@ -183,6 +183,14 @@ impl<'a> Checker<'a> {
                 let span = self.find("write_concurrency");
                 self.at(span, "`write_concurrency` must be at least 1", "1 sends writes one at a time, as GitHub asks");
             }
+            if !(1..=100).contains(&forge.graphql_batch) {
+                let span = self.find("graphql_batch");
+                self.at(
+                    span,
+                    "`graphql_batch` must be between 1 and 100",
+                    "1 updates each pull request with its own REST request; the default is 20",
+                );
+            }
             if forge.writes_per_minute == 0 || forge.writes_per_hour == 0 {
                 let span = self.find("writes_per_");
                 self.at(

@@ -163,10 +163,18 @@ pub struct ForgeConfig {
     /// (serial writes); raise it only where the server's limits allow (e.g. a GHES).
     #[serde(default = "default_write_concurrency")]
     pub write_concurrency: usize,
+    /// github: pull request updates sent together in one GraphQL document (one paced write for
+    /// up to this many PRs); 1 sends each as its own REST request.
+    #[serde(default = "default_graphql_batch")]
+    pub graphql_batch: usize,
 }
 
 fn default_write_concurrency() -> usize {
     1
+}
+
+fn default_graphql_batch() -> usize {
+    20
 }
 
 fn default_writes_per_minute() -> u32 {

@@ -77,8 +77,16 @@ fn with_token() -> [(&'static str, &'static str); 1] {
 async fn fifty_repos_one_pr_each_and_a_noop_rerun_opens_nothing() {
     let gh = org(50).await;
     gh.manifest(&gh.server.api_url(), "", "");
+    gh.server.clear_requests();
     let first = gh.convoy(&["apply", "-q", "--json"], &with_token()).await;
     assert_eq!(first.code, 0, "{first:?}");
+    // Content-creating requests: one GraphQL document per new PR (branch, commit, PR), then the
+    // campaign's `convoy` label made in 3 documents of 20 `createLabel`s and the sibling lists
+    // and labels set in 3 documents of 20 `updatePullRequest`s; no REST update per PR.
+    let log = gh.server.requests();
+    let api_writes = log.writes().into_iter().filter(|w| !w.route.contains(".git/")).count();
+    assert_eq!(api_writes, 50 + 3 + 3, "{:?}", log.counts);
+    assert_eq!(log.count("PATCH", "/repos/{owner}/{repo}/issues/{number}"), 0, "{:?}", log.counts);
     let v: serde_json::Value = serde_json::from_str(&first.stdout).unwrap();
     assert_eq!(v["summary"]["opened"], 50, "{first:?}");
     assert!(v["api"]["requests"].as_u64().unwrap() > 0);
@@ -126,8 +134,7 @@ async fn faults_do_not_lose_or_duplicate_anything() {
     // The classic: the PR is created (here with its branch and commit, in one GraphQL document),
     // and the answer is a 502.
     faults.apply_then_502_next(2, FaultFilter::route("POST", "/graphql"));
-    // And a label update whose answer is lost.
-    faults.apply_then_502_next(1, FaultFilter::route("PATCH", "/repos/{owner}/{repo}/issues/{issue_number}"));
+    // (A lost answer to the batched second-pass update: `batched_updates_survive_a_lost_answer...`.)
     let out = gh.convoy(&["apply", "-q"], &with_token()).await;
     faults.clear();
     // Everything converges, if need be on a second run.
@@ -143,6 +150,45 @@ async fn faults_do_not_lose_or_duplicate_anything() {
         let pr = &gh.server.pulls("acme", &format!("svc-{i:02}"))[0];
         assert_eq!(pr["labels"][0]["name"], "convoy", "labels set despite the faults: {pr}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batched_updates_survive_a_lost_answer_and_can_be_turned_off() {
+    let gh = org(6).await;
+    gh.manifest(&gh.server.api_url(), "", "");
+    let first = gh.convoy(&["apply", "-q"], &with_token()).await;
+    assert_eq!(first.code, 0, "{first:?}");
+    // A new title for every PR: pass 2's only write is one document of six updates, applied by
+    // the server and answered 502. Every field is an absolute value: it is sent again.
+    gh.manifest(&gh.server.api_url(), "", "title = \"CI, take two\"");
+    gh.server.clear_requests();
+    gh.server.faults().apply_then_502_next(1, FaultFilter::route("POST", "/graphql"));
+    let out = gh.convoy(&["apply", "-q"], &with_token()).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    for i in 0..6 {
+        let prs = gh.server.pulls("acme", &format!("svc-{i:02}"));
+        assert_eq!(prs.len(), 1);
+        assert_eq!(prs[0]["title"], "CI, take two");
+        assert_eq!(prs[0]["labels"][0]["name"], "convoy", "labels kept: {}", prs[0]);
+    }
+    let log = gh.server.requests();
+    assert_eq!(log.count("POST", "/graphql"), 2, "the document and its repeat: {:?}", log.counts);
+
+    // `graphql_batch = 1`: one REST update per PR, as before batching.
+    gh.manifest(&gh.server.api_url(), "graphql_batch = 1", "title = \"CI, take three\"");
+    gh.server.clear_requests();
+    let out = gh.convoy(&["apply", "-q"], &with_token()).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let log = gh.server.requests();
+    assert_eq!(log.count("POST", "/graphql"), 0, "{:?}", log.counts);
+    assert_eq!(log.count("PATCH", "/repos/{owner}/{repo}/pulls/{number}"), 6, "{:?}", log.counts);
+    assert_eq!(gh.server.pulls("acme", "svc-03")[0]["title"], "CI, take three");
+
+    // Out of range is a manifest error with its line.
+    gh.manifest(&gh.server.api_url(), "graphql_batch = 0", "");
+    let bad = gh.convoy(&["validate"], &[]).await;
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(bad.stderr.contains("`graphql_batch` must be between 1 and 100"), "{bad:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -163,8 +209,9 @@ async fn ghes_base_url_and_graphql_path() {
         .filter(|((m, r), _)| m == "POST" && r.contains("graphql"))
         .map(|(_, n)| n)
         .sum();
-    // Per repository: branch + commit + PR in one document, then auto-merge.
-    assert_eq!(graphql, 4, "{:?}", gh.server.requests().counts);
+    // Per repository: branch + commit + PR in one document, then auto-merge; then for both, the
+    // label lookup (a query), the label made, and the sibling lists and labels set.
+    assert_eq!(graphql, 2 * 2 + 3, "{:?}", gh.server.requests().counts);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -227,8 +274,10 @@ async fn writes_are_paced_one_at_a_time() {
     let log = gh.server.requests();
     // API writes only: smart-HTTP git traffic (upload-pack POSTs) is not content creation.
     let writes: Vec<_> = log.writes().into_iter().filter(|w| !w.route.contains(".git/")).collect();
-    // Per repository: one GraphQL document (branch, commit, PR) and one issue update (body, labels).
-    assert_eq!(writes.len(), 4 * 2, "{:?}", log.counts);
+    // Per repository one GraphQL document (branch, commit, PR); then one document making the
+    // label in all four, and one setting their sibling lists and labels. (The label lookup in
+    // between is a query: a read, not paced.)
+    assert_eq!(writes.len(), 4 + 2, "{:?}", log.counts);
     for pair in writes.windows(2) {
         let gap = pair[1].at.duration_since(pair[0].at);
         // 600 per minute = one per 100 ms; the server's clock and ours differ by scheduling only.

@@ -43,6 +43,9 @@
 //!   request's repository; `UNPROCESSABLE`: `Title can't be blank`, the state changes' words, and
 //!   `assigneeIds`/`baseRefName`/`milestoneId`/`projectIds` (not kept by this server).
 //!
+//! - `createLabel`: `UNPROCESSABLE`: `Name has already been taken` (names are unique without
+//!   regard to case), `Color is invalid` (six hex digits, no `#`), `Name can't be blank`.
+//!
 //! Nested fields with an argument: `Repository.label(name:)` (case-insensitive, `null` when the
 //! repository has no such label).
 //!
@@ -85,6 +88,7 @@ const OBJECTS: &[(&str, &[(&str, &str)])] = &[
             ("createCommitOnBranch", "CreateCommitOnBranchPayload"),
             ("createPullRequest", "CreatePullRequestPayload"),
             ("updatePullRequest", "UpdatePullRequestPayload"),
+            ("createLabel", "CreateLabelPayload"),
         ],
     ),
     ("Node", &[("id", "ID!")]),
@@ -202,6 +206,7 @@ const OBJECTS: &[(&str, &[(&str, &str)])] = &[
     ("CreateCommitOnBranchPayload", &[("clientMutationId", "String"), ("commit", "Commit"), ("ref", "Ref")]),
     ("CreatePullRequestPayload", &[("clientMutationId", "String"), ("pullRequest", "PullRequest")]),
     ("UpdatePullRequestPayload", &[("clientMutationId", "String"), ("pullRequest", "PullRequest"), ("actor", "Actor")]),
+    ("CreateLabelPayload", &[("clientMutationId", "String"), ("label", "Label")]),
 ];
 
 /// The interfaces each object type implements.
@@ -228,6 +233,7 @@ const ARGUMENTS: &[(&str, &[(&str, &str)])] = &[
     ("createCommitOnBranch", &[("input", "CreateCommitOnBranchInput!")]),
     ("createPullRequest", &[("input", "CreatePullRequestInput!")]),
     ("updatePullRequest", &[("input", "UpdatePullRequestInput!")]),
+    ("createLabel", &[("input", "CreateLabelInput!")]),
 ];
 
 /// Arguments of nested fields (`Type.field`). Each takes one argument, and its value is computed
@@ -296,6 +302,16 @@ const INPUTS: &[(&str, &[(&str, &str)])] = &[
             ("milestoneId", "ID"),
             ("labelIds", "[ID!]"),
             ("projectIds", "[ID!]"),
+            ("clientMutationId", "String"),
+        ],
+    ),
+    (
+        "CreateLabelInput",
+        &[
+            ("repositoryId", "ID!"),
+            ("name", "String!"),
+            ("color", "String!"),
+            ("description", "String"),
             ("clientMutationId", "String"),
         ],
     ),
@@ -946,6 +962,15 @@ fn pick_operation<'d>(
     }
 }
 
+/// Whether a `POST /graphql` body is a query (a read), for the request log's idea of what is
+/// content-creating. Anything that does not parse counts as a write.
+pub(crate) fn is_query(body: &[u8]) -> bool {
+    let Ok(body) = serde_json::from_slice::<Value>(body) else { return false };
+    let Some(query) = body["query"].as_str() else { return false };
+    let Ok(doc) = async_graphql_parser::parse_query(query) else { return false };
+    matches!(pick_operation(&doc, body["operationName"].as_str()), Ok((_, op)) if op.node.ty == OperationType::Query)
+}
+
 // ----- the handler -----
 
 /// `POST /graphql` (and `/api/graphql` on GHES). Always 200 once authenticated and the body is
@@ -1167,6 +1192,7 @@ fn resolve(shared: &Shared, req: &ApiReq, root: &str, field: &str, args: &Map<St
         ("Mutation", "createCommitOnBranch") => create_commit_on_branch(shared, req, &input),
         ("Mutation", "createPullRequest") => create_pull_request(shared, req, &input),
         ("Mutation", "updatePullRequest") => update_pull_request(shared, req, &input),
+        ("Mutation", "createLabel") => create_label(shared, req, &input),
         _ => Err(fail("INTERNAL", format!("{root}.{field} has no resolver"))),
     }
 }
@@ -1716,6 +1742,36 @@ fn update_pull_request(shared: &Shared, req: &ApiReq, input: &Value) -> FieldRes
         "clientMutationId": input.get("clientMutationId").cloned().unwrap_or(Value::Null),
         "pullRequest": pull_value(&base, r, &updated),
         "actor": actor(&base, &req.ident().login()),
+    }))
+}
+
+/// `createLabel(input: {repositoryId, name, color, description})`.
+fn create_label(shared: &Shared, req: &ApiReq, input: &Value) -> FieldResult {
+    let id = opt_str(input, "repositoryId").unwrap_or_default();
+    let name = opt_str(input, "name").unwrap_or_default().trim().to_string();
+    let color = opt_str(input, "color").unwrap_or_default().to_lowercase();
+    let base = req.base().clone();
+    let mut st = shared.lock();
+    let label_id = st.next_id() * 1000 + 1;
+    let r = repo_by_node(&mut st, req, id)?;
+    writable(r)?;
+    if name.is_empty() {
+        return Err(fail("UNPROCESSABLE", "Name can't be blank"));
+    }
+    if color.len() != 6 || !color.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(fail("UNPROCESSABLE", "Color is invalid"));
+    }
+    let key = name.to_lowercase();
+    if r.labels.contains_key(&key) {
+        return Err(fail("UNPROCESSABLE", "Name has already been taken"));
+    }
+    let rec = LabelRec { id: label_id, name, color, description: opt_str(input, "description").map(str::to_string) };
+    let label = label_value(&base, r, &rec);
+    r.labels.insert(key, rec);
+    Ok(json!({
+        "__typename": "CreateLabelPayload",
+        "clientMutationId": input.get("clientMutationId").cloned().unwrap_or(Value::Null),
+        "label": label,
     }))
 }
 

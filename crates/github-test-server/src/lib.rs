@@ -216,12 +216,15 @@ pub struct LoggedRequest {
     pub path: String,
     /// The status answered; 0 when the connection was dropped by [`Faults::drop_connection_next`].
     pub status: u16,
+    /// A POST that reads: a GraphQL query (not a mutation).
+    pub graphql_query: bool,
 }
 
 impl LoggedRequest {
-    /// Whether this is a content-creating request (POST, PATCH, PUT or DELETE).
+    /// Whether this is a content-creating request (POST, PATCH, PUT or DELETE, but not a
+    /// GraphQL query).
     pub fn is_write(&self) -> bool {
-        matches!(self.method.as_str(), "POST" | "PATCH" | "PUT" | "DELETE")
+        matches!(self.method.as_str(), "POST" | "PATCH" | "PUT" | "DELETE") && !self.graphql_query
     }
 }
 

@@ -332,6 +332,14 @@ async fn api_middleware(State(shared): State<AppState>, mut req: Request, next: 
         orig_query: req.uri().query().map(str::to_string),
     });
     let request_id = shared.next_request_id();
+    // GraphQL queries are POSTs that read: the log tells them from content-creating mutations.
+    let mut graphql_query = false;
+    if method == Method::POST && route == "/graphql" {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, 256 << 20).await.unwrap_or_default();
+        graphql_query = graphql::is_query(&bytes);
+        req = Request::from_parts(parts, Body::from(bytes));
+    }
     let log = |status: u16| LoggedRequest {
         at: arrived,
         finished: Instant::now(),
@@ -339,6 +347,7 @@ async fn api_middleware(State(shared): State<AppState>, mut req: Request, next: 
         route: route.clone(),
         path: origin.orig_path.clone(),
         status,
+        graphql_query,
     };
 
     let delay = shared.faults.latency_of(method.as_str(), &route);
@@ -535,6 +544,7 @@ fn finish(
 /// Record a request that bypassed the API middleware (smart HTTP).
 pub(crate) fn record_plain(shared: &Shared, arrived: Instant, method: &Method, route: &str, path: &str, status: u16) {
     shared.record(LoggedRequest {
+        graphql_query: false,
         at: arrived,
         finished: Instant::now(),
         method: method.as_str().to_string(),

@@ -560,6 +560,27 @@ async fn update_pull_request_sets_body_title_and_labels_by_node_id() {
     .await;
     assert_eq!(refused.body["errors"][0]["type"], "UNPROCESSABLE", "{}", refused.text);
 
+    // Labels made through GraphQL are labels for REST too; names are unique without regard to case.
+    let made = gql(
+        &api,
+        r##"mutation($repo: ID!) {
+             a: createLabel(input: {repositoryId: $repo, name: "wave-1", color: "0E8A16"}) { label { name color } }
+             b: createLabel(input: {repositoryId: $repo, name: "CONVOY", color: "ededed"}) { label { id } }
+             c: createLabel(input: {repositoryId: $repo, name: "x", color: "#fff"}) { label { id } } }"##,
+        json!({ "repo": repo }),
+    )
+    .await;
+    assert_eq!(made.body["data"]["a"]["label"], json!({ "name": "wave-1", "color": "0e8a16" }), "{}", made.text);
+    let messages: Vec<(&str, &str)> = made.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| (e["path"][0].as_str().unwrap_or(""), e["message"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(messages, [("b", "Name has already been taken"), ("c", "Color is invalid")]);
+    let wave = api.post("/repos/acme/api/issues/1/labels", json!({ "labels": ["wave-1"] })).await;
+    assert_eq!(wave.body[1]["color"], "0e8a16", "{}", wave.text);
+
     // A nested argument is validated like a top-level one.
     let bad = gql(&api, r#"{ repository(owner: "acme", name: "api") { label(nam: "x") { id } } }"#, json!({})).await;
     assert!(bad.body.get("data").is_none(), "{}", bad.text);

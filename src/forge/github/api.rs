@@ -70,6 +70,9 @@ impl Endpoints {
     }
 }
 
+/// The accounting route of GraphQL queries: POSTs that read, so they are not paced as writes.
+const GRAPHQL_QUERY_ROUTE: &str = "query /graphql";
+
 /// Limits and pacing, from `[org.forge]`.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -84,6 +87,10 @@ pub struct Limits {
     /// Content-creating requests in flight at once. GitHub asks for 1 (serial writes); a GHES
     /// with relaxed limits may allow more.
     pub write_concurrency: usize,
+    /// Pull request updates sent together in one GraphQL document (`graphql_batch`): GitHub's
+    /// content limits count requests, so one document of N `updatePullRequest` mutations is one
+    /// paced write instead of N. 1 turns batching off.
+    pub update_batch: usize,
 }
 
 impl Default for Limits {
@@ -95,6 +102,7 @@ impl Default for Limits {
             retries: 5,
             reserve: 20,
             write_concurrency: 1,
+            update_batch: 20,
         }
     }
 }
@@ -282,6 +290,10 @@ impl Api {
         }
     }
 
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
     }
@@ -333,6 +345,31 @@ impl Api {
         Ok(value)
     }
 
+    /// A GraphQL query (no mutations): a read, so it is neither paced nor held to the one
+    /// write at a time. Answered in full, `data` and `errors` side by side.
+    pub async fn graphql_query(
+        &self,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> Result<serde_json::Value, ApiError> {
+        debug_assert!(!query.trim_start().starts_with("mutation"), "a mutation sent as a query");
+        let body = serde_json::json!({"query": query, "variables": variables});
+        let path = self.endpoints.graphql_path.clone();
+        let resp = self.send(Method::POST, GRAPHQL_QUERY_ROUTE, &path, Some(&body), Repeat::Safe, None).await?;
+        if !resp.status.is_success() {
+            let body: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
+            let message = body["message"].as_str().unwrap_or("GraphQL request refused").to_string();
+            return Err(ApiError::Status {
+                method: Method::POST,
+                route: "/graphql".into(),
+                status: resp.status,
+                message,
+                body,
+            });
+        }
+        resp.json("/graphql")
+    }
+
     /// A GraphQL document answered in full: `data` and `errors` side by side, for documents of
     /// several mutations where some may succeed and others fail. HTTP errors are still errors.
     pub async fn graphql_document(
@@ -380,7 +417,7 @@ impl Api {
         repeat: Repeat,
         bearer: Option<&str>,
     ) -> Result<Response, ApiError> {
-        let is_write = method != Method::GET && method != Method::HEAD;
+        let is_write = method != Method::GET && method != Method::HEAD && route != GRAPHQL_QUERY_ROUTE;
         let route_key = format!("{method} {route}");
         let mut attempt: u32 = 0;
         loop {

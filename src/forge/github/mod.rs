@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod auth;
+mod batch;
 pub mod status;
 
 use std::collections::HashMap;
@@ -23,8 +24,8 @@ use self::api::{Api, ApiError, Repeat, Response};
 use self::auth::TokenSource;
 use super::{
     ApiUsage, CheckState, CheckVerdict, CommitInfo, CommitStatus, FileChange, Forge, ForgeError, ForgeResult,
-    MergeMethod, MergeResult, NewPullRequest, NewRelease, PrState, PullRequest, PullRequestUpdate, Release, RemoteRepo,
-    RepoId, Tag, WorkflowRun,
+    MergeMethod, MergeResult, NewPullRequest, NewRelease, PrState, PullRequest, PullRequestBatchItem,
+    PullRequestUpdate, Release, RemoteRepo, RepoId, Tag, WorkflowRun,
 };
 
 pub struct GithubForge {
@@ -818,6 +819,10 @@ impl Forge for GithubForge {
             PullRequest::from(check(resp, Method::PATCH, route)?.json::<GhPull>(route)?)
         };
         Ok(pr)
+    }
+
+    async fn update_pull_requests(&self, items: &[PullRequestBatchItem], concurrency: usize) -> Vec<ForgeResult<()>> {
+        self.batch_update(items, concurrency).await
     }
 
     async fn merge_pull_request(&self, repo: &RepoId, number: u64, method: MergeMethod) -> ForgeResult<MergeResult> {
