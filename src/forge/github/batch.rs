@@ -43,7 +43,7 @@ impl GithubForge {
         let mut results: Vec<Option<ForgeResult<()>>> = items.iter().map(|_| None).collect();
         let eligible: Vec<usize> =
             if size > 1 { (0..items.len()).filter(|&n| batchable(&items[n])).collect() } else { Vec::new() };
-        // A single update costs one write either way, and no label lookup through REST.
+        // One update alone is one write either way, and through REST it needs no label lookup.
         if eligible.len() > 1 {
             let mut labels = self.label_ids(items, &eligible).await;
             self.create_missing_labels(items, &eligible, &mut labels, size).await;

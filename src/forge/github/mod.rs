@@ -1,5 +1,6 @@
 //! The GitHub forge: github.com and GitHub Enterprise Server through their REST API (and GraphQL
-//! for auto-merge), driven by octocrab through [`api::Api`].
+//! for new pull requests, batched pull request updates and auto-merge), driven by octocrab
+//! through [`api::Api`].
 //!
 //! Every non-idempotent write is checked before it is tried again: a `create pull request` that
 //! got a 502 looks the PR up by head branch first, a tag or release that may exist is read back.
