@@ -1227,6 +1227,19 @@ fn repo_by_node<'s>(st: &'s mut State, req: &ApiReq, id: &str) -> Result<&'s mut
     st.repos.values_mut().find(|r| json::node_id("R", r.id) == id && visible(req, r)).ok_or_else(|| not_found_node(id))
 }
 
+/// The pull request with GraphQL node id `node` and its repository, which must be writable,
+/// brought up to date with its branches.
+fn writable_pull<'s>(st: &'s mut State, req: &ApiReq, node: &str) -> Result<(&'s mut Repo, u64), FieldError> {
+    let found = st.repos.values_mut().filter(|r| visible(req, r)).find_map(|r| {
+        let number = r.pulls.iter().find(|p| json::pull_node_id(p) == node).map(|p| p.number)?;
+        Some((r, number))
+    });
+    let Some((r, number)) = found else { return Err(not_found_node(node)) };
+    writable(r)?;
+    pulls::refresh(r);
+    Ok((r, number))
+}
+
 fn actor(base: &Base, login: &str) -> Value {
     let bot = login.ends_with("[bot]");
     let id = json::account_id(login);
@@ -1419,13 +1432,7 @@ fn auto_merge(shared: &Shared, req: &ApiReq, enable: bool, input: &Value) -> Fie
     let method = opt_str(input, "mergeMethod").unwrap_or("MERGE").to_uppercase();
     let base = req.base().clone();
     let mut st = shared.lock();
-    let found = st.repos.values_mut().filter(|r| visible(req, r)).find_map(|r| {
-        let number = r.pulls.iter().find(|p| json::pull_node_id(p) == node).map(|p| p.number)?;
-        Some((r, number))
-    });
-    let Some((r, number)) = found else { return Err(not_found_node(node)) };
-    writable(r)?;
-    pulls::refresh(r);
+    let (r, number) = writable_pull(&mut st, req, node)?;
     let allow = r.opts.allow_auto_merge;
     let Some(p) = r.pull_mut(number) else { return Err(not_found_node(node)) };
     if enable {
@@ -1696,13 +1703,7 @@ fn update_pull_request(shared: &Shared, req: &ApiReq, input: &Value) -> FieldRes
     }
     let base = req.base().clone();
     let mut st = shared.lock();
-    let found = st.repos.values_mut().filter(|r| visible(req, r)).find_map(|r| {
-        let number = r.pulls.iter().find(|p| json::pull_node_id(p) == node).map(|p| p.number)?;
-        Some((r, number))
-    });
-    let Some((r, number)) = found else { return Err(not_found_node(node)) };
-    writable(r)?;
-    pulls::refresh(r);
+    let (r, number) = writable_pull(&mut st, req, node)?;
     let repo = r.repo();
     let Some(mut updated) = r.pull(number).cloned() else { return Err(not_found_node(node)) };
     if let Some(title) = opt_str(input, "title") {

@@ -353,21 +353,7 @@ impl Api {
         variables: serde_json::Value,
     ) -> Result<serde_json::Value, ApiError> {
         debug_assert!(!query.trim_start().starts_with("mutation"), "a mutation sent as a query");
-        let body = serde_json::json!({"query": query, "variables": variables});
-        let path = self.endpoints.graphql_path.clone();
-        let resp = self.send(Method::POST, GRAPHQL_QUERY_ROUTE, &path, Some(&body), Repeat::Safe, None).await?;
-        if !resp.status.is_success() {
-            let body: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
-            let message = body["message"].as_str().unwrap_or("GraphQL request refused").to_string();
-            return Err(ApiError::Status {
-                method: Method::POST,
-                route: "/graphql".into(),
-                status: resp.status,
-                message,
-                body,
-            });
-        }
-        resp.json("/graphql")
+        self.post_graphql(GRAPHQL_QUERY_ROUTE, query, variables, Repeat::Safe).await
     }
 
     /// A GraphQL document answered in full: `data` and `errors` side by side, for documents of
@@ -378,9 +364,19 @@ impl Api {
         variables: serde_json::Value,
         repeat: Repeat,
     ) -> Result<serde_json::Value, ApiError> {
+        self.post_graphql("POST /graphql", query, variables, repeat).await
+    }
+
+    async fn post_graphql(
+        &self,
+        route: &str,
+        query: &str,
+        variables: serde_json::Value,
+        repeat: Repeat,
+    ) -> Result<serde_json::Value, ApiError> {
         let body = serde_json::json!({"query": query, "variables": variables});
         let path = self.endpoints.graphql_path.clone();
-        let resp = self.send(Method::POST, "POST /graphql", &path, Some(&body), repeat, None).await?;
+        let resp = self.send(Method::POST, route, &path, Some(&body), repeat, None).await?;
         if !resp.status.is_success() {
             let body: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
             let message = body["message"].as_str().unwrap_or("GraphQL request refused").to_string();

@@ -152,19 +152,17 @@ impl GithubForge {
             }
         }
         for chunk in missing.chunks(size) {
-            let mut declarations = Vec::new();
-            let mut fields = Vec::new();
-            let mut variables = Map::new();
-            for (k, (_, input)) in chunk.iter().enumerate() {
-                declarations.push(format!("$c{k}: CreateLabelInput!"));
-                fields.push(format!("c{k}: createLabel(input: $c{k}) {{ label {{ id }} }}"));
-                variables.insert(format!("c{k}"), input.clone());
-            }
-            let document = format!("mutation CreateLabels({}) {{ {} }}", declarations.join(", "), fields.join(" "));
-            match self.api.graphql_document(&document, Value::Object(variables), Repeat::CheckFirst).await {
+            let (document, variables) = mutations(
+                "CreateLabels",
+                "createLabel",
+                "CreateLabelInput",
+                "label { id }",
+                chunk.iter().map(|(_, i)| i),
+            );
+            match self.api.graphql_document(&document, variables, Repeat::CheckFirst).await {
                 Ok(answer) => {
                     for (k, (key, _)) in chunk.iter().enumerate() {
-                        if let Some(id) = answer["data"][format!("c{k}")]["label"]["id"].as_str() {
+                        if let Some(id) = answer["data"][format!("m{k}")]["label"]["id"].as_str() {
                             ids.insert(key.clone(), id.to_string());
                         }
                     }
@@ -176,16 +174,14 @@ impl GithubForge {
 
     /// One document of `updatePullRequest` mutations; which of them applied.
     async fn send_updates(&self, items: &[PullRequestBatchItem], chunk: &[(usize, Value)]) -> Vec<(usize, bool)> {
-        let mut declarations = Vec::new();
-        let mut fields = Vec::new();
-        let mut variables = Map::new();
-        for (k, (_, input)) in chunk.iter().enumerate() {
-            declarations.push(format!("$u{k}: UpdatePullRequestInput!"));
-            fields.push(format!("u{k}: updatePullRequest(input: $u{k}) {{ pullRequest {{ number }} }}"));
-            variables.insert(format!("u{k}"), input.clone());
-        }
-        let document = format!("mutation UpdatePullRequests({}) {{ {} }}", declarations.join(", "), fields.join(" "));
-        let answer = match self.api.graphql_document(&document, Value::Object(variables), Repeat::Safe).await {
+        let (document, variables) = mutations(
+            "UpdatePullRequests",
+            "updatePullRequest",
+            "UpdatePullRequestInput",
+            "pullRequest { number }",
+            chunk.iter().map(|(_, i)| i),
+        );
+        let answer = match self.api.graphql_document(&document, variables, Repeat::Safe).await {
             Ok(answer) => answer,
             Err(e) => {
                 tracing::warn!("batched pull request update failed, sending each through REST: {e}");
@@ -198,7 +194,7 @@ impl GithubForge {
             .iter()
             .enumerate()
             .map(|(k, (n, _))| {
-                let key = format!("u{k}");
+                let key = format!("m{k}");
                 let applied = !failed.contains(key.as_str()) && answer["data"][&key]["pullRequest"]["number"].is_u64();
                 if !applied {
                     let item = &items[*n];
@@ -208,6 +204,26 @@ impl GithubForge {
             })
             .collect()
     }
+}
+
+/// A document `mutation NAME($m0: INPUT!, ...) { m0: FIELD(input: $m0) { SELECTION } ... }` of one
+/// aliased mutation per input, and its variables.
+fn mutations<'v>(
+    name: &str,
+    field: &str,
+    input_type: &str,
+    selection: &str,
+    inputs: impl Iterator<Item = &'v Value>,
+) -> (String, Value) {
+    let mut declarations = Vec::new();
+    let mut fields = Vec::new();
+    let mut variables = Map::new();
+    for (k, input) in inputs.enumerate() {
+        declarations.push(format!("$m{k}: {input_type}!"));
+        fields.push(format!("m{k}: {field}(input: $m{k}) {{ {selection} }}"));
+        variables.insert(format!("m{k}"), input.clone());
+    }
+    (format!("mutation {name}({}) {{ {} }}", declarations.join(", "), fields.join(" ")), Value::Object(variables))
 }
 
 /// Whether an update can be one mutation of a document.
@@ -272,6 +288,18 @@ mod tests {
         assert!(!batchable(&item(Some("PR_1"), PullRequestUpdate { assignees: Some(vec!["a".into()]), ..body() })));
         assert!(!batchable(&item(Some("PR_1"), PullRequestUpdate { state: Some(PrState::Closed), ..body() })));
         assert!(!batchable(&item(Some("PR_1"), PullRequestUpdate::default())), "nothing to change");
+    }
+
+    #[test]
+    fn documents_alias_one_mutation_per_input() {
+        let inputs = [json!({ "a": 1 }), json!({ "a": 2 })];
+        let (document, variables) = mutations("M", "updatePullRequest", "UpdatePullRequestInput", "x", inputs.iter());
+        assert_eq!(
+            document,
+            "mutation M($m0: UpdatePullRequestInput!, $m1: UpdatePullRequestInput!) { \
+             m0: updatePullRequest(input: $m0) { x } m1: updatePullRequest(input: $m1) { x } }"
+        );
+        assert_eq!(variables, json!({ "m0": { "a": 1 }, "m1": { "a": 2 } }));
     }
 
     #[test]
