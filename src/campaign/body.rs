@@ -11,7 +11,16 @@ pub const BODY: &str = "campaign.body";
 const START: &str = "<!-- convoy:siblings:start -->";
 const END: &str = "<!-- convoy:siblings:end -->";
 
+/// GitHub refuses pull request bodies longer than this many characters.
+const BODY_LIMIT: usize = 65_536;
+/// Room kept for the line that counts the siblings left out.
+const MORE_LINE: usize = 160;
+
 /// `body` with the campaign section appended; `siblings` are `(repo, number)`, `this` is ours.
+///
+/// A list too long for GitHub's body limit (about 2,000 repositories) keeps this PR's line and
+/// as many others as fit, in order, and says how many it left out; only listed siblings are read
+/// back by [`parse_siblings`].
 pub fn with_siblings(body: &str, branch: &str, siblings: &[(RepoId, u64)], this: &RepoId) -> String {
     let mut out = strip_siblings(body).trim_end().to_string();
     out.push_str("\n\n");
@@ -20,9 +29,32 @@ pub fn with_siblings(body: &str, branch: &str, siblings: &[(RepoId, u64)], this:
         "\n---\nPart of the convoy campaign `{branch}`: {} linked pull request(s).\n\n",
         siblings.len()
     ));
-    for (repo, number) in siblings {
+    let line = |repo: &RepoId, number: u64| {
         let me = if repo == this { " (this pull request)" } else { "" };
-        out.push_str(&format!("- {repo}#{number}{me}\n"));
+        format!("- {repo}#{number}{me}\n")
+    };
+    let own = siblings.iter().find(|(r, _)| r == this).map(|(r, n)| line(r, *n).chars().count()).unwrap_or(0);
+    let fixed = out.chars().count() + END.chars().count() + 1 + MORE_LINE + own;
+    let mut room = BODY_LIMIT.saturating_sub(fixed);
+    let mut left_out = 0;
+    for (repo, number) in siblings {
+        let text = line(repo, *number);
+        if repo == this {
+            out.push_str(&text);
+            continue;
+        }
+        let len = text.chars().count();
+        if len <= room {
+            room -= len;
+            out.push_str(&text);
+        } else {
+            left_out += 1;
+        }
+    }
+    if left_out > 0 {
+        out.push_str(&format!(
+            "- … and {left_out} more on branch `{branch}`, not listed: GitHub limits a pull request body to {BODY_LIMIT} characters\n"
+        ));
     }
     out.push_str(END);
     out.push('\n');
@@ -68,5 +100,25 @@ mod tests {
         assert_eq!(again.matches(START).count(), 1);
         assert!(!again.contains("acme/web"));
         assert!(again.starts_with("Hello.\n\n"));
+    }
+
+    #[test]
+    fn a_list_too_long_for_github_keeps_this_pr_and_counts_the_rest() {
+        let sibs: Vec<(RepoId, u64)> =
+            (0..4000).map(|i| (RepoId::new("acme-platform", format!("service-{i:04}")), 1000 + i)).collect();
+        let this = sibs[3999].0.clone();
+        let body = with_siblings(&"Why.\n".repeat(100), "convoy/x", &sibs, &this);
+        assert!(body.chars().count() <= BODY_LIMIT, "{} characters", body.chars().count());
+        assert!(body.contains("- acme-platform/service-3999#4999 (this pull request)\n"));
+        assert!(body.contains(": 4000 linked pull request(s)."));
+        let listed = parse_siblings(&body);
+        let more = format!("- … and {} more on branch `convoy/x`", 4000 - listed.len());
+        assert!(body.contains(&more), "{more}");
+        assert!(listed.len() > 1500 && listed.len() < 4000, "{}", listed.len());
+        assert_eq!(listed[0], sibs[0]);
+        // A list that fits is never shortened.
+        let short = with_siblings("Why.\n", "convoy/x", &sibs[..100], &sibs[0].0);
+        assert_eq!(parse_siblings(&short), sibs[..100]);
+        assert!(!short.contains("more on branch"));
     }
 }
