@@ -1713,6 +1713,7 @@ fn update_pull_request(shared: &Shared, req: &ApiReq, input: &Value) -> FieldRes
         updated.title = title.to_string();
     }
     if let Some(body) = input.get("body").filter(|b| !b.is_null()) {
+        pulls::check_body("PullRequest", body.as_str()).map_err(|e| fail("UNPROCESSABLE", pull_error_message(&e)))?;
         updated.body = body.as_str().map(str::to_string);
     }
     if let Some(ids) = input.get("labelIds").and_then(Value::as_array) {

@@ -147,6 +147,22 @@ pub(crate) struct NewPull {
     pub maintainer_can_modify: Option<bool>,
 }
 
+/// GitHub's limit on issue and pull request bodies, in characters.
+pub(crate) const BODY_LIMIT: usize = 65_536;
+
+/// 422 for a body over [`BODY_LIMIT`], as GitHub words it.
+pub(crate) fn check_body(resource: &str, body: Option<&str>) -> Result<(), ApiError> {
+    match body {
+        Some(b) if b.chars().count() > BODY_LIMIT => Err(ApiError::validation(vec![json!({
+            "resource": resource,
+            "code": "custom",
+            "field": "body",
+            "message": format!("body is too long (maximum is {BODY_LIMIT} characters)"),
+        })])),
+        _ => Ok(()),
+    }
+}
+
 /// Open a pull request in `r` by `user` with database id `id` after GitHub's validations (422
 /// `Validation Failed` bodies, as `POST /pulls` answers them), and return its number. REST and
 /// GraphQL both create pull requests through here, so numbering and state stay identical.
@@ -160,6 +176,7 @@ pub(crate) fn open_pull(r: &mut Repo, id: u64, user: String, new: NewPull) -> Re
     if !missing.is_empty() {
         return Err(ApiError::validation(missing));
     }
+    check_body("PullRequest", new.body.as_deref())?;
     let (title, head, base) =
         (new.title.unwrap_or_default(), new.head.unwrap_or_default(), new.base.unwrap_or_default());
     let repo = r.repo();
@@ -271,6 +288,7 @@ pub(crate) fn update(shared: &Shared, req: &ApiReq) -> ApiResult {
         maintainer_can_modify: Option<bool>,
     }
     let body: Body = req.json()?;
+    check_body("PullRequest", body.body.as_deref())?;
     let mut st = shared.lock();
     let r = find_mut(&mut st, req)?;
     refresh(r);
@@ -622,6 +640,7 @@ pub(crate) fn update_issue(shared: &Shared, req: &ApiReq) -> ApiResult {
         Some(Value::String(b)) => Some(Some(b.clone())),
         Some(_) => return Err(invalid("body")),
     };
+    check_body("Issue", text.as_ref().and_then(|t| t.as_deref()))?;
     let state = match fields.get("state") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s == "open" || s == "closed" => Some(s.clone()),

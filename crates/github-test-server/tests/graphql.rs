@@ -538,6 +538,21 @@ async fn update_pull_request_sets_body_title_and_labels_by_node_id() {
         rest["labels"].as_array().expect("labels").iter().filter_map(|l| l["name"].as_str()).collect();
     assert_eq!(labels, ["convoy"], "labelIds replaces the set");
 
+    // GitHub's body limit, 65,536 characters, through REST and GraphQL alike.
+    let long = "é".repeat(65_537);
+    let refused = api.patch("/repos/acme/api/issues/1", json!({ "body": long })).await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert_eq!(refused.body["errors"][0]["message"], "body is too long (maximum is 65536 characters)");
+    let fits = api.patch("/repos/acme/api/pulls/1", json!({ "body": "é".repeat(65_536) })).await;
+    assert_eq!(fits.status, 200, "the limit counts characters, not bytes");
+    let too_long = gql(
+        &api,
+        "mutation($a: UpdatePullRequestInput!) { a: updatePullRequest(input: $a) { clientMutationId } }",
+        json!({ "a": { "pullRequestId": pr_id, "body": long } }),
+    )
+    .await;
+    assert_eq!(too_long.body["errors"][0]["message"], "body is too long (maximum is 65536 characters)");
+
     // Closing through GraphQL closes it for REST too; user nodes are not kept here.
     let closed = gql(
         &api,
