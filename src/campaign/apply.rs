@@ -203,9 +203,9 @@ async fn finish(
         }
     }
     let siblings: Vec<(RepoId, u64)> = siblings.into_iter().collect();
-    // Every update at once, so the forge can send them together (GitHub: one GraphQL document
-    // per `graphql_batch` pull requests, a single paced write).
-    // Each repository's pass-1 outcome, and the index of its update in `items` (if any).
+    // Every update is handed over at once, so the forge can send them together (GitHub: one
+    // GraphQL document, a single paced write, per `graphql_batch` pull requests). `settled`
+    // keeps each repository's pass-1 outcome and the index of its update in `items`, if any.
     let mut settled: Vec<(RepoResult<ApplyOutcome>, Option<usize>)> = Vec::new();
     let mut items: Vec<PullRequestBatchItem> = Vec::new();
     for RepoResult { repo, result } in results {

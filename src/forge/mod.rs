@@ -126,6 +126,26 @@ pub struct PullRequestBatchItem {
     pub update: PullRequestUpdate,
 }
 
+/// `items[n]` for each `n` of `which` through [`Forge::update_pull_request`], `concurrency` at a
+/// time; the answers in the order of `which`.
+pub(crate) async fn update_one_by_one<F: Forge + ?Sized>(
+    forge: &F,
+    items: &[PullRequestBatchItem],
+    which: Vec<usize>,
+    concurrency: usize,
+) -> Vec<ForgeResult<()>> {
+    use futures_util::StreamExt;
+    // By index: a closure over `&PullRequestBatchItem` trips async-trait's lifetimes.
+    futures_util::stream::iter(which)
+        .map(|n| async move {
+            let item = &items[n];
+            forge.update_pull_request(&item.repo, item.pr.number, &item.update).await.map(drop)
+        })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await
+}
+
 /// Fields left `None` are not changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PullRequestUpdate {
@@ -412,16 +432,7 @@ pub trait Forge: Send + Sync {
     /// one, `concurrency` at a time; GitHub packs the ones it can into GraphQL documents of
     /// several mutations, one paced write for many pull requests.
     async fn update_pull_requests(&self, items: &[PullRequestBatchItem], concurrency: usize) -> Vec<ForgeResult<()>> {
-        use futures_util::StreamExt;
-        // By index: a closure over `&PullRequestBatchItem` trips async-trait's lifetimes.
-        futures_util::stream::iter(0..items.len())
-            .map(|n| async move {
-                let item = &items[n];
-                self.update_pull_request(&item.repo, item.pr.number, &item.update).await.map(drop)
-            })
-            .buffered(concurrency.max(1))
-            .collect()
-            .await
+        update_one_by_one(self, items, (0..items.len()).collect(), concurrency).await
     }
     async fn merge_pull_request(&self, repo: &RepoId, number: u64, method: MergeMethod) -> ForgeResult<MergeResult>;
 

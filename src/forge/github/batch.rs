@@ -18,12 +18,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 
 use super::GithubForge;
 use super::api::Repeat;
-use crate::forge::{Forge, ForgeError, ForgeResult, PullRequestBatchItem, RepoId};
+use crate::forge::{ForgeError, ForgeResult, PullRequestBatchItem, RepoId, update_one_by_one};
 
 /// Repositories per label-lookup query (each asks for a few labels: far below GitHub's node
 /// limits).
@@ -58,15 +57,8 @@ impl GithubForge {
             }
         }
         let rest: Vec<usize> = (0..items.len()).filter(|&n| results[n].is_none()).collect();
-        let done: Vec<(usize, ForgeResult<()>)> = futures_util::stream::iter(rest)
-            .map(|n| async move {
-                let item = &items[n];
-                (n, self.update_pull_request(&item.repo, item.pr.number, &item.update).await.map(drop))
-            })
-            .buffered(concurrency.max(1))
-            .collect()
-            .await;
-        for (n, result) in done {
+        let done = update_one_by_one(self, items, rest.clone(), concurrency).await;
+        for (n, result) in rest.into_iter().zip(done) {
             results[n] = Some(result);
         }
         results
