@@ -131,6 +131,9 @@ pub struct EditedManifest {
 pub struct Changed {
     /// The manifest it is written in.
     pub manifest: String,
+    /// The table path and key of the entry (as in [`DepUse`]).
+    pub table: Vec<String>,
+    pub key: String,
     pub name: String,
     pub old: String,
     pub new: String,
@@ -215,6 +218,8 @@ pub fn align_repo(
                 for (u, new, _) in &changes {
                     out.changed.push(Changed {
                         manifest: manifest.to_string(),
+                        table: u.table.clone(),
+                        key: u.key.clone(),
                         name: u.name.clone(),
                         old: u.req.clone().unwrap_or_default(),
                         new: new.clone(),
@@ -236,7 +241,7 @@ fn edit_manifest(text: &str, changes: &[(&DepUse, String, &Wanted)]) -> Result<(
     let mut splices: Vec<(Range<usize>, String)> = Vec::new();
     let mut done = Vec::new();
     for (u, new, wanted) in changes {
-        let span = version_span(doc.as_table(), u)
+        let span = version_span(doc.as_table(), &u.table, &u.key)
             .ok_or_else(|| format!("cannot find {} in [{}]", u.key, u.table.join(".")))?;
         let raw = &text[span.clone()];
         let quote =
@@ -264,14 +269,26 @@ fn edit_manifest(text: &str, changes: &[(&DepUse, String, &Wanted)]) -> Result<(
     Ok((out, done))
 }
 
+/// `text` (a manifest) with the requirement of `c` replaced by `=version`: how a lockfile update
+/// makes cargo lock exactly that version (see `run::update_lockfile`). Only ever written to a
+/// scratch folder.
+pub fn pin_exactly(text: &str, c: &Changed, version: &semver::Version) -> Result<String, String> {
+    let doc = toml_edit::Document::parse(text).map_err(|e| format!("{}: does not parse: {e}", c.manifest))?;
+    let span = version_span(doc.as_table(), &c.table, &c.key)
+        .ok_or_else(|| format!("{}: cannot find {} in [{}]", c.manifest, c.key, c.table.join(".")))?;
+    let mut out = text.to_string();
+    out.replace_range(span, &format!("\"={version}\""));
+    Ok(out)
+}
+
 /// The span of the requirement string of `u`: the value itself for `name = "1"`, or its
 /// `version` key for the inline-table and table forms.
-fn version_span(root: &toml_edit::Table, u: &DepUse) -> Option<Range<usize>> {
-    let mut item: &toml_edit::Item = root.get(u.table.first()?)?;
-    for key in &u.table[1..] {
-        item = item.get(key)?;
+fn version_span(root: &toml_edit::Table, table: &[String], key: &str) -> Option<Range<usize>> {
+    let mut item: &toml_edit::Item = root.get(table.first()?)?;
+    for k in &table[1..] {
+        item = item.get(k)?;
     }
-    let entry = item.get(&u.key)?;
+    let entry = item.get(key)?;
     match entry {
         toml_edit::Item::Value(toml_edit::Value::String(s)) => s.span(),
         toml_edit::Item::Value(toml_edit::Value::InlineTable(t)) => {

@@ -186,7 +186,7 @@ pub fn edits(
             if alignment.update_lockfile {
                 // All or nothing: a lockfile cargo cannot update fails the repository, so no
                 // pull request carries manifests and a lockfile that disagree.
-                let (new_text, lines) = update_lockfile(snapshot, &edited, &lock, &moves)?;
+                let (new_text, lines) = update_lockfile(snapshot, &edited, &lock, &changes, &moves)?;
                 edited.insert(lock.clone(), new_text);
                 out.applied.extend(lines.into_iter().map(|m| format!("{lock}: {m}")));
             } else {
@@ -318,15 +318,28 @@ pub fn lock_moves(lock: &str, changes: &[Changed]) -> Result<Vec<LockMove>, Stri
 pub type LockMove = (String, semver::Version, semver::Version);
 
 /// Write the repository into a temporary folder with the edited manifests and let cargo make
-/// the `moves` of lockfile `lock` (`cargo update -p name@locked --precise to`, so a lockfile
-/// holding two versions of a crate moves the right one). Returns the new lockfile text and one
-/// line per move.
+/// the `moves` of lockfile `lock`: each changed requirement that the moved version satisfies is
+/// written as `=to` there (never in the pull request), and `cargo update -p name@locked` (the
+/// `@locked` picks the right entry when a lockfile holds two versions of a crate) must then
+/// lock exactly `to`. A lockfile does not record requirements, so it is the same lockfile cargo
+/// would keep for the real ones, which `to` satisfies. (`--precise` alone is not enough: once
+/// the requirement no longer allows the locked version, cargo resolves the crate afresh to the
+/// newest version, at least with a replaced source such as a vendored directory.)
+/// Returns the new lockfile text and one line per move.
 fn update_lockfile(
     snapshot: &Snapshot,
     edited: &BTreeMap<String, String>,
     lock: &str,
+    changes: &[Changed],
     moves: &[LockMove],
 ) -> Result<(String, Vec<String>), String> {
+    let mut scratch = edited.clone();
+    for (name, _, to) in moves {
+        for c in changes.iter().filter(|c| c.name == *name && parse_req(&c.new).is_some_and(|r| r.matches(to))) {
+            let text = scratch.get(&c.manifest).cloned().unwrap_or_default();
+            scratch.insert(c.manifest.clone(), align::pin_exactly(&text, c, to)?);
+        }
+    }
     let dir = tempfile::tempdir().map_err(|e| format!("{lock}: no temporary folder: {e}"))?;
     for path in snapshot.paths() {
         if snapshot.kind(path) != Some(crate::workspace::EntryKind::File)
@@ -334,7 +347,7 @@ fn update_lockfile(
         {
             continue;
         }
-        let bytes = match edited.get(path) {
+        let bytes = match scratch.get(path) {
             Some(text) => text.clone().into_bytes(),
             None => snapshot.read(path)?.unwrap_or_default(),
         };
@@ -345,14 +358,23 @@ fn update_lockfile(
         std::fs::write(&dest, bytes).map_err(|e| format!("{path}: {e}"))?;
     }
     let work = dir.path().join(parent_dir(lock));
+    let specs: Vec<String> = moves.iter().map(|(name, locked, _)| format!("{name}@{locked}")).collect();
+    let mut args = vec!["update"];
+    for spec in &specs {
+        args.extend(["-p", spec.as_str()]);
+    }
+    let wanted: Vec<String> = moves.iter().map(|(name, _, to)| format!("{name} {to}")).collect();
+    run_cargo(&work, &args).map_err(|e| {
+        format!("{lock}: cannot lock {} (asked of cargo as `=` requirements in a scratch copy): {e}", wanted.join(", "))
+    })?;
+    let text = std::fs::read_to_string(work.join("Cargo.lock")).map_err(|e| format!("{lock}: {e}"))?;
     let mut lines = Vec::new();
     for (name, locked, to) in moves {
-        let spec = format!("{name}@{locked}");
-        let precise = to.to_string();
-        run_cargo(&work, &["update", "-p", &spec, "--precise", &precise]).map_err(|e| format!("{lock}: {e}"))?;
-        lines.push(format!("{name} {locked} → {to} (`cargo update -p {spec} --precise {to}`)"));
+        if !locked_versions(&text, name)?.contains(to) {
+            return Err(format!("{lock}: cargo did not lock {name} {to}"));
+        }
+        lines.push(format!("{name} {locked} → {to}"));
     }
-    let text = std::fs::read_to_string(work.join("Cargo.lock")).map_err(|e| format!("{lock}: {e}"))?;
     Ok((text, lines))
 }
 
@@ -367,7 +389,8 @@ fn run_cargo(dir: &Path, args: &[&str]) -> Result<(), String> {
         // Cargo's whole message (its first lines say which requirement or source is the cause),
         // on one line: plan and apply tables show a failure's first line.
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let lines: Vec<&str> =
+            stderr.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("Blocking waiting")).collect();
         return Err(format!("`cargo {}` failed ({}): {}", args.join(" "), out.status, lines.join(" | ")));
     }
     Ok(())
@@ -420,7 +443,14 @@ mod tests {
     }
 
     fn change(manifest: &str, old: &str, new: &str) -> Changed {
-        Changed { manifest: manifest.into(), name: "leftpad".into(), old: old.into(), new: new.into() }
+        Changed {
+            manifest: manifest.into(),
+            table: vec!["dependencies".into()],
+            key: "leftpad".into(),
+            name: "leftpad".into(),
+            old: old.into(),
+            new: new.into(),
+        }
     }
 
     const LOCK: &str = "version = 4\n\n[[package]]\nname = \"leftpad\"\nversion = \"0.9.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"leftpad\"\nversion = \"1.2.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n";
