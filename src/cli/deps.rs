@@ -1,9 +1,13 @@
 //! `convoy deps`: dependency alignment across the org's repositories.
 
+use std::collections::BTreeSet;
+
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::{Cli, Failure, SelectArgs, fetch, open};
 use crate::deps::{actions, skew};
+use crate::forge::RepoId;
+use crate::manifest::Selector;
 use crate::workspace::Depth;
 
 #[derive(Debug, Subcommand)]
@@ -18,6 +22,10 @@ pub enum DepsCommand {
     Actions(SkewArgs),
     /// Plan the `[align]` changes (Cargo requirements, action versions and pins) as a campaign
     /// on `[align] branch`; with `--apply`, open or update the pull requests.
+    ///
+    /// The targets ("highest", org crates) are worked out from every repository the manifest
+    /// selects; `--repo` only narrows which repositories are planned and written. Exit 1 when a
+    /// repository failed, or a configured action version exists on no forge.
     Align(AlignArgs),
 }
 
@@ -31,8 +39,10 @@ pub struct AlignArgs {
     /// Open or update one pull request per repository (default: show the plan only).
     #[arg(long)]
     pub apply: bool,
-    /// Update `Cargo.lock` with `cargo update -p NAME --precise VERSION` so `--locked` builds keep
-    /// passing (needs `cargo` and the registry); without it the PR body says what to run.
+    /// Update every `Cargo.lock` with `cargo update -p NAME@LOCKED --precise VERSION` so `--locked`
+    /// builds keep passing (needs `cargo` and the registry); a locked version that already
+    /// satisfies the new requirement stays, and none is ever moved down. Without it the PR body
+    /// says what to run.
     #[arg(long)]
     pub update_lockfile: bool,
 }
@@ -126,23 +136,74 @@ Run `convoy deps skew` to see every requirement in use across the org.";
 
 async fn align_command(cli: &Cli, args: &AlignArgs) -> Result<bool, Failure> {
     let manifest = align_campaign(super::load_manifest(cli)?);
-    let mut session =
-        super::open_with(manifest, &args.select, Depth::Keep, crate::campaign::ChangeSource::Alignment).await?;
-    let fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
+    // `--repo` narrows which repositories are written, never how the targets are computed:
+    // the session reads every repository the manifest selects, and is narrowed after.
+    let every = SelectArgs { jobs: args.select.jobs, repos: Vec::new() };
+    let mut session = super::open_with(manifest, &every, Depth::Keep, crate::campaign::ChangeSource::Alignment).await?;
+    let owner = session.manifest.model.org.name.clone();
+    let filters = args
+        .select
+        .repos
+        .iter()
+        .map(|s| Selector::parse(s, &owner).map_err(|e| Failure::usage(format!("--repo {s}: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let written: BTreeSet<RepoId> = session
+        .targets()
+        .iter()
+        .filter(|t| filters.is_empty() || filters.iter().any(|f| f.matches(t.facts(), &session.selection.groups)))
+        .map(|t| t.repo.id.clone())
+        .collect();
+    if written.is_empty() {
+        return Err(Failure::usage(format!(
+            "--repo {} matches none of the selected repositories",
+            args.select.repos.join(" --repo ")
+        )));
+    }
+    let mut fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
     // Org-wide first: "highest" needs every repository's requirements, pins need the forge.
     let (mut alignment, wanted) = tokio::task::block_in_place(|| crate::deps::run::prepare(&session));
     alignment.pins = crate::policy::pins::resolve(&session, &wanted).await;
     crate::deps::run::use_released_versions(&session, &mut alignment).await;
     alignment.update_lockfile = args.update_lockfile;
+    let mut ok = true;
     for problem in &alignment.cargo.problems {
         eprintln!("warning: [align.cargo] {problem}");
     }
-    session.alignment = Some(alignment);
-    if args.apply {
-        super::apply_fetched(cli, session, fetched).await
-    } else {
-        super::plan_fetched(cli, session, fetched)
+    // A repository the targets could not see may hold the requirement that decides them.
+    for (repo, why) in alignment.unread.iter().filter(|(repo, _)| !written.iter().any(|w| w.full_name() == *repo)) {
+        eprintln!("error: {repo}: not read ({why}); the [align.cargo] targets were worked out without it");
+        ok = false;
     }
+    // A configured version that exists on no forge: one error per version, its uses left alone.
+    alignment.missing_actions = wanted.iter().filter(|w| !alignment.pins.contains_key(*w)).cloned().collect();
+    for (action, version) in &alignment.missing_actions {
+        eprintln!(
+            "error: [align.actions] {action} {version}: no tag or branch of that name on the forge (or its tags could not be listed); its uses are left as they are\n  help: fix the version in [align.actions] versions"
+        );
+        ok = false;
+    }
+    for r in fetched.iter().filter(|r| !written.contains(&r.repo)) {
+        if let Err(e) = &r.result {
+            eprintln!(
+                "error: {}: the fetch failed ({e}); the [align.cargo] targets were worked out from its cache",
+                r.repo
+            );
+            ok = false;
+        }
+    }
+    session.alignment = Some(alignment);
+    // Only the `--repo` repositories are planned and written; the others' pull requests are
+    // not looked at, so none of them is closed.
+    session.selection.targets.retain(|t| written.contains(&t.repo.id));
+    let ids: Vec<RepoId> = session.targets().iter().map(|t| t.repo.id.clone()).collect();
+    session.forge.scope_to(&ids).await;
+    fetched.retain(|r| written.contains(&r.repo));
+    let done = if args.apply {
+        super::apply_fetched(cli, session, fetched).await?
+    } else {
+        super::plan_fetched(cli, session, fetched)?
+    };
+    Ok(done && ok)
 }
 
 async fn skew_command(cli: &Cli, args: &SkewArgs) -> Result<bool, Failure> {

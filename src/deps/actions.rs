@@ -476,14 +476,11 @@ fn configured<'c>(config: &'c ActionsAlign, action: &str) -> Option<(String, &'c
         .max_by_key(|(key, _)| key.len())
 }
 
-/// The `(action repository, configured version)` pairs to resolve through the forge before
-/// pinning: one per configured action that `uses` name (action repository as
-/// `policy::fix::pin_key` gives it: `owner/name`, lowercase). Empty when `pin = false`, since
-/// nothing then needs a commit.
+/// The `(action repository, configured version)` pairs to resolve through the forge: one per
+/// configured action that `uses` name (action repository as `policy::fix::pin_key` gives it:
+/// `owner/name`, lowercase). Resolved with `pin = false` too: a version that exists on no
+/// forge is an error either way, never written into a workflow.
 pub fn wanted_refs(config: &ActionsAlign, uses: &[ActionUse]) -> BTreeSet<(String, String)> {
-    if !config.pin {
-        return BTreeSet::new();
-    }
     uses.iter()
         .filter(|u| !u.local)
         .filter_map(|u| {
@@ -494,6 +491,17 @@ pub fn wanted_refs(config: &ActionsAlign, uses: &[ActionUse]) -> BTreeSet<(Strin
             Some((u.action_repo()?, version.to_string()))
         })
         .collect()
+}
+
+/// `config` without the versions in `missing` (`(action repository, version)` pairs the forge
+/// could not resolve): their uses are left as they are, and the run reports each once.
+pub fn without(config: &ActionsAlign, missing: &BTreeSet<(String, String)>) -> ActionsAlign {
+    let mut out = config.clone();
+    out.versions.retain(|key, version| {
+        let key = key.trim().trim_end_matches('/').to_ascii_lowercase();
+        action_repo(&key).is_none_or(|repo| !missing.contains(&(repo, version.get_ref().trim().to_string())))
+    });
+    out
 }
 
 /// One workflow or action file after alignment.
@@ -511,6 +519,17 @@ struct Edit {
     start: usize,
     end: usize,
     text: String,
+}
+
+/// Whether version `new` is older than `old` (`v3.6.0` than `v4`): compared on the components
+/// both write, so `v4.1.0` is not older than `v4`. Refs that are not plain versions
+/// (`main`, `v2-beta`) are never older.
+fn is_older(new: &str, old: &str) -> bool {
+    let parts = |v: &str| -> Option<Vec<u64>> {
+        v.strip_prefix(['v', 'V']).unwrap_or(v).split('.').map(|p| p.parse::<u64>().ok()).collect()
+    };
+    let (Some(new), Some(old)) = (parts(new), parts(old)) else { return false };
+    new.iter().zip(&old).find(|(a, b)| a != b).is_some_and(|(a, b)| a < b)
 }
 
 fn short(sha: &str) -> &str {
@@ -561,6 +580,20 @@ pub fn align_file(config: &ActionsAlign, path: &str, source: &str, pins: &PinMap
         };
         let tail = &spot.tail;
         let old_comment = tail.comment.as_ref().and_then(|c| c.version);
+        // The version in use: the tag, or a pinned SHA's version comment.
+        let in_use = match reference {
+            Some(r) if is_full_sha(r) => old_comment,
+            r => r,
+        };
+        if let Some(old) = in_use
+            && !config.allow_downgrade
+            && is_older(version, old)
+        {
+            skip(format!(
+                "{version} is older than {old}, the version in use: left for a person (allow_downgrade = true moves it)"
+            ));
+            continue;
+        }
         let (new_ref, new_tail) = if config.pin {
             let Some(repo) = action_repo(action) else { continue };
             let Some(sha) = pins.get(&(repo.clone(), version.to_string())) else {
@@ -661,6 +694,7 @@ mod tests {
         ActionsAlign {
             versions: versions.iter().map(|(a, v)| (a.to_string(), Spanned::new(0..0, v.to_string()))).collect(),
             pin,
+            allow_downgrade: false,
         }
     }
 
@@ -851,6 +885,34 @@ mod tests {
     }
 
     #[test]
+    fn an_older_version_is_left_for_a_person() {
+        let src = format!(
+            "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4\n      - uses: actions/checkout@{} # v4.2.2\n      - uses: actions/checkout@v3.5\n      - uses: actions/checkout@main\n",
+            sha('b')
+        );
+        let pins = pin_map(&[("actions/checkout", "v3.6.0", sha('a'))]);
+        let config = cfg(&[("actions/checkout", "v3.6.0")], true);
+        let out = align_file(&config, CI, &src, &pins).expect("aligned");
+        assert_eq!(
+            out.skipped,
+            [
+                format!(
+                    "{CI}:6: actions/checkout: v3.6.0 is older than v4, the version in use: left for a person (allow_downgrade = true moves it)"
+                ),
+                format!(
+                    "{CI}:7: actions/checkout: v3.6.0 is older than v4.2.2, the version in use: left for a person (allow_downgrade = true moves it)"
+                ),
+            ]
+        );
+        // v3.5 → v3.6.0 is an upgrade; a branch has no version to compare.
+        let changed: Vec<&str> = out.changes.iter().map(|c| c.split(' ').nth(2).unwrap_or("")).collect();
+        assert_eq!(changed, ["v3.5", "main"]);
+        let allowed = align_file(&ActionsAlign { allow_downgrade: true, ..config }, CI, &src, &pins).expect("aligned");
+        assert_eq!((allowed.changes.len(), allowed.skipped.len()), (4, 0));
+        assert!(is_older("v3", "v4.0.1") && !is_older("v4.1.0", "v4") && !is_older("v5", "v4-beta"));
+    }
+
+    #[test]
     fn align_without_pinning() {
         let config = cfg(&[("actions/checkout", "v4.2.2")], false);
         let out = align_file(&config, CI, &mixed(), &PinMap::new()).expect("aligned");
@@ -894,7 +956,9 @@ mod tests {
             sha('b')
         );
         assert_eq!(out.text, expected);
-        assert!(wanted_refs(&ActionsAlign { pin: false, ..config.clone() }, &uses).is_empty());
+        // Without pinning the versions are still checked against the forge.
+        let unpinned = wanted_refs(&ActionsAlign { pin: false, ..config.clone() }, &uses);
+        assert_eq!(unpinned.len(), 3);
     }
 
     #[test]

@@ -79,6 +79,15 @@ pub fn discover(repo: &str, snapshot_files: &BTreeMap<String, String>) -> RepoDe
     for (i, message) in problems {
         out.errors.push(ManifestError { repo: repo.to_string(), manifest: manifests[i].path.to_string(), message });
     }
+    for p in &mut out.packages {
+        if let Some(i) = manifests.iter().position(|m| m.path == p.manifest) {
+            p.refused = refused(&manifests, &roots, i);
+        }
+    }
+    let single = out.packages.len() == 1;
+    for p in &mut out.packages {
+        p.primary = single || p.manifest == "Cargo.toml";
+    }
     out.packages.sort_by(|a, b| a.manifest.cmp(&b.manifest));
     out.uses.sort_by(|a, b| (&a.manifest, a.line, &a.table, &a.key).cmp(&(&b.manifest, b.line, &b.table, &b.key)));
     out.errors.sort_by(|a, b| a.manifest.cmp(&b.manifest));
@@ -193,6 +202,32 @@ fn kind_tables<'d>(
 struct Root {
     manifest: usize,
     members: BTreeSet<usize>,
+    /// Packages its `exclude` leaves out.
+    excluded: BTreeSet<usize>,
+}
+
+/// Why Cargo refuses package manifest `i`, when it does: the workspace root Cargo finds for it
+/// (its explicit `package.workspace`, else the nearest root above it that does not exclude it)
+/// does not have it as a member. Cargo reference, "Workspaces" (`package.workspace`,
+/// `members` and `exclude`).
+fn refused(ms: &[Manifest<'_>], roots: &[Root], i: usize) -> Option<String> {
+    if roots.iter().any(|r| r.manifest == i) {
+        return None;
+    }
+    let explicit = ms[i].package().and_then(|p| p.get("workspace")).and_then(Item::as_str);
+    let root = match explicit.and_then(|p| join(ms[i].dir, p.trim_end_matches("Cargo.toml"), false)) {
+        Some(dir) => roots.iter().find(|r| ms[r.manifest].dir == dir),
+        None => roots
+            .iter()
+            .filter(|r| under(ms[i].dir, ms[r.manifest].dir) && !r.excluded.contains(&i))
+            .max_by_key(|r| ms[r.manifest].dir.len()),
+    }?;
+    (!root.members.contains(&i)).then(|| {
+        format!(
+            "{} is a workspace root above it that neither lists it in `members` nor excludes it: cargo refuses to build it",
+            ms[root.manifest].path
+        )
+    })
 }
 
 fn workspace_roots(ms: &[Manifest<'_>], problems: &mut Vec<(usize, String)>) -> Vec<Root> {
@@ -242,7 +277,8 @@ fn workspace_roots(ms: &[Manifest<'_>], problems: &mut Vec<(usize, String)>) -> 
                 }
             }
         }
-        roots.push(Root { manifest: i, members });
+        let excluded = (0..ms.len()).filter(|&j| j != i && is_excluded(j)).collect();
+        roots.push(Root { manifest: i, members, excluded });
     }
     roots
 }
@@ -333,6 +369,8 @@ fn read_manifest(
                 name: name.clone(),
                 version,
                 publish,
+                refused: None,
+                primary: false,
             });
         }
     }
@@ -642,6 +680,8 @@ rustc_version = "0.4"
                 name: "api".into(),
                 version: Some("1.2.0".into()),
                 publish: true,
+                refused: None,
+                primary: true,
             }]
         );
         assert_eq!(
@@ -812,6 +852,12 @@ helper = { path = "../../helpers/helper" }
                 ("tools/gen/Cargo.toml", "gen", None, false),
             ]
         );
+        // Under the root, neither a member nor excluded: cargo refuses it, so it is no org
+        // crate. The excluded one is a package of its own; none is the repository's primary one.
+        let refused: Vec<&str> =
+            deps.packages.iter().filter(|p| p.refused.is_some()).map(|p| p.name.as_str()).collect();
+        assert_eq!(refused, ["core-fuzz"]);
+        assert!(deps.packages.iter().all(|p| !p.primary));
         assert_eq!(
             lines(&deps),
             vec![

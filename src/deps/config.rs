@@ -5,12 +5,14 @@
 //! crates = { serde = "1.0.228", tokio = "highest" }
 //! ignore = ["openssl-sys"]
 //! dev_dependencies = true      # also align dev-dependencies
-//! allow_breaking = false       # never cross a semver-incompatible boundary silently
-//! org_crates = true            # crates published by the org's repos follow their version
+//! allow_breaking = false       # never make a change no single version satisfies before and after
+//! org_crates = true            # crates published by the org's repos follow their release
+//! move_exact_pins = false      # `=1.2.3` is left for a person
 //!
 //! [align.actions]
 //! versions = { "actions/checkout" = "v4.2.2" }
 //! pin = true                   # pin to the commit SHA, version as a trailing comment
+//! allow_downgrade = false      # a move to an older version is left for a person
 //! ```
 
 use std::collections::BTreeMap;
@@ -36,8 +38,9 @@ pub struct AlignConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CargoAlign {
-    /// Crate name → a version requirement to use everywhere, or `"highest"`: the highest
-    /// requirement already used in the org.
+    /// Crate name → the version to move every use to (`"1.5"`, `"1.0.228"`, `"^1.5"`: version
+    /// numbers; each use keeps its own operator), or `"highest"`: the highest caret or tilde
+    /// requirement already used in the org (exact pins and ranges do not count).
     #[serde(default)]
     pub crates: BTreeMap<String, Spanned<String>>,
     /// Crates never touched.
@@ -46,13 +49,20 @@ pub struct CargoAlign {
     /// Align `[dev-dependencies]` too.
     #[serde(default = "yes")]
     pub dev_dependencies: bool,
-    /// Cross semver-incompatible boundaries (`1.x` → `2.x`, `0.3` → `0.4`). Off: such a change
-    /// is reported, not made.
+    /// Make changes after which no single version satisfies both the old and the new
+    /// requirement (`1.x` → `2.x`, `0.3` → `0.4`, `~1.2.0` → `~1.5.0`): the question
+    /// `convoy deps skew` asks ([`super::versions::compatible`]). Off: such a change is
+    /// reported, not made.
     #[serde(default)]
     pub allow_breaking: bool,
-    /// Crates published by the org's own repositories follow their current version.
+    /// Crates published by the org's own repositories (a package with a version, not
+    /// `publish = false`, that Cargo accepts) follow their released version: the newest release
+    /// tag of that crate, or its manifest's version when that is ahead. On by default.
     #[serde(default = "yes")]
     pub org_crates: bool,
+    /// Move exact pins (`=0.8.1` → `=0.8.5`, `=` kept). Off: they are left for a person.
+    #[serde(default)]
+    pub move_exact_pins: bool,
 }
 
 impl Default for CargoAlign {
@@ -63,6 +73,7 @@ impl Default for CargoAlign {
             dev_dependencies: true,
             allow_breaking: false,
             org_crates: true,
+            move_exact_pins: false,
         }
     }
 }
@@ -76,10 +87,14 @@ pub struct ActionsAlign {
     /// Pin to the commit the version names, with the version as a trailing comment.
     #[serde(default = "yes")]
     pub pin: bool,
+    /// Move a `uses:` to a version older than the one it names (`v4` → `v3.6.0`). Off: such a
+    /// change is left for a person.
+    #[serde(default)]
+    pub allow_downgrade: bool,
 }
 
 impl Default for ActionsAlign {
     fn default() -> Self {
-        ActionsAlign { versions: BTreeMap::new(), pin: true }
+        ActionsAlign { versions: BTreeMap::new(), pin: true, allow_downgrade: false }
     }
 }

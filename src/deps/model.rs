@@ -76,6 +76,15 @@ pub struct Package {
     pub version: Option<String>,
     /// `publish = false` (such crates are not "published by the org").
     pub publish: bool,
+    /// Why Cargo refuses to build the package, when it does: a workspace root above it neither
+    /// lists it in `members` nor excludes it ("current package believes it's in a workspace
+    /// when it's not"). Such a package is no org crate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    /// Whether it is the repository's root package (`Cargo.toml` at the top) or its only one:
+    /// the package a bare `v1.2.3` tag belongs to.
+    #[serde(default)]
+    pub primary: bool,
 }
 
 /// A manifest that could not be read: reported for its repository, the rest go on.

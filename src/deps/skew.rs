@@ -54,7 +54,8 @@ pub struct CrateSkew {
     /// The repositories using it, sorted.
     pub repos: Vec<String>,
     /// Whether one version satisfies every requirement below (requirements that do not parse
-    /// are left out of that question).
+    /// are left out of that question): [`super::versions::compatible`], the same question
+    /// `deps align` asks before it moves a requirement.
     pub compatible: bool,
     /// The distinct requirements, lowest lower bound first.
     pub requirements: Vec<Requirement>,

@@ -514,27 +514,26 @@ fn align_edits_manifests_and_workflows_as_a_campaign() {
     assert!(ci.ends_with(&format!("      - uses: actions/checkout@{sha} # v4.2.2 checkout\n")), "{ci}");
     let body = org.pulls("svc")[0]["body"].as_str().unwrap().to_string();
     assert!(body.contains("serde 1.0.150 → 1.0.228"), "{body}");
-    assert!(body.contains("semver-incompatible"), "the breaking rand change is listed for a person: {body}");
+    assert!(
+        body.contains("the highest requirement in the org: `1.0.228` in acme/platform Cargo.toml"),
+        "where the target came from: {body}"
+    );
+    assert!(
+        body.contains("`0.7` → `0.8`: no version satisfies both (allow_breaking = false)"),
+        "the breaking rand change is listed for a person: {body}"
+    );
 
     let again = org.convoy(&["deps", "align", "--apply"]);
     assert!(again.stdout.contains("0 opened, 0 updated, 4 unchanged"), "{again:?}");
 }
 
-/// `--update-lockfile` moves `Cargo.lock` with cargo itself (offline: the fixture vendors its
-/// registry as a directory source); without the flag the PR says what to run.
-#[test]
-fn the_lockfile_follows_the_new_requirement() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    if Command::new(&cargo).arg("--version").output().is_err() {
-        eprintln!("skipped: cargo is not available");
-        return;
-    }
-    let mut files: Vec<(String, String)> = vec![
-        (".cargo/config.toml".into(), "[source.crates-io]\nreplace-with = \"vendored\"\n\n[source.vendored]\ndirectory = \"vendor\"\n".into()),
-        ("Cargo.toml".into(), "[package]\nname = \"locked\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nleftpad = \"1.0.0\"\n".into()),
-        ("src/lib.rs".into(), "\n".into()),
-    ];
-    for v in ["1.0.0", "1.1.0"] {
+/// A registry vendored as a directory source (cargo runs offline): `leftpad` at `versions`.
+fn vendored(versions: &[&str]) -> Vec<(String, String)> {
+    let mut files = vec![(
+        ".cargo/config.toml".to_string(),
+        "[source.crates-io]\nreplace-with = \"vendored\"\n\n[source.vendored]\ndirectory = \"vendor\"\n".to_string(),
+    )];
+    for v in versions {
         files.push((
             format!("vendor/leftpad-{v}/Cargo.toml"),
             format!("[package]\nname = \"leftpad\"\nversion = \"{v}\"\nedition = \"2021\"\n"),
@@ -542,17 +541,54 @@ fn the_lockfile_follows_the_new_requirement() {
         files.push((format!("vendor/leftpad-{v}/src/lib.rs"), "\n".into()));
         files.push((format!("vendor/leftpad-{v}/.cargo-checksum.json"), "{\"files\":{},\"package\":null}\n".into()));
     }
-    // The lockfile as cargo writes it, pinned to 1.0.0.
+    files
+}
+
+/// The lockfile cargo writes in folder `dir` of `files`, with the manifests' text changed by
+/// `pin` (from, to) first (to lock a chosen version).
+fn generate_lock(cargo: &str, files: &[(String, String)], dir: &str, pin: (&str, &str)) -> String {
     let scratch = tempfile::tempdir().unwrap();
-    for (path, text) in &files {
+    for (path, text) in files {
         let dest = scratch.path().join(path);
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::write(dest, text.replace("leftpad = \"1.0.0\"", "leftpad = \"=1.0.0\"")).unwrap();
+        std::fs::write(dest, text.replace(pin.0, pin.1)).unwrap();
     }
-    let out =
-        Command::new(&cargo).args(["generate-lockfile", "--offline"]).current_dir(scratch.path()).output().unwrap();
+    let work = scratch.path().join(dir);
+    let out = Command::new(cargo).args(["generate-lockfile", "--offline"]).current_dir(&work).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let lock = std::fs::read_to_string(scratch.path().join("Cargo.lock")).unwrap();
+    std::fs::read_to_string(work.join("Cargo.lock")).unwrap()
+}
+
+fn cargo_or_skip() -> Option<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    if Command::new(&cargo).arg("--version").output().is_err() {
+        eprintln!("skipped: cargo is not available");
+        return None;
+    }
+    Some(cargo)
+}
+
+/// The `(name, version)` of every `[[package]]` of a lockfile.
+fn locked(lock: &str) -> Vec<(String, String)> {
+    let doc: toml::Value = toml::from_str(lock).unwrap();
+    doc["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap().to_string(), p["version"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// `--update-lockfile` moves `Cargo.lock` with cargo itself (offline: the fixture vendors its
+/// registry as a directory source); without the flag the PR says what to run.
+#[test]
+fn the_lockfile_follows_the_new_requirement() {
+    let Some(cargo) = cargo_or_skip() else { return };
+    let mut files = vendored(&["1.0.0", "1.1.0"]);
+    files.push(("Cargo.toml".into(), "[package]\nname = \"locked\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nleftpad = \"1.0.0\"\n".into()));
+    files.push(("src/lib.rs".into(), "\n".into()));
+    // The lockfile as cargo writes it, pinned to 1.0.0.
+    let lock = generate_lock(&cargo, &files, "", ("leftpad = \"1.0.0\"", "leftpad = \"=1.0.0\""));
     assert!(lock.contains("name = \"leftpad\"\nversion = \"1.0.0\""), "{lock}");
     files.push(("Cargo.lock".into(), lock));
 
@@ -562,7 +598,10 @@ fn the_lockfile_follows_the_new_requirement() {
     org.manifest(&format!("{HEAD}\n[align.cargo]\ncrates = {{ leftpad = \"1.1\" }}\n"));
 
     let plan = org.convoy(&["deps", "align"]);
-    assert!(plan.stdout.contains("Cargo.lock needs updating: run `cargo update -p leftpad`"), "{plan:?}");
+    assert!(
+        plan.stdout.contains("Cargo.lock needs updating: run `cargo update -p leftpad@1.0.0 --precise 1.1.0`"),
+        "{plan:?}"
+    );
     let out = org.convoy(&["deps", "align", "--apply", "--update-lockfile"]);
     assert_eq!(out.code, 0, "{out:?}");
     let manifest = org.show("locked", "convoy/align-deps", "Cargo.toml");
@@ -570,11 +609,74 @@ fn the_lockfile_follows_the_new_requirement() {
     let lock = org.show("locked", "convoy/align-deps", "Cargo.lock");
     assert!(lock.contains("name = \"leftpad\"\nversion = \"1.1.0\""), "cargo moved the lockfile: {lock}");
     let body = org.pulls("locked")[0]["body"].as_str().unwrap().to_string();
-    assert!(body.contains("Cargo.lock: updated with `cargo update --precise`"), "{body}");
+    assert!(body.contains("Cargo.lock: leftpad 1.0.0 → 1.1.0"), "{body}");
 }
 
-/// A crate the org publishes is aligned to its latest release tag, not to an unreleased version
-/// already in its manifest.
+/// A lockfile is never downgraded: a locked version that satisfies the new requirement stays
+/// (nested workspaces have their own `Cargo.lock`); the right entry moves when a lockfile holds
+/// two versions of the crate; cargo's whole error is shown when it fails.
+#[test]
+fn lockfiles_are_never_downgraded_and_every_one_is_handled() {
+    let Some(cargo) = cargo_or_skip() else { return };
+    let mut files = vendored(&["0.9.0", "1.0.0", "1.1.0", "1.2.0"]);
+    files.push((
+        "Cargo.toml".into(),
+        "[package]\nname = \"twice\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nleftpad = \"1.0.0\"\noldpad = { package = \"leftpad\", version = \"0.9\" }\n".into(),
+    ));
+    files.push(("src/lib.rs".into(), "\n".into()));
+    let tools = "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n[dependencies]\nleftpad = \"1.0.0\"\n";
+    files.push(("tools/Cargo.toml".into(), tools.into()));
+    files.push(("tools/src/lib.rs".into(), "\n".into()));
+    let root_lock = generate_lock(&cargo, &files, "", ("leftpad = \"1.0.0\"", "leftpad = \"=1.0.0\""));
+    let tools_lock = generate_lock(&cargo, &files, "tools", ("leftpad = \"1.0.0\"", "leftpad = \"=1.2.0\""));
+    assert!(locked(&tools_lock).contains(&("leftpad".into(), "1.2.0".into())), "{tools_lock}");
+    files.push(("Cargo.lock".into(), root_lock));
+    files.push(("tools/Cargo.lock".into(), tools_lock.clone()));
+
+    let org = Org::new();
+    let entries: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    org.repo("twice", &entries);
+    // Only 1.0.0 vendored: cargo cannot move to 1.1.0.
+    let mut short = vendored(&["1.0.0"]);
+    short.push((
+        "Cargo.toml".into(),
+        "[package]\nname = \"short\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nleftpad = \"1.0.0\"\n"
+            .into(),
+    ));
+    short.push(("src/lib.rs".into(), "\n".into()));
+    let lock = generate_lock(&cargo, &short, "", ("", ""));
+    short.push(("Cargo.lock".into(), lock.clone()));
+    let entries: Vec<(&str, &str)> = short.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    org.repo("short", &entries);
+    org.manifest(&format!("{HEAD}\n[align.cargo]\ncrates = {{ leftpad = \"1.1\" }}\n"));
+
+    let out = org.convoy(&["deps", "align", "--apply", "--update-lockfile"]);
+    assert_eq!(out.code, 1, "the short repository fails: {out:?}");
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(all.contains("Cargo.lock: cannot lock leftpad 1.1.0"), "{all}");
+    assert!(all.contains("`cargo update -p leftpad@1.0.0` failed"), "{all}");
+    // Cargo's whole error, not only its last line: the cause and where it looked.
+    assert!(all.contains("error: failed to select a version for the requirement"), "{all}");
+    assert!(all.contains("candidate versions found which didn't match: 1.0.0"), "{all}");
+    assert!(org.pulls("short").is_empty(), "nothing of the failed repository is written");
+
+    let lock = org.show("twice", "convoy/align-deps", "Cargo.lock");
+    let mut pads: Vec<String> = locked(&lock).into_iter().filter(|(n, _)| n == "leftpad").map(|(_, v)| v).collect();
+    pads.sort();
+    assert_eq!(pads, ["0.9.0", "1.1.0"], "the 1.x entry moved, the 0.9 one stayed: {lock}");
+    assert_eq!(org.show("twice", "convoy/align-deps", "tools/Cargo.toml"), tools.replace("\"1.0.0\"", "\"1.1\""));
+    assert_eq!(
+        org.show("twice", "convoy/align-deps", "tools/Cargo.lock"),
+        tools_lock,
+        "1.2.0 already satisfies `1.1`: not moved down to 1.1.0"
+    );
+    let body = org.pulls("twice")[0]["body"].as_str().unwrap().to_string();
+    assert!(body.contains("`0.9` → `1.1`: no version satisfies both"), "{body}");
+}
+
+/// A crate the org publishes follows its own release tag; a bare tag belongs to the root or
+/// single package only; a manifest ahead of its newest tag decides; a package cargo refuses is
+/// no org crate.
 #[test]
 fn org_crates_follow_their_release_tag() {
     let org = Org::new();
@@ -588,12 +690,127 @@ fn org_crates_follow_their_release_tag() {
     crate::support::git(&org.bare("core"), &["tag", "v2.3.1", "main"]);
     crate::support::git(&org.bare("core"), &["tag", "v2.2.0", "main"]);
     org.repo(
+        "multi",
+        &[
+            ("Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n"),
+            ("crates/multi-a/Cargo.toml", "[package]\nname = \"multi-a\"\nversion = \"1.0.0\"\nedition = \"2021\"\n"),
+            ("crates/multi-b/Cargo.toml", "[package]\nname = \"multi-b\"\nversion = \"3.0.0\"\nedition = \"2021\"\n"),
+            // Under the root, neither a member nor excluded: cargo refuses it.
+            ("fuzz/Cargo.toml", "[package]\nname = \"multi-fuzz\"\nversion = \"0.5.0\"\nedition = \"2021\"\n"),
+        ],
+    );
+    // A bare tag in a multi-crate repository belongs to none of its crates.
+    crate::support::git(&org.bare("multi"), &["tag", "v9.0.0", "main"]);
+    crate::support::git(&org.bare("multi"), &["tag", "multi-a-v1.2.0", "main"]);
+    crate::support::git(&org.bare("multi"), &["tag", "multi-a-v1.3.0-rc.1", "main"]);
+    org.repo(
         "app",
-        &[("Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nacme-core = \"2.1\"\n")],
+        &[(
+            "Cargo.toml",
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nacme-core = \"2.1\"\nmulti-a = \"~1.0\"\nmulti-b = \"3\"\nmulti-fuzz = \"0.1\"\n",
+        )],
     );
     org.manifest(HEAD);
     let out = org.convoy(&["deps", "align", "--apply"]);
     assert_eq!(out.code, 0, "{out:?}");
     let app = org.show("app", "convoy/align-deps", "Cargo.toml");
-    assert!(app.contains("acme-core = \"2.3.1\"\n"), "{app}");
+    assert!(app.contains("acme-core = \"2.4.0\"\n"), "the manifest is ahead of v2.3.1: {app}");
+    assert!(app.contains("multi-b = \"3\"\n"), "not v9.0.0: {app}");
+    assert!(app.contains("multi-fuzz = \"0.1\"\n"), "no org crate: {app}");
+    let body = org.pulls("app")[0]["body"].as_str().unwrap().to_string();
+    assert!(body.contains("its newest release tag v2.3.1 is older"), "{body}");
+    // `~1.0` → `~1.2.0` leaves its minor: listed for a person, with the tag named.
+    assert!(body.contains("`~1.0` → `~1.2.0`: no version satisfies both"), "{body}");
+    let out = org.convoy(&["deps", "align", "--apply"]);
+    assert_eq!(out.code, 0, "{out:?}");
+
+    // With allow_breaking, the tilde moves and keeps its operator; the tag is named.
+    org.manifest(&format!("{HEAD}\n[align.cargo]\nallow_breaking = true\n"));
+    let out = org.convoy(&["deps", "align", "--apply"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let app = org.show("app", "convoy/align-deps", "Cargo.toml");
+    assert!(app.contains("multi-a = \"~1.2.0\"\n"), "{app}");
+    let body = org.pulls("app")[0]["body"].as_str().unwrap().to_string();
+    assert!(
+        body.contains("multi-a ~1.0 → ~1.2.0 ([dependencies]; released by acme/multi as tag multi-a-v1.2.0)"),
+        "{body}"
+    );
+}
+
+/// `--repo` narrows which repositories are written, never how the targets are computed: the
+/// pull request of a repository stays as a full run left it, and one outside `--repo` is
+/// never closed.
+#[test]
+fn repo_narrows_what_is_written_not_the_targets() {
+    let org = Org::new();
+    let manifest =
+        |req: &str| format!("[package]\nname = \"x\"\nversion = \"0.1.0\"\n\n[dependencies]\nserde = \"{req}\"\n");
+    org.repo("a", &[("Cargo.toml", &manifest("1.0.100"))]);
+    org.repo("b", &[("Cargo.toml", &manifest("1.0.150"))]);
+    org.repo("c", &[("Cargo.toml", &manifest("1.0.228"))]);
+    org.manifest(&format!("{HEAD}\n[align.cargo]\ncrates = {{ serde = \"highest\" }}\n"));
+    let out = org.convoy(&["deps", "align", "--apply"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(org.show("a", "convoy/align-deps", "Cargo.toml"), manifest("1.0.228"));
+    let before = org.branch_head("a", "convoy/align-deps");
+
+    for only in [["--repo", "a"], ["--repo", "b"]] {
+        let out = org.convoy(&["deps", "align", "--apply", only[0], only[1]]);
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(out.stdout.contains("0 opened, 0 updated, 1 unchanged"), "{out:?}");
+    }
+    assert_eq!(org.branch_head("a", "convoy/align-deps"), before);
+    for repo in ["a", "b"] {
+        assert_eq!(org.pulls(repo)[0]["state"], "open", "{repo}");
+    }
+    let plan = org.convoy(&["deps", "align", "--repo", "a"]);
+    assert!(plan.stdout.contains("+serde = \"1.0.228\""), "{plan:?}");
+    assert!(!plan.stdout.contains("acme/b"), "only the --repo repository is planned: {plan:?}");
+}
+
+/// A configured action version that exists on no forge is one error (exit 1), with or without
+/// pinning, and nothing is written for it; the other repositories go on.
+#[test]
+fn an_action_version_that_does_not_exist_is_one_error() {
+    let org = Org::new();
+    let ci = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v3\n";
+    org.repo("one", &[(".github/workflows/ci.yml", ci)]);
+    org.repo(
+        "two",
+        &[
+            (".github/workflows/ci.yml", ci),
+            ("Cargo.toml", "[package]\nname = \"two\"\nversion = \"0.1.0\"\n\n[dependencies]\nrand = \"0.8.1\"\n"),
+        ],
+    );
+    let work = org.path().join("checkout-src");
+    std::fs::create_dir_all(&work).unwrap();
+    crate::support::git(&work, &["init", "-q", "-b", "main"]);
+    std::fs::write(work.join("action.yml"), "runs:\n  using: node20\n  main: index.js\n").unwrap();
+    crate::support::git(&work, &["add", "."]);
+    crate::support::git(&work, &["commit", "-q", "-m", "v4.2.2"]);
+    crate::support::git(&work, &["tag", "v4.2.2"]);
+    let bare = org.path().join("forge/actions/checkout.git");
+    crate::support::git(org.path(), &["clone", "-q", "--bare", work.to_str().unwrap(), bare.to_str().unwrap()]);
+    for pin in ["true", "false"] {
+        org.manifest(&format!(
+            "{HEAD}\n[align.cargo]\ncrates = {{ rand = \"0.8.5\" }}\n\n[align.actions]\npin = {pin}\nversions = {{ \"actions/checkout\" = \"v9.9.9\" }}\n"
+        ));
+        let out = org.convoy(&["deps", "align"]);
+        assert_eq!(out.code, 1, "pin = {pin}: {out:?}");
+        assert_eq!(
+            out.stderr.matches("error: [align.actions] actions/checkout v9.9.9").count(),
+            1,
+            "pin = {pin}: {out:?}"
+        );
+        assert!(!out.stdout.contains("v9.9.9"), "nothing planned for it: {out:?}");
+        assert!(out.stdout.contains("rand = \"0.8.5\""), "the rest goes on: {out:?}");
+    }
+    // An older version than the one in use is listed for a person.
+    org.manifest(&format!(
+        "{HEAD}\n[align.actions]\npin = false\nversions = {{ \"actions/checkout\" = \"v2.0.0\" }}\n"
+    ));
+    crate::support::git(&bare, &["tag", "v2.0.0", "v4.2.2"]);
+    let out = org.convoy(&["deps", "align"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("v2.0.0 is older than v3, the version in use: left for a person"), "{out:?}");
 }
