@@ -165,6 +165,28 @@ mod tests {
     }
 
     #[test]
+    fn every_yaml_reader_survives_a_deep_file_on_a_small_stack() {
+        use crate::policy::audit::{Policy, SourceFile};
+        on_small_stack(|| {
+            let ok = "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4\n";
+            let files = [
+                SourceFile { path: ".github/workflows/deep.yml".into(), bytes: deep_block_yaml(5_000).into_bytes() },
+                SourceFile { path: ".github/workflows/ok.yml".into(), bytes: ok.as_bytes().to_vec() },
+            ];
+            // audit: the deep file is one invalid-workflow finding, the other file is audited.
+            let findings = Policy::default_rules().audit_repo("acme/api", &files, &|_| false);
+            let deep: Vec<_> = findings.iter().filter(|f| f.path.ends_with("deep.yml")).collect();
+            assert_eq!(deep.len(), 1, "{findings:#?}");
+            assert_eq!((deep[0].rule.as_str(), deep[0].line), ("invalid-workflow", 6));
+            assert!(findings.iter().any(|f| f.path.ends_with("ok.yml") && f.rule == "unpinned-actions"));
+            // deps actions: the other file's action is listed. (plan's check of rendered YAML is
+            // tested end to end in tests/it/audit.rs.)
+            let uses = crate::deps::actions::inventory("acme/api", &files);
+            assert_eq!(uses.iter().map(|u| u.action.as_str()).collect::<Vec<_>>(), ["actions/checkout"]);
+        });
+    }
+
+    #[test]
     fn aliases_count_as_deep_as_what_they_expand_to() {
         let anchor = format!("a: &deep {}{}\n", "[".repeat(40), "]".repeat(40));
         // 40 levels placed under 30 more: 71 once expanded, though no line nests that deep.
