@@ -14,6 +14,12 @@ pub const GH_TOKEN: &str = "GH_TOKEN";
 /// PEM text of a GitHub App's private key (instead of `private_key_path` in the manifest).
 pub const CONVOY_GITHUB_APP_PRIVATE_KEY: &str = "CONVOY_GITHUB_APP_PRIVATE_KEY";
 
+/// The run identity `convoy audit --shard` records (as `--run-id`), so that `report merge`
+/// refuses shards of different runs.
+pub const CONVOY_RUN_ID: &str = "CONVOY_RUN_ID";
+/// Set by GitHub Actions: the workflow run's id, the default run identity of `audit --shard`.
+pub const GITHUB_RUN_ID: &str = "GITHUB_RUN_ID";
+
 /// `(name, meaning)` for `--help` and the README.
 pub const ALL: &[(&str, &str)] = &[
     (CONVOY_MANIFEST, "path of org.toml when --manifest is not given"),
@@ -22,4 +28,6 @@ pub const ALL: &[(&str, &str)] = &[
     (GITHUB_TOKEN, "GitHub token for kind = \"github\" (checked first)"),
     (GH_TOKEN, "GitHub token, when GITHUB_TOKEN is unset"),
     (CONVOY_GITHUB_APP_PRIVATE_KEY, "PEM of the GitHub App key, instead of private_key_path"),
+    (CONVOY_RUN_ID, "run identity recorded by audit --shard (as --run-id), checked by report merge"),
+    (GITHUB_RUN_ID, "set by GitHub Actions: the default run identity of audit --shard"),
 ];

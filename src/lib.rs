@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod env_vars;
 pub mod forge;
 pub mod git_tree;
+pub mod limits;
 pub mod manifest;
 pub mod parallel;
 pub mod policy;

@@ -4,6 +4,7 @@
 //! touching anything else, and read back which siblings an earlier run linked.
 
 use crate::forge::RepoId;
+use crate::report::markdown::Blocks;
 
 pub const TITLE: &str = "campaign.title";
 pub const BODY: &str = "campaign.body";
@@ -18,47 +19,51 @@ const MORE_LINE: usize = 160;
 
 /// `body` with the campaign section appended; `siblings` are `(repo, number)`, `this` is ours.
 ///
+/// The section is CommonMark blocks separated by blank lines (see [`crate::report::markdown`]):
+/// the start marker, a thematic break, a paragraph, the list of siblings and the end marker, so
+/// none of it is read as part of the body's last block, nor the end marker as part of the list.
+///
 /// A list too long for GitHub's body limit (about 2,000 repositories) keeps this PR's line and
 /// as many others as fit, in order, and says how many it left out; only listed siblings are read
 /// back by [`parse_siblings`].
 pub fn with_siblings(body: &str, branch: &str, siblings: &[(RepoId, u64)], this: &RepoId) -> String {
-    let mut out = strip_siblings(body).trim_end().to_string();
-    out.push_str("\n\n");
-    out.push_str(START);
-    out.push_str(&format!(
-        "\n---\nPart of the convoy campaign `{branch}`: {} linked pull request(s).\n\n",
-        siblings.len()
-    ));
+    let mut head = Blocks::new();
+    head.block(strip_siblings(body).trim_end())
+        .block(START)
+        .block("---")
+        .block(&format!("Part of the convoy campaign `{branch}`: {} linked pull request(s).", siblings.len()));
     let line = |repo: &RepoId, number: u64| {
         let me = if repo == this { " (this pull request)" } else { "" };
-        format!("- {repo}#{number}{me}\n")
+        format!("{repo}#{number}{me}")
     };
-    let own = siblings.iter().find(|(r, _)| r == this).map(|(r, n)| line(r, *n).chars().count()).unwrap_or(0);
-    let fixed = out.chars().count() + END.chars().count() + 1 + MORE_LINE + own;
+    // Every list line is `- {item}\n`; the list and the end marker are two more blocks.
+    let item_len = |item: &str| item.chars().count() + 3;
+    let own = siblings.iter().find(|(r, _)| r == this).map(|(r, n)| item_len(&line(r, *n))).unwrap_or(0);
+    let fixed = head.finish().chars().count() + 2 + END.chars().count() + 1 + MORE_LINE + own;
     let mut room = BODY_LIMIT.saturating_sub(fixed);
     let mut left_out = 0;
+    let mut items = Vec::new();
     for (repo, number) in siblings {
         let text = line(repo, *number);
         if repo == this {
-            out.push_str(&text);
+            items.push(text);
             continue;
         }
-        let len = text.chars().count();
+        let len = item_len(&text);
         if len <= room {
             room -= len;
-            out.push_str(&text);
+            items.push(text);
         } else {
             left_out += 1;
         }
     }
     if left_out > 0 {
-        out.push_str(&format!(
-            "- … and {left_out} more on branch `{branch}`, not listed: GitHub limits a pull request body to {BODY_LIMIT} characters\n"
+        items.push(format!(
+            "… and {left_out} more on branch `{branch}`, not listed: GitHub limits a pull request body to {BODY_LIMIT} characters"
         ));
     }
-    out.push_str(END);
-    out.push('\n');
-    out
+    head.list(items).block(END);
+    head.finish()
 }
 
 fn strip_siblings(body: &str) -> &str {
@@ -100,6 +105,30 @@ mod tests {
         assert_eq!(again.matches(START).count(), 1);
         assert!(!again.contains("acme/web"));
         assert!(again.starts_with("Hello.\n\n"));
+    }
+
+    #[test]
+    fn the_section_is_separate_markdown_blocks_after_any_body() {
+        use crate::report::markdown::testing::{Block, blocks};
+        let a = RepoId::new("acme", "api");
+        let sibs = vec![(a.clone(), 3), (RepoId::new("acme", "web"), 7)];
+        // A body ending in a list item: the section must not continue that item.
+        let body = with_siblings("Why:\n\n- one\n- two", "convoy/x", &sibs, &a);
+        assert_eq!(
+            blocks(&body),
+            [
+                Block::Paragraph("Why:".into()),
+                Block::List(vec!["one".into(), "two".into()]),
+                Block::Html(START.into()),
+                Block::Rule,
+                Block::Paragraph("Part of the convoy campaign convoy/x: 2 linked pull request(s).".into()),
+                Block::List(vec!["acme/api#3 (this pull request)".into(), "acme/web#7".into()]),
+                Block::Html(END.into()),
+            ],
+            "{body}"
+        );
+        // Rewriting the section of an earlier body gives the same text.
+        assert_eq!(with_siblings(&body, "convoy/x", &sibs, &a), body);
     }
 
     #[test]

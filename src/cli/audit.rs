@@ -44,6 +44,11 @@ pub struct AuditArgs {
     /// Audit only shard K of N (e.g. `2/8`): a stable share of the repositories, for matrix jobs.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
+    /// With `--shard`: the identity of the run the shards belong to, recorded in the report so
+    /// that `convoy report merge` refuses shards of different runs. Default: `GITHUB_RUN_ID` in
+    /// GitHub Actions.
+    #[arg(long, value_name = "ID", env = "CONVOY_RUN_ID")]
+    pub run_id: Option<String>,
     /// Output format (`--json` is `--format json`).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -119,18 +124,20 @@ fn verdict(report: &AuditReport, fail_on: FailOn) -> bool {
 /// fixes as changes (not the manifest's templates and files).
 fn fix_campaign(manifest: crate::manifest::Manifest) -> crate::manifest::Manifest {
     let branch = manifest.model.policy.fix_branch.clone();
-    super::own_campaign(manifest, branch, "convoy/policy-fixes", "ci: fix GitHub Actions policy findings", FIX_BODY)
+    super::own_campaign(manifest, branch, "convoy/policy-fixes", "ci: fix GitHub Actions policy findings", &fix_body())
 }
 
-const FIX_BODY: &str = "`convoy audit --fix` made these changes to bring the workflows of {{ repo.full_name }} in line with the {{ org.name }} policy:
-
-{% for f in vars.fixes %}- {{ f }}
-{% endfor %}{% if vars.skipped %}
-Left for a person (convoy does not guess these):
-
-{% for s in vars.skipped %}- {{ s }}
-{% endfor %}{% endif %}
-Run `convoy audit` to see every finding.";
+/// The PR body of `audit --fix`: what was fixed, what is left for a person, as separate
+/// Markdown blocks (see [`crate::report::markdown`]).
+fn fix_body() -> String {
+    crate::report::markdown::list_body_template(
+        "`convoy audit --fix` made these changes to bring the workflows of {{ repo.full_name }} in line with the {{ org.name }} policy:",
+        "fixes",
+        "Left for a person (convoy does not guess these)",
+        "skipped",
+        "Run `convoy audit` to see every finding.",
+    )
+}
 
 pub async fn audit(cli: &Cli, args: &AuditArgs) -> Result<bool, Failure> {
     if args.fix {
@@ -155,7 +162,12 @@ pub async fn audit(cli: &Cli, args: &AuditArgs) -> Result<bool, Failure> {
     let failed: Vec<(String, String)> =
         fetched.iter().filter_map(|r| r.result.as_ref().err().map(|e| (r.repo.full_name(), e.clone()))).collect();
     let reporter = progress::reporter(cli.quiet);
-    let report = run::audit(&session, &policy, args.shard, &failed, reporter.as_ref());
+    let mut report = run::audit(&session, &policy, args.shard, &failed, reporter.as_ref());
+    let github_run = std::env::var(crate::env_vars::GITHUB_RUN_ID).ok();
+    let run_id = crate::policy::shard::run_identity(args.run_id.as_deref(), github_run.as_deref());
+    for s in &mut report.shards {
+        s.run = run_id.clone();
+    }
     session.forge.persist_cache();
     let format = format_of(cli, args.format);
     deliver(&render(&report, format), args.output.as_deref())?;
@@ -177,9 +189,9 @@ pub fn merge(cli: &Cli, args: &MergeArgs) -> Result<bool, Failure> {
         let text = std::fs::read_to_string(path).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
         let report: AuditReport = serde_json::from_str(&text)
             .map_err(|e| Failure::usage(format!("{}: not a convoy audit report: {e}", path.display())))?;
-        reports.push(report);
+        reports.push((path.display().to_string(), report));
     }
-    let merged = run::merge(reports).map_err(Failure::usage)?;
+    let merged = crate::policy::shard::merge(reports).map_err(Failure::usage)?;
     deliver(&render(&merged, format_of(cli, args.format)), args.output.as_deref())?;
     Ok(verdict(&merged, args.fail_on))
 }

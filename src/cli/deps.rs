@@ -119,20 +119,15 @@ fn align_campaign(manifest: crate::manifest::Manifest) -> crate::manifest::Manif
         branch,
         "convoy/align-deps",
         "deps: align dependency versions across the org",
-        ALIGN_BODY,
+        &crate::report::markdown::list_body_template(
+            "`convoy deps align` brings {{ repo.full_name }} in line with the {{ org.name }} org's `[align]` rules:",
+            "changes",
+            "Not changed (needs a person)",
+            "skipped",
+            "Run `convoy deps skew` to see every requirement in use across the org.",
+        ),
     )
 }
-
-const ALIGN_BODY: &str =
-    "`convoy deps align` brings {{ repo.full_name }} in line with the {{ org.name }} org's `[align]` rules:
-
-{% for c in vars.changes %}- {{ c }}
-{% endfor %}{% if vars.skipped %}
-Not changed (needs a person):
-
-{% for s in vars.skipped %}- {{ s }}
-{% endfor %}{% endif %}
-Run `convoy deps skew` to see every requirement in use across the org.";
 
 async fn align_command(cli: &Cli, args: &AlignArgs) -> Result<bool, Failure> {
     let manifest = align_campaign(super::load_manifest(cli)?);

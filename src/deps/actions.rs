@@ -22,7 +22,7 @@ use super::config::ActionsAlign;
 use crate::policy::audit::{SourceFile, classify};
 use crate::policy::fix::PinMap;
 use crate::policy::render::md_cell;
-use crate::policy::rules::{is_full_sha, is_local_or_docker, split_uses};
+use crate::policy::rules::{UsesRef, classify_uses, is_full_sha, split_uses};
 use crate::policy::workflow::{self, Located, Workflow};
 
 /// The `schema_version` of the `convoy deps actions --json` document.
@@ -40,7 +40,7 @@ pub enum RefKind {
     /// Anything else: usually a branch (`main`, `releases/v1`), possibly an oddly named tag or
     /// a short SHA.
     BranchOrUnknown,
-    /// No `@ref` at all (also every local `./` and `docker://` use, which take none).
+    /// No `@ref` at all (also every local `./`, `$/` and `docker://` use, which take none).
     Missing,
 }
 
@@ -70,12 +70,14 @@ pub struct ActionUse {
     /// `docker://` uses, the whole value.
     pub action: String,
     /// The ref after `@`; `None` when there is none (and for local and `docker://` uses).
+    /// Local and container uses are told apart by `policy::rules::classify_uses`.
     pub reference: Option<String>,
     pub kind: RefKind,
     /// For a SHA: the version its trailing comment names (`# v4.2.2` gives `v4.2.2`; Renovate's
     /// `# tag=v4.2.2` too).
     pub version_comment: Option<String>,
-    /// A local (`./path`) action or reusable workflow, or a `docker://` image.
+    /// A local (`./path`, or same-repository `$/path`) action or reusable workflow, or a
+    /// `docker://` image.
     pub local: bool,
 }
 
@@ -269,14 +271,9 @@ pub fn inventory(repo: &str, files: &[SourceFile]) -> Vec<ActionUse> {
         let uses = all_uses(&wf);
         for (i, u) in uses.iter().enumerate() {
             let value = u.value.trim();
-            let local = is_local_or_docker(value);
-            let (action, reference) = if local {
-                (value, None)
-            } else {
-                match split_uses(value) {
-                    (action, Some("")) => (action, None),
-                    (action, reference) => (action, reference),
-                }
+            let (local, action, reference) = match classify_uses(value) {
+                UsesRef::Local(v) | UsesRef::Docker(v) => (true, v, None),
+                UsesRef::Remote { action, reference } => (false, action, reference.filter(|r| !r.is_empty())),
             };
             let kind = ref_kind(reference);
             let version_comment = if kind == RefKind::Sha {
@@ -563,7 +560,11 @@ pub fn align_file(config: &ActionsAlign, path: &str, source: &str, pins: &PinMap
     let mut skipped = Vec::new();
     for (i, u) in uses.iter().enumerate() {
         let value = u.value.as_str();
-        if is_local_or_docker(value.trim()) || value.contains("${{") {
+        if value.contains("${{") {
+            continue;
+        }
+        // Local (`./`, `$/`) and `docker://` uses name no action repository.
+        if !classify_uses(value.trim()).is_remote() {
             continue;
         }
         let (action, reference) = split_uses(value);
@@ -776,6 +777,14 @@ mod tests {
         assert_eq!(uses[1].action_repo().as_deref(), Some("actions/checkout"));
         assert_eq!(uses[7].action_repo().as_deref(), Some("acme/shared"));
         assert_eq!(uses[4].action_repo(), None);
+    }
+
+    #[test]
+    fn same_repository_uses_are_local_not_actions() {
+        let wf = "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: $/.github/actions/setup@main\n  call:\n    uses: $/.github/workflows/ci.yml\n";
+        let uses = inventory("acme/api", &[file(CI, wf)]);
+        assert_eq!(uses.len(), 2);
+        assert!(uses.iter().all(|u| u.local && u.reference.is_none() && u.action_repo().is_none()), "{uses:?}");
     }
 
     #[test]

@@ -493,6 +493,9 @@ fn workflow_cost(input: &WorkflowInput, config: &CostConfig, min_interval: u32) 
                 continue;
             }
         };
+        // `schedule-frequency` also reports a cron that can never fire; relaxing it saves
+        // nothing and dispatching it would add runs, so only frequency findings are flagged.
+        let flagged = flagged && schedule.never_fires().is_none();
         let runs = schedule.runs_per_month();
         crons.push(CronCost {
             cron: c.value.clone(),
@@ -1148,6 +1151,21 @@ mod tests {
         assert!(close(report.totals.by_os["linux"].dollars_per_month, 207.36));
         // Not reported by the rule (no flagged line): no savings.
         assert!(report.savings.is_empty());
+    }
+
+    #[test]
+    fn a_cron_that_can_never_fire_is_no_saving_and_not_dispatched() {
+        // The rule reports line 4 (the cron), as it would for `0 0 31 2 *`.
+        let report = estimate(
+            "acme",
+            &[input(&scheduled("0 0 31 2 *", "ubuntu-latest"), &[4], History::Unavailable)],
+            &config(3.0),
+            30,
+            status(),
+        );
+        let w = &report.workflows[0];
+        assert_eq!((w.runs_per_month, w.crons[0].flagged), (0, false), "{w:?}");
+        assert!(report.savings.is_empty(), "{:?}", report.savings);
     }
 
     #[test]

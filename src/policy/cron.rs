@@ -283,22 +283,64 @@ impl Schedule {
     /// the day-of-week field cannot rescue it. croner would search thousands of years for such
     /// a run before giving up, which turns a count into a stall.
     fn never_runs(&self) -> bool {
+        self.never_fires().is_some()
+    }
+
+    /// Why this schedule can never fire, or `None` when it fires at least once every four years.
+    ///
+    /// The minute and hour fields always match some time of day, so only the days decide. With
+    /// the day-of-month and the day-of-week fields both restricted (neither is `*`), a day
+    /// matches when EITHER does (POSIX/Vixie cron, as GitHub documents it), and every weekday
+    /// occurs in every month, so such a schedule always fires. With only the day-of-month
+    /// restricted, it fires when its smallest day exists in one of the selected months in some
+    /// year (February counts 29 days, as in leap years): `0 0 31 2 *`, `0 0 30 2 *` and
+    /// `0 0 31 4,6,9,11 *` never fire. GitHub accepts such a workflow and silently never runs it
+    /// (GitHub Docs, "Events that trigger workflows", `schedule`).
+    pub fn never_fires(&self) -> Option<String> {
         let pattern = &self.cron.pattern;
         if !pattern.is_dow_wildcard() && !pattern.is_dom_wildcard() {
             // OR rule: every weekday in the field occurs in every month.
-            return pattern.days_of_week.values().is_empty();
+            return pattern.days_of_week.values().is_empty().then(|| "the day-of-week field matches no day".into());
         }
         if pattern.is_dom_wildcard() {
-            return false;
+            return None;
         }
         // Longest length of each month, counting February 29.
         const MONTH_DAYS: [u16; 12] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-        let first_day = pattern.days.values().first().copied().unwrap_or(u16::MAX);
-        !pattern
-            .months
-            .values()
+        const FULL_MONTH_NAMES: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        let Some(&first_day) = pattern.days.values().first() else {
+            return Some("the day-of-month field matches no day".into());
+        };
+        let months = pattern.months.values();
+        let fires = months
             .iter()
-            .any(|&month| MONTH_DAYS.get(usize::from(month).saturating_sub(1)).is_some_and(|&len| first_day <= len))
+            .any(|&m| MONTH_DAYS.get(usize::from(m).saturating_sub(1)).is_some_and(|&len| first_day <= len));
+        if fires {
+            return None;
+        }
+        let names: Vec<&str> =
+            months.iter().filter_map(|&m| FULL_MONTH_NAMES.get(usize::from(m).saturating_sub(1)).copied()).collect();
+        let longest = months.iter().filter_map(|&m| MONTH_DAYS.get(usize::from(m).saturating_sub(1))).max();
+        Some(match (names.as_slice(), longest) {
+            ([one], Some(len)) => format!("{one} never has a day {first_day} (it has at most {len} days)"),
+            (_, Some(len)) => {
+                format!("none of {} ever has a day {first_day} (they have at most {len} days)", names.join(", "))
+            }
+            _ => "the month field matches no month".into(),
+        })
     }
 }
 
@@ -563,6 +605,29 @@ mod tests {
         assert_eq!(schedule("0 0 30 2 *").runs_between(REFERENCE_INSTANT, days_from_reference(3650)), 0);
         assert_eq!(schedule("0 0 31 4,6,9,11 *").runs_per_month(), 0);
         assert_eq!(schedule("0 0 30 2 *").min_interval(), None);
+    }
+
+    #[test]
+    fn never_fires_names_the_impossible_days_and_keeps_the_or_rule() {
+        let reason = |expr: &str| schedule(expr).never_fires();
+        assert_eq!(reason("0 0 31 2 *").as_deref(), Some("February never has a day 31 (it has at most 29 days)"));
+        assert_eq!(reason("0 0 30 2 *").as_deref(), Some("February never has a day 30 (it has at most 29 days)"));
+        assert_eq!(reason("0 0 30,31 2 *").as_deref(), Some("February never has a day 30 (it has at most 29 days)"));
+        assert_eq!(
+            reason("15 6 31 4,6,9,11 *").as_deref(),
+            Some("none of April, June, September, November ever has a day 31 (they have at most 30 days)")
+        );
+        // Each of these fires at least once: a leap day, one long month among short ones, the
+        // lowest day of a list, and the OR rule of a restricted day-of-week.
+        for fires in
+            ["0 0 29 2 *", "0 0 31 4,5 *", "0 0 1,31 2 *", "0 0 29-31 2 *", "0 0 31 2 1", "0 0 * 2 *", "0 0 31 * *"]
+        {
+            assert_eq!(reason(fires), None, "{fires}");
+            assert!(
+                schedule(fires).runs_between(REFERENCE_INSTANT, days_from_reference(MIN_INTERVAL_WINDOW_DAYS)) > 0,
+                "{fires}"
+            );
+        }
     }
 
     #[test]

@@ -70,11 +70,15 @@ pub struct AuditError {
     pub message: String,
 }
 
-/// `--shard K/N`: this report covers shard `index` (1-based) of `count`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// `--shard K/N`: this report covers shard `index` (1-based) of `count`, of the audit run `run`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardInfo {
     pub index: u32,
     pub count: u32,
+    /// The run the shard belongs to (`audit --run-id`, `CONVOY_RUN_ID`, or `GITHUB_RUN_ID` in
+    /// GitHub Actions); `report merge` refuses shards of different runs. Absent when none was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
 }
 
 pub const AUDIT_SCHEMA_VERSION: u32 = 1;

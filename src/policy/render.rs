@@ -653,7 +653,7 @@ acme/web
         report.repos = vec!["acme/api".into()];
         report.files = 1;
         report.findings.push(finding("acme/api", "a.yml", 1, 1, "r", Severity::Warning, "m", "h", false));
-        report.shards = vec![ShardInfo { index: 2, count: 4 }];
+        report.shards = vec![ShardInfo { index: 2, count: 4, run: None }];
         assert_eq!(
             summary_line(&report),
             "1 finding (0 error, 1 warning, 0 note) in 1 of 1 repository, 1 file (shard 2/4)"
@@ -663,7 +663,7 @@ acme/web
             AuditError { repo: "acme/x".into(), message: "b".into() },
             AuditError { repo: "acme/y".into(), message: "c".into() },
         ];
-        report.shards.push(ShardInfo { index: 3, count: 4 });
+        report.shards.push(ShardInfo { index: 3, count: 4, run: None });
         assert_eq!(
             summary_line(&report),
             "1 finding (0 error, 1 warning, 0 note) in 1 of 1 repository, 1 file; \

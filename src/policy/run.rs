@@ -51,7 +51,7 @@ pub fn audit(
         files: 0,
         findings: Vec::new(),
         errors: Vec::new(),
-        shards: shard.map(|s| ShardInfo { index: s.index, count: s.count }).into_iter().collect(),
+        shards: shard.map(|s| ShardInfo { index: s.index, count: s.count, run: None }).into_iter().collect(),
     };
     for (t, r) in targets.iter().zip(results) {
         let repo = t.repo.id.full_name();
@@ -136,28 +136,8 @@ pub fn fix_edits(
     Ok(out)
 }
 
-/// Merge shard reports into one. Rules come from the first report; repositories, files,
-/// findings, errors and shards are combined. Reports of another schema version are refused.
-pub fn merge(reports: Vec<AuditReport>) -> Result<AuditReport, String> {
-    let mut iter = reports.into_iter();
-    let Some(mut merged) = iter.next() else { return Err("no reports to merge".into()) };
-    if merged.schema_version != AUDIT_SCHEMA_VERSION {
-        return Err(format!("report schema version {} is not {AUDIT_SCHEMA_VERSION}", merged.schema_version));
-    }
-    for r in iter {
-        if r.schema_version != AUDIT_SCHEMA_VERSION {
-            return Err(format!("report schema version {} is not {AUDIT_SCHEMA_VERSION}", r.schema_version));
-        }
-        if let Some(dup) = r.shards.iter().find(|s| merged.shards.contains(s)) {
-            return Err(format!("shard {}/{} appears in two reports", dup.index, dup.count));
-        }
-        merged.rules.extend(r.rules);
-        merged.repos.extend(r.repos);
-        merged.files += r.files;
-        merged.findings.extend(r.findings);
-        merged.errors.extend(r.errors);
-        merged.shards.extend(r.shards);
-    }
-    merged.sort();
-    Ok(merged)
+/// Merge shard reports into one (see [`super::shard::merge`], which checks that they are one
+/// run's complete set of shards).
+pub fn merge(reports: Vec<(String, AuditReport)>) -> Result<AuditReport, String> {
+    super::shard::merge(reports)
 }

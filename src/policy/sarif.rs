@@ -13,13 +13,19 @@
 //!   id too), `shortDescription` (the rule's description), `fullDescription` (description and
 //!   help), `help.text` and `defaultConfiguration.level`.
 //! - One result per finding: `ruleId`, `ruleIndex` into `tool.driver.rules`, `level`,
-//!   `message.text` (message, then `help: <hint>`), and one location whose `artifactLocation.uri`
-//!   is the path inside the repository (percent-encoded, relative to `%SRCROOT%`) with
-//!   `startLine`/`startColumn`.
-//! - Many repositories, one checkout: code scanning resolves every `uri` against the repository
-//!   that receives the upload, and has no notion of "another repository". So each result also
-//!   carries `properties.repository = "owner/name"`, and its `partialFingerprints` include the
-//!   repository, so that the same file in two repositories gives two alerts, not one.
+//!   `message.text` (message, then `help: <hint>`), and one location (`artifactLocation`,
+//!   `startLine`/`startColumn`).
+//! - Where a location points. A report of one repository (`convoy audit --repo acme/api`, whose
+//!   SARIF is uploaded to that repository) gives the path inside the repository, relative to
+//!   `%SRCROOT%`, the root of its checkout, as code scanning expects. A report covering several
+//!   repositories (the org-wide run, or shards merged) cannot: code scanning resolves every `uri`
+//!   against the repository that receives the upload and has no notion of "another repository",
+//!   so the same path in two repositories would be one file. There each `uri` is qualified by its
+//!   repository, `owner/name/<path>`, relative to [`ORGROOT`], which `run.originalUriBaseIds`
+//!   describes as a folder holding each repository at `owner/name/` (SARIF 2.1.0 §3.4.4,
+//!   §3.14.14). Either way each result also carries `properties.repository = "owner/name"`, and
+//!   its `partialFingerprints` include the repository, so that the same file in two repositories
+//!   gives two alerts, not one. Paths are percent-encoded ([`uri_path`]).
 //! - Audit errors (repositories that could not be read) are `toolExecutionNotifications` of
 //!   `invocations[0]`, at level `error`, with `properties.repository`.
 //!   `executionSuccessful` is `true` when at least one repository was audited: the tool ran, and
@@ -67,6 +73,10 @@ pub const FINGERPRINT_KEY: &str = "convoyFindingHash/v1";
 /// `uriBaseId` of every location: the root of the repository's checkout.
 pub const SRCROOT: &str = "%SRCROOT%";
 
+/// `uriBaseId` of every location of a report covering several repositories: a folder holding
+/// each repository of the org at `owner/name/` (see the module documentation).
+pub const ORGROOT: &str = "ORGROOT";
+
 /// The id of the notification descriptor for audit errors.
 pub const AUDIT_ERROR_ID: &str = "audit-error";
 
@@ -98,6 +108,7 @@ pub fn sarif_log(report: &AuditReport) -> Sarif {
     }
     let rules: Vec<ReportingDescriptor> = metas.iter().map(rule_descriptor).collect();
 
+    let single = single_repository(report);
     let mut seen: HashMap<String, usize> = HashMap::new();
     let results: Vec<SarifResult> = report
         .findings
@@ -107,7 +118,7 @@ pub fn sarif_log(report: &AuditReport) -> Sarif {
             let n = seen.entry(hash.clone()).or_insert(0);
             *n += 1;
             let fingerprint = format!("{hash}:{n}");
-            result(f, index.get(&f.rule).copied().unwrap_or_default(), fingerprint)
+            result(f, index.get(&f.rule).copied().unwrap_or_default(), fingerprint, single.is_none())
         })
         .collect();
 
@@ -159,16 +170,26 @@ pub fn sarif_log(report: &AuditReport) -> Sarif {
             .build(),
     };
 
-    let run = Run::builder()
+    let run_properties =
+        properties([("repositories", Value::from(report.repos.clone())), ("files", Value::from(report.files))]);
+    let builder = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .automation_details(RunAutomationDetails::builder().id(automation_id(report)).build())
         .invocations(vec![invocation])
         .results(results)
-        .properties(properties([
-            ("repositories", Value::from(report.repos.clone())),
-            ("files", Value::from(report.files)),
-        ]))
-        .build();
+        .properties(run_properties);
+    let run = if single.is_some() {
+        builder.build()
+    } else {
+        let org_root = ArtifactLocation::builder()
+            .description(
+                Message::builder()
+                    .text("A folder holding each audited repository, checked out at owner/name/ (e.g. acme/api/.github/workflows/ci.yml).")
+                    .build(),
+            )
+            .build();
+        builder.original_uri_base_ids(BTreeMap::from([(ORGROOT.to_string(), org_root)])).build()
+    };
 
     Sarif::builder().schema(SARIF_SCHEMA_URI).version(Value::from(SARIF_VERSION)).runs(vec![run]).build()
 }
@@ -187,7 +208,25 @@ fn rule_descriptor(rule: &RuleMeta) -> ReportingDescriptor {
         .build()
 }
 
-fn result(f: &Finding, rule_index: usize, fingerprint: String) -> SarifResult {
+/// The one repository a report covers (audited, with findings or with errors), if it is one.
+fn single_repository(report: &AuditReport) -> Option<&str> {
+    let mut repos =
+        report.repos.iter().chain(report.findings.iter().map(|f| &f.repo)).chain(report.errors.iter().map(|e| &e.repo));
+    let first = repos.next()?;
+    repos.all(|r| r == first).then_some(first.as_str())
+}
+
+/// A finding's `artifactLocation`: the path relative to `%SRCROOT%`, or with `qualified`,
+/// `owner/name/path` relative to [`ORGROOT`].
+fn artifact_location(f: &Finding, qualified: bool) -> ArtifactLocation {
+    if qualified {
+        ArtifactLocation::builder().uri(uri_path(&format!("{}/{}", f.repo, f.path))).uri_base_id(ORGROOT).build()
+    } else {
+        ArtifactLocation::builder().uri(uri_path(&f.path)).uri_base_id(SRCROOT).build()
+    }
+}
+
+fn result(f: &Finding, rule_index: usize, fingerprint: String, qualified: bool) -> SarifResult {
     let mut message = f.message.clone();
     if !f.hint.trim().is_empty() {
         message.push_str("\nhelp: ");
@@ -196,7 +235,7 @@ fn result(f: &Finding, rule_index: usize, fingerprint: String) -> SarifResult {
     if f.fixable {
         message.push_str(" (fixable with convoy audit --fix)");
     }
-    let artifact = ArtifactLocation::builder().uri(uri_path(&f.path)).uri_base_id(SRCROOT).build();
+    let artifact = artifact_location(f, qualified);
     // The schema (errata 01) wants a region to have a startLine; line 0 means "unknown".
     let physical = match (f.line, f.column) {
         (0, _) => PhysicalLocation::builder().artifact_location(artifact).build(),
@@ -507,7 +546,7 @@ mod tests {
         assert_eq!(
             first["locations"][0]["physicalLocation"],
             serde_json::json!({
-                "artifactLocation": { "uri": ".github/workflows/ci.yml", "uriBaseId": "%SRCROOT%" },
+                "artifactLocation": { "uri": "acme/api/.github/workflows/ci.yml", "uriBaseId": "ORGROOT" },
                 "region": { "startLine": 12, "startColumn": 9 },
             })
         );
@@ -532,8 +571,68 @@ mod tests {
         // The space in the file name is percent-encoded: `uri` must be a URI reference.
         assert_eq!(
             second["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-            ".github/workflows/my%20nightly.yml"
+            "acme/api/.github/workflows/my%20nightly.yml"
         );
+    }
+
+    fn uris(log: &Value) -> Vec<(String, String)> {
+        results(log)
+            .iter()
+            .map(|r| {
+                let a = &r["locations"][0]["physicalLocation"]["artifactLocation"];
+                (
+                    a["uri"].as_str().unwrap_or_default().to_string(),
+                    a["uriBaseId"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn results_of_different_repositories_never_share_an_artifact_uri() {
+        let mut r = report();
+        // The same file and rule in two repositories.
+        r.findings.push(finding(
+            "acme/api",
+            ".github/workflows/ci.yml",
+            30,
+            5,
+            "pinned-actions",
+            Severity::Warning,
+            "x@main",
+        ));
+        r.sort();
+        let log = sarif(&r);
+        assert_valid(&log);
+        let got = uris(&log);
+        let web = got.iter().filter(|(u, _)| u == "acme/web/.github/workflows/ci.yml").count();
+        let api = got.iter().filter(|(u, _)| u == "acme/api/.github/workflows/ci.yml").count();
+        assert_eq!((api, web), (2, 2), "{got:?}");
+        assert!(got.iter().all(|(_, base)| base == ORGROOT), "{got:?}");
+        let bases = &log["runs"][0]["originalUriBaseIds"];
+        assert!(bases[ORGROOT]["description"]["text"].as_str().is_some_and(|t| t.contains("owner/name/")), "{bases}");
+        assert!(bases[ORGROOT].get("uri").is_none(), "the org folder has no one address");
+    }
+
+    #[test]
+    fn a_report_of_one_repository_keeps_paths_relative_to_its_checkout() {
+        let mut r = report();
+        r.findings.retain(|f| f.repo == "acme/web");
+        r.repos = vec!["acme/web".into()];
+        r.errors.clear();
+        let log = sarif(&r);
+        assert_valid(&log);
+        assert_eq!(
+            uris(&log),
+            [
+                (".github/workflows/ci.yml".to_string(), SRCROOT.to_string()),
+                (".github/workflows/ci.yml".to_string(), SRCROOT.to_string())
+            ]
+        );
+        assert!(log["runs"][0].get("originalUriBaseIds").is_none());
+        // An error from another repository makes it a report of two.
+        r.errors.push(AuditError { repo: "acme/api".into(), message: "no tree".into() });
+        assert!(uris(&sarif(&r)).iter().all(|(u, b)| u.starts_with("acme/web/") && b == ORGROOT));
     }
 
     #[test]
@@ -669,11 +768,11 @@ mod tests {
     #[test]
     fn shards_get_their_own_category() {
         let mut report = report();
-        report.shards = vec![ShardInfo { index: 2, count: 4 }];
+        report.shards = vec![ShardInfo { index: 2, count: 4, run: None }];
         let log = sarif(&report);
         assert_valid(&log);
         assert_eq!(log["runs"][0]["automationDetails"]["id"], "convoy/audit/shard-2-of-4/");
-        report.shards = vec![ShardInfo { index: 1, count: 2 }, ShardInfo { index: 2, count: 2 }];
+        report.shards = vec![ShardInfo { index: 1, count: 2, run: None }, ShardInfo { index: 2, count: 2, run: None }];
         assert_eq!(sarif(&report)["runs"][0]["automationDetails"]["id"], "convoy/audit/");
     }
 

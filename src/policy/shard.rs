@@ -16,6 +16,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::finding::{AUDIT_SCHEMA_VERSION, AuditReport, ShardInfo};
+
 /// One share of the repositories: `index` of `count`, 1-based as users write it (`2/8`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
@@ -114,6 +116,114 @@ fn splitmix64(value: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Merge the reports of the shards of one audit run (`convoy report merge`). `reports` are
+/// `(name, report)`, the name (a file name) only for messages.
+///
+/// The set must be exactly one run's shards 1..N, each once: every shard a report covers
+/// (`shards`; an unsharded report covers 1/1) must have the same N and the same run identity
+/// (`ShardInfo::run`, from `audit --run-id`, `CONVOY_RUN_ID` or GitHub's `GITHUB_RUN_ID`; reports
+/// that recorded none can only be checked for the rest), the reports must be made by the same
+/// convoy version with the same schema version, and no repository may be in two reports.
+/// Otherwise nothing is merged and the error names what is missing, doubled or mixed, and in
+/// which report. Rules come from the first report; repositories, files, findings, errors and
+/// shards are combined and sorted.
+pub fn merge(reports: Vec<(String, AuditReport)>) -> Result<AuditReport, String> {
+    use std::collections::BTreeMap;
+
+    let Some((first_name, first)) = reports.first() else { return Err("no reports to merge".into()) };
+    for (name, r) in &reports {
+        if r.schema_version != AUDIT_SCHEMA_VERSION {
+            return Err(format!(
+                "{name}: report schema version {} is not {AUDIT_SCHEMA_VERSION}; audit again with this convoy",
+                r.schema_version
+            ));
+        }
+        if r.tool != first.tool {
+            return Err(format!(
+                "{first_name} was made by {} but {name} by {}: merge the shards of one run",
+                first.tool, r.tool
+            ));
+        }
+    }
+    let whole = [ShardInfo { index: 1, count: 1, run: None }];
+    let covered =
+        |r: &AuditReport| -> Vec<ShardInfo> { if r.shards.is_empty() { whole.to_vec() } else { r.shards.clone() } };
+    let first_shards = covered(first);
+    let Some(ShardInfo { count, run, .. }) = first_shards.into_iter().next() else {
+        return Err(format!("{first_name} covers no shard"));
+    };
+    let run_label = |run: &Option<String>| match run {
+        Some(id) => format!("run `{id}`"),
+        None => "no run identity".to_string(),
+    };
+    let mut by_index: BTreeMap<u32, &str> = BTreeMap::new();
+    for (name, r) in &reports {
+        for s in covered(r) {
+            if s.count != count {
+                return Err(format!(
+                    "{first_name} is a shard of {count} but {name} has shard {}/{}: merge the shards of one run",
+                    s.index, s.count
+                ));
+            }
+            if s.run != run {
+                return Err(format!(
+                    "{first_name} has {} but {name} has {} (shard {}/{}): merge the shards of one run",
+                    run_label(&run),
+                    run_label(&s.run),
+                    s.index,
+                    s.count
+                ));
+            }
+            if let Some(other) = by_index.insert(s.index, name.as_str()) {
+                return Err(format!("shard {}/{count} appears in two reports: {other} and {name}", s.index));
+            }
+        }
+    }
+    let missing: Vec<String> =
+        (1..=count).filter(|i| !by_index.contains_key(i)).map(|i| format!("{i}/{count}")).collect();
+    if !missing.is_empty() {
+        let given: Vec<String> = by_index.iter().map(|(i, name)| format!("{i}/{count} ({name})")).collect();
+        return Err(format!(
+            "shard {} missing: a merged report must cover every shard of the run (given: {})",
+            if missing.len() == 1 { format!("{} is", missing[0]) } else { format!("{} are", missing.join(", ")) },
+            given.join(", ")
+        ));
+    }
+    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
+    for (name, r) in &reports {
+        for repo in r.repos.iter().chain(r.errors.iter().map(|e| &e.repo)) {
+            if let Some(other) = owner.insert(repo.as_str(), name.as_str())
+                && other != name.as_str()
+            {
+                return Err(format!(
+                    "{repo} is in both {other} and {name}: the reports do not split one repository list"
+                ));
+            }
+        }
+    }
+    let mut iter = reports.into_iter().map(|(_, r)| r);
+    let Some(mut merged) = iter.next() else { return Err("no reports to merge".into()) };
+    merged.shards = covered(&merged);
+    for r in iter {
+        merged.shards.extend(covered(&r));
+        merged.rules.extend(r.rules);
+        merged.repos.extend(r.repos);
+        merged.files += r.files;
+        merged.findings.extend(r.findings);
+        merged.errors.extend(r.errors);
+    }
+    merged.sort();
+    Ok(merged)
+}
+
+/// The run identity `audit` records with its shard: `explicit` (`--run-id`, or
+/// `CONVOY_RUN_ID`), else GitHub's `GITHUB_RUN_ID` when the audit runs in GitHub Actions (the
+/// same for every job of a workflow run and for its re-run attempts, so the matrix jobs of one
+/// run agree; GitHub Docs, "Store information in variables", default environment variables).
+pub fn run_identity(explicit: Option<&str>, github_run_id: Option<&str>) -> Option<String> {
+    [explicit, github_run_id].into_iter().flatten().map(str::trim).find(|s| !s.is_empty()).map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +311,96 @@ mod tests {
         }
         // About 1000/9 = 111 names should move into the new shard, and no others.
         assert!((70..=160).contains(&moved), "{moved} moved");
+    }
+
+    fn part(index: u32, count: u32, run: Option<&str>, repos: &[&str]) -> (String, AuditReport) {
+        let report = AuditReport {
+            schema_version: AUDIT_SCHEMA_VERSION,
+            tool: "convoy 0.1.0".into(),
+            rules: Vec::new(),
+            repos: repos.iter().map(|r| r.to_string()).collect(),
+            files: repos.len(),
+            findings: Vec::new(),
+            errors: Vec::new(),
+            shards: vec![ShardInfo { index, count, run: run.map(str::to_string) }],
+        };
+        (format!("shard-{index}.json"), report)
+    }
+
+    fn merge_error(reports: Vec<(String, AuditReport)>) -> String {
+        match merge(reports) {
+            Ok(r) => panic!("should be refused, merged {r:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn a_complete_set_of_one_run_merges() {
+        let run = Some("4242");
+        let merged = merge(vec![part(2, 3, run, &["a/c"]), part(1, 3, run, &["a/a", "a/b"]), part(3, 3, run, &[])])
+            .expect("complete");
+        assert_eq!(merged.repos, ["a/a", "a/b", "a/c"]);
+        assert_eq!(merged.files, 3);
+        assert_eq!(merged.shards.iter().map(|s| s.index).collect::<Vec<_>>(), [1, 2, 3]);
+        // A merged report merges again, alone or with nothing else.
+        assert_eq!(merge(vec![("m.json".into(), merged.clone())]), Ok(merged));
+        // An unsharded report is the whole run.
+        let (_, mut whole) = part(1, 1, None, &["a/a"]);
+        whole.shards.clear();
+        assert!(merge(vec![("all.json".into(), whole.clone())]).is_ok());
+        assert_eq!(
+            merge_error(vec![("all.json".into(), whole.clone()), ("again.json".into(), whole)]),
+            "shard 1/1 appears in two reports: all.json and again.json"
+        );
+    }
+
+    #[test]
+    fn incomplete_doubled_or_mixed_sets_are_refused_naming_the_problem() {
+        let run = Some("4242");
+        assert_eq!(
+            merge_error(vec![part(1, 4, run, &["a/a"]), part(3, 4, run, &["a/c"])]),
+            "shard 2/4, 4/4 are missing: a merged report must cover every shard of the run (given: 1/4 (shard-1.json), 3/4 (shard-3.json))"
+        );
+        assert_eq!(
+            merge_error(vec![part(1, 2, run, &["a/a"])]),
+            "shard 2/2 is missing: a merged report must cover every shard of the run (given: 1/2 (shard-1.json))"
+        );
+        let (_, twin) = part(1, 2, run, &["a/a"]);
+        assert_eq!(
+            merge_error(vec![part(1, 2, run, &["a/a"]), ("copy.json".into(), twin), part(2, 2, run, &["a/b"])]),
+            "shard 1/2 appears in two reports: shard-1.json and copy.json"
+        );
+        assert_eq!(
+            merge_error(vec![part(1, 2, run, &["a/a"]), part(2, 3, run, &["a/b"])]),
+            "shard-1.json is a shard of 2 but shard-2.json has shard 2/3: merge the shards of one run"
+        );
+        assert_eq!(
+            merge_error(vec![part(1, 2, run, &["a/a"]), part(2, 2, Some("4243"), &["a/b"])]),
+            "shard-1.json has run `4242` but shard-2.json has run `4243` (shard 2/2): merge the shards of one run"
+        );
+        assert_eq!(
+            merge_error(vec![part(1, 2, run, &["a/a"]), part(2, 2, None, &["a/b"])]),
+            "shard-1.json has run `4242` but shard-2.json has no run identity (shard 2/2): merge the shards of one run"
+        );
+        assert_eq!(
+            merge_error(vec![part(1, 2, None, &["a/a"]), part(2, 2, None, &["a/a"])]),
+            "a/a is in both shard-1.json and shard-2.json: the reports do not split one repository list"
+        );
+        let (name, mut other_tool) = part(2, 2, run, &["a/b"]);
+        other_tool.tool = "convoy 0.2.0".into();
+        assert_eq!(
+            merge_error(vec![part(1, 2, run, &["a/a"]), (name, other_tool)]),
+            "shard-1.json was made by convoy 0.1.0 but shard-2.json by convoy 0.2.0: merge the shards of one run"
+        );
+        assert_eq!(merge_error(Vec::new()), "no reports to merge");
+    }
+
+    #[test]
+    fn the_run_identity_is_the_flag_else_github_s_run_id() {
+        assert_eq!(run_identity(Some("nightly-7"), Some("99")).as_deref(), Some("nightly-7"));
+        assert_eq!(run_identity(None, Some("99")).as_deref(), Some("99"));
+        assert_eq!(run_identity(Some(" "), Some("99")).as_deref(), Some("99"));
+        assert_eq!(run_identity(None, None), None);
     }
 
     #[test]

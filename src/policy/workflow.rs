@@ -233,6 +233,8 @@ fn is_null(node: &Node<'_>) -> bool {
 
 /// Parse `source` as a workflow (`kind` decides whether `jobs` or `runs` is read).
 pub fn parse(source: &str, action_file: bool) -> Result<Workflow, ParseError> {
+    // Size and depth first: a deep tree would overflow the stack when built or dropped.
+    crate::limits::check_yaml(source).map_err(|e| ParseError { line: e.line, column: e.column, message: e.message })?;
     let docs = Node::load_from_str(source).map_err(|e| ParseError {
         line: e.marker().line(),
         column: e.marker().col() + 1,

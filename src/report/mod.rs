@@ -4,6 +4,8 @@
 //! JSON compatibility: every document carries `schema_version`. Fields are only ever added
 //! within a version; renaming or removing one bumps it.
 
+pub mod markdown;
+
 use serde::Serialize;
 use serde_json::json;
 

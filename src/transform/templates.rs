@@ -35,6 +35,7 @@ pub fn check_rendered(path: &RepoPath, text: &str) -> Result<(), String> {
     let is_yaml = path.as_str().ends_with(".yml") || path.as_str().ends_with(".yaml");
     if is_yaml {
         use saphyr::LoadableYamlNode;
+        crate::limits::check_yaml(text).map_err(|e| format!("not accepted as YAML at {e}"))?;
         saphyr::Yaml::load_from_str(text).map_err(|e| {
             let m = e.marker();
             format!("not valid YAML at line {} column {}: {}", m.line(), m.col() + 1, e.info())

@@ -294,3 +294,161 @@ fn corpus_of_unusual_and_malformed_workflows() {
         assert_eq!(findings.len(), 1, "{name}: a broken file gets no other findings: {findings:#?}");
     }
 }
+
+/// Steps nested `depth` block sequences deep, written compactly (`- - - x`): 5,000 levels in
+/// about 10 KB.
+fn deep_workflow(depth: usize) -> String {
+    format!("on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      {}x\n", "- ".repeat(depth))
+}
+
+#[test]
+fn a_workflow_nested_thousands_deep_is_invalid_and_the_other_repositories_are_audited() {
+    let org = org();
+    let deep = deep_workflow(5_000);
+    org.repo("deep", &[(".github/workflows/deep.yml", deep.as_str()), (".github/workflows/ci.yml", CLEAN)]);
+    org.manifest(HEAD);
+    let out = org.convoy(&["--json", "audit", "--fail-on", "never"]);
+    assert_eq!(out.code, 0, "no repository failed: {out:?}");
+    let report = json(&out);
+    assert_eq!(report["repos"], serde_json::json!(["acme/api", "acme/broken", "acme/deep", "acme/status"]));
+    let deep: Vec<&serde_json::Value> =
+        report["findings"].as_array().unwrap().iter().filter(|f| f["repo"] == "acme/deep").collect();
+    assert_eq!(deep.len(), 1, "{deep:#?}");
+    assert_eq!(
+        (deep[0]["rule"].as_str(), deep[0]["path"].as_str()),
+        (Some("invalid-workflow"), Some(".github/workflows/deep.yml"))
+    );
+    assert_eq!((deep[0]["line"].as_u64(), deep[0]["severity"].as_str()), (Some(6), Some("error")));
+    let message = deep[0]["message"].as_str().unwrap();
+    assert!(message.contains("nested more than 64 levels deep (convoy's limit for YAML is 64 levels)"), "{message}");
+    assert!(!rules_at(&report, "acme/status").is_empty(), "the others are audited: {report}");
+
+    // `deps actions` lists the other repositories' actions and skips the deep file.
+    let out = org.convoy(&["--json", "deps", "actions", "--offline"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("actions/checkout"), "{out:?}");
+
+    // `plan` with a template rendering the same nesting: that repository fails, clearly.
+    org.template("deep.yml.j2", "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      {{ '- ' * 5000 }}x\n");
+    org.file("editorconfig", "root = true\n");
+    org.manifest(&format!(
+        "{HEAD}[[template]]\nsource = \"deep.yml.j2\"\ndest = \".github/workflows/deep-gen.yml\"\nrepos = [\"acme/api\"]\n\n[[file]]\nsource = \"editorconfig\"\ndest = \".editorconfig\"\n"
+    ));
+    let out = org.convoy(&["plan", "--offline", "--json"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains("templates/deep.yml.j2 rendered to .github/workflows/deep-gen.yml: not accepted as YAML at line 6 column 129: nested more than 64 levels deep"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains(".editorconfig"), "the other repositories are planned: {out:?}");
+}
+
+#[test]
+fn report_merge_refuses_a_missing_doubled_or_mixed_set_of_shards() {
+    let org = org();
+    for i in 0..6 {
+        org.repo(&format!("svc-{i}"), &[(".github/workflows/status.yml", NOISY)]);
+    }
+    org.manifest(HEAD);
+    assert_eq!(org.convoy(&["fetch", "-q"]).code, 0);
+    let shard = |k: &str, run: &str| {
+        let file = org.path().join(format!("shard-{}-{run}.json", k.replace('/', "-of-")));
+        let out = org.convoy(&[
+            "audit",
+            "--offline",
+            "--shard",
+            k,
+            "--run-id",
+            run,
+            "--format",
+            "json",
+            "-o",
+            file.to_str().unwrap(),
+        ]);
+        assert!(out.code <= 1, "{out:?}");
+        file.to_str().unwrap().to_string()
+    };
+    let (one, two, three) = (shard("1/3", "77"), shard("2/3", "77"), shard("3/3", "77"));
+    let recorded: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&two).unwrap()).unwrap();
+    assert_eq!(recorded["shards"], serde_json::json!([{"index": 2, "count": 3, "run": "77"}]));
+    let merge = |files: &[&str]| {
+        let mut args = vec!["report", "merge", "--format", "json", "--fail-on", "never"];
+        args.extend(files);
+        org.convoy(&args)
+    };
+    let ok = merge(&[&three, &one, &two]);
+    assert_eq!(ok.code, 0, "{ok:?}");
+    assert_eq!(json(&ok)["shards"].as_array().unwrap().len(), 3);
+
+    let missing = merge(&[&one, &two]);
+    assert_eq!(missing.code, 2, "{missing:?}");
+    assert!(missing.stderr.contains("shard 3/3 is missing"), "{missing:?}");
+    let doubled = merge(&[&one, &two, &three, &two]);
+    assert_eq!(doubled.code, 2, "{doubled:?}");
+    assert!(doubled.stderr.contains("shard 2/3 appears in two reports"), "{doubled:?}");
+    let other_run = shard("3/3", "78");
+    let mixed = merge(&[&one, &two, &other_run]);
+    assert_eq!(mixed.code, 2, "{mixed:?}");
+    assert!(mixed.stderr.contains("has run `77` but") && mixed.stderr.contains("has run `78`"), "{mixed:?}");
+    let other_count = shard("2/2", "77");
+    let mixed = merge(&[&one, &other_count, &three]);
+    assert_eq!(mixed.code, 2, "{mixed:?}");
+    assert!(mixed.stderr.contains("is a shard of 3 but") && mixed.stderr.contains("has shard 2/2"), "{mixed:?}");
+}
+
+/// The top-level blocks of a Markdown text as a CommonMark parser reads it: `(kind, text)`,
+/// where a list's text is its items joined by ` | `.
+fn markdown_blocks(markdown: &str) -> Vec<(String, String)> {
+    use pulldown_cmark::{Event, Parser, Tag};
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut kind = String::new();
+    let mut text = String::new();
+    for event in Parser::new(markdown) {
+        match event {
+            Event::Start(tag) => {
+                if depth == 0 {
+                    kind = format!("{tag:?}").split(['(', ' ', '{']).next().unwrap_or_default().to_string();
+                    text.clear();
+                } else if depth == 1 && matches!(tag, Tag::Item) && !text.is_empty() {
+                    text.push_str(" | ");
+                }
+                depth += 1;
+            }
+            Event::End(_) => {
+                depth -= 1;
+                if depth == 0 {
+                    out.push((kind.clone(), text.trim().to_string()));
+                }
+            }
+            Event::Rule if depth == 0 => out.push(("Rule".into(), String::new())),
+            Event::Text(s) | Event::Code(s) | Event::Html(s) => text.push_str(&s),
+            Event::SoftBreak => text.push('\n'),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn the_fix_pull_request_body_is_valid_markdown_with_separate_blocks() {
+    let org = org();
+    org.manifest(HEAD);
+    // The cron is relaxed; `actions/checkout` has no repository on this forge, so its pin is
+    // left for a person.
+    let out = org.convoy(&["audit", "--fix", "--apply", "--repo", "status"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let body = org.pulls("status")[0]["body"].as_str().unwrap().to_string();
+    let blocks = markdown_blocks(&body);
+    let kinds: Vec<&str> = blocks.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["Paragraph", "List", "Heading", "List", "Paragraph", "HtmlBlock", "Rule", "Paragraph", "List", "HtmlBlock"],
+        "{body}\n{blocks:#?}"
+    );
+    assert_eq!(blocks[2].1, "Left for a person (convoy does not guess these)");
+    assert!(blocks[3].1.contains("unpinned-actions"), "{blocks:#?}");
+    assert!(!blocks[3].1.contains("Run convoy audit"), "the closing line is not glued to the list: {blocks:#?}");
+    assert_eq!(blocks[4].1, "Run convoy audit to see every finding.");
+    assert_eq!(blocks[8].1, "acme/status#1 (this pull request)");
+}

@@ -231,3 +231,23 @@ async fn github_history_gives_minutes_and_dollars() {
     assert_eq!(none["history"]["note"], "not asked for (--history 0)");
     assert!(none["api"]["by_route"].get(route).is_none(), "{}", none["api"]);
 }
+
+#[test]
+fn a_workflow_nested_thousands_deep_is_skipped_and_the_others_are_priced() {
+    let org = local_org("");
+    // 5,000 nested block sequences in about 10 KB (`- - - ... x`).
+    let deep = format!(
+        "on:\n  schedule:\n    - cron: '0 3 * * *'\njobs:\n  a:\n    runs-on: x\n    steps:\n      {}x\n",
+        "- ".repeat(5_000)
+    );
+    org.repo("deep", &[(".github/workflows/deep.yml", deep.as_str())]);
+    let out = org.convoy(&["--json", "cost"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let doc = json(&out);
+    let skipped = doc["skipped"].as_array().unwrap();
+    let deep = skipped.iter().find(|s| s["repo"] == "acme/deep").unwrap_or_else(|| panic!("{doc}"));
+    assert_eq!(deep["path"], ".github/workflows/deep.yml");
+    assert!(deep["reason"].as_str().unwrap().contains("nested more than 64 levels deep"), "{deep}");
+    let repos: Vec<&str> = doc["workflows"].as_array().unwrap().iter().map(|w| w["repo"].as_str().unwrap()).collect();
+    assert!(repos.contains(&"acme/status") && repos.contains(&"acme/mac"), "{repos:?}");
+}

@@ -2,7 +2,7 @@
 //! run on Node 12 or Node 16, or use removed artifact storage) and will fail or warn on every
 //! run. The table is curated by hand: no machine-readable source lists deprecated majors.
 
-use super::{FileCtx, Hit, Options, Rule, is_full_sha, split_uses};
+use super::{FileCtx, Hit, Options, Rule, UsesRef, classify_uses, is_full_sha};
 use crate::policy::Severity;
 
 pub struct OutdatedActions;
@@ -23,13 +23,31 @@ const TABLE: &[(&str, u32, &str)] = &[
     ("github/codeql-action/upload-sarif", 3, "v1-v2 are deprecated"),
 ];
 
-/// Actions whose repositories are archived: no version is current.
+/// Archived action repositories: no version is current. `(pattern, instead)`, where a pattern
+/// is `owner/repo` (that repository, and any action under a path of it) or `owner/*` (every
+/// repository of an owner whose actions are all archived, such as `actions-rs`, which GitHub
+/// archived as a whole in 2023). The most specific entry gives the suggestion.
 const ARCHIVED: &[(&str, &str)] = &[
     ("actions-rs/toolchain", "dtolnay/rust-toolchain"),
     ("actions-rs/cargo", "plain `run: cargo ...` steps"),
+    ("actions-rs/clippy-check", "a `run: cargo clippy -- -D warnings` step"),
+    ("actions-rs/audit-check", "rustsec/audit-check"),
+    ("actions-rs/install", "taiki-e/install-action"),
+    ("actions-rs/tarpaulin", "a `run: cargo tarpaulin` step"),
+    ("actions-rs/grcov", "a `run: grcov ...` step"),
+    ("actions-rs/*", "a maintained action or a plain `run:` step (every `actions-rs` action is archived)"),
     ("actions/create-release", "`gh release create` or softprops/action-gh-release"),
     ("actions/upload-release-asset", "`gh release upload`"),
 ];
+
+/// The archived-table entry for `action` (lowercase `owner/repo[/path]`), most specific first.
+fn archived(action: &str) -> Option<&'static str> {
+    let mut parts = action.splitn(3, '/');
+    let (owner, repo) = (parts.next()?, parts.next()?);
+    let exact = ARCHIVED.iter().find(|(p, _)| p.split_once('/') == Some((owner, repo)));
+    let by_owner = || ARCHIVED.iter().find(|(p, _)| p.strip_suffix("/*") == Some(owner));
+    exact.or_else(by_owner).map(|(_, instead)| *instead)
+}
 
 impl Rule for OutdatedActions {
     fn id(&self) -> &'static str {
@@ -45,16 +63,24 @@ impl Rule for OutdatedActions {
         "Move to the current major version; read its release notes for renamed inputs."
     }
     fn check_file(&self, file: &FileCtx<'_>, _options: &Options, out: &mut Vec<Hit>) {
-        for step in file.workflow.steps() {
-            let Some(uses) = &step.uses else { continue };
-            let (action, reference) = split_uses(uses.value.trim());
+        let wf = file.workflow;
+        // Steps' actions, and reusable workflows called by jobs (an archived repository's
+        // workflows are as unmaintained as its actions).
+        let uses = wf.steps().filter_map(|s| s.uses.as_ref()).map(|u| (u, true));
+        let uses = uses.chain(wf.jobs.iter().filter_map(|j| j.uses.as_ref()).map(|u| (u, false)));
+        for (uses, is_step) in uses {
+            // Local (`./`, `$/`) and `docker://` uses have no upstream version.
+            let UsesRef::Remote { action, reference } = classify_uses(uses.value.trim()) else { continue };
             let action = action.to_ascii_lowercase();
-            if let Some((_, instead)) = ARCHIVED.iter().find(|(a, _)| *a == action) {
+            if let Some(instead) = archived(&action) {
                 out.push(Hit::new(
                     uses.pos,
                     format!("`{action}` is archived and no longer maintained"),
                     format!("replace it with {instead}"),
                 ));
+                continue;
+            }
+            if !is_step {
                 continue;
             }
             let Some((_, current, why)) = TABLE.iter().find(|(a, _, _)| *a == action) else { continue };
@@ -104,5 +130,20 @@ mod tests {
         assert!(h[0].1.contains("`actions/checkout@v3` is deprecated"));
         assert!(h[1].1.contains("upload-artifact@v3"));
         assert!(h[2].1.contains("archived"));
+    }
+
+    #[test]
+    fn every_actions_rs_action_is_archived_and_local_uses_are_not_actions() {
+        let o = Options::default();
+        let src = "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: actions-rs/toolchain@v1\n      - uses: actions-rs/clippy-check@v1\n      - uses: Actions-RS/audit-check@v1\n      - uses: actions-rs/some-future-action@v9\n      - uses: actions-rs/cargo/sub@v1\n      - uses: actions-rs-fork/toolchain@v1\n      - uses: $/actions/checkout@v1\n      - uses: ./actions/checkout@v1\n  call:\n    uses: actions-rs/meta/.github/workflows/ci.yml@v1\n";
+        let h = hits(&OutdatedActions, src, &o);
+        assert_eq!(h.iter().map(|(l, _)| *l).collect::<Vec<_>>(), [6, 7, 8, 9, 10, 15], "{h:?}");
+        assert!(h.iter().all(|(_, m)| m.contains("is archived")), "{h:?}");
+        assert!(h[2].1.contains("`actions-rs/audit-check`"), "{h:?}");
+        assert_eq!(archived("actions-rs/toolchain"), Some("dtolnay/rust-toolchain"));
+        assert_eq!(archived("actions-rs/audit-check"), Some("rustsec/audit-check"));
+        assert!(archived("actions-rs/some-future-action").is_some_and(|i| i.contains("every `actions-rs` action")));
+        assert_eq!(archived("actions/checkout"), None);
+        assert_eq!(archived("actions-rs"), None);
     }
 }

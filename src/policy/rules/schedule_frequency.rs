@@ -1,5 +1,7 @@
 //! `schedule-frequency`: a cron schedule more frequent than the configured minimum interval
-//! (default 30 minutes). Every finding says how many runs a month the schedule implies.
+//! (default 30 minutes), or one that can never fire (`0 0 31 2 *`: GitHub accepts it and never
+//! runs the workflow; see [`Schedule::never_fires`]). Every frequency finding says how many runs
+//! a month the schedule implies.
 
 use super::{FileCtx, Hit, Options, Rule};
 use crate::policy::Severity;
@@ -34,6 +36,14 @@ impl Rule for ScheduleFrequency {
                     continue;
                 }
             };
+            if let Some(why) = schedule.never_fires() {
+                out.push(Hit::new(
+                    cron.pos,
+                    format!("cron `{}` can never fire: {why}", cron.value),
+                    "fix the day-of-month or month field (GitHub accepts the schedule and never runs it), or remove it",
+                ));
+                continue;
+            }
             let Some(gap) = schedule.min_interval() else { continue };
             let gap_minutes = gap.as_secs() / 60;
             if gap_minutes >= u64::from(min) {
@@ -77,5 +87,20 @@ mod tests {
         assert!(hits(&ScheduleFrequency, &wf("*/5 * * * *"), &lax).is_empty());
         let bad = hits(&ScheduleFrequency, &wf("61 * * * *"), &o);
         assert!(bad[0].1.contains("not valid"), "{bad:?}");
+    }
+
+    #[test]
+    fn a_cron_that_can_never_fire_is_a_finding() {
+        let o = Options::default();
+        let wf = |cron: &str| format!("on:\n  schedule:\n    - cron: '{cron}'\njobs:\n  a:\n    runs-on: x\n");
+        for never in ["0 0 31 2 *", "0 0 30 2 *", "0 0 31 4,6,9,11 *", "*/5 * 31 11 *"] {
+            let h = hits(&ScheduleFrequency, &wf(never), &o);
+            assert_eq!(h.len(), 1, "{never}: {h:?}");
+            assert!(h[0].1.starts_with(&format!("cron `{never}` can never fire: ")), "{h:?}");
+        }
+        // Day-of-month OR day-of-week: the 31st of February, or any Monday, fires on Mondays.
+        for fires in ["0 0 31 2 1", "0 0 29 2 *", "0 0 31 1,2 *"] {
+            assert!(hits(&ScheduleFrequency, &wf(fires), &o).is_empty(), "{fires}");
+        }
     }
 }

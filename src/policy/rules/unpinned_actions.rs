@@ -1,7 +1,7 @@
 //! `unpinned-actions`: `uses:` on a tag or branch runs whatever the tag points at when the job
 //! starts; a full commit SHA is the only immutable reference.
 
-use super::{FileCtx, Hit, Options, Rule, is_full_sha, is_local_or_docker, split_uses};
+use super::{FileCtx, Hit, Options, Rule, UsesRef, classify_uses, is_full_sha};
 use crate::policy::Severity;
 use crate::policy::workflow::Located;
 
@@ -32,11 +32,7 @@ impl Rule for UnpinnedActions {
 }
 
 fn check(uses: &Located<String>, options: &Options) -> Option<Hit> {
-    let value = uses.value.trim();
-    if is_local_or_docker(value) {
-        return None;
-    }
-    let (action, reference) = split_uses(value);
+    let UsesRef::Remote { action, reference } = classify_uses(uses.value.trim()) else { return None };
     if options.allow_unpinned.is_match(action.to_ascii_lowercase()) {
         return None;
     }
@@ -66,13 +62,21 @@ mod tests {
     #[test]
     fn fires_and_stays_quiet() {
         let o = Options::default();
-        let src = "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4\n      - uses: actions/cache@0400d5f644dc74513175e3cd8d07132dd4860809 # v4.2.4\n      - uses: ./.github/actions/setup\n      - uses: docker://alpine:3\n  call:\n    uses: acme/workflows/.github/workflows/ci.yml@main\n";
+        let src = "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4\n      - uses: actions/cache@0400d5f644dc74513175e3cd8d07132dd4860809 # v4.2.4\n      - uses: ./.github/actions/setup\n      - uses: docker://alpine:3\n      - uses: $/.github/actions/build\n  call:\n    uses: acme/workflows/.github/workflows/ci.yml@main\n";
         let h = hits(&UnpinnedActions, src, &o);
-        assert_eq!(h.iter().map(|(l, _)| *l).collect::<Vec<_>>(), [6, 11], "{h:?}");
+        assert_eq!(h.iter().map(|(l, _)| *l).collect::<Vec<_>>(), [6, 12], "{h:?}");
         assert!(h[0].1.contains("`actions/checkout` is used at `v4`"));
         let mut allow = globset::GlobSetBuilder::new();
         allow.add(globset::Glob::new("actions/*").expect("glob"));
         let o = Options { allow_unpinned: allow.build().expect("set"), ..Options::default() };
         assert_eq!(hits(&UnpinnedActions, src, &o).len(), 1);
+    }
+
+    #[test]
+    fn same_repository_uses_are_local_even_with_a_ref() {
+        let o = Options::default();
+        let src = "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: $/.github/actions/setup\n      - uses: $/.github/actions/setup@main\n  call:\n    uses: $/.github/workflows/reusable.yml\n";
+        let h = hits(&UnpinnedActions, src, &o);
+        assert!(h.is_empty(), "{h:?}");
     }
 }
