@@ -197,6 +197,8 @@ impl Policy {
             }
         }
         findings.sort_by(|a, b| (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule)));
+        // A step or job reused through a YAML alias is one source position: one finding.
+        findings.dedup();
         findings
     }
 

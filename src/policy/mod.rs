@@ -7,6 +7,7 @@ pub mod cost;
 pub mod cron;
 pub mod finding;
 pub mod fix;
+pub mod permission_table;
 pub mod pins;
 pub mod render;
 pub mod rules;

@@ -83,6 +83,9 @@ pub struct Step {
     /// `with:` inputs, values as text.
     pub with: Vec<(String, Located<String>)>,
     pub pos: Pos,
+    /// Some text of the step (an input, `env:`, the script) names the workflow's token:
+    /// see [`mentions_token`].
+    pub mentions_token: bool,
 }
 
 impl Step {
@@ -113,6 +116,11 @@ pub struct Job {
     /// A reusable-workflow call (`uses:` at job level).
     pub uses: Option<Located<String>>,
     pub steps: Vec<Step>,
+    /// Job-level `concurrency:`.
+    pub concurrency: Option<Concurrency>,
+    /// Some text of the job outside its steps (`env:`, `container.credentials`, `with:` of a
+    /// reusable-workflow call...) names the workflow's token: see [`mentions_token`].
+    pub mentions_token: bool,
 }
 
 impl Job {
@@ -140,6 +148,9 @@ pub struct Workflow {
     pub triggers: Vec<Trigger>,
     /// `on.schedule[].cron` entries.
     pub schedules: Vec<Located<String>>,
+    /// `on.workflow_dispatch.inputs` names: a manual run that takes inputs is a request of its
+    /// own, not a rerun of the same thing.
+    pub dispatch_inputs: Vec<String>,
     pub concurrency: Option<Concurrency>,
     pub permissions: Option<Permissions>,
     /// Position of the `jobs:` key.
@@ -149,6 +160,14 @@ pub struct Workflow {
     pub action_steps: Vec<Step>,
     /// Position of the first top-level key.
     pub top_pos: Pos,
+    /// Text at workflow level outside `on:` and `jobs:` (`env:`, `defaults:`) names the
+    /// workflow's token, handing it to every job: see [`mentions_token`].
+    pub mentions_token: bool,
+    /// `(start, end)` byte ranges of every scalar in the file as the parser read it, sorted
+    /// and without repeats (an alias's subtree points back at its anchor's scalars). The end
+    /// is exclusive and includes a quoted scalar's closing quote, so the text after a value is
+    /// found from the parser, not by searching for ` #`.
+    pub scalar_spans: Vec<(usize, usize)>,
 }
 
 impl Workflow {
@@ -159,6 +178,79 @@ impl Workflow {
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
         self.jobs.iter().flat_map(|j| j.steps.iter()).chain(self.action_steps.iter())
     }
+    /// A reusable workflow: `on:` includes `workflow_call` ("Reusing workflows", GitHub docs
+    /// `actions/using-workflows/reusing-workflows`).
+    pub fn is_reusable(&self) -> bool {
+        self.has_trigger("workflow_call")
+    }
+    /// The scalar that starts at byte `start`: its end (exclusive byte offset) and how it is
+    /// written there.
+    pub fn scalar_at(&self, source: &str, start: usize) -> Option<ScalarSpan> {
+        let i = self.scalar_spans.partition_point(|(s, _)| *s < start);
+        let (s, end) = *self.scalar_spans.get(i)?;
+        if s != start {
+            return None;
+        }
+        let style = match source.as_bytes().get(start) {
+            Some(b'\'') => ScalarStyle::SingleQuoted,
+            Some(b'"') => ScalarStyle::DoubleQuoted,
+            Some(b'|' | b'>') => ScalarStyle::Block,
+            // An alias, an anchor or a tag in front of the value.
+            Some(b'*' | b'&' | b'!') => ScalarStyle::Other,
+            _ => ScalarStyle::Plain,
+        };
+        Some(ScalarSpan { start, end, style })
+    }
+    /// Whether byte `offset` lies inside some scalar (a quoted string, a block scalar's text).
+    pub fn inside_scalar(&self, offset: usize) -> bool {
+        // Scalars never overlap: only the last one starting at or before `offset` can hold it.
+        let i = self.scalar_spans.partition_point(|(s, _)| *s <= offset);
+        i > 0 && offset < self.scalar_spans[i - 1].1
+    }
+    /// Where a comment starts between byte `from` and the end of its line, if there is one:
+    /// the first `#` after a space or tab (or at the line start) that is not inside a scalar
+    /// (YAML 1.2 §6.6, "Comments"), so `ref: "main #1"` is a string, not a comment.
+    pub fn comment_after(&self, source: &str, from: usize) -> Option<usize> {
+        let line_start = source[..from].rfind('\n').map_or(0, |i| i + 1);
+        let end = source[from..].find('\n').map_or(source.len(), |i| from + i);
+        source[from..end].char_indices().map(|(i, c)| (from + i, c)).find_map(|(i, c)| {
+            let after_blank = i == line_start || matches!(source.as_bytes()[i - 1], b' ' | b'\t');
+            (c == '#' && after_blank && !self.inside_scalar(i)).then_some(i)
+        })
+    }
+}
+
+/// How a scalar is written in the source (YAML 1.2 §7–8: flow scalar styles and block
+/// scalars).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarStyle {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    /// `|` or `>`: the text is on the following lines.
+    Block,
+    /// Behind an alias, anchor or tag: not edited in place.
+    Other,
+}
+
+/// One scalar's place: `start..end` in bytes (end exclusive, after a closing quote).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScalarSpan {
+    pub start: usize,
+    pub end: usize,
+    pub style: ScalarStyle,
+}
+
+/// Whether `text` names the workflow's `GITHUB_TOKEN`: `secrets.GITHUB_TOKEN` or
+/// `github.token` in an expression (both forms, GitHub docs "Automatic token authentication",
+/// `actions/security-for-github-actions/security-guides/automatic-token-authentication`), or
+/// the `GITHUB_TOKEN`/`GH_TOKEN` variable names a script reads it from. Case-insensitive, as
+/// expressions are.
+pub fn mentions_token(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    ["github_token", "github.token", "github['token']", "github[\"token\"]", "gh_token"]
+        .iter()
+        .any(|t| lower.contains(t))
 }
 
 /// A file that is not a usable workflow: not YAML, or YAML of the wrong shape.
@@ -185,11 +277,13 @@ impl Offsets {
     }
     fn pos(&self, node: &MarkedYaml<'_>) -> Pos {
         let m = node.span.start;
-        let offset = match &self.bytes {
-            None => m.index(),
-            Some(v) => v.get(m.index()).copied().unwrap_or_default(),
-        };
-        Pos { line: m.line(), column: m.col() + 1, offset }
+        Pos { line: m.line(), column: m.col() + 1, offset: self.byte(m.index()) }
+    }
+    fn byte(&self, index: usize) -> usize {
+        match &self.bytes {
+            None => index,
+            Some(v) => v.get(index).copied().unwrap_or_default(),
+        }
     }
 }
 
@@ -260,13 +354,21 @@ pub fn parse(source: &str, action_file: bool) -> Result<Workflow, ParseError> {
         on_pos: None,
         triggers: Vec::new(),
         schedules: Vec::new(),
+        dispatch_inputs: Vec::new(),
         concurrency: None,
         permissions: None,
         jobs_pos: None,
         jobs: Vec::new(),
         action_steps: Vec::new(),
         top_pos,
+        mentions_token: top.iter().any(|(k, v)| {
+            !matches!(text(k).as_deref(), Some("on" | "jobs" | "name" | "run-name")) && any_text(v, &mentions_token)
+        }),
+        scalar_spans: Vec::new(),
     };
+    collect_spans(&doc, &offsets, &mut wf.scalar_spans);
+    wf.scalar_spans.sort_unstable();
+    wf.scalar_spans.dedup();
     if action_file {
         let runs = get(&doc, "runs").map(|(_, v)| v);
         let using = runs.and_then(|r| get(r, "using")).and_then(|(_, v)| text(v));
@@ -293,6 +395,11 @@ pub fn parse(source: &str, action_file: bool) -> Result<Workflow, ParseError> {
             YamlData::Mapping(_) => {
                 for (k, v) in entries(on) {
                     let Some(event) = text(k) else { continue };
+                    if event == "workflow_dispatch"
+                        && let Some((_, inputs)) = get(v, "inputs")
+                    {
+                        wf.dispatch_inputs = entries(inputs).into_iter().filter_map(|(k, _)| text(k)).collect();
+                    }
                     if event == "schedule" {
                         for entry in items(v) {
                             if let Some((_, cron)) = get(entry, "cron")
@@ -326,6 +433,31 @@ pub fn parse(source: &str, action_file: bool) -> Result<Workflow, ParseError> {
         }
     }
     Ok(wf)
+}
+
+/// Every scalar's byte range, keys included.
+fn collect_spans(node: &Node<'_>, o: &Offsets, out: &mut Vec<(usize, usize)>) {
+    match &node.data {
+        YamlData::Mapping(m) => {
+            for (k, v) in m {
+                collect_spans(k, o, out);
+                collect_spans(v, o, out);
+            }
+        }
+        YamlData::Sequence(s) => s.iter().for_each(|n| collect_spans(n, o, out)),
+        YamlData::Tagged(_, inner) => collect_spans(inner, o, out),
+        _ => out.push((o.byte(node.span.start.index()), o.byte(node.span.end.index()))),
+    }
+}
+
+/// Whether some scalar under `node` (keys included) satisfies `test`.
+fn any_text(node: &Node<'_>, test: &dyn Fn(&str) -> bool) -> bool {
+    match &node.data {
+        YamlData::Mapping(m) => m.iter().any(|(k, v)| any_text(k, test) || any_text(v, test)),
+        YamlData::Sequence(s) => s.iter().any(|n| any_text(n, test)),
+        YamlData::Tagged(_, inner) => any_text(inner, test),
+        _ => text(node).is_some_and(|t| test(&t)),
+    }
 }
 
 fn concurrency(key: &Node<'_>, v: &Node<'_>, o: &Offsets) -> Concurrency {
@@ -383,6 +515,10 @@ fn job(id: String, key: &Node<'_>, body: &Node<'_>, o: &Offsets) -> Job {
         permissions: get(body, "permissions").map(|(_, v)| permissions(v, o)),
         uses: get(body, "uses").and_then(|(_, v)| Some(Located { value: text(v)?, pos: o.pos(v) })),
         steps: get(body, "steps").map(|(_, s)| items(s).into_iter().map(|s| step(s, o)).collect()).unwrap_or_default(),
+        concurrency: get(body, "concurrency").map(|(k, v)| concurrency(k, v, o)),
+        mentions_token: entries(body)
+            .iter()
+            .any(|(k, v)| text(k).as_deref() != Some("steps") && any_text(v, &mentions_token)),
     }
 }
 
@@ -400,6 +536,7 @@ fn step(s: &Node<'_>, o: &Offsets) -> Step {
             })
             .unwrap_or_default(),
         pos: o.pos(s),
+        mentions_token: any_text(s, &mentions_token),
     }
 }
 

@@ -452,3 +452,53 @@ fn the_fix_pull_request_body_is_valid_markdown_with_separate_blocks() {
     assert_eq!(blocks[4].1, "Run convoy audit to see every finding.");
     assert_eq!(blocks[8].1, "acme/status#1 (this pull request)");
 }
+
+/// `audit --fix` never breaks a workflow that works today: a caller of a reusable workflow keeps
+/// no group that would equal the callee's (GitHub cancels such a call as a deadlock), a scheduled
+/// `actions/stale` job keeps the scopes it writes with, a Pages deploy that pushes with the token
+/// is left for a person, and each of those leaves the file's other fixes in.
+#[test]
+fn fixes_that_would_break_a_working_workflow_are_left_for_a_person_alone() {
+    let caller = "name: CI\non: push\npermissions: {}\njobs:\n  build:\n    uses: ./.github/workflows/build.yml\n  lint:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make lint\n";
+    let callee = "name: Build\non: [push, workflow_call]\npermissions: {}\nconcurrency:\n  group: ${{ github.workflow }}-${{ github.ref }}\njobs:\n  build:\n    runs-on: ubuntu-latest\n    timeout-minutes: 20\n    steps:\n      - run: make\n";
+    let stale = "name: stale\non:\n  schedule:\n    - cron: '0 3 * * *'\nconcurrency: stale\njobs:\n  stale:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/stale@v9\n";
+    let pages = "name: docs\non:\n  push:\n    branches: [main]\nconcurrency: docs\njobs:\n  docs:\n    runs-on: ubuntu-latest\n    timeout-minutes: 10\n    steps:\n      - run: git push origin HEAD:gh-pages\n        env:\n          GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n";
+    let org = Org::new();
+    org.repo(
+        "calls",
+        &[
+            (".github/workflows/ci.yml", caller),
+            (".github/workflows/build.yml", callee),
+            (".github/workflows/stale.yml", stale),
+            (".github/workflows/docs.yml", pages),
+        ],
+    );
+    org.manifest(HEAD);
+    let out = org.convoy(&["audit", "--fix", "--apply", "--repo", "calls"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let ci = org.show("calls", "convoy/policy-fixes", ".github/workflows/ci.yml");
+    assert!(!ci.contains("concurrency"), "no group equal to build.yml's:\n{ci}");
+    assert!(ci.contains("  lint:\n    timeout-minutes: 30\n"), "the other fix of the file went in:\n{ci}");
+    let stale_fixed = org.show("calls", "convoy/policy-fixes", ".github/workflows/stale.yml");
+    assert!(stale_fixed.contains("\npermissions:\n  contents: read\n\njobs:\n"), "{stale_fixed}");
+    assert!(
+        stale_fixed.contains("    permissions:\n      actions: write\n      contents: read\n      issues: write\n      pull-requests: write\n"),
+        "stale keeps what it writes with:\n{stale_fixed}"
+    );
+    let docs = org.show("calls", "convoy/policy-fixes", ".github/workflows/docs.yml");
+    assert_eq!(docs, pages, "nothing of the Pages deploy is fixed");
+    let body = org.pulls("calls")[0]["body"].as_str().unwrap().to_string();
+    assert!(body.contains("Left for a person"), "{body}");
+    assert!(body.contains(".github/workflows/ci.yml:2 concurrency:") && body.contains("deadlock"), "{body}");
+    assert!(body.contains(".github/workflows/docs.yml:1 permissions: job `docs`"), "{body}");
+
+    // The fixed repository audits without a concurrency deadlock, and so did the original.
+    let report = json(&org.convoy(&["--json", "audit", "--offline", "--repo", "calls", "--fail-on", "never"]));
+    let deadlocks = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["message"].as_str().unwrap().contains("deadlock"))
+        .count();
+    assert_eq!(deadlocks, 0, "{report}");
+}

@@ -3,7 +3,7 @@
 //! into findings, applying severity overrides, exemptions and `# convoy: ignore[...]` comments.
 
 mod cache;
-mod concurrency;
+pub(crate) mod concurrency;
 mod duplicate_workflows;
 mod outdated_actions;
 mod permissions;

@@ -1,6 +1,7 @@
 //! `permissions`: the workflow's `GITHUB_TOKEN` should get only what its jobs need. Without a
 //! top-level `permissions` block the token gets the repository's default, which on older orgs
-//! is write access to everything.
+//! is write access to everything. A workflow whose every job sets its own `permissions` needs
+//! no top-level block (a job's block replaces the workflow's), and gets no finding for it.
 
 use super::{FileCtx, Hit, Options, Rule};
 use crate::policy::Severity;
@@ -26,7 +27,12 @@ impl Rule for Permissions {
         if wf.kind != FileKind::Workflow || wf.jobs.is_empty() {
             return;
         }
+        // A job's own `permissions:` replaces the workflow's ("Assigning permissions to jobs",
+        // GitHub docs `actions/writing-workflows/choosing-what-your-workflow-does/controlling-permissions-for-github_token`):
+        // when every job sets its own, a top-level block changes nothing, so none is asked for.
+        let every_job_sets_its_own = wf.jobs.iter().all(|j| j.permissions.is_some());
         match &wf.permissions {
+            None if every_job_sets_its_own => {}
             None => out.push(
                 Hit::new(
                     wf.top_pos,
@@ -93,5 +99,15 @@ mod tests {
         );
         let job_all = "on: push\npermissions: read-all\njobs:\n  a:\n    runs-on: x\n    permissions: write-all\n";
         assert_eq!(hits(&Permissions, job_all, &o), [(6, "job `a` asks for `write-all`".to_string())]);
+    }
+
+    #[test]
+    fn no_top_level_block_is_needed_when_every_job_sets_its_own() {
+        let o = Options::default();
+        let each = "on: push\njobs:\n  a:\n    runs-on: x\n    permissions:\n      contents: read\n  b:\n    runs-on: x\n    permissions: {}\n";
+        assert!(hits(&Permissions, each, &o).is_empty(), "{:?}", hits(&Permissions, each, &o));
+        let one_open =
+            "on: push\njobs:\n  a:\n    runs-on: x\n    permissions:\n      contents: read\n  b:\n    runs-on: x\n";
+        assert_eq!(hits(&Permissions, one_open, &o).len(), 1);
     }
 }

@@ -20,20 +20,51 @@ impl Rule for Timeout {
         "A hung job otherwise burns up to 360 minutes; set `timeout-minutes` a little above the job's usual time."
     }
     fn check_file(&self, file: &FileCtx<'_>, options: &Options, out: &mut Vec<Hit>) {
-        for job in &file.workflow.jobs {
+        // Jobs that are one body in the source (an anchored job and its aliases, `b: *a`) get
+        // one finding, at the first of them, since one edit fixes them all.
+        let mut seen: Vec<usize> = Vec::new();
+        let jobs = &file.workflow.jobs;
+        for job in jobs {
             // A reusable-workflow call has no timeout of its own: its jobs carry theirs.
             if job.uses.is_some() {
                 continue;
             }
             match (&job.timeout, job.timeout_minutes()) {
-                (None, _) => out.push(
-                    Hit::new(
-                        job.pos,
-                        format!("job `{}` has no `timeout-minutes` (GitHub's default is 360)", job.id),
-                        format!("add `timeout-minutes: {}` to the job", options.default_timeout_minutes),
-                    )
-                    .fixable(),
-                ),
+                (None, _) => {
+                    let body = job.body_pos.map(|p| p.offset);
+                    if let Some(b) = body {
+                        if seen.contains(&b) {
+                            continue;
+                        }
+                        seen.push(b);
+                    }
+                    let ids: Vec<String> = jobs
+                        .iter()
+                        .filter(|j| {
+                            j.uses.is_none()
+                                && j.timeout.is_none()
+                                && body.is_some()
+                                && j.body_pos.map(|p| p.offset) == body
+                        })
+                        .map(|j| format!("`{}`", j.id))
+                        .collect();
+                    let message = if ids.len() > 1 {
+                        format!(
+                            "jobs {} (one body in the file) have no `timeout-minutes` (GitHub's default is 360)",
+                            ids.join(", ")
+                        )
+                    } else {
+                        format!("job `{}` has no `timeout-minutes` (GitHub's default is 360)", job.id)
+                    };
+                    out.push(
+                        Hit::new(
+                            job.pos,
+                            message,
+                            format!("add `timeout-minutes: {}` to the job", options.default_timeout_minutes),
+                        )
+                        .fixable(),
+                    );
+                }
                 (Some(t), Some(minutes)) if minutes > f64::from(options.max_timeout_minutes) => out.push(Hit::new(
                     t.pos,
                     format!(
@@ -77,5 +108,16 @@ mod tests {
         assert!(
             hits(&Timeout, "on: push\njobs:\n  call:\n    uses: acme/wf/.github/workflows/x.yml@main\n", &o).is_empty()
         );
+    }
+
+    #[test]
+    fn an_anchored_job_and_its_aliases_are_one_finding() {
+        let o = Options::default();
+        let h = hits(&Timeout, "on: push\njobs:\n  a: &job\n    runs-on: x\n  b: *job\n  c:\n    runs-on: x\n", &o);
+        let want = [
+            (3, "jobs `a`, `b` (one body in the file) have no `timeout-minutes` (GitHub's default is 360)".to_string()),
+            (6, "job `c` has no `timeout-minutes` (GitHub's default is 360)".to_string()),
+        ];
+        assert_eq!(h, want);
     }
 }
