@@ -226,7 +226,14 @@ impl Cache {
             drop(prepared);
             return Err(self.missing_branch(repo, remote, credentials));
         }
-        prepared.with_shallow(shallow).receive(gix::progress::Discard, &interrupt).map_err(|e| err(chain(&e)))?;
+        prepared.with_shallow(shallow).receive(gix::progress::Discard, &interrupt).map_err(|e| {
+            // `git upload-pack` names the object it could not read on its stderr, which gix
+            // discards for `file://` remotes: look for it ourselves, on this failure path only.
+            match missing_object_in_local_remote(&remote.clone_url, branch) {
+                Some(missing) => err(format!("the remote repository is missing {missing} ({})", chain(&e))),
+                None => err(chain(&e)),
+            }
+        })?;
         resolve(repo, &tracking).ok_or_else(|| err(format!("{tracking} missing after fetch")))
     }
 
@@ -332,6 +339,38 @@ fn credential_helper(
         }
         _ => Ok(None),
     }
+}
+
+/// For a remote on this machine (`file://`), the first object the tip of `branch` needs and the
+/// repository lacks (`blob <id> (<path>)`, `tree <id> (<path>)` or `commit <id>`): a corrupt
+/// remote. Only the tip's commit and tree are checked (what a depth-1 fetch sends); `None` for
+/// other remotes or when nothing is missing there.
+fn missing_object_in_local_remote(url: &str, branch: &str) -> Option<String> {
+    let path = url.strip_prefix("file://")?;
+    let repo = gix::open(path).ok()?;
+    let name = format!("refs/heads/{branch}");
+    let tip = repo.try_find_reference(name.as_str()).ok()??.target().try_id()?.to_owned();
+    let Ok(commit) = repo.find_commit(tip) else { return Some(format!("commit {tip} (the tip of {branch})")) };
+    let tree = commit.tree_id().ok()?.detach();
+    missing_in_tree(&repo, tree, "")
+}
+
+fn missing_in_tree(repo: &gix::Repository, id: gix::ObjectId, dir: &str) -> Option<String> {
+    let shown = if dir.is_empty() { "the root folder" } else { dir };
+    let Ok(tree) = repo.find_tree(id) else { return Some(format!("tree {id} ({shown})")) };
+    for entry in tree.iter() {
+        let Ok(entry) = entry else { return Some(format!("tree {id} ({shown}, unreadable)")) };
+        let path = if dir.is_empty() { entry.filename().to_string() } else { format!("{dir}/{}", entry.filename()) };
+        let oid = entry.oid().to_owned();
+        if entry.mode().is_tree() {
+            if let Some(missing) = missing_in_tree(repo, oid, &path) {
+                return Some(missing);
+            }
+        } else if !entry.mode().is_commit() && !repo.has_object(oid) {
+            return Some(format!("blob {oid} ({path})"));
+        }
+    }
+    None
 }
 
 fn resolve(repo: &gix::Repository, name: &str) -> Option<String> {

@@ -132,5 +132,6 @@ fn a_corrupt_remote_names_the_missing_object() {
     std::fs::remove_file(&loose).unwrap();
     let out = org.convoy(&["fetch", "--quiet"]);
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stdout.contains(&blob), "the missing object is named: {out:?}");
+    let named = format!("the remote repository is missing blob {blob} (README.md)");
+    assert!(out.stdout.contains(&named), "the missing object is named: {out:?}");
 }
