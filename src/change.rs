@@ -10,8 +10,47 @@ use crate::workspace::{EntryKind, Snapshot};
 /// What a transformer wants a file to become.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Want {
+    /// This content; an existing file keeps its mode, a new file is a regular file (`100644`).
     Content(Vec<u8>),
+    /// This content, with its mode chosen by the rule.
+    ContentWithMode(Vec<u8>, ModeRule),
     Absent,
+}
+
+/// A git file mode convoy writes: the two modes of a regular file in a git tree
+/// (git's `100644` and `100755`; GitHub's git data API takes the same strings in `mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum FileMode {
+    /// `100644`: a regular file.
+    #[serde(rename = "100644")]
+    Regular,
+    /// `100755`: an executable file.
+    #[serde(rename = "100755")]
+    Executable,
+}
+
+impl FileMode {
+    pub fn is_executable(self) -> bool {
+        self == FileMode::Executable
+    }
+    /// `100644` or `100755`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileMode::Regular => "100644",
+            FileMode::Executable => "100755",
+        }
+    }
+}
+
+/// How the mode of a written file is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeRule {
+    /// A new file gets this mode; an existing file keeps its own (e.g. a shared file copied from
+    /// an executable source: convoy creates it executable, but does not change a file a
+    /// repository already has).
+    ForNewFile(FileMode),
+    /// The file gets this mode, new or not (`[[file]] mode = "100755"`).
+    Always(FileMode),
 }
 
 /// One proposed edit, with the manifest entry that asked for it (for messages and conflicts).
@@ -39,8 +78,11 @@ pub struct FileDiff {
     pub origin: String,
     pub old: Option<Vec<u8>>,
     pub new: Option<Vec<u8>>,
-    /// Keep the executable bit of a file that had it.
+    /// The mode the file is written with (`100755` when true): an existing file's own mode unless
+    /// the edit sets one.
     pub executable: bool,
+    /// The mode the file had (`false` for a new file).
+    pub old_executable: bool,
 }
 
 impl FileDiff {
@@ -54,7 +96,20 @@ impl FileDiff {
         let a = if self.action == Action::Create { "/dev/null".to_string() } else { format!("a/{}", self.path) };
         let b = if self.action == Action::Delete { "/dev/null".to_string() } else { format!("b/{}", self.path) };
         let diff = TextDiff::from_lines(old_text, new_text);
-        let mut out = diff.unified_diff().context_radius(3).header(&a, &b).to_string();
+        // Mode lines as `git diff` prints them, where a mode is not the plain `100644`.
+        let mode = |x: bool| if x { FileMode::Executable } else { FileMode::Regular }.as_str();
+        let mut modes = String::new();
+        match self.action {
+            Action::Create if self.executable => modes = format!("new file mode {}\n", mode(true)),
+            Action::Update if self.executable != self.old_executable => {
+                modes = format!("old mode {}\nnew mode {}\n", mode(self.old_executable), mode(self.executable))
+            }
+            _ => {}
+        }
+        if old_text == new_text {
+            return modes;
+        }
+        let mut out = modes + &diff.unified_diff().context_radius(3).header(&a, &b).to_string();
         if !out.ends_with('\n') && !out.is_empty() {
             out.push('\n');
         }
@@ -96,14 +151,24 @@ pub fn diff_against(snapshot: &Snapshot, edits: Vec<Edit>) -> Result<Vec<FileDif
                 snapshot.read(path.as_str())?
             }
         };
-        let executable = snapshot.kind(path.as_str()) == Some(EntryKind::Executable);
-        let (action, new) = match (edit.want, &old) {
-            (Want::Content(c), Some(o)) if &c == o => continue,
-            (Want::Content(c), Some(_)) => (Action::Update, Some(c)),
-            (Want::Content(c), None) => (Action::Create, Some(c)),
-            (Want::Absent, _) => (Action::Delete, None),
+        let old_executable = snapshot.kind(path.as_str()) == Some(EntryKind::Executable);
+        let (content, rule) = match edit.want {
+            Want::Content(c) => (Some(c), None),
+            Want::ContentWithMode(c, rule) => (Some(c), Some(rule)),
+            Want::Absent => (None, None),
         };
-        diffs.push(FileDiff { path, action, origin: edit.origin, old, new, executable });
+        let executable = match (rule, &old) {
+            (Some(ModeRule::Always(m)), _) | (Some(ModeRule::ForNewFile(m)), None) => m.is_executable(),
+            (None, None) => false,
+            (_, Some(_)) => old_executable,
+        };
+        let (action, new) = match (content, &old) {
+            (Some(c), Some(o)) if &c == o && executable == old_executable => continue,
+            (Some(c), Some(_)) => (Action::Update, Some(c)),
+            (Some(c), None) => (Action::Create, Some(c)),
+            (None, _) => (Action::Delete, None),
+        };
+        diffs.push(FileDiff { path, action, origin: edit.origin, old, new, executable, old_executable });
     }
     Ok(diffs)
 }

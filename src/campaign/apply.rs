@@ -28,6 +28,7 @@ use crate::change::FileDiff;
 use crate::forge::{
     Forge, ForgeError, NewPullRequest, PrState, PullRequest, PullRequestBatchItem, PullRequestUpdate, RepoId,
 };
+use crate::manifest::ConflictStrategy;
 use crate::progress::Reporter;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -43,6 +44,9 @@ pub enum ApplyAction {
     Closed { number: u64, url: String },
     /// No change and no PR: nothing to do.
     Nothing,
+    /// Left alone on purpose, with the reason (a PR a person closed, a campaign branch with
+    /// commits convoy did not write); `number`/`url` name the PR concerned, if any.
+    Left { number: Option<u64>, url: String, reason: String },
 }
 
 impl ApplyAction {
@@ -60,6 +64,10 @@ impl ApplyAction {
 pub struct ApplyOutcome {
     pub action: ApplyAction,
     pub files: usize,
+    /// What a person should know (a PR retargeted to a new default branch, open PRs left on a
+    /// renamed campaign branch, a branch kept because it has someone else's commits).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Internal per-repo state between the two passes.
@@ -71,6 +79,7 @@ struct Pass1 {
     /// The title and body (without the sibling section) the plan wants.
     title: String,
     body: String,
+    notes: Vec<String>,
 }
 
 fn context(session: &Session) -> Arc<ApplyContext> {
@@ -84,6 +93,8 @@ fn context(session: &Session) -> Arc<ApplyContext> {
         reviewers: campaign.reviewers.clone(),
         assignees: campaign.assignees.clone(),
         auto_merge: campaign.auto_merge,
+        conflict: campaign.conflict_strategy,
+        reopen_closed: campaign.reopen_closed,
     })
 }
 
@@ -216,8 +227,10 @@ async fn finish(
                     items.push(PullRequestBatchItem { repo: repo.clone(), pr, update });
                     items.len() - 1
                 });
-                settled
-                    .push((RepoResult { repo, result: Ok(ApplyOutcome { action: p.action, files: p.files }) }, slot));
+                settled.push((
+                    RepoResult { repo, result: Ok(ApplyOutcome { action: p.action, files: p.files, notes: p.notes }) },
+                    slot,
+                ));
             }
             Err(e) => settled.push((RepoResult { repo, result: Err(e) }, None)),
         }
@@ -259,6 +272,7 @@ pub fn describe(action: &ApplyAction) -> String {
         ApplyAction::Unchanged { number, .. } => format!("PR #{number} up to date"),
         ApplyAction::Closed { number, .. } => format!("closed PR #{number} (no change left)"),
         ApplyAction::Nothing => "nothing to do".into(),
+        ApplyAction::Left { reason, .. } => reason.clone(),
     }
 }
 
@@ -271,65 +285,170 @@ struct ApplyContext {
     reviewers: Vec<String>,
     assignees: Vec<String>,
     auto_merge: Option<crate::forge::MergeMethod>,
+    conflict: ConflictStrategy,
+    reopen_closed: bool,
+}
+
+/// The git trailer convoy ends each of its commits with, `Convoy-Campaign: <branch>`.
+///
+/// "Commits convoy did not write", precisely: the campaign branch's head commit is convoy's when
+/// it has exactly one parent (convoy writes one commit on the default branch's head) and its
+/// message has the trailer line `Convoy-Campaign: <branch>` (or, for branches written before
+/// the trailer existed, the message is exactly `[campaign] commit_message`). A person's commit
+/// on top of convoy's, a merge, or a branch someone else made all fail this test.
+pub const CAMPAIGN_TRAILER: &str = "Convoy-Campaign";
+
+/// Written into the body of a PR convoy closes because its change disappeared: a closed PR
+/// without it was closed by a person (works on every forge, needs no event history).
+pub const CLOSED_BY_CONVOY: &str = "<!-- convoy:closed-by-convoy -->";
+
+/// See [`CAMPAIGN_TRAILER`].
+fn written_by_convoy(message: &str, parents: usize, branch: &str, legacy_message: &str) -> bool {
+    let trailer = format!("{CAMPAIGN_TRAILER}: {branch}");
+    parents == 1 && (message.lines().any(|l| l.trim_end() == trailer) || message.trim() == legacy_message.trim())
 }
 
 impl ApplyContext {
     async fn pass1(&self, repo: &RepoId, plan: &RepoPlan) -> Result<Pass1, ForgeError> {
-        match self.converge(repo, plan, true).await {
-            // Part of a combined write happened: read the state back and finish step by step.
-            Err(ForgeError::Partial(why)) => {
-                tracing::warn!(%repo, "{why}; reading the state back");
-                self.converge(repo, plan, false).await
+        let mut combined = true;
+        let mut attempt = 0;
+        loop {
+            let result = self.converge(repo, plan, combined).await;
+            match result {
+                // Part of a combined write happened: read the state back and finish step by step.
+                Err(ForgeError::Partial(why)) if attempt < 2 => {
+                    tracing::warn!(%repo, "{why}; reading the state back");
+                }
+                // Another writer got there first (a concurrent `convoy apply`: "a pull request
+                // already exists", a branch that moved under us): read its result back and
+                // converge on it instead of failing.
+                Err(ForgeError::Conflict(why)) if attempt < 2 => {
+                    tracing::info!(%repo, "{why}; reading the state back");
+                }
+                other => return other,
             }
-            other => other,
+            combined = false;
+            attempt += 1;
         }
+    }
+
+    /// The commit message of convoy's commits: the manifest's message and the trailer that marks
+    /// the commit as convoy's ([`CAMPAIGN_TRAILER`]).
+    fn commit_message(&self) -> String {
+        format!("{}\n\n{CAMPAIGN_TRAILER}: {}\n", self.message.trim_end(), self.branch)
+    }
+
+    /// Whether convoy wrote commit `sha` of the campaign branch (see [`CAMPAIGN_TRAILER`]).
+    async fn wrote(&self, repo: &RepoId, sha: &str) -> Result<bool, ForgeError> {
+        let info = self.forge.commit_info(repo, sha).await?;
+        Ok(written_by_convoy(&info.message, info.parents.len(), &self.branch, &self.message))
+    }
+
+    /// Open pull requests of `repo` that convoy opened (their body has convoy's sibling section)
+    /// on another head branch: the campaign's `branch` was renamed while they were open.
+    async fn renamed_from(&self, repo: &RepoId) -> Result<Vec<String>, ForgeError> {
+        let open = self.forge.open_pull_requests(repo).await?;
+        Ok(open
+            .iter()
+            .filter(|p| p.head != self.branch && !parse_siblings(&p.body).is_empty())
+            .map(|p| {
+                format!(
+                    "PR #{} on branch `{}` is still open: [campaign] branch is now `{}`, so convoy no longer updates it; close it (or set branch back)",
+                    p.number, p.head, self.branch
+                )
+            })
+            .collect())
     }
 
     /// Bring the branch and the PR's existence in line with `plan`. `combined`: a PR that does
     /// not exist yet may be proposed in one [`Forge::open_change`].
     async fn converge(&self, repo: &RepoId, plan: &RepoPlan, combined: bool) -> Result<Pass1, ForgeError> {
         let forge = &self.forge;
-        let open = forge.find_pull_requests(repo, &self.branch).await?.into_iter().find(|p| p.state == PrState::Open);
+        // Defence in depth (`validate` refuses it too, and the forges refuse to write it): the
+        // campaign never moves or deletes a default branch.
+        if self.branch == plan.base_branch {
+            return Err(ForgeError::Invalid(format!(
+                "[campaign] branch `{}` is the default branch of {repo}; convoy never moves or deletes a default branch\n  help: choose a branch of its own, e.g. branch = \"convoy/sync\"",
+                self.branch
+            )));
+        }
+        let prs = forge.find_pull_requests(repo, &self.branch).await?;
+        let open = prs.iter().find(|p| p.state == PrState::Open).cloned();
+        // The newest PR of the branch, if a person closed it (convoy marks the ones it closes).
+        let closed_by_person =
+            prs.first().filter(|p| p.state == PrState::Closed && !p.body.contains(CLOSED_BY_CONVOY)).cloned();
+        let mut notes = Vec::new();
+        let nothing =
+            |action, notes| Pass1 { action, files: 0, pr: None, title: String::new(), body: String::new(), notes };
 
         if plan.files.is_empty() {
             return Ok(match open {
                 Some(pr) => {
-                    forge
-                        .update_pull_request(
-                            repo,
-                            pr.number,
-                            &PullRequestUpdate { state: Some(PrState::Closed), ..Default::default() },
-                        )
-                        .await?;
-                    forge.delete_branch(repo, &self.branch).await?;
-                    Pass1 {
-                        action: ApplyAction::Closed { number: pr.number, url: pr.url },
-                        files: 0,
-                        pr: None,
-                        title: String::new(),
-                        body: String::new(),
+                    let body = format!("{}\n\n{CLOSED_BY_CONVOY}\n", pr.body.trim_end());
+                    let close =
+                        PullRequestUpdate { state: Some(PrState::Closed), body: Some(body), ..Default::default() };
+                    forge.update_pull_request(repo, pr.number, &close).await?;
+                    // Commits a person pushed to the branch stay: only convoy's own branch goes.
+                    if self.wrote(repo, &pr.head_sha).await? {
+                        forge.delete_branch(repo, &self.branch).await?;
+                    } else {
+                        notes.push(format!("branch `{}` kept: it has commits convoy did not write", self.branch));
                     }
+                    nothing(ApplyAction::Closed { number: pr.number, url: pr.url }, notes)
                 }
                 None => {
                     // A branch left behind without a PR (an interrupted run, a PR closed by hand
-                    // whose branch stayed) is cleaned up too.
-                    forge.delete_branch(repo, &self.branch).await?;
-                    Pass1 {
-                        action: ApplyAction::Nothing,
-                        files: 0,
-                        pr: None,
-                        title: String::new(),
-                        body: String::new(),
+                    // whose branch stayed) is cleaned up too, if convoy wrote it.
+                    if let Some(head) = forge.branch_head(repo, &self.branch).await? {
+                        if head == plan.base || self.wrote(repo, &head).await? {
+                            forge.delete_branch(repo, &self.branch).await?;
+                        } else {
+                            notes.push(format!("branch `{}` kept: it has commits convoy did not write", self.branch));
+                        }
                     }
+                    nothing(ApplyAction::Nothing, notes)
                 }
             });
         }
 
+        // No PR on the branch at all, while there is a change: a new campaign branch, maybe a
+        // renamed one (a read only then, so steady-state re-runs do not pay for it).
+        if prs.is_empty() {
+            for note in self.renamed_from(repo).await? {
+                tracing::warn!(%repo, "{note}");
+                notes.push(note);
+            }
+        }
         let head = match &open {
             Some(pr) => Some(pr.head_sha.clone()),
             None => forge.branch_head(repo, &self.branch).await?,
         };
+        if open.is_none()
+            && let Some(pr) = &closed_by_person
+            && !self.reopen_closed
+        {
+            let reason = format!(
+                "PR #{} closed by a person; left closed (set [campaign] reopen_closed = true to open it again)",
+                pr.number
+            );
+            return Ok(nothing(ApplyAction::Left { number: Some(pr.number), url: pr.url.clone(), reason }, notes));
+        }
+        if open.is_none()
+            && let Some(sha) = &head
+            && self.conflict == ConflictStrategy::Skip
+            // A branch still at the base carries no commits at all (a combined write that
+            // stopped after creating the branch, or another run's in progress).
+            && *sha != plan.base
+            && !self.wrote(repo, sha).await?
+        {
+            let reason = format!(
+                "branch `{}` has commits convoy did not write and no open pull request; left as it is (set [campaign] conflict_strategy = \"replace\" to replace it)",
+                self.branch
+            );
+            return Ok(nothing(ApplyAction::Left { number: None, url: String::new(), reason }, notes));
+        }
         let files = plan.files.len();
+        let message = self.commit_message();
         let changes = || plan.files.iter().map(FileDiff::to_change).collect::<Vec<_>>();
         let new_pr = || NewPullRequest {
             title: plan.title.clone(),
@@ -342,10 +461,13 @@ impl ApplyContext {
             reviewers: self.reviewers.clone(),
             assignees: Vec::new(),
         };
-        if open.is_none() && head.is_none() && combined {
-            let pr = forge.open_change(repo, &plan.base, &changes(), &self.message, &new_pr()).await?;
-            return self.opened(repo, plan, pr, files).await;
+        if open.is_none() && head.is_none() && closed_by_person.is_none() && combined {
+            let pr = forge.open_change(repo, &plan.base, &changes(), &message, &new_pr()).await?;
+            return self.opened(repo, plan, pr, files, notes).await;
         }
+        // The commit must sit on the default branch's head as it is now: a PR whose base is not
+        // the default branch any more (the repository's default branch changed) is rebuilt on
+        // the new one and retargeted below.
         let up_to_date = match &head {
             Some(sha) => {
                 let info = forge.commit_info(repo, sha).await?;
@@ -354,33 +476,71 @@ impl ApplyContext {
             None => false,
         };
         if !up_to_date {
-            let sha = forge.create_commit(repo, &plan.base, &changes(), &self.message).await?;
+            let sha = forge.create_commit(repo, &plan.base, &changes(), &message).await?;
             forge.update_branch(repo, &self.branch, &sha, true).await?;
         }
         match open {
-            Some(pr) => {
-                let action = if up_to_date {
+            Some(mut pr) => {
+                let retarget = pr.base != plan.base_branch;
+                if retarget {
+                    let update = PullRequestUpdate { base: Some(plan.base_branch.clone()), ..Default::default() };
+                    let note = format!("retargeted PR #{} from `{}` to `{}`", pr.number, pr.base, plan.base_branch);
+                    pr = forge.update_pull_request(repo, pr.number, &update).await?;
+                    tracing::info!(%repo, "{note}");
+                    notes.push(note);
+                }
+                let action = if up_to_date && !retarget {
                     ApplyAction::Unchanged { number: pr.number, url: pr.url.clone() }
                 } else {
-                    ApplyAction::Updated { number: pr.number, url: pr.url.clone(), pushed: true }
+                    ApplyAction::Updated { number: pr.number, url: pr.url.clone(), pushed: !up_to_date }
                 };
-                Ok(Pass1 { action, files, title: plan.title.clone(), body: plan.body.clone(), pr: Some(pr) })
+                Ok(Pass1 { action, files, title: plan.title.clone(), body: plan.body.clone(), pr: Some(pr), notes })
             }
             None => {
+                // Asked to reopen a PR a person closed: reopen that one (its discussion stays),
+                // or open a new one where the forge will not reopen it.
+                if let Some(closed) = &closed_by_person {
+                    let reopen = PullRequestUpdate { state: Some(PrState::Open), ..Default::default() };
+                    match forge.update_pull_request(repo, closed.number, &reopen).await {
+                        Ok(mut pr) => {
+                            if pr.base != plan.base_branch {
+                                let update =
+                                    PullRequestUpdate { base: Some(plan.base_branch.clone()), ..Default::default() };
+                                pr = forge.update_pull_request(repo, pr.number, &update).await?;
+                            }
+                            notes
+                                .push(format!("reopened PR #{}, which a person had closed (reopen_closed)", pr.number));
+                            let action =
+                                ApplyAction::Updated { number: pr.number, url: pr.url.clone(), pushed: !up_to_date };
+                            let (title, body) = (plan.title.clone(), plan.body.clone());
+                            return Ok(Pass1 { action, files, title, body, pr: Some(pr), notes });
+                        }
+                        Err(e) => {
+                            tracing::info!(%repo, "PR #{} cannot be reopened ({e}); opening a new one", closed.number)
+                        }
+                    }
+                }
                 let pr = forge.create_pull_request(repo, &new_pr()).await?;
-                self.opened(repo, plan, pr, files).await
+                self.opened(repo, plan, pr, files, notes).await
             }
         }
     }
 
-    async fn opened(&self, repo: &RepoId, plan: &RepoPlan, pr: PullRequest, files: usize) -> Result<Pass1, ForgeError> {
+    async fn opened(
+        &self,
+        repo: &RepoId,
+        plan: &RepoPlan,
+        pr: PullRequest,
+        files: usize,
+        notes: Vec<String>,
+    ) -> Result<Pass1, ForgeError> {
         if let Some(method) = self.auto_merge
             && !self.forge.enable_auto_merge(repo, &pr, method).await?
         {
             tracing::info!(%repo, "auto-merge not enabled: the repository does not allow it");
         }
         let action = ApplyAction::Opened { number: pr.number, url: pr.url.clone() };
-        Ok(Pass1 { action, files, title: plan.title.clone(), body: plan.body.clone(), pr: Some(pr) })
+        Ok(Pass1 { action, files, title: plan.title.clone(), body: plan.body.clone(), pr: Some(pr), notes })
     }
 
     /// Pass 2's update of one repository's open PR: the sibling list, and the title, labels and
@@ -407,7 +567,30 @@ impl ApplyContext {
             labels: (labels != pr.labels).then_some(labels),
             assignees: (fresh && assignees > 0).then(|| self.assignees.clone()),
             state: None,
+            base: None,
         };
         (update != PullRequestUpdate::default()).then(|| (pr.clone(), update))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_single_parent_commits_with_the_trailer_are_convoys() {
+        let ours = "chore: sync\n\nConvoy-Campaign: convoy/ci\n";
+        assert!(written_by_convoy(ours, 1, "convoy/ci", "chore: sync"));
+        // The trailer names the branch: another campaign's commit is not this one's.
+        assert!(!written_by_convoy(ours, 1, "convoy/other", "something else"));
+        // A merge, or a root commit, is never convoy's.
+        assert!(!written_by_convoy(ours, 2, "convoy/ci", "chore: sync"));
+        assert!(!written_by_convoy(ours, 0, "convoy/ci", "chore: sync"));
+        // A person's commit (on top of convoy's or not).
+        assert!(!written_by_convoy("fix: my change\n", 1, "convoy/ci", "chore: sync"));
+        // Branches written before the trailer: exactly the configured message.
+        assert!(written_by_convoy("chore: sync\n", 1, "convoy/ci", "chore: sync"));
+        // The trailer must be a line of its own, not a mention.
+        assert!(!written_by_convoy("see Convoy-Campaign: convoy/ci\n", 1, "convoy/ci", "x"));
     }
 }

@@ -211,6 +211,20 @@ impl Inner {
         gix::open(&path).map_err(|e| ForgeError::git(format!("opening {id}"), e))
     }
 
+    /// The branch `HEAD` names (GitHub's "default branch"), or the fallback branch.
+    fn default_branch(&self, id: &RepoId) -> String {
+        let head = std::fs::read_to_string(self.repo_path(id).join("HEAD")).unwrap_or_default();
+        head.trim().strip_prefix("ref: refs/heads/").unwrap_or(&self.fallback_branch).to_string()
+    }
+
+    /// Refuse to write `branch` if it is `id`'s default branch.
+    fn refuse_default_branch(&self, id: &RepoId, branch: &str, what: &str) -> ForgeResult<()> {
+        if self.default_branch(id) == branch {
+            return Err(super::default_branch_refusal(id, branch, what));
+        }
+        Ok(())
+    }
+
     fn clone_url(&self, id: &RepoId) -> String {
         match &self.clone_url {
             Some(t) => t.replace("{owner}", &id.owner).replace("{name}", &id.name),
@@ -509,9 +523,7 @@ impl Forge for LocalForge {
                     continue;
                 }
                 let id = RepoId::new(owner.clone(), name);
-                let head = std::fs::read_to_string(entry.path().join("HEAD")).unwrap_or_default();
-                let default_branch =
-                    head.trim().strip_prefix("ref: refs/heads/").unwrap_or(&inner.fallback_branch).to_string();
+                let default_branch = inner.default_branch(&id);
                 let meta = read_state(&entry.path())?.meta;
                 // A repository that cannot be opened still lists; its fetch reports the problem.
                 let head = gix::open(entry.path())
@@ -570,6 +582,7 @@ impl Forge for LocalForge {
         let (id, branch, sha) = (repo.clone(), branch.to_string(), sha.to_string());
         self.blocking(move |inner| {
             let repo = inner.open(&id)?;
+            inner.refuse_default_branch(&id, &branch, "move")?;
             let target = parse_oid(&sha)?;
             if repo.find_commit(target).is_err() {
                 return Err(ForgeError::Invalid(format!("commit {sha} does not exist in {id}")));
@@ -592,6 +605,7 @@ impl Forge for LocalForge {
         let (id, branch) = (repo.clone(), branch.to_string());
         self.blocking(move |inner| {
             let repo = inner.open(&id)?;
+            inner.refuse_default_branch(&id, &branch, "delete")?;
             let name = format!("refs/heads/{branch}");
             match repo.try_find_reference(name.as_str()).map_err(|e| ForgeError::git(&name, e))? {
                 None => Ok(false),
@@ -608,6 +622,16 @@ impl Forge for LocalForge {
         let (id, branch) = (repo.clone(), branch.to_string());
         self.blocking(move |inner| {
             let mut prs: Vec<_> = inner.synced_pulls(&id)?.into_iter().filter(|p| p.head == branch).collect();
+            prs.sort_by_key(|p| std::cmp::Reverse(p.number));
+            Ok(prs)
+        })
+        .await
+    }
+
+    async fn open_pull_requests(&self, repo: &RepoId) -> ForgeResult<Vec<PullRequest>> {
+        let id = repo.clone();
+        self.blocking(move |inner| {
+            let mut prs: Vec<_> = inner.synced_pulls(&id)?.into_iter().filter(|p| p.state == PrState::Open).collect();
             prs.sort_by_key(|p| std::cmp::Reverse(p.number));
             Ok(prs)
         })
@@ -695,6 +719,18 @@ impl Forge for LocalForge {
                 }
                 if let Some(a) = &update.assignees {
                     pr.assignees = a.clone();
+                }
+                // As GitHub: only an open pull request changes its base, to a branch that exists.
+                if let Some(base) = update.base.as_ref().filter(|b| **b != pr.base) {
+                    if pr.state != PrState::Open {
+                        return Err(ForgeError::Conflict(format!(
+                            "cannot change the base branch of closed pull request #{number} of {id}"
+                        )));
+                    }
+                    if inner.branch_head_sync(&git, base)?.is_none() {
+                        return Err(ForgeError::Invalid(format!("base branch {base} does not exist in {id}")));
+                    }
+                    pr.base = base.clone();
                 }
                 match (update.state, pr.state) {
                     (None, _) => {}

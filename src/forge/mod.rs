@@ -157,6 +157,9 @@ pub struct PullRequestUpdate {
     pub labels: Option<Vec<String>>,
     /// Replaces the assignees.
     pub assignees: Option<Vec<String>>,
+    /// Retarget the pull request to this base branch (GitHub: `PATCH /repos/{owner}/{repo}/pulls/{pull_number}`
+    /// with `base`; only an open pull request can change its base).
+    pub base: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -332,6 +335,13 @@ impl ForgeError {
 
 pub type ForgeResult<T> = Result<T, ForgeError>;
 
+/// The refusal every forge gives when asked to move or delete `repo`'s default branch.
+pub(crate) fn default_branch_refusal(repo: &RepoId, branch: &str, what: &str) -> ForgeError {
+    ForgeError::Invalid(format!(
+        "will not {what} `{branch}` of {repo}: it is the repository's default branch, and convoy never writes a default branch (changes reach it only by merging a pull request)"
+    ))
+}
+
 /// What a run spent on a remote forge's API.
 pub use github::api::Usage as ApiUsage;
 
@@ -397,12 +407,21 @@ pub trait Forge: Send + Sync {
         message: &str,
     ) -> ForgeResult<String>;
     /// Point `branch` at `sha`, creating it if needed. Without `force`, only fast-forwards.
+    ///
+    /// Refuses ([`ForgeError::Invalid`], naming the repository) to move the repository's default
+    /// branch, whatever the caller asks: convoy proposes changes through pull requests and never
+    /// writes a default branch itself (merging a pull request is the forge's own write).
     async fn update_branch(&self, repo: &RepoId, branch: &str, sha: &str, force: bool) -> ForgeResult<()>;
     /// Delete `branch`; deleting a missing branch is not an error (returns `false`).
+    ///
+    /// Refuses ([`ForgeError::Invalid`]) to delete the repository's default branch.
     async fn delete_branch(&self, repo: &RepoId, branch: &str) -> ForgeResult<bool>;
 
     /// Pull requests whose head is `branch`, any state, newest first.
     async fn find_pull_requests(&self, repo: &RepoId, branch: &str) -> ForgeResult<Vec<PullRequest>>;
+    /// Every open pull request of `repo`, whatever its head, newest first (GitHub:
+    /// `GET /repos/{owner}/{repo}/pulls?state=open`).
+    async fn open_pull_requests(&self, repo: &RepoId) -> ForgeResult<Vec<PullRequest>>;
     async fn get_pull_request(&self, repo: &RepoId, number: u64) -> ForgeResult<PullRequest>;
     async fn create_pull_request(&self, repo: &RepoId, pr: &NewPullRequest) -> ForgeResult<PullRequest>;
     /// Propose a change from scratch: create branch `pr.head` at `base`, commit `changes` on it

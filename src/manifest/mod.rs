@@ -241,6 +241,10 @@ pub struct FileEntry {
     pub delete: bool,
     #[serde(default)]
     pub vars: BTreeMap<String, toml::Value>,
+    /// `"100644"` or `"100755"`: the git file mode `dest` gets, new or existing. Unset: a new
+    /// file is `100755` when its source is executable, an existing file keeps its mode.
+    #[serde(default)]
+    pub mode: Option<crate::change::FileMode>,
 }
 
 fn all_repos() -> Vec<Spanned<String>> {
@@ -279,6 +283,25 @@ pub struct Campaign {
     /// manifest no longer declares.
     #[serde(default)]
     pub prune: bool,
+    /// What to do when the campaign branch exists with commits convoy did not write and no pull
+    /// request is open for it: `skip` (default) leaves it and says so, `replace` rebuilds it.
+    #[serde(default)]
+    pub conflict_strategy: ConflictStrategy,
+    /// Open a new pull request where a person closed convoy's last one (default: leave it closed
+    /// and report it; `convoy apply --reopen` does the same for one run).
+    #[serde(default)]
+    pub reopen_closed: bool,
+}
+
+/// `[campaign] conflict_strategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConflictStrategy {
+    /// Leave a campaign branch that carries commits convoy did not write.
+    #[default]
+    Skip,
+    /// Force-replace it with convoy's commit.
+    Replace,
 }
 
 impl Default for Campaign {
@@ -294,6 +317,8 @@ impl Default for Campaign {
             assignees: Vec::new(),
             auto_merge: None,
             prune: false,
+            conflict_strategy: ConflictStrategy::Skip,
+            reopen_closed: false,
         }
     }
 }

@@ -203,6 +203,7 @@ fn apply_key(r: &RepoResult<ApplyOutcome>) -> &'static str {
             ApplyAction::Unchanged { .. } => "unchanged",
             ApplyAction::Closed { .. } => "closed",
             ApplyAction::Nothing => "nothing",
+            ApplyAction::Left { .. } => "left",
         },
         Err(_) => "failed",
     }
@@ -218,7 +219,8 @@ pub fn apply_text(branch: &str, results: &[RepoResult<ApplyOutcome>], skipped: &
                         ApplyAction::Opened { url, .. }
                         | ApplyAction::Updated { url, .. }
                         | ApplyAction::Unchanged { url, .. }
-                        | ApplyAction::Closed { url, .. } => url.clone(),
+                        | ApplyAction::Closed { url, .. }
+                        | ApplyAction::Left { url, .. } => url.clone(),
                         ApplyAction::Nothing => String::new(),
                     };
                     (crate::campaign::describe(&o.action), url)
@@ -232,6 +234,11 @@ pub fn apply_text(branch: &str, results: &[RepoResult<ApplyOutcome>], skipped: &
     out.push_str(&table(&["REPOSITORY", "RESULT", "PULL REQUEST"], &rows));
     for (repo, why) in skipped {
         out.push_str(&format!("skipped {repo}: {why}\n"));
+    }
+    for r in results {
+        for note in r.result.as_ref().map(|o| o.notes.as_slice()).unwrap_or_default() {
+            out.push_str(&format!("note {}: {note}\n", r.repo));
+        }
     }
     let n = |s| results.iter().filter(|r| apply_key(r) == s).count();
     out.push_str(&format!(
@@ -258,6 +265,9 @@ pub fn apply_json(
                 let mut v = serde_json::to_value(&o.action).unwrap_or_default();
                 v["repo"] = json!(r.repo.full_name());
                 v["files"] = json!(o.files);
+                if !o.notes.is_empty() {
+                    v["notes"] = json!(o.notes);
+                }
                 v
             }
             Err(e) => json!({"repo": r.repo.full_name(), "action": "failed", "error": e}),

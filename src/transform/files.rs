@@ -1,8 +1,12 @@
 //! `[[file]]` entries: shared files copied verbatim, rendered, or deleted.
+//!
+//! Modes: `mode = "100644" | "100755"` sets the git file mode of `dest`, new or existing. Without
+//! it, a file convoy creates is `100755` when its source in `files/` is executable (any `x` bit,
+//! as git records a file's mode), and a file the repository already has keeps its own mode.
 
 use super::templates::check_rendered;
 use super::{RepoInput, Transformer, template_context};
-use crate::change::{Edit, Want};
+use crate::change::{Edit, FileMode, ModeRule, Want};
 use crate::workspace::paths::RepoPath;
 
 pub struct Files;
@@ -29,17 +33,37 @@ impl Transformer for Files {
                 continue;
             };
             let name = format!("files/{}", source.get_ref());
+            let source_path = input.manifest.files_dir().join(source.get_ref());
+            let rule = match entry.mode {
+                Some(mode) => ModeRule::Always(mode),
+                None if is_executable(&source_path) => ModeRule::ForNewFile(FileMode::Executable),
+                None => ModeRule::ForNewFile(FileMode::Regular),
+            };
             let content = if entry.render {
                 let ctx = template_context(input.manifest, input.target, input.snapshot, &entry.vars);
                 let text = input.renderer.render(&name, &ctx).map_err(|e| e.to_string())?;
                 check_rendered(&path, &text).map_err(|e| format!("{name} rendered to {path}: {e}"))?;
                 text.into_bytes()
             } else {
-                std::fs::read(input.manifest.files_dir().join(source.get_ref()))
-                    .map_err(|e| format!("cannot read {name}: {e}"))?
+                std::fs::read(&source_path).map_err(|e| format!("cannot read {name}: {e}"))?
             };
-            edits.push(Edit { path, want: Want::Content(content), origin: name });
+            edits.push(Edit { path, want: Want::ContentWithMode(content, rule), origin: name });
         }
         Ok(edits)
+    }
+}
+
+/// Whether git would record `path` as `100755`: any execute bit set (git's rule for a file's
+/// mode). Always false where files have no execute bits.
+fn is_executable(path: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
     }
 }

@@ -2,6 +2,7 @@ use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
+use gix::bstr::ByteSlice;
 use serde::Serialize;
 
 use super::Snapshot;
@@ -15,8 +16,20 @@ pub enum CacheError {
     Missing { repo: RepoId },
     #[error("cache of {repo} at {path}: {reason}")]
     Broken { repo: RepoId, path: String, reason: String },
-    #[error("the remote has no branch `{branch}` in {repo}")]
-    NoBranch { repo: RepoId, branch: String },
+    #[error("{repo} has no branch `{branch}`, which the forge names as its default branch{}", others_hint(.others))]
+    NoBranch { repo: RepoId, branch: String, others: Vec<String> },
+    /// The remote has no commit at all: a repository created and never pushed to.
+    #[error("{repo} has no commits yet (an empty repository): nothing to plan until its first push")]
+    Empty { repo: RepoId },
+}
+
+fn others_hint(others: &[String]) -> String {
+    match others {
+        [] => String::new(),
+        _ => {
+            format!(" (its branches: {})\n  help: set the repository's default branch on the forge", others.join(", "))
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -94,6 +107,8 @@ impl Cache {
             }
             match self.update(remote, &dest, credentials) {
                 Ok(outcome) => return Ok(outcome),
+                // What the remote has (or lacks) is not fixed by cloning it again.
+                Err(e @ (CacheError::Empty { .. } | CacheError::NoBranch { .. })) => return Err(e),
                 Err(first) => {
                     tracing::warn!(repo = %remote.id, error = %first, "cache entry unusable, re-cloning");
                     let fresh = self.clone_fresh(remote, &dest, credentials)?;
@@ -192,7 +207,7 @@ impl Cache {
             Depth::Full => Shallow::NoChange,
         };
         let interrupt = AtomicBool::new(false);
-        let outcome = repo
+        let prepared = repo
             .remote_at(remote.clone_url.as_str())
             .and_then(|r| r.with_refspecs([spec.as_str()], Direction::Fetch))
             .map_err(|e| err(e.to_string()))?
@@ -201,19 +216,68 @@ impl Cache {
             .map_err(|e| err(chain(&e)))?
             .with_credentials(credential_helper(credentials.filter(|_| may_send_credentials(&remote.clone_url))))
             .prepare_fetch(gix::progress::Discard, Default::default())
-            .map_err(|e| err(chain(&e)))?
-            .with_shallow(shallow)
-            .receive(gix::progress::Discard, &interrupt)
             .map_err(|e| err(chain(&e)))?;
-        let advertised = outcome
-            .ref_map
-            .mappings
-            .iter()
-            .any(|m| m.remote.as_name().is_some_and(|n| n == format!("refs/heads/{branch}").as_str()));
+        // Before asking for a pack, read what the remote advertised: an empty repository or a
+        // default branch that does not exist is said in plain words, not as a refspec error.
+        let wanted = format!("refs/heads/{branch}");
+        let ref_map = prepared.ref_map();
+        let advertised = ref_map.mappings.iter().any(|m| m.remote.as_name().is_some_and(|n| n == wanted.as_str()));
         if !advertised {
-            return Err(CacheError::NoBranch { repo: remote.id.clone(), branch: branch.clone() });
+            drop(prepared);
+            return Err(self.missing_branch(repo, remote, credentials));
         }
+        prepared.with_shallow(shallow).receive(gix::progress::Discard, &interrupt).map_err(|e| {
+            // `git upload-pack` names the object it could not read on its stderr, which gix
+            // discards for `file://` remotes: look for it ourselves, on this failure path only.
+            match missing_object_in_local_remote(&remote.clone_url, branch) {
+                Some(missing) => err(format!("the remote repository is missing {missing} ({})", chain(&e))),
+                None => err(chain(&e)),
+            }
+        })?;
         resolve(repo, &tracking).ok_or_else(|| err(format!("{tracking} missing after fetch")))
+    }
+
+    /// Why the remote advertised no default branch: it has no commit at all (an empty
+    /// repository), or its default branch does not exist (with the branches it has). The fetch
+    /// asked only for the default branch, so this lists every ref once, on this failure path only.
+    fn missing_branch(
+        &self,
+        repo: &gix::Repository,
+        remote: &RemoteRepo,
+        credentials: Option<&GitCredentials>,
+    ) -> CacheError {
+        use gix::remote::Direction;
+        let branch = remote.default_branch.clone();
+        let no_branch = |others| CacheError::NoBranch { repo: remote.id.clone(), branch: branch.clone(), others };
+        let options =
+            gix::remote::ref_map::Options { prefix_from_spec_as_filter_on_remote: false, ..Default::default() };
+        let listed = repo
+            .remote_at(remote.clone_url.as_str())
+            .and_then(|r| r.with_refspecs(["+refs/heads/*:refs/remotes/origin/*"], Direction::Fetch))
+            .map_err(|e| e.to_string())
+            .and_then(|r| {
+                r.with_fetch_tags(gix::remote::fetch::Tags::None)
+                    .connect(Direction::Fetch)
+                    .map_err(|e| chain(&e))?
+                    .with_credentials(credential_helper(
+                        credentials.filter(|_| may_send_credentials(&remote.clone_url)),
+                    ))
+                    .ref_map(gix::progress::Discard, options)
+                    .map_err(|e| chain(&e))
+            });
+        let Ok((ref_map, _)) = listed else { return no_branch(Vec::new()) };
+        let mut heads = Vec::new();
+        let mut any_commit = false;
+        for r in &ref_map.remote_refs {
+            let (name, target, _) = r.unpack();
+            if target.is_some_and(|t| !t.is_null()) {
+                any_commit = true;
+                if let Some(head) = name.to_str().ok().and_then(|n| n.strip_prefix("refs/heads/")) {
+                    heads.push(head.to_string());
+                }
+            }
+        }
+        if any_commit { no_branch(heads) } else { CacheError::Empty { repo: remote.id.clone() } }
     }
 
     /// Open the cached snapshot of `remote`'s default branch.
@@ -275,6 +339,38 @@ fn credential_helper(
         }
         _ => Ok(None),
     }
+}
+
+/// For a remote on this machine (`file://`), the first object the tip of `branch` needs and the
+/// repository lacks (`blob <id> (<path>)`, `tree <id> (<path>)` or `commit <id>`): a corrupt
+/// remote. Only the tip's commit and tree are checked (what a depth-1 fetch sends); `None` for
+/// other remotes or when nothing is missing there.
+fn missing_object_in_local_remote(url: &str, branch: &str) -> Option<String> {
+    let path = url.strip_prefix("file://")?;
+    let repo = gix::open(path).ok()?;
+    let name = format!("refs/heads/{branch}");
+    let tip = repo.try_find_reference(name.as_str()).ok()??.target().try_id()?.to_owned();
+    let Ok(commit) = repo.find_commit(tip) else { return Some(format!("commit {tip} (the tip of {branch})")) };
+    let tree = commit.tree_id().ok()?.detach();
+    missing_in_tree(&repo, tree, "")
+}
+
+fn missing_in_tree(repo: &gix::Repository, id: gix::ObjectId, dir: &str) -> Option<String> {
+    let shown = if dir.is_empty() { "the root folder" } else { dir };
+    let Ok(tree) = repo.find_tree(id) else { return Some(format!("tree {id} ({shown})")) };
+    for entry in tree.iter() {
+        let Ok(entry) = entry else { return Some(format!("tree {id} ({shown}, unreadable)")) };
+        let path = if dir.is_empty() { entry.filename().to_string() } else { format!("{dir}/{}", entry.filename()) };
+        let oid = entry.oid().to_owned();
+        if entry.mode().is_tree() {
+            if let Some(missing) = missing_in_tree(repo, oid, &path) {
+                return Some(missing);
+            }
+        } else if !entry.mode().is_commit() && !repo.has_object(oid) {
+            return Some(format!("blob {oid} ({path})"));
+        }
+    }
+    None
 }
 
 fn resolve(repo: &gix::Repository, name: &str) -> Option<String> {

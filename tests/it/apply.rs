@@ -176,17 +176,269 @@ fn prune_deletes_files_the_manifest_stopped_declaring() {
 }
 
 #[test]
-fn a_deleted_campaign_branch_is_recreated_with_a_new_pr() {
+fn a_pr_closed_by_a_person_stays_closed_unless_reopen_closed() {
     let org = org_with_template();
     assert_eq!(org.convoy(&["apply", "-q"]).code, 0);
-    // Someone deletes the branch: the forge closes its PR (as GitHub does).
+    // Someone deletes the branch: the forge closes its PR (as GitHub does), a person's act.
     crate::support::git(&org.bare("api"), &["update-ref", "-d", "refs/heads/convoy/ci"]);
+    for _ in 0..2 {
+        let out = org.convoy(&["apply", "-q"]);
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(
+            row(&out.stdout, "acme/api"),
+            "acme/api PR #1 closed by a person; left closed (set [campaign] reopen_closed = true to open it again) local:acme/api#1"
+        );
+        assert_eq!(org.pulls("api").len(), 1, "no new PR");
+        assert_eq!(org.pulls("api")[0]["state"], "closed");
+        assert_eq!(org.branch_head("api", "convoy/ci"), None);
+    }
+    // A PR closed in place (the branch kept) is left the same way.
+    let web = &org.pulls("web")[0];
+    assert_eq!(web["state"], "open");
+    close_by_hand(&org, "web", 1);
+    let out = org.convoy(&["apply", "-q", "--repo", "web"]);
+    assert!(row(&out.stdout, "acme/web").starts_with("acme/web PR #1 closed by a person; left closed"), "{out:?}");
+
+    // The setting opens it again: the branch is rebuilt and the same PR reopened.
+    let manifest = std::fs::read_to_string(org.path().join("org.toml")).unwrap();
+    org.manifest(&format!("{manifest}reopen_closed = true\n"));
     let out = org.convoy(&["apply", "-q"]);
     assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(row(&out.stdout, "acme/api"), "acme/api opened PR #2 local:acme/api#2");
+    assert_eq!(row(&out.stdout, "acme/api"), "acme/api pushed new commit to PR #1 local:acme/api#1");
     let pulls = org.pulls("api");
-    assert_eq!(pulls.iter().filter(|p| p["state"] == "open").count(), 1, "exactly one open PR");
-    assert!(org.branch_head("api", "convoy/ci").is_some());
+    assert_eq!(pulls.len(), 1);
+    assert_eq!(pulls[0]["state"], "open");
+    assert_eq!(org.show("api", "convoy/ci", ".github/workflows/ci.yml"), "name: ci\non: push\n# acme/api rust\n");
+    assert_eq!(org.pulls("web")[0]["state"], "open");
+}
+
+/// Push a person's commit (adding `NOTES`) on top of `from` of `name` to `to`; returns its id.
+fn push_to_branch(org: &Org, name: &str, from: &str, to: &str) -> String {
+    let bare = org.bare(name);
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    crate::support::git(w, &["init", "-q"]);
+    crate::support::git(w, &["fetch", "-q", bare.to_str().unwrap(), from]);
+    crate::support::git(w, &["reset", "-q", "--hard", "FETCH_HEAD"]);
+    std::fs::write(w.join("NOTES"), "mine\n").unwrap();
+    crate::support::git(w, &["add", "-A"]);
+    crate::support::git(w, &["commit", "-q", "-m", "my fix"]);
+    crate::support::git(w, &["push", "-q", bare.to_str().unwrap(), &format!("HEAD:refs/heads/{to}")]);
+    org.branch_head(name, to).unwrap()
+}
+
+/// Close PR `number` of `name` as a person would in the forge's UI (the documented state file).
+fn close_by_hand(org: &Org, name: &str, number: u64) {
+    let path = org.bare(name).join("convoy-forge.json");
+    let mut state: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for pr in state["pull_requests"].as_array_mut().unwrap() {
+        if pr["number"] == number {
+            pr["state"] = "closed".into();
+        }
+    }
+    std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
+}
+
+#[test]
+fn a_pr_convoy_closed_is_followed_by_a_new_one_when_the_change_comes_back() {
+    let org = org_with_template();
+    assert_eq!(org.convoy(&["apply", "-q"]).code, 0);
+    org.commit("web", &[Entry::File(".github/workflows/ci.yml", "name: ci\non: push\n# acme/web node\n")], "ci");
+    let out = org.convoy(&["apply", "-q"]);
+    assert!(out.stdout.contains("closed PR #1 (no change left)"), "{out:?}");
+    // The change comes back: convoy closed #1 itself, so it opens a new PR.
+    org.commit("web", &[Entry::File(".github/workflows/ci.yml", "name: old\n")], "ci by hand");
+    let out = org.convoy(&["apply", "-q", "--repo", "web"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(row(&out.stdout, "acme/web"), "acme/web opened PR #2 local:acme/web#2");
+}
+
+#[test]
+fn a_campaign_branch_with_someone_elses_commits_is_left_unless_replace() {
+    let org = org_with_template();
+    // A person made `convoy/ci` (no PR) with a commit of their own.
+    let theirs = push_to_branch(&org, "api", "main", "convoy/ci");
+    let out = org.convoy(&["apply", "-q"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        row(&out.stdout, "acme/api"),
+        "acme/api branch `convoy/ci` has commits convoy did not write and no open pull request; left as it is (set [campaign] conflict_strategy = \"replace\" to replace it)"
+    );
+    assert_eq!(org.branch_head("api", "convoy/ci").unwrap(), theirs, "not force-replaced");
+    assert!(org.pulls("api").is_empty());
+    assert_eq!(row(&out.stdout, "acme/web"), "acme/web opened PR #1 local:acme/web#1");
+    // Nor deleted when there is nothing to change.
+    org.commit("api", &[Entry::File(".github/workflows/ci.yml", "name: ci\non: push\n# acme/api rust\n")], "ci");
+    let out = org.convoy(&["apply", "-q", "--repo", "api"]);
+    assert_eq!(row(&out.stdout, "acme/api"), "acme/api nothing to do", "{out:?}");
+    assert!(
+        out.stdout.contains("note acme/api: branch `convoy/ci` kept: it has commits convoy did not write"),
+        "{out:?}"
+    );
+    assert_eq!(org.branch_head("api", "convoy/ci").unwrap(), theirs);
+    org.commit("api", &[Entry::File(".github/workflows/ci.yml", "name: old\n")], "ci by hand");
+    let manifest = std::fs::read_to_string(org.path().join("org.toml")).unwrap();
+    org.manifest(&format!("{manifest}conflict_strategy = \"replace\"\n"));
+    let out = org.convoy(&["apply", "-q", "--repo", "api"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(row(&out.stdout, "acme/api"), "acme/api opened PR #1 local:acme/api#1");
+    let head = org.branch_head("api", "convoy/ci").unwrap();
+    let message = crate::support::git(&org.bare("api"), &["log", "-1", "--format=%B", &head]);
+    assert!(message.trim_end().ends_with("\n\nConvoy-Campaign: convoy/ci"), "{message}");
+}
+
+#[test]
+fn a_branch_convoy_wrote_is_not_mistaken_for_someone_elses() {
+    let org = org_with_template();
+    assert_eq!(org.convoy(&["apply", "-q"]).code, 0);
+    // A person pushes a commit of their own on top of convoy's.
+    let theirs = push_to_branch(&org, "api", "convoy/ci", "convoy/ci");
+    // The change disappears: the PR is closed, but the branch with their commit stays.
+    org.commit("api", &[Entry::File(".github/workflows/ci.yml", "name: ci\non: push\n# acme/api rust\n")], "ci");
+    let out = org.convoy(&["apply", "-q", "--repo", "api"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("closed PR #1 (no change left)"), "{out:?}");
+    assert_eq!(org.branch_head("api", "convoy/ci").unwrap(), theirs, "their commit is kept");
+    assert!(org.pulls("api")[0]["body"].as_str().unwrap().contains("<!-- convoy:closed-by-convoy -->"));
+}
+
+#[test]
+fn a_new_default_branch_rebuilds_the_branch_and_retargets_the_pr() {
+    let org = org_with_template();
+    assert_eq!(org.convoy(&["apply", "-q"]).code, 0);
+    // The repository moves to `trunk`, which has a commit `main` does not.
+    let bare = org.bare("api");
+    let main = org.branch_head("api", "main").unwrap();
+    crate::support::git(&bare, &["update-ref", "refs/heads/trunk", &main]);
+    crate::support::git(&bare, &["symbolic-ref", "HEAD", "refs/heads/trunk"]);
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    crate::support::git(w, &["init", "-q"]);
+    crate::support::git(w, &["fetch", "-q", bare.to_str().unwrap(), "trunk"]);
+    crate::support::git(w, &["reset", "-q", "--hard", "FETCH_HEAD"]);
+    std::fs::write(w.join("TRUNK"), "only on trunk\n").unwrap();
+    crate::support::git(w, &["add", "-A"]);
+    crate::support::git(w, &["commit", "-q", "-m", "trunk only"]);
+    crate::support::git(w, &["push", "-q", bare.to_str().unwrap(), "HEAD:refs/heads/trunk"]);
+    let trunk = org.branch_head("api", "trunk").unwrap();
+
+    let out = org.convoy(&["apply", "-q", "--repo", "api"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(row(&out.stdout, "acme/api"), "acme/api pushed new commit to PR #1 local:acme/api#1");
+    let pr = &org.pulls("api")[0];
+    assert_eq!(pr["base"], "trunk", "{pr}");
+    assert_eq!(pr["state"], "open");
+    let head = org.branch_head("api", "convoy/ci").unwrap();
+    let parent = crate::support::git(&bare, &["rev-parse", &format!("{head}^")]);
+    assert_eq!(parent.trim(), trunk, "rebuilt on the new default branch, carrying nobody else's commits");
+    assert_eq!(org.branch_head("api", "main").unwrap(), main, "the old default branch is untouched");
+    // Converged: a re-run changes nothing.
+    let again = org.convoy(&["apply", "-q", "--repo", "api"]);
+    assert_eq!(row(&again.stdout, "acme/api"), "acme/api PR #1 up to date local:acme/api#1");
+}
+
+#[test]
+fn a_default_branch_is_never_moved_or_deleted() {
+    let org = org_with_template();
+    let main = org.branch_head("api", "main").unwrap();
+    let manifest = std::fs::read_to_string(org.path().join("org.toml")).unwrap();
+    org.manifest(&manifest.replace("branch = \"convoy/ci\"", "branch = \"main\""));
+    // Whoever refuses it (`validate`, the engine, the forge), `main` stays where it was.
+    for _ in 0..2 {
+        let out = org.convoy(&["apply", "-q"]);
+        assert_ne!(out.code, 0, "{out:?}");
+        assert_eq!(org.branch_head("api", "main").unwrap(), main, "{out:?}");
+        assert!(org.pulls("api").is_empty());
+    }
+}
+
+#[test]
+fn renaming_the_campaign_branch_names_the_prs_left_open() {
+    let org = org_with_template();
+    assert_eq!(org.convoy(&["apply", "-q"]).code, 0);
+    let manifest = std::fs::read_to_string(org.path().join("org.toml")).unwrap();
+    org.manifest(&manifest.replace("branch = \"convoy/ci\"", "branch = \"convoy/ci-v2\""));
+    let out = org.convoy(&["apply", "-q", "--repo", "api"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("PR #1 on branch `convoy/ci` is still open: [campaign] branch is now `convoy/ci-v2`"),
+        "{out:?}"
+    );
+    let json = org.convoy(&["apply", "-q", "--repo", "web", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let notes = v.to_string();
+    assert!(notes.contains("PR #1 on branch `convoy/ci` is still open"), "{notes}");
+}
+
+#[test]
+fn two_applies_at_once_converge_on_one_pr_each() {
+    let org = org_with_template();
+    for round in 0..3 {
+        let runs: Vec<_> = (0..2)
+            .map(|_| {
+                let args = ["-m", org.path().join("org.toml").to_str().unwrap(), "apply", "-q"].map(String::from);
+                std::process::Command::new(assert_cmd::cargo::cargo_bin("convoy"))
+                    .args(args)
+                    .current_dir(org.path())
+                    .env_remove("CONVOY_LOG")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for run in runs {
+            let out = run.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        for repo in ["api", "web"] {
+            let open = org.pulls(repo).iter().filter(|p| p["state"] == "open").count();
+            assert_eq!(open, 1, "round {round}: {repo}");
+        }
+        // Next round races on a fresh change.
+        org.commit("api", &[Entry::File("README.md", &format!("round {round}\n"))], "move");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn executable_sources_and_the_mode_key_set_file_modes() {
+    use std::os::unix::fs::PermissionsExt;
+    let org = Org::new();
+    org.repo("api", &[("README.md", "x\n"), ("tool.sh", "echo old\n")]);
+    org.file("run.sh", "#!/bin/sh\necho hi\n");
+    let exe = org.path().join("files/run.sh");
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    org.manifest(&format!(
+        "{HEAD}[[file]]\nsource = \"run.sh\"\ndest = \"bin/run.sh\"\n\n\
+         [[file]]\nsource = \"run.sh\"\ndest = \"bin/plain.sh\"\nmode = \"100644\"\n\n\
+         [[file]]\nsource = \"run.sh\"\ndest = \"README.md\"\n\n\
+         [[file]]\nsource = \"run.sh\"\ndest = \"tool.sh\"\nmode = \"100755\"\n{CAMPAIGN}"
+    ));
+    let plan = org.convoy(&["plan", "-q"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(plan.stdout.contains("new file mode 100755\n--- /dev/null\n+++ b/bin/run.sh\n"), "{plan:?}");
+    assert!(plan.stdout.contains("old mode 100644\nnew mode 100755\n--- a/tool.sh\n"), "{plan:?}");
+    assert_eq!(org.convoy(&["apply", "-q"]).code, 0);
+    let tree = crate::support::git(&org.bare("api"), &["ls-tree", "-r", "convoy/ci"]);
+    let mode = |path: &str| {
+        tree.lines().find(|l| l.ends_with(&format!("\t{path}"))).map(|l| l[..6].to_string()).unwrap_or_default()
+    };
+    assert_eq!(mode("bin/run.sh"), "100755", "a new file from an executable source: {tree}");
+    assert_eq!(mode("bin/plain.sh"), "100644", "mode = 100644 wins: {tree}");
+    assert_eq!(mode("README.md"), "100644", "an existing file keeps its mode: {tree}");
+    assert_eq!(mode("tool.sh"), "100755", "mode = 100755 changes an existing file: {tree}");
+
+    // A mode-only change is a change; a wrong mode string is refused with its place.
+    org.manifest(&format!("{HEAD}[[file]]\nsource = \"run.sh\"\ndest = \"x.sh\"\nmode = \"755\"\n{CAMPAIGN}"));
+    let bad = org.convoy(&["validate"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(bad.stderr.contains("100644") && bad.stderr.contains("100755"), "{bad:?}");
 }
 
 #[test]

@@ -87,3 +87,51 @@ fn plain_progress_lines_when_stderr_is_not_a_terminal() {
     let quiet = org.convoy(&["fetch", "--quiet"]);
     assert_eq!(quiet.stderr, "");
 }
+
+#[test]
+fn an_empty_repo_and_a_missing_default_branch_are_said_in_plain_words() {
+    let org = Org::new();
+    org.repo("api", &[("README.md", "api\n")]);
+    // Created on the forge, never pushed to.
+    crate::support::git(org.path(), &["init", "-q", "--bare", "-b", "main", org.bare("empty").to_str().unwrap()]);
+    // Has commits, but HEAD names a branch that does not exist.
+    org.repo("moved", &[("README.md", "x\n")]);
+    crate::support::git(&org.bare("moved"), &["branch", "-m", "main", "trunk"]);
+    crate::support::git(&org.bare("moved"), &["symbolic-ref", "HEAD", "refs/heads/main"]);
+    org.manifest(HEAD);
+
+    let out = org.convoy(&["fetch", "--quiet"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains(
+            "error: acme/empty: acme/empty has no commits yet (an empty repository): nothing to plan until its first push\n"
+        ),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains(
+            "error: acme/moved: acme/moved has no branch `main`, which the forge names as its default branch (its branches: trunk)\n"
+        ),
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains("refspec"), "{out:?}");
+    assert!(org.path().join("cache/acme/api.git").is_dir(), "the others go on");
+    // Once cached, a later fetch says the same (no re-clone attempt hides it).
+    let again = org.convoy(&["fetch", "--quiet"]);
+    assert!(again.stdout.contains("error: acme/empty: acme/empty has no commits yet"), "{again:?}");
+}
+
+#[test]
+fn a_corrupt_remote_names_the_missing_object() {
+    let org = Org::new();
+    org.repo("api", &[("README.md", "api\n")]);
+    org.manifest(HEAD);
+    let bare = org.bare("api");
+    let blob = crate::support::git(&bare, &["rev-parse", "main:README.md"]).trim().to_string();
+    let loose = bare.join("objects").join(&blob[..2]).join(&blob[2..]);
+    std::fs::remove_file(&loose).unwrap();
+    let out = org.convoy(&["fetch", "--quiet"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let named = format!("the remote repository is missing blob {blob} (README.md)");
+    assert!(out.stdout.contains(&named), "the missing object is named: {out:?}");
+}

@@ -145,3 +145,16 @@ async fn app_tokens_are_scoped_and_refreshed_before_they_expire() {
     assert_eq!(mints, 2, "{:?}", server.requests().counts);
     assert_eq!(app.kind(), convoy::forge::github::auth::TokenKind::Installation);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_branch_is_never_written_and_prs_can_be_retargeted() {
+    let (server, forge, repo) = setup().await;
+    let main = forge.branch_head(&repo, "main").await.unwrap().unwrap();
+    git(&server.repo_path("acme", "api"), &["update-ref", "refs/heads/trunk", &main]);
+    crate::forge_local::default_branch_and_retarget_contract(&forge, &repo).await;
+    // Without a listing the forge asked `GET /repos/{owner}/{repo}`; no ref write reached GitHub.
+    let log = server.requests();
+    let main_writes = log.writes().into_iter().filter(|w| w.path.ends_with("/git/refs/heads/main")).count();
+    assert_eq!(main_writes, 0, "{:?}", log.counts);
+    assert!(log.count("GET", "/repos/{owner}/{repo}") >= 1, "{:?}", log.counts);
+}

@@ -144,3 +144,48 @@ async fn a_corrupt_state_file_is_reported_not_overwritten() {
     assert!(err.to_string().starts_with("forge state ") && err.to_string().contains("is corrupt"), "{err}");
     assert_eq!(std::fs::read_to_string(&state).unwrap(), "{ not json");
 }
+
+/// The contract both forges meet: the default branch is never moved or deleted through
+/// `update_branch`/`delete_branch`, a PR's base can be changed (retargeted), and the open PRs of a
+/// repository are listed whatever their head. `main` is `repo`'s default branch, `trunk` another
+/// branch that exists.
+pub async fn default_branch_and_retarget_contract(forge: &dyn Forge, repo: &RepoId) {
+    let main = forge.branch_head(repo, "main").await.unwrap().unwrap();
+    let sha = forge.create_commit(repo, &main, &[write("NEW", "x\n")], "c").await.unwrap();
+    for force in [false, true] {
+        let err = forge.update_branch(repo, "main", &sha, force).await.unwrap_err();
+        assert!(matches!(err, ForgeError::Invalid(_)), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("`main` of acme/api") && text.contains("default branch"), "{text}");
+    }
+    let err = forge.delete_branch(repo, "main").await.unwrap_err();
+    assert!(err.to_string().contains("will not delete `main` of acme/api"), "{err}");
+    assert_eq!(forge.branch_head(repo, "main").await.unwrap().unwrap(), main, "untouched");
+
+    let a = open_pr(forge, repo, "topic-a", &[write("A", "a\n")]).await;
+    let b = open_pr(forge, repo, "topic-b", &[write("B", "b\n")]).await;
+    let open: Vec<u64> = forge.open_pull_requests(repo).await.unwrap().iter().map(|p| p.number).collect();
+    assert_eq!(open, vec![b, a], "newest first, every head");
+    let retarget = PullRequestUpdate { base: Some("trunk".into()), ..Default::default() };
+    let pr = forge.update_pull_request(repo, a, &retarget).await.unwrap();
+    assert_eq!(pr.base, "trunk");
+    assert_eq!(forge.get_pull_request(repo, a).await.unwrap().base, "trunk");
+    let missing = PullRequestUpdate { base: Some("nope".into()), ..Default::default() };
+    assert!(forge.update_pull_request(repo, a, &missing).await.is_err(), "a base that does not exist");
+    let close = PullRequestUpdate { state: Some(PrState::Closed), ..Default::default() };
+    forge.update_pull_request(repo, b, &close).await.unwrap();
+    let open: Vec<u64> = forge.open_pull_requests(repo).await.unwrap().iter().map(|p| p.number).collect();
+    assert_eq!(open, vec![a]);
+}
+
+#[tokio::test]
+async fn the_default_branch_is_never_written_and_prs_can_be_retargeted() {
+    let (org, forge, repo) = setup();
+    let main = org.branch_head("api", "main").unwrap();
+    git(&org.bare("api"), &["update-ref", "refs/heads/trunk", &main]);
+    default_branch_and_retarget_contract(&forge, &repo).await;
+    // The default branch is whatever HEAD names: once it is `trunk`, `main` is an ordinary branch.
+    git(&org.bare("api"), &["symbolic-ref", "HEAD", "refs/heads/trunk"]);
+    assert!(forge.delete_branch(&repo, "main").await.unwrap());
+    assert!(forge.delete_branch(&repo, "trunk").await.is_err());
+}

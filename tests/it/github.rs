@@ -348,3 +348,55 @@ async fn writes_are_serial_by_default_and_concurrent_only_when_allowed() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_applies_at_once_converge_on_one_pr_each() {
+    let gh = org(6).await;
+    gh.manifest(&gh.server.api_url(), "", "");
+    for round in 0..2 {
+        let env = with_token();
+        let (a, b) = tokio::join!(gh.convoy(&["apply", "-q"], &env), gh.convoy(&["apply", "-q"], &env));
+        assert_eq!(a.code, 0, "round {round}: {a:?}");
+        assert_eq!(b.code, 0, "round {round}: {b:?}");
+        for i in 0..6 {
+            assert_eq!(gh.open_prs(&format!("svc-{i:02}")), 1, "round {round}: svc-{i:02}");
+        }
+        // Next round races on a new base.
+        for i in 0..6 {
+            gh.server.push_commit("acme", &format!("svc-{i:02}"), "main", &[("README.md", b"moved\n")], "move");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_default_branch_retargets_the_pr_and_main_is_never_written() {
+    let gh = org(2).await;
+    gh.manifest(&gh.server.api_url(), "", "");
+    assert_eq!(gh.convoy(&["apply", "-q"], &with_token()).await.code, 0);
+    let trunk = gh.server.push_commit("acme", "svc-00", "trunk", &[("TRUNK", b"only on trunk\n")], "trunk only");
+    gh.server.set_default_branch("acme", "svc-00", "trunk");
+    let out = gh.convoy(&["apply", "-q"], &with_token()).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(row(&out.stdout, "acme/svc-00").starts_with("acme/svc-00 pushed new commit to PR #1"), "{out:?}");
+    assert!(out.stdout.contains("note acme/svc-00: retargeted PR #1 from `main` to `trunk`"), "{out:?}");
+    let pr = &gh.server.pulls("acme", "svc-00")[0];
+    assert_eq!(pr["base"]["ref"], "trunk", "{pr}");
+    let bare = gh.server.repo_path("acme", "svc-00");
+    let parent = crate::support::git(&bare, &["rev-parse", "convoy/ci^"]);
+    assert_eq!(parent.trim(), trunk);
+    let again = gh.convoy(&["apply", "-q"], &with_token()).await;
+    assert!(row(&again.stdout, "acme/svc-00").starts_with("acme/svc-00 PR #1 up to date"), "{again:?}");
+
+    // A manifest that names the default branch as the campaign branch never moves it.
+    let main = crate::support::git(&gh.server.repo_path("acme", "svc-01"), &["rev-parse", "main"]);
+    std::fs::write(
+        gh.path().join("org.toml"),
+        std::fs::read_to_string(gh.path().join("org.toml")).unwrap().replace("convoy/ci", "main"),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let out = gh.convoy(&["apply", "-q"], &with_token()).await;
+        assert_ne!(out.code, 0, "{out:?}");
+        assert_eq!(crate::support::git(&gh.server.repo_path("acme", "svc-01"), &["rev-parse", "main"]), main);
+    }
+}

@@ -309,6 +309,20 @@ impl TestServer {
         }
     }
 
+    /// Make `branch` (which must exist) the default branch of `owner/repo`, as changing it in the
+    /// repository's settings does (`PATCH /repos/{owner}/{repo}` with `default_branch`). Open pull
+    /// requests keep their base.
+    ///
+    /// # Panics
+    /// If the repository or the branch does not exist.
+    pub fn set_default_branch(&self, owner: &str, repo: &str, branch: &str) {
+        let mut st = self.shared.lock();
+        let Some(r) = st.repo_mut(owner, repo) else { panic!("set_default_branch: no repository {owner}/{repo}") };
+        if let Err(e) = crate::repos::set_default_branch(r, branch) {
+            panic!("set_default_branch {owner}/{repo}: {e}");
+        }
+    }
+
     /// The bare repository on disk (`<tmp>/<owner>/<repo>.git`), for `git` commands in tests.
     pub fn repo_path(&self, owner: &str, repo: &str) -> PathBuf {
         self.shared.repo_dir(owner, repo)

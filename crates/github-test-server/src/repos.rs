@@ -154,6 +154,45 @@ pub(crate) fn get_repo(shared: &Shared, req: &ApiReq) -> ApiResult {
     Ok(Reply::ok(repo_json(shared, req, r)))
 }
 
+/// `PATCH /repos/{owner}/{repo}` ("Update a repository"): of its fields, this server takes
+/// `default_branch` (which must name an existing branch, else 422 `invalid`) and `description`.
+/// Changing the default branch does not retarget open pull requests (GitHub does that only when a
+/// branch is *renamed*).
+pub(crate) fn update_repo(shared: &Shared, req: &ApiReq) -> ApiResult {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        default_branch: Option<String>,
+        description: Option<String>,
+    }
+    let body: Body = req.json()?;
+    let mut st = shared.lock();
+    let r = find_mut(&mut st, req)?;
+    if let Some(branch) = body.default_branch {
+        set_default_branch(r, &branch).map_err(|_| {
+            ApiError::validation(vec![ApiError::field_error("Repository", "default_branch", "invalid")])
+        })?;
+    }
+    if let Some(d) = body.description {
+        r.opts.description = Some(d);
+    }
+    r.updated_at = crate::state::now();
+    let r = &*r;
+    Ok(Reply::ok(repo_json(shared, req, r)))
+}
+
+/// Make `branch` (which must exist) the default branch of `r`: the setting and the bare
+/// repository's `HEAD`, which clones follow.
+pub(crate) fn set_default_branch(r: &mut Repo, branch: &str) -> Result<(), String> {
+    let repo = r.repo();
+    if crate::git::ref_target(&repo, &format!("refs/heads/{branch}")).is_none() {
+        return Err(format!("no branch {branch}"));
+    }
+    std::fs::write(repo.git_dir().join("HEAD"), format!("ref: refs/heads/{branch}\n"))
+        .map_err(|e| format!("writing HEAD: {e}"))?;
+    r.opts.default_branch = branch.to_string();
+    Ok(())
+}
+
 /// `GET /repos/{owner}/{repo}/topics`.
 pub(crate) fn get_topics(shared: &Shared, req: &ApiReq) -> ApiResult {
     let st = shared.lock();

@@ -137,7 +137,7 @@ fn api_router(shared: Arc<Shared>) -> Router {
         .route("/app/installations/{installation_id}", r(get(h(apps::get_installation))))
         .route("/app/installations/{installation_id}/access_tokens", r(post(h(apps::create_token))))
         .route("/graphql", r(post(h(graphql::handle))))
-        .route("/repos/{owner}/{repo}", r(get(h(repos::get_repo))))
+        .route("/repos/{owner}/{repo}", r(get(h(repos::get_repo)).patch(h(repos::update_repo))))
         .route("/repos/{owner}/{repo}/installation", r(get(h(apps::repo_installation))))
         .route("/repos/{owner}/{repo}/topics", r(get(h(repos::get_topics)).put(h(repos::put_topics))))
         .route("/repos/{owner}/{repo}/tags", r(get(h(repos::tags))))

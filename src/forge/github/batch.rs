@@ -224,6 +224,7 @@ fn batchable(item: &PullRequestBatchItem) -> bool {
     item.pr.node_id.is_some()
         && u.assignees.is_none()
         && u.state.is_none()
+        && u.base.is_none()
         && (u.title.is_some() || u.body.is_some() || u.labels.is_some())
 }
 

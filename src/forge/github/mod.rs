@@ -37,6 +37,9 @@ pub struct GithubForge {
     /// GraphQL node ids of repositories, from the listing (GraphQL mutations name repositories
     /// by node id; knowing it saves a lookup per repository).
     node_ids: Mutex<HashMap<RepoId, String>>,
+    /// Default branches, from the listing or `GET /repos/{owner}/{repo}`: the branches
+    /// [`Forge::update_branch`] and [`Forge::delete_branch`] refuse to write.
+    default_branches: Mutex<HashMap<RepoId, String>>,
 }
 
 /// Above this much file content a change goes through the git data API (blobs are uploaded one
@@ -216,7 +219,13 @@ impl From<GhPull> for PullRequest {
 
 impl GithubForge {
     pub fn new(api: Api, token: Arc<dyn TokenSource>) -> Self {
-        GithubForge { api, token, push: Mutex::new(HashMap::new()), node_ids: Mutex::new(HashMap::new()) }
+        GithubForge {
+            api,
+            token,
+            push: Mutex::new(HashMap::new()),
+            node_ids: Mutex::new(HashMap::new()),
+            default_branches: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn api(&self) -> &Api {
@@ -293,6 +302,32 @@ impl GithubForge {
         })
     }
 
+    /// `repo`'s default branch: from the listing, else `GET /repos/{owner}/{repo}`
+    /// (`default_branch`).
+    async fn default_branch(&self, repo: &RepoId) -> ForgeResult<String> {
+        if let Some(b) = self.default_branches.lock().ok().and_then(|m| m.get(repo).cloned()) {
+            return Ok(b);
+        }
+        let route = "/repos/{owner}/{repo}";
+        let info: Value = check(self.get(route, &path(repo)).await?, Method::GET, route)?.json(route)?;
+        let branch = info["default_branch"]
+            .as_str()
+            .ok_or_else(|| ForgeError::Remote(format!("{route}: no default_branch for {repo}")))?
+            .to_string();
+        if let Ok(mut m) = self.default_branches.lock() {
+            m.insert(repo.clone(), branch.clone());
+        }
+        Ok(branch)
+    }
+
+    /// Refuse to write `branch` if it is `repo`'s default branch.
+    async fn refuse_default_branch(&self, repo: &RepoId, branch: &str, what: &str) -> ForgeResult<()> {
+        if self.default_branch(repo).await? == branch {
+            return Err(super::default_branch_refusal(repo, branch, what));
+        }
+        Ok(())
+    }
+
     /// Labels, reviewers and assignees of a new pull request (GitHub's create takes none).
     async fn decorate_pull_request(
         &self,
@@ -346,7 +381,13 @@ impl GithubForge {
     /// request in one write (the pulls endpoint takes no labels or assignees), then the pull
     /// request read back (a read, which is not paced like writes).
     async fn update_issue(&self, repo: &RepoId, number: u64, update: &PullRequestUpdate) -> ForgeResult<PullRequest> {
+        if let Some(base) = &update.base {
+            // The issues endpoint has no `base`: retarget through the pulls endpoint first.
+            let only_base = PullRequestUpdate { base: Some(base.clone()), ..Default::default() };
+            self.update_pull_request(repo, number, &only_base).await?;
+        }
         let mut body = pr_fields(update)?;
+        body.remove("base");
         if let Some(labels) = &update.labels {
             body.insert("labels".into(), json!(labels));
         }
@@ -399,6 +440,9 @@ fn pr_fields(update: &PullRequestUpdate) -> ForgeResult<serde_json::Map<String, 
         }
         Some(PrState::Merged) => return Err(ForgeError::Invalid("merge through merge_pull_request".into())),
         None => {}
+    }
+    if let Some(base) = &update.base {
+        body.insert("base".into(), json!(base));
     }
     Ok(body)
 }
@@ -464,6 +508,7 @@ impl Forge for GithubForge {
         let mut repos = Vec::new();
         let mut push = HashMap::new();
         let mut node_ids = HashMap::new();
+        let mut default_branches = HashMap::new();
         for item in items {
             let r: GhRepo = serde_json::from_value(item)
                 .map_err(|e| ForgeError::Remote(format!("{org_route}: unexpected repository JSON: {e}")))?;
@@ -473,6 +518,9 @@ impl Forge for GithubForge {
             }
             if let Some(node) = r.node_id {
                 node_ids.insert(id.clone(), node);
+            }
+            if let Some(branch) = &r.default_branch {
+                default_branches.insert(id.clone(), branch.clone());
             }
             repos.push(RemoteRepo {
                 id,
@@ -490,6 +538,9 @@ impl Forge for GithubForge {
         }
         if let Ok(mut m) = self.node_ids.lock() {
             *m = node_ids;
+        }
+        if let Ok(mut m) = self.default_branches.lock() {
+            *m = default_branches;
         }
         repos.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(repos)
@@ -594,6 +645,7 @@ impl Forge for GithubForge {
     }
 
     async fn update_branch(&self, repo: &RepoId, branch: &str, sha: &str, force: bool) -> ForgeResult<()> {
+        self.refuse_default_branch(repo, branch, "move").await?;
         // Create first (a campaign's first apply); fall back to moving an existing ref. A create
         // whose answer was lost is checked: done, exists at another commit (move it), or absent
         // (create again).
@@ -641,6 +693,7 @@ impl Forge for GithubForge {
     }
 
     async fn delete_branch(&self, repo: &RepoId, branch: &str) -> ForgeResult<bool> {
+        self.refuse_default_branch(repo, branch, "delete").await?;
         let route = "/repos/{owner}/{repo}/git/refs/{ref}";
         let resp = self
             .api
@@ -655,6 +708,19 @@ impl Forge for GithubForge {
 
     async fn find_pull_requests(&self, repo: &RepoId, branch: &str) -> ForgeResult<Vec<PullRequest>> {
         Ok(self.list_pulls(repo, branch).await?)
+    }
+
+    async fn open_pull_requests(&self, repo: &RepoId) -> ForgeResult<Vec<PullRequest>> {
+        let route = "/repos/{owner}/{repo}/pulls";
+        let items = self.paginate(route, format!("{}/pulls?state=open&per_page=100", path(repo))).await?;
+        let mut prs = Vec::new();
+        for item in items {
+            let pr: GhPull = serde_json::from_value(item)
+                .map_err(|e| ForgeError::Remote(format!("{route}: unexpected pull request JSON: {e}")))?;
+            prs.push(PullRequest::from(pr));
+        }
+        prs.sort_by_key(|p| std::cmp::Reverse(p.number));
+        Ok(prs)
     }
 
     async fn get_pull_request(&self, repo: &RepoId, number: u64) -> ForgeResult<PullRequest> {
