@@ -133,5 +133,6 @@ fn an_api_that_never_answers_fails_within_the_timeout() {
     let took = start.elapsed();
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("cannot list the repositories of `acme`"), "{out:?}");
+    assert!(out.stderr.contains("no answer within 1 s (read_timeout)"), "{out:?}");
     assert!(took < Duration::from_secs(20), "took {took:?}: {out:?}");
 }

@@ -466,6 +466,14 @@ impl Api {
             let (parts, body) = match outcome {
                 Ok(r) => r,
                 Err(cause) => {
+                    let cause = if timed_out && !cause.contains("request_timeout") {
+                        format!(
+                            "no answer within {} s (read_timeout), the request is not retried: {cause}",
+                            self.limits.read_timeout.as_secs_f64()
+                        )
+                    } else {
+                        cause
+                    };
                     if attempt < self.limits.retries && repeat == Repeat::Safe && !timed_out {
                         attempt += 1;
                         self.backoff(attempt, None).await;
