@@ -131,7 +131,8 @@ impl Renderer {
         let fail = |message: String| TemplateError { location: name.clone(), message };
         let path = RepoPath::parse(rel).map_err(&fail)?;
         let bytes = crate::workspace::paths::read_contained(files_dir, "files", &path).map_err(&fail)?;
-        let text = String::from_utf8(bytes).map_err(|e| fail(format!("not UTF-8 text ({e}), so it cannot be rendered")))?;
+        let text =
+            String::from_utf8(bytes).map_err(|e| fail(format!("not UTF-8 text ({e}), so it cannot be rendered")))?;
         self.add(&name, text)
     }
 }
@@ -171,9 +172,12 @@ fn load_sandboxed(root: &Path, name: &str) -> Result<Option<String>, minijinja::
         Err(e) => return refuse(format!("template name refused: {e}; templates load only from templates/")),
     };
     match crate::workspace::paths::read_contained(root, "templates", &rel) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("templates/{rel} is not UTF-8 text: {e}"))),
+        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|e| {
+            minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("templates/{rel} is not UTF-8 text: {e}"),
+            )
+        }),
         Err(e) if e.ends_with("does not exist") => Ok(None),
         Err(e) => refuse(format!("{e}; the sandbox refuses it")),
     }

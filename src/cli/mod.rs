@@ -456,9 +456,10 @@ async fn validate(cli: &Cli) -> Result<bool, Failure> {
     let path = manifest.path.display().to_string();
     let forge = crate::campaign::open_forge(&manifest)?;
     let owner = manifest.model.org.name.clone();
-    let listing = forge.list_repos(&owner).await.map_err(|source| {
-        Failure::from(SetupError::Listing { owner: owner.clone(), kind: forge.kind(), source })
-    })?;
+    let listing = forge
+        .list_repos(&owner)
+        .await
+        .map_err(|source| Failure::from(SetupError::Listing { owner: owner.clone(), kind: forge.kind(), source }))?;
     let (selection, mut problems) = crate::targets::select_all(&manifest, &listing, &[]);
     match crate::campaign::build_renderer(&manifest) {
         Ok(renderer) => problems.extend(crate::transform::check_variables(&manifest, &selection, &renderer)),

@@ -28,7 +28,8 @@ pub enum ManifestError {
 /// `/dev/zero` is refused, not read).
 pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
     let read_err = |source| ManifestError::Read { path: path.display().to_string(), source };
-    let bytes = crate::workspace::paths::read_bounded(path, crate::workspace::paths::MAX_INPUT_FILE).map_err(read_err)?;
+    let bytes =
+        crate::workspace::paths::read_bounded(path, crate::workspace::paths::MAX_INPUT_FILE).map_err(read_err)?;
     let source = String::from_utf8(bytes)
         .map_err(|e| read_err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not UTF-8 text: {e}"))))?;
     load_str(path, source)
@@ -376,11 +377,9 @@ impl<'a> Checker<'a> {
                     );
                 }
             }
-            Err(e) if e.ends_with("does not exist") => self.at(
-                source.span(),
-                e,
-                format!("create {} or fix the name", folder.join(rel.as_str()).display()),
-            ),
+            Err(e) if e.ends_with("does not exist") => {
+                self.at(source.span(), e, format!("create {} or fix the name", folder.join(rel.as_str()).display()))
+            }
             Err(e) => self.at(
                 source.span(),
                 e,
@@ -544,10 +543,7 @@ fn cyclic_groups(groups: &BTreeMap<String, Vec<Spanned<String>>>) -> BTreeSet<St
         }
         sizes.push(size);
     }
-    (0..names.len())
-        .filter(|&i| sizes[component[i]] > 1 || edges[i].contains(&i))
-        .map(|i| names[i].clone())
-        .collect()
+    (0..names.len()).filter(|&i| sizes[component[i]] > 1 || edges[i].contains(&i)).map(|i| names[i].clone()).collect()
 }
 
 #[cfg(test)]
@@ -615,7 +611,9 @@ mod tests {
         assert!(e.contains("group `g24` includes itself"), "{e}");
         assert!(!e.contains("group `g2` includes itself"), "{e}");
         // A group on the cycle that the first walk reaches last is still named.
-        let e = errors(&format!("{HEAD}[groups]\nu = [\"group:w\", \"group:x\"]\nx = [\"group:w\"]\nw = [\"group:u\"]\ns = [\"group:s\"]\n"));
+        let e = errors(&format!(
+            "{HEAD}[groups]\nu = [\"group:w\", \"group:x\"]\nx = [\"group:w\"]\nw = [\"group:u\"]\ns = [\"group:s\"]\n"
+        ));
         for g in ["u", "w", "x", "s"] {
             assert!(e.contains(&format!("group `{g}` includes itself")), "{g}: {e}");
         }
@@ -643,7 +641,9 @@ mod tests {
     #[test]
     fn deeply_nested_glob_is_an_error() {
         let deep = format!("{}x{}", "{a,".repeat(300), "}".repeat(300));
-        let e = errors(&format!("{HEAD}[[template]]\nsource = \"ci.yml.j2\"\ndest = \"x.yml\"\nrepos = [\"acme/{deep}\"]\n"));
+        let e = errors(&format!(
+            "{HEAD}[[template]]\nsource = \"ci.yml.j2\"\ndest = \"x.yml\"\nrepos = [\"acme/{deep}\"]\n"
+        ));
         assert!(e.contains("nested 300 deep"), "{e}");
         let e = errors(&format!("{HEAD}[policy]\nexempt_paths = [\"{deep}\"]\n"));
         assert!(e.contains("nested 300 deep"), "{e}");

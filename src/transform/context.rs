@@ -135,7 +135,8 @@ fn guarded(source: &str, name: &str) -> bool {
     prefixes.extend(name.match_indices('.').map(|(i, _)| &name[..i]));
     prefixes.iter().any(|p| {
         source.match_indices(p).any(|(i, _)| {
-            let before_ok = source[..i].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'));
+            let before_ok =
+                source[..i].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'));
             let rest = source[i + p.len()..].trim_start();
             let rest: String = rest.split_whitespace().collect::<Vec<_>>().join(" ");
             before_ok
@@ -211,7 +212,8 @@ pub fn check_variables(
                     "define `{}` under [vars], in the entry's vars or in a [[repo]] rule's vars, or guard it with `is defined` or `| default(...)`",
                     key.split('.').next().unwrap_or(key)
                 ),
-                None => "check the spelling; the template context is listed in README.md, section \"Template context\"".into(),
+                None => "check the spelling; the template context is listed in README.md, section \"Template context\""
+                    .into(),
             };
             problems.push(
                 crate::diagnostic::Diagnostic::at_span(

@@ -192,8 +192,11 @@ impl Cache {
         let cached = resolve(&repo, &Self::tracking_ref(&remote.default_branch))?;
         let id = gix::ObjectId::from_hex(cached.as_bytes()).ok()?;
         // The ref alone is not enough: a damaged cache may name a commit it no longer has.
-        (cached == head && repo.find_commit(id).is_ok())
-            .then_some(FetchOutcome { status: FetchStatus::UpToDate, head: cached, recovered: Vec::new() })
+        (cached == head && repo.find_commit(id).is_ok()).then_some(FetchOutcome {
+            status: FetchStatus::UpToDate,
+            head: cached,
+            recovered: Vec::new(),
+        })
     }
 
     fn update(
@@ -324,8 +327,10 @@ fn recover_leftovers(dest: &Path, name: &str) -> Vec<String> {
         for entry in entries.flatten() {
             let file_name = entry.file_name();
             let file_name = file_name.to_string_lossy();
-            let leftover = (file_name.starts_with(&clone) || file_name.starts_with(&old)) && !file_name.ends_with(".git");
-            if leftover && entry.file_type().is_ok_and(|k| k.is_dir()) && std::fs::remove_dir_all(entry.path()).is_ok() {
+            let leftover =
+                (file_name.starts_with(&clone) || file_name.starts_with(&old)) && !file_name.ends_with(".git");
+            if leftover && entry.file_type().is_ok_and(|k| k.is_dir()) && std::fs::remove_dir_all(entry.path()).is_ok()
+            {
                 removed.push(entry.path().display().to_string());
             }
         }

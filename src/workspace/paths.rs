@@ -160,7 +160,8 @@ pub fn read_contained(root: &Path, folder: &str, rel: &RepoPath) -> Result<Vec<u
         path.push(part);
         match std::fs::symlink_metadata(&path) {
             Ok(m) if m.file_type().is_symlink() => {
-                let at = path.strip_prefix(root).map_or_else(|_| path.display().to_string(), |p| p.display().to_string());
+                let at =
+                    path.strip_prefix(root).map_or_else(|_| path.display().to_string(), |p| p.display().to_string());
                 return Err(format!(
                     "{shown} goes through a symbolic link ({folder}/{at}); sources must be regular files inside {folder}/"
                 ));
@@ -227,7 +228,10 @@ mod tests {
             assert!(check_name(NameKind::Owner, bad).is_err(), "{bad:?}");
         }
         assert!(check_name(NameKind::Owner, ".hidden").is_err());
-        assert_eq!(check_name(NameKind::Repo, "../x").unwrap_err(), "`../x` is not a valid repository name: `/` is not allowed (letters, digits, `-`, `_` and `.` are)");
+        assert_eq!(
+            check_name(NameKind::Repo, "../x").unwrap_err(),
+            "`../x` is not a valid repository name: `/` is not allowed (letters, digits, `-`, `_` and `.` are)"
+        );
     }
 
     #[cfg(unix)]

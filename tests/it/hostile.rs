@@ -21,7 +21,10 @@ fn file_sources_through_a_symlinked_folder_are_refused() {
     for cmd in ["validate", "plan"] {
         let out = org.convoy(&[cmd, "-q"]);
         assert_eq!(out.code, 2, "{out:?}");
-        assert!(out.stderr.contains("org.toml:10:10: files/d/secret goes through a symbolic link (files/d)"), "{out:?}");
+        assert!(
+            out.stderr.contains("org.toml:10:10: files/d/secret goes through a symbolic link (files/d)"),
+            "{out:?}"
+        );
         assert!(!out.stdout.contains("s3cret"), "{out:?}");
     }
 }
@@ -45,7 +48,10 @@ fn org_name_that_is_a_path_is_refused() {
     org.manifest(&HEAD.replace("name = \"acme\"", "name = \"..\""));
     let out = org.convoy(&["fetch", "-q"]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("`org.name` must be a forge owner such as `acme`: `..` is not a valid owner"), "{out:?}");
+    assert!(
+        out.stderr.contains("`org.name` must be a forge owner such as `acme`: `..` is not a valid owner"),
+        "{out:?}"
+    );
     assert!(!org.path().join("cache").exists());
 }
 

@@ -146,7 +146,10 @@ fn forks_and_archived_repos_are_filtered_and_is_selectors_work() {
 #[test]
 fn undefined_variables_are_named_per_repository_with_every_other_error() {
     let org = org();
-    org.template("deploy.yml.j2", "region: {{ vars.region }}\nname: {{ repo.nmae }}\n{% if vars.opt is defined %}{{ vars.opt }}{% endif %}\n");
+    org.template(
+        "deploy.yml.j2",
+        "region: {{ vars.region }}\nname: {{ repo.nmae }}\n{% if vars.opt is defined %}{{ vars.opt }}{% endif %}\n",
+    );
     org.manifest(&format!(
         "{HEAD}[[repo]]\nname = \"acme/api\"\nvars = {{ region = \"eu\" }}\n\n[[repo]]\nname = \"acme/nope\"\n\n[[template]]\nsource = \"deploy.yml.j2\"\ndest = \"deploy.yml\"\n"
     ));
@@ -161,7 +164,8 @@ fn undefined_variables_are_named_per_repository_with_every_other_error() {
         "{out:?}"
     );
     assert!(
-        out.stderr.contains("org.toml:17:10: templates/deploy.yml.j2 uses `vars.region`, which is undefined for acme/web\n"),
+        out.stderr
+            .contains("org.toml:17:10: templates/deploy.yml.j2 uses `vars.region`, which is undefined for acme/web\n"),
         "{out:?}"
     );
     assert!(!out.stderr.contains("vars.opt"), "guarded with `is defined`: {out:?}");
@@ -197,10 +201,7 @@ fn campaign_branch_may_not_be_a_default_branch() {
     org.manifest(&format!("{manifest}[campaign]\nbranch = \"main\"\n[align]\nbranch = \"main\"\n"));
     let out = org.convoy(&["validate"]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("[campaign] branch `main` is the default branch of acme/api and 1 more"),
-        "{out:?}"
-    );
+    assert!(out.stderr.contains("[campaign] branch `main` is the default branch of acme/api and 1 more"), "{out:?}");
     assert!(out.stderr.contains("[align] branch `main` is the default branch of acme/api"), "{out:?}");
     org.manifest(&format!("{HEAD}[campaign]\nbranch = \"convoy/.lock/x\"\n"));
     let out = org.convoy(&["validate"]);

@@ -458,7 +458,9 @@ impl Api {
                 Ok::<_, String>((parts, collect(body_stream).await))
             })
             .await
-            .unwrap_or_else(|_| Err(format!("no complete response within {} s (request_timeout)", limit.as_secs_f64())));
+            .unwrap_or_else(|_| {
+                Err(format!("no complete response within {} s (request_timeout)", limit.as_secs_f64()))
+            });
             drop(slot);
             // A request that ran as long as a timeout allows met a server that does not answer:
             // it is not sent again (five more waits would hold the command for many minutes).
