@@ -9,7 +9,7 @@
 //! - Blocks trim their newline and leading indentation (`trim_blocks`, `lstrip_blocks`), and the
 //!   file's trailing newline is kept: YAML written by convoy looks hand-written.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
@@ -54,6 +54,8 @@ impl TemplateError {
 /// The engine shared by every render of one run.
 pub struct Renderer {
     env: Environment<'static>,
+    /// [`MAX_OUTPUT`], lowered in tests.
+    max_output: usize,
 }
 
 impl Renderer {
@@ -71,7 +73,7 @@ impl Renderer {
         env.set_fuel(Some(50_000_000));
         let root = templates_dir.to_path_buf();
         env.set_loader(move |name| load_sandboxed(&root, name));
-        Renderer { env }
+        Renderer { env, max_output: MAX_OUTPUT }
     }
 
     /// Register a template that does not come from `templates/` (rendered `[[file]]` sources,
@@ -85,10 +87,75 @@ impl Renderer {
         self.env.get_template(name).map(|_| ()).map_err(|e| TemplateError::from_minijinja(prefix(name), name, &e))
     }
 
+    /// Render `name` with `ctx`. The output is written into a buffer that refuses to grow past
+    /// [`MAX_OUTPUT`] bytes, so a template that multiplies its output (nested loops, a macro
+    /// calling itself twice) fails with a clear error instead of exhausting memory; fuel bounds
+    /// the number of steps.
     pub fn render(&self, name: &str, ctx: &Value) -> Result<String, TemplateError> {
         let template =
             self.env.get_template(name).map_err(|e| TemplateError::from_minijinja(prefix(name), name, &e))?;
-        template.render(ctx).map_err(|e| TemplateError::from_minijinja(prefix(name), name, &e))
+        let mut out = Bounded { buf: Vec::new(), max: self.max_output };
+        if let Err(e) = template.render_captured_to(ctx, &mut out) {
+            // The buffer is the only thing written to: a write failure is the bound.
+            if e.kind() == minijinja::ErrorKind::WriteFailure {
+                return Err(TemplateError {
+                    location: format!("{}{name}", prefix(name)),
+                    message: format!(
+                        "the rendered output is larger than {} bytes, the limit for one rendered file",
+                        self.max_output
+                    ),
+                });
+            }
+            return Err(TemplateError::from_minijinja(prefix(name), name, &e));
+        }
+        String::from_utf8(out.buf).map_err(|e| TemplateError {
+            location: format!("{}{name}", prefix(name)),
+            message: format!("the rendered output is not UTF-8: {e}"),
+        })
+    }
+
+    /// Is `name` one of the engine's globals (`range`, `dict`, `namespace`...)?
+    pub fn is_global(&self, name: &str) -> bool {
+        self.env.globals().any(|(n, _)| n == name)
+    }
+
+    /// The template named `name`, compiled (for static checks such as undeclared variables).
+    pub fn template(&self, name: &str) -> Result<minijinja::Template<'_, '_>, TemplateError> {
+        self.env.get_template(name).map_err(|e| TemplateError::from_minijinja(prefix(name), name, &e))
+    }
+
+    /// Register `files/<rel>` (a `[[file]]` with `render = true`) as a template, read through the
+    /// same containment checks as validation ([`crate::workspace::paths::read_contained`]).
+    pub fn add_file(&mut self, files_dir: &Path, rel: &str) -> Result<(), TemplateError> {
+        let name = format!("files/{rel}");
+        let fail = |message: String| TemplateError { location: name.clone(), message };
+        let path = RepoPath::parse(rel).map_err(&fail)?;
+        let bytes = crate::workspace::paths::read_contained(files_dir, "files", &path).map_err(&fail)?;
+        let text =
+            String::from_utf8(bytes).map_err(|e| fail(format!("not UTF-8 text ({e}), so it cannot be rendered")))?;
+        self.add(&name, text)
+    }
+}
+
+/// The most bytes one render may produce: 10 MiB, far above any workflow or config file.
+pub const MAX_OUTPUT: usize = 10 * 1024 * 1024;
+
+/// A writer that takes at most `max` bytes and then fails with `FileTooLarge`.
+struct Bounded {
+    buf: Vec<u8>,
+    max: usize,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + data.len() > self.max {
+            return Err(std::io::Error::new(std::io::ErrorKind::FileTooLarge, "rendered output over the limit"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -104,23 +171,15 @@ fn load_sandboxed(root: &Path, name: &str) -> Result<Option<String>, minijinja::
         Ok(p) => p,
         Err(e) => return refuse(format!("template name refused: {e}; templates load only from templates/")),
     };
-    let mut path = PathBuf::from(root);
-    for part in rel.as_str().split('/') {
-        path.push(part);
-        match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.file_type().is_symlink() => {
-                return refuse(format!("templates/{rel} goes through a symbolic link, which the sandbox refuses"));
-            }
-            Ok(_) => {}
-            Err(_) => return Ok(None),
-        }
-    }
-    match std::fs::read_to_string(&path) {
-        Ok(s) => Ok(Some(s)),
-        Err(e) => Err(minijinja::Error::new(
-            minijinja::ErrorKind::InvalidOperation,
-            format!("cannot read templates/{rel}: {e}"),
-        )),
+    match crate::workspace::paths::read_contained(root, "templates", &rel) {
+        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|e| {
+            minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("templates/{rel} is not UTF-8 text: {e}"),
+            )
+        }),
+        Err(e) if e.ends_with("does not exist") => Ok(None),
+        Err(e) => refuse(format!("{e}; the sandbox refuses it")),
     }
 }
 
@@ -173,6 +232,20 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), d.path().join("link.j2")).unwrap();
         let err = r.render("a.j2", &Value::UNDEFINED).unwrap_err();
         assert!(err.to_string().contains("symbolic link"), "{err}");
+    }
+
+    #[test]
+    fn output_is_bounded() {
+        let (_d, mut r) = renderer(&[(
+            "big.j2",
+            "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% else %}0123456789abcdef{% endif %}{% endmacro %}{{ f(16) }}",
+        )]);
+        r.max_output = 1 << 16;
+        let err = r.render("big.j2", &Value::UNDEFINED).unwrap_err();
+        assert_eq!(err.location, "templates/big.j2");
+        assert_eq!(err.message, "the rendered output is larger than 65536 bytes, the limit for one rendered file");
+        r.max_output = 1 << 21;
+        assert_eq!(r.render("big.j2", &Value::UNDEFINED).unwrap().len(), 1 << 20);
     }
 
     #[test]

@@ -58,6 +58,13 @@ impl Selection {
 /// `filters` (all when empty). Rules and selectors that match nothing are errors: they are
 /// almost always typos, and silently doing nothing for a typo is the worst outcome.
 pub fn select(manifest: &Manifest, listing: &[RemoteRepo], filters: &[Selector]) -> Result<Selection, Diagnostics> {
+    let (selection, problems) = select_all(manifest, listing, filters);
+    if problems.is_empty() { Ok(selection) } else { Err(Diagnostics(problems)) }
+}
+
+/// Like [`select`], but returns the selection along with its problems, so `validate` can go on
+/// to the checks that need a selection and report everything at once.
+pub fn select_all(manifest: &Manifest, listing: &[RemoteRepo], filters: &[Selector]) -> (Selection, Vec<Diagnostic>) {
     let model = &manifest.model;
     let owner = &model.org.name;
     let mut problems = Vec::new();
@@ -69,6 +76,21 @@ pub fn select(manifest: &Manifest, listing: &[RemoteRepo], filters: &[Selector])
         .groups
         .iter()
         .map(|(k, v)| (k.clone(), v.iter().filter_map(|s| Selector::parse(s.get_ref(), owner).ok()).collect()))
+        .collect();
+    let groups = crate::manifest::selector::flatten_groups(&groups);
+
+    // A forge's names become folders (the clone cache, the local forge): a listed name that
+    // is not a valid GitHub owner or repository name is reported and left out; the rest go on.
+    let mut refused: Vec<(RepoId, String)> = Vec::new();
+    let listing: Vec<&RemoteRepo> = listing
+        .iter()
+        .filter(|repo| match valid_repo_id(&repo.id) {
+            Ok(()) => true,
+            Err(e) => {
+                refused.push((repo.id.clone(), format!("refused, the forge listed an invalid name: {e}")));
+                false
+            }
+        })
         .collect();
 
     // Pass 1: which repos each rule matches; tags and vars accumulate in rule order.
@@ -84,7 +106,7 @@ pub fn select(manifest: &Manifest, listing: &[RemoteRepo], filters: &[Selector])
         let Ok(selector) = selector else { continue };
         let empty = BTreeSet::new();
         let matched: Vec<&RemoteRepo> =
-            listing.iter().filter(|repo| selector.matches(facts(repo, &empty), &groups)).collect();
+            listing.iter().copied().filter(|repo| selector.matches(facts(repo, &empty), &groups)).collect();
         if matched.is_empty() {
             let known = listing.len();
             diag(
@@ -109,7 +131,7 @@ pub fn select(manifest: &Manifest, listing: &[RemoteRepo], filters: &[Selector])
         }
     }
 
-    let mut selection = Selection { groups, ..Default::default() };
+    let mut selection = Selection { groups, skipped: refused, ..Default::default() };
     for (id, target) in chosen {
         if excluded.contains(&id) {
             continue;
@@ -151,13 +173,49 @@ pub fn select(manifest: &Manifest, listing: &[RemoteRepo], filters: &[Selector])
     for f in &model.files {
         check_list(&f.repos, "[[file]]");
     }
-    if !problems.is_empty() {
-        return Err(Diagnostics(problems));
-    }
+    check_branches(manifest, &selection.targets, &mut diag);
 
     if !filters.is_empty() {
         let groups = &selection.groups;
         selection.targets.retain(|t| filters.iter().any(|f| f.matches(t.facts(), groups)));
     }
-    Ok(selection)
+    (selection, problems)
+}
+
+/// Both halves of a forge name checked with the one rule for names that become paths
+/// ([`crate::workspace::paths::check_name`]).
+pub fn valid_repo_id(id: &RepoId) -> Result<(), String> {
+    use crate::workspace::paths::{NameKind, check_name};
+    check_name(NameKind::Owner, &id.owner)?;
+    check_name(NameKind::Repo, &id.name)
+}
+
+/// A campaign branch is force-updated by convoy; it must never be a branch people merge into.
+/// Each branch-name key (`[campaign] branch`, `[policy] fix_branch`, `[align] branch`) is
+/// refused when it equals the default branch of a selected repository (as the forge reports
+/// it). The loader already refused names git would not accept and `[org] default_branch`.
+fn check_branches(
+    manifest: &Manifest,
+    targets: &[Target],
+    diag: &mut impl FnMut(std::ops::Range<usize>, String, &str),
+) {
+    let model = &manifest.model;
+    let keys = std::iter::once(("[campaign] branch", &model.campaign.branch))
+        .chain(model.policy.fix_branch.iter().map(|b| ("[policy] fix_branch", b)))
+        .chain(model.align.branch.iter().map(|b| ("[align] branch", b)));
+    for (key, branch) in keys {
+        let hits: Vec<String> = targets
+            .iter()
+            .filter(|t| t.repo.default_branch == *branch.get_ref())
+            .map(|t| t.repo.id.full_name())
+            .collect();
+        if let Some(first) = hits.first() {
+            let more = if hits.len() > 1 { format!(" and {} more", hits.len() - 1) } else { String::new() };
+            diag(
+                branch.span(),
+                format!("{key} `{}` is the default branch of {first}{more}", branch.get_ref()),
+                "convoy force-updates its campaign branch; name one of its own, such as convoy/sync",
+            );
+        }
+    }
 }

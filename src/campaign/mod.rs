@@ -22,7 +22,7 @@ use crate::forge::{Forge, ForgeError, RepoId};
 use crate::manifest::{ForgeKind, Manifest, ManifestError, Selector};
 use crate::progress::Reporter;
 use crate::render::Renderer;
-use crate::targets::{Selection, Target, select};
+use crate::targets::{Selection, Target};
 use crate::transform::{RepoInput, edits_for, template_context};
 use crate::workspace::{Cache, Depth, FetchOutcome, require_git_for};
 
@@ -113,7 +113,11 @@ pub fn open_github(manifest: &Manifest) -> Result<GithubForge, SetupError> {
         (None, Some(app_id)) => {
             let pem = match (std::env::var(crate::env_vars::CONVOY_GITHUB_APP_PRIVATE_KEY), &config.private_key_path) {
                 (Ok(pem), _) if !pem.trim().is_empty() => pem.into_bytes(),
-                (_, Some(path)) => std::fs::read(manifest.resolve(path.get_ref())).map_err(|e| {
+                (_, Some(path)) => crate::workspace::paths::read_bounded(
+                    &manifest.resolve(path.get_ref()),
+                    crate::workspace::paths::MAX_INPUT_FILE,
+                )
+                .map_err(|e| {
                     SetupError::Environment(format!("cannot read the GitHub App key {}: {e}", path.get_ref().display()))
                 })?,
                 _ => {
@@ -137,6 +141,9 @@ pub fn open_github(manifest: &Manifest) -> Result<GithubForge, SetupError> {
         max_wait: std::time::Duration::from_secs(config.rate_limit_wait),
         write_concurrency: config.write_concurrency,
         update_batch: config.graphql_batch,
+        connect_timeout: std::time::Duration::from_secs(config.connect_timeout),
+        read_timeout: std::time::Duration::from_secs(config.read_timeout),
+        request_timeout: std::time::Duration::from_secs(config.request_timeout),
         ..Limits::default()
     };
     // One cache file per API origin, beside the clone cache: responses are only reused by the
@@ -157,10 +164,15 @@ impl Session {
             kind: forge.kind(),
             source,
         })?;
-        let selection = select(&manifest, &listing, &options.filters).map_err(SetupError::Invalid)?;
+        // Selection and template problems come in one report.
+        let (selection, mut problems) = crate::targets::select_all(&manifest, &listing, &options.filters);
+        let renderer = build_renderer(&manifest).map_err(|d| problems.extend(d.0));
+        let renderer = match renderer {
+            Ok(r) if problems.is_empty() => r,
+            _ => return Err(SetupError::Invalid(Diagnostics(problems))),
+        };
         let ids: Vec<RepoId> = selection.targets.iter().map(|t| t.repo.id.clone()).collect();
         forge.scope_to(&ids).await;
-        let renderer = build_renderer(&manifest).map_err(SetupError::Invalid)?;
         let cache = Cache::new(manifest.cache_dir(), options.depth);
         let policy = match options.changes {
             ChangeSource::Manifest | ChangeSource::Alignment => None,
@@ -330,7 +342,7 @@ impl Session {
 }
 
 /// Load every template once so syntax errors surface before any repository is touched.
-fn build_renderer(manifest: &Manifest) -> Result<Renderer, Diagnostics> {
+pub fn build_renderer(manifest: &Manifest) -> Result<Renderer, Diagnostics> {
     let mut renderer = Renderer::new(&manifest.templates_dir());
     let mut problems = Vec::new();
     for t in &manifest.model.templates {
@@ -348,9 +360,7 @@ fn build_renderer(manifest: &Manifest) -> Result<Renderer, Diagnostics> {
     }
     for f in &manifest.model.files {
         if let (Some(src), true) = (&f.source, f.render) {
-            let name = format!("files/{}", src.get_ref());
-            let text = std::fs::read_to_string(manifest.files_dir().join(src.get_ref())).unwrap_or_default();
-            if let Err(e) = renderer.add(&name, text) {
+            if let Err(e) = renderer.add_file(&manifest.files_dir(), src.get_ref()) {
                 problems.push(
                     Diagnostic::at_span(
                         &manifest.path,

@@ -446,31 +446,43 @@ async fn fetch(cli: &Cli, session: &Session) -> Result<Vec<RepoResult<FetchOutco
     Ok(session.fetch(progress::reporter(cli.quiet).as_ref()).await?)
 }
 
+/// Check everything a run would check before touching a repository, and report every
+/// problem at once: the manifest on its own first (a manifest that does not load stops there),
+/// then, against the forge's listing, selectors and branch names, template compilation, and
+/// the template variables each selected repository lacks.
 async fn validate(cli: &Cli) -> Result<bool, Failure> {
     let manifest = load_manifest(cli)?;
-    let options = RunOptions {
-        jobs: manifest.model.org.jobs,
-        filters: Vec::new(),
-        depth: Depth::Keep,
-        changes: ChangeSource::Manifest,
-    };
     let (templates, files) = (manifest.model.templates.len(), manifest.model.files.len());
     let path = manifest.path.display().to_string();
-    let session = Session::open(manifest, options).await?;
-    let n = session.targets().len();
+    let forge = crate::campaign::open_forge(&manifest)?;
+    let owner = manifest.model.org.name.clone();
+    let listing = forge
+        .list_repos(&owner)
+        .await
+        .map_err(|source| Failure::from(SetupError::Listing { owner: owner.clone(), kind: forge.kind(), source }))?;
+    let (selection, mut problems) = crate::targets::select_all(&manifest, &listing, &[]);
+    match crate::campaign::build_renderer(&manifest) {
+        Ok(renderer) => problems.extend(crate::transform::check_variables(&manifest, &selection, &renderer)),
+        Err(compile) => problems.extend(compile.0),
+    }
+    if !problems.is_empty() {
+        return Err(Failure::from(SetupError::Invalid(crate::diagnostic::Diagnostics(problems))));
+    }
+    let (targets, skipped) = (selection.targets, selection.skipped);
+    let n = targets.len();
     if cli.json {
         println!(
             "{}",
             serde_json::json!({
                 "schema_version": report::SCHEMA_VERSION, "command": "validate", "valid": true,
-                "manifest": path, "repos": session.targets().iter().map(|t| t.repo.id.full_name()).collect::<Vec<_>>(),
-                "skipped": session.selection.skipped.iter().map(|(r, why)| serde_json::json!({"repo": r.full_name(), "reason": why})).collect::<Vec<_>>(),
+                "manifest": path, "repos": targets.iter().map(|t| t.repo.id.full_name()).collect::<Vec<_>>(),
+                "skipped": skipped.iter().map(|(r, why)| serde_json::json!({"repo": r.full_name(), "reason": why})).collect::<Vec<_>>(),
                 "templates": templates, "files": files,
             })
         );
     } else {
         println!("{path} is valid: {n} repositories selected, {templates} templates, {files} files");
-        for (repo, why) in &session.selection.skipped {
+        for (repo, why) in &skipped {
             println!("skipped {repo}: {why}");
         }
     }

@@ -9,7 +9,7 @@ use serde_spanned::Spanned;
 
 use super::{FileEntry, ForgeKind, Manifest, OrgManifest, Selector};
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::workspace::paths::RepoPath;
+use crate::workspace::paths::{NameKind, RepoPath, check_name, read_contained};
 
 const REFERENCE: &str = "the manifest reference is in README.md, section \"Manifest reference\"";
 
@@ -23,10 +23,15 @@ pub enum ManifestError {
     Invalid(Diagnostics),
 }
 
-/// Read and check `path`.
+/// Read and check `path`. The manifest must be a regular file of at most
+/// [`MAX_INPUT_FILE`](crate::workspace::paths::MAX_INPUT_FILE) bytes of UTF-8 (a FIFO or
+/// `/dev/zero` is refused, not read).
 pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-    let source = std::fs::read_to_string(path)
-        .map_err(|source| ManifestError::Read { path: path.display().to_string(), source })?;
+    let read_err = |source| ManifestError::Read { path: path.display().to_string(), source };
+    let bytes =
+        crate::workspace::paths::read_bounded(path, crate::workspace::paths::MAX_INPUT_FILE).map_err(read_err)?;
+    let source = String::from_utf8(bytes)
+        .map_err(|e| read_err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not UTF-8 text: {e}"))))?;
     load_str(path, source)
 }
 
@@ -81,11 +86,11 @@ impl<'a> Checker<'a> {
 
     fn run(mut self) -> Vec<Diagnostic> {
         let model = &self.m.model;
-        if model.org.name.trim().is_empty() || model.org.name.contains('/') {
+        if let Err(e) = check_name(NameKind::Owner, &model.org.name) {
             let span = self.find("name");
             self.at(
                 span,
-                "`org.name` must be a forge owner such as `acme`",
+                format!("`org.name` must be a forge owner such as `acme`: {e}"),
                 "set `name` under [org] to the organisation or user",
             );
         }
@@ -134,7 +139,7 @@ impl<'a> Checker<'a> {
             globs.extend(rule.get_ref().allow.iter().cloned());
         }
         for g in globs {
-            if let Err(e) = globset::Glob::new(g.get_ref()) {
+            if let Err(e) = super::selector::glob(g.get_ref()) {
                 self.at(
                     g.span(),
                     format!("`{}` is not a valid glob: {e}", g.get_ref()),
@@ -190,6 +195,16 @@ impl<'a> Checker<'a> {
                     "`graphql_batch` must be between 1 and 100",
                     "1 updates each pull request with its own REST request; the default is 20",
                 );
+            }
+            for (value, key) in [
+                (forge.connect_timeout, "connect_timeout"),
+                (forge.read_timeout, "read_timeout"),
+                (forge.request_timeout, "request_timeout"),
+            ] {
+                if value == 0 {
+                    let span = self.find(&format!("{key} ="));
+                    self.at(span, format!("`{key}` must be at least 1 second"), "the defaults are 20, 60 and 120 s");
+                }
             }
             if forge.writes_per_minute == 0 || forge.writes_per_hour == 0 {
                 let span = self.find("writes_per_");
@@ -271,16 +286,13 @@ impl<'a> Checker<'a> {
             self.check_selector_refs(list, &groups);
         }
         // Refuse cyclic groups so matching never recurses forever.
-        for name in groups.keys() {
-            let mut seen = BTreeSet::new();
-            if group_cycle(name, &groups, &mut seen) {
-                let span = self.find(&format!("{name} ="));
-                self.at(
-                    span,
-                    format!("group `{name}` includes itself through `group:` selectors"),
-                    "break the cycle; a group may include other groups but not itself",
-                );
-            }
+        for name in cyclic_groups(&groups) {
+            let span = self.find(&format!("{name} ="));
+            self.at(
+                span,
+                format!("group `{name}` includes itself through `group:` selectors"),
+                "break the cycle; a group may include other groups but not itself",
+            );
         }
         for t in self.m.model.templates.clone() {
             self.check_selector_refs(&t.repos, &groups);
@@ -338,32 +350,40 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// A source path must stay inside its folder (`templates/` or `files/`) and exist.
-    fn check_source(&mut self, source: &Spanned<String>, folder: &Path, folder_name: &str) {
+    /// A source path must stay inside its folder (`templates/` or `files/`): no component may
+    /// be a symbolic link, its canonical path must be under the folder's, and it must be a
+    /// regular file within the size limit ([`read_contained`], used again when the file is
+    /// read). A source that is rendered (`text`) must be UTF-8.
+    fn check_source(&mut self, source: &Spanned<String>, folder: &Path, folder_name: &str, text: bool) {
         let raw = source.get_ref();
-        if let Err(e) = RepoPath::parse(raw) {
-            self.at(source.span(), format!("invalid source: {e}"), format!("give a path relative to {folder_name}/"));
-            return;
-        }
-        let path = folder.join(raw);
-        match std::fs::symlink_metadata(&path) {
-            Ok(meta) if meta.is_file() => {}
-            Ok(meta) if meta.file_type().is_symlink() => {
+        let rel = match RepoPath::parse(raw) {
+            Ok(rel) => rel,
+            Err(e) => {
                 self.at(
                     source.span(),
-                    format!("{folder_name}/{raw} is a symbolic link"),
-                    "sources must be regular files inside the folder; copy the file instead",
+                    format!("invalid source: {e}"),
+                    format!("give a path relative to {folder_name}/"),
                 );
+                return;
             }
-            Ok(_) => self.at(
+        };
+        match read_contained(folder, folder_name, &rel) {
+            Ok(bytes) => {
+                if text && let Err(e) = std::str::from_utf8(&bytes) {
+                    self.at(
+                        source.span(),
+                        format!("{folder_name}/{rel} is not UTF-8 text ({e}), so it cannot be rendered"),
+                        "set render = false to copy the file byte for byte",
+                    );
+                }
+            }
+            Err(e) if e.ends_with("does not exist") => {
+                self.at(source.span(), e, format!("create {} or fix the name", folder.join(rel.as_str()).display()))
+            }
+            Err(e) => self.at(
                 source.span(),
-                format!("{folder_name}/{raw} is not a file"),
-                format!("point `source` at a file inside {folder_name}/"),
-            ),
-            Err(_) => self.at(
-                source.span(),
-                format!("{folder_name}/{raw} does not exist"),
-                format!("create {} or fix the name", path.display()),
+                e,
+                format!("sources must be regular files inside {folder_name}/; copy the file there instead"),
             ),
         }
     }
@@ -372,7 +392,7 @@ impl<'a> Checker<'a> {
         let dir = self.m.templates_dir();
         let mut dests: BTreeMap<String, Range<usize>> = BTreeMap::new();
         for t in self.m.model.templates.clone() {
-            self.check_source(&t.source, &dir, "templates");
+            self.check_source(&t.source, &dir, "templates", true);
             if let Some(p) = self.check_dest(&t.dest)
                 && t.repos.iter().any(|r| r.get_ref() == "*")
                 && let Some(first) = dests.insert(p.to_string(), t.dest.span())
@@ -393,7 +413,7 @@ impl<'a> Checker<'a> {
             let FileEntry { source, dest, delete, render, .. } = &f;
             self.check_dest(dest);
             match (source, delete) {
-                (Some(s), false) => self.check_source(s, &dir, "files"),
+                (Some(s), false) => self.check_source(s, &dir, "files", *render),
                 (None, false) => self.at(
                     dest.span(),
                     "a [[file]] needs `source` (or `delete = true`)",
@@ -424,35 +444,106 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Branch names are checked as `git check-ref-format --branch` does (through
+    /// `gix::validate::reference::branch_name`), and none may be `[org] default_branch`: convoy
+    /// force-updates its branches. The default branch each selected repository really has is
+    /// checked once the forge has listed them ([`crate::targets::select`]).
     fn check_branch(&mut self, branch: &Spanned<String>) {
         let name = branch.get_ref();
-        let bad = name.is_empty()
-            || name.starts_with('/')
-            || name.ends_with('/')
-            || name.ends_with(".lock")
-            || name.contains("..")
-            || name.contains("//")
-            || name.chars().any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c));
-        if bad {
+        if let Err(e) = valid_branch_name(name) {
             self.at(
                 branch.span(),
-                format!("`{name}` is not a valid branch name"),
-                "use something like convoy/ci-baseline",
+                format!("`{}` is not a valid branch name: {e}", name.escape_debug()),
+                "use something like convoy/ci-baseline (git check-ref-format rules)",
+            );
+        } else if *name == self.m.model.org.default_branch {
+            self.at(
+                branch.span(),
+                format!("`{name}` is the org's default branch (`[org] default_branch`)"),
+                "convoy force-updates its campaign branch; name one of its own, such as convoy/sync",
             );
         }
     }
 }
 
-fn group_cycle(name: &str, groups: &BTreeMap<String, Vec<Spanned<String>>>, seen: &mut BTreeSet<String>) -> bool {
-    if !seen.insert(name.to_string()) {
-        return true;
+/// A branch name git accepts (`git check-ref-format --branch`): `refs/heads/<name>` must be a
+/// valid full reference name and not `refs/heads/HEAD`; a leading `-` is refused as git does.
+pub fn valid_branch_name(name: &str) -> Result<(), String> {
+    if name.starts_with('-') {
+        return Err("it starts with `-`".into());
     }
-    let cyclic = groups.get(name).is_some_and(|list| {
-        list.iter()
-            .any(|s| s.get_ref().strip_prefix("group:").is_some_and(|g| group_cycle(g, groups, &mut seen.clone())))
-    });
-    seen.remove(name);
-    cyclic
+    let full = format!("refs/heads/{name}");
+    gix::validate::reference::branch_name(full.as_str().into()).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Every group that reaches itself through `group:` selectors: the groups in a strongly
+/// connected component of more than one group, or naming themselves (Kosaraju: two iterative
+/// depth-first walks, linear in the size of `[groups]`, no recursion so depth cannot overflow
+/// the stack). Unknown groups are ignored here (reported elsewhere).
+fn cyclic_groups(groups: &BTreeMap<String, Vec<Spanned<String>>>) -> BTreeSet<String> {
+    let names: Vec<&String> = groups.keys().collect();
+    let index: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+    let edges: Vec<Vec<usize>> = names
+        .iter()
+        .map(|n| {
+            groups[*n]
+                .iter()
+                .filter_map(|s| s.get_ref().trim().strip_prefix("group:").and_then(|g| index.get(g).copied()))
+                .collect()
+        })
+        .collect();
+    let mut reverse: Vec<Vec<usize>> = vec![Vec::new(); names.len()];
+    for (from, tos) in edges.iter().enumerate() {
+        for &to in tos {
+            reverse[to].push(from);
+        }
+    }
+    // Pass 1: finishing order.
+    let mut visited = vec![false; names.len()];
+    let mut order = Vec::with_capacity(names.len());
+    for start in 0..names.len() {
+        if visited[start] {
+            continue;
+        }
+        visited[start] = true;
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        while let Some(top) = stack.last_mut() {
+            let (node, next) = *top;
+            if let Some(&to) = edges[node].get(next) {
+                top.1 += 1;
+                if !visited[to] {
+                    visited[to] = true;
+                    stack.push((to, 0));
+                }
+            } else {
+                order.push(node);
+                stack.pop();
+            }
+        }
+    }
+    // Pass 2: components on the reversed graph, latest finisher first.
+    let mut component = vec![usize::MAX; names.len()];
+    let mut sizes = Vec::new();
+    for &start in order.iter().rev() {
+        if component[start] != usize::MAX {
+            continue;
+        }
+        let id = sizes.len();
+        let mut size = 0;
+        component[start] = id;
+        let mut stack = vec![start];
+        while let Some(node) = stack.pop() {
+            size += 1;
+            for &from in &reverse[node] {
+                if component[from] == usize::MAX {
+                    component[from] = id;
+                    stack.push(from);
+                }
+            }
+        }
+        sizes.push(size);
+    }
+    (0..names.len()).filter(|&i| sizes[component[i]] > 1 || edges[i].contains(&i)).map(|i| names[i].clone()).collect()
 }
 
 #[cfg(test)]
@@ -500,6 +591,91 @@ mod tests {
     fn cyclic_groups_are_refused() {
         let e = errors(&format!("{HEAD}[groups]\na = [\"group:b\"]\nb = [\"group:a\"]\n"));
         assert!(e.contains("group `a` includes itself"), "{e}");
+    }
+
+    #[test]
+    fn group_cycle_check_is_linear() {
+        // 24 groups each naming the next twice and a last one naming the first: the old
+        // exponential walk took minutes on this.
+        let mut text = format!("{HEAD}[groups]\n");
+        for i in 0..24 {
+            text.push_str(&format!("g{i} = [\"group:g{}\", \"group:g{}\", \"api\"]\n", i + 1, i + 1));
+        }
+        text.push_str("g24 = [\"web\"]\n");
+        let start = std::time::Instant::now();
+        assert_eq!(errors(&text), "");
+        text = text.replace("g24 = [\"web\"]", "g24 = [\"group:g3\"]");
+        let e = errors(&text);
+        assert!(start.elapsed() < std::time::Duration::from_secs(5), "{:?}", start.elapsed());
+        assert!(e.contains("group `g3` includes itself"), "{e}");
+        assert!(e.contains("group `g24` includes itself"), "{e}");
+        assert!(!e.contains("group `g2` includes itself"), "{e}");
+        // A group on the cycle that the first walk reaches last is still named.
+        let e = errors(&format!(
+            "{HEAD}[groups]\nu = [\"group:w\", \"group:x\"]\nx = [\"group:w\"]\nw = [\"group:u\"]\ns = [\"group:s\"]\n"
+        ));
+        for g in ["u", "w", "x", "s"] {
+            assert!(e.contains(&format!("group `{g}` includes itself")), "{g}: {e}");
+        }
+    }
+
+    #[test]
+    fn branch_names_follow_git_rules() {
+        for bad in ["main", "a..b", "x.lock", "-x", "a b", "refs/heads/../x", "a/.b", "HEAD", "a@{1}"] {
+            let e = errors(&format!("{HEAD}[campaign]\nbranch = \"{bad}\"\n"));
+            assert!(e.contains("branch"), "{bad}: {e}");
+        }
+        assert_eq!(errors(&format!("{HEAD}[campaign]\nbranch = \"convoy/ci-1.2\"\n")), "");
+        let e = errors(&format!("{HEAD}[policy]\nfix_branch = \"main\"\n"));
+        assert!(e.contains("`main` is the org's default branch"), "{e}");
+    }
+
+    #[test]
+    fn org_name_must_be_a_forge_name() {
+        for bad in ["..", ".", "a/b", "a b"] {
+            let e = errors(&HEAD.replace("name = \"acme\"\nforge", &format!("name = \"{bad}\"\nforge")));
+            assert!(e.contains("`org.name` must be a forge owner"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn deeply_nested_glob_is_an_error() {
+        let deep = format!("{}x{}", "{a,".repeat(300), "}".repeat(300));
+        let e = errors(&format!(
+            "{HEAD}[[template]]\nsource = \"ci.yml.j2\"\ndest = \"x.yml\"\nrepos = [\"acme/{deep}\"]\n"
+        ));
+        assert!(e.contains("nested 300 deep"), "{e}");
+        let e = errors(&format!("{HEAD}[policy]\nexempt_paths = [\"{deep}\"]\n"));
+        assert!(e.contains("nested 300 deep"), "{e}");
+    }
+
+    #[test]
+    fn rendered_file_must_be_text_and_sources_stay_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("forge")).unwrap();
+        std::fs::create_dir_all(dir.path().join("files")).unwrap();
+        std::fs::write(dir.path().join("files/logo.png"), [0x89u8, 0x50, 0xff, 0xfe, 0]).unwrap();
+        let path = dir.path().join("org.toml");
+        let text = format!("{HEAD}[[file]]\nsource = \"logo.png\"\ndest = \"logo.png\"\nrender = true\n");
+        let e = load_str(&path, text.clone()).unwrap_err().to_string();
+        assert!(e.contains("files/logo.png is not UTF-8 text"), "{e}");
+        assert!(load_str(&path, text.replace("render = true", "render = false")).is_ok());
+        #[cfg(unix)]
+        {
+            let outside = tempfile::tempdir().unwrap();
+            std::fs::write(outside.path().join("passwd"), "root").unwrap();
+            std::os::unix::fs::symlink(outside.path(), dir.path().join("files/d")).unwrap();
+            let text = format!("{HEAD}[[file]]\nsource = \"d/passwd\"\ndest = \"x\"\n");
+            let e = load_str(&path, text).unwrap_err().to_string();
+            assert!(e.contains("files/d/passwd goes through a symbolic link (files/d)"), "{e}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn manifest_that_is_not_a_regular_file_is_refused() {
+        let e = load(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert!(e.contains("/dev/zero is not a regular file"), "{e}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_spanned::Spanned;
 
-pub use load::{ManifestError, load, load_str};
+pub use load::{ManifestError, load, load_str, valid_branch_name};
 pub use selector::Selector;
 
 /// A loaded manifest: the parsed model plus where it came from, so paths resolve relative to it.
@@ -167,6 +167,26 @@ pub struct ForgeConfig {
     /// up to this many PRs); 1 sends each as its own REST request.
     #[serde(default = "default_graphql_batch")]
     pub graphql_batch: usize,
+    /// github: seconds to wait for a connection to the API (default 20).
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: u64,
+    /// github: seconds of silence allowed while waiting for response bytes (default 60).
+    #[serde(default = "default_read_timeout")]
+    pub read_timeout: u64,
+    /// github: seconds one API request may take in all, sending to last byte (default 120); a
+    /// request that runs out of time is not retried.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout: u64,
+}
+
+fn default_connect_timeout() -> u64 {
+    20
+}
+fn default_read_timeout() -> u64 {
+    60
+}
+fn default_request_timeout() -> u64 {
+    120
 }
 
 fn default_write_concurrency() -> usize {

@@ -95,19 +95,17 @@ impl Selector {
             return Err(format!("`{text}` is not `owner/name`"));
         }
         if full.contains(['*', '?', '[', '{']) {
-            let glob = Glob::new(&full).map_err(|e| format!("invalid glob `{full}`: {}", e.kind()))?;
+            let glob = glob(&full)?;
             Ok(Selector::Glob { pattern: full, matcher: glob.compile_matcher() })
         } else {
             Ok(Selector::Exact(full))
         }
     }
 
-    /// Does this selector pick `repo`? `groups` resolves `group:` (cycles were rejected at load).
+    /// Does this selector pick `repo`? `groups` resolves `group:`; build it with
+    /// [`flatten_groups`], which expands nested groups once, so matching never recurses
+    /// more than one level whatever the nesting depth.
     pub fn matches(&self, repo: RepoFacts<'_>, groups: &BTreeMap<String, Vec<Selector>>) -> bool {
-        self.matches_depth(repo, groups, 0)
-    }
-
-    fn matches_depth(&self, repo: RepoFacts<'_>, groups: &BTreeMap<String, Vec<Selector>>, depth: usize) -> bool {
         match self {
             Selector::All => true,
             Selector::Exact(name) => name.eq_ignore_ascii_case(repo.full_name),
@@ -121,15 +119,79 @@ impl Selector {
                 Property::Source => !repo.fork,
                 Property::Archived => repo.archived,
             },
-            Selector::Group(name) => {
-                // Depth bound is belt and braces: load() already refuses cyclic groups.
-                depth < 16
-                    && groups
-                        .get(name)
-                        .is_some_and(|sels| sels.iter().any(|s| s.matches_depth(repo, groups, depth + 1)))
-            }
+            Selector::Group(name) => groups.get(name).is_some_and(|sels| {
+                sels.iter().any(|s| match s {
+                    // Flattened lists hold no groups; a list that was not flattened stops here
+                    // rather than recursing (cyclic groups are refused at load).
+                    Selector::Group(_) => false,
+                    leaf => leaf.matches(repo, groups),
+                })
+            }),
         }
     }
+}
+
+/// The most `{` a glob may nest: globset recurses per level and a few hundred levels overflow
+/// the stack (a crash, not an error), so deeper patterns are refused before they are compiled.
+pub const MAX_GLOB_NESTING: usize = 8;
+/// The longest glob accepted, in bytes.
+pub const MAX_GLOB_LEN: usize = 1024;
+
+/// Compile a glob from the manifest or the command line, refusing first what globset cannot
+/// compile safely: more than [`MAX_GLOB_NESTING`] nested `{...}` alternations, or more than
+/// [`MAX_GLOB_LEN`] bytes. Every glob convoy takes from a user goes through here.
+pub fn glob(pattern: &str) -> Result<Glob, String> {
+    let (mut depth, mut deepest, mut escaped) = (0usize, 0usize, false);
+    for c in pattern.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if deepest > MAX_GLOB_NESTING {
+        let shown: String = pattern.chars().take(40).collect();
+        let more = if shown.len() < pattern.len() { "..." } else { "" };
+        return Err(format!(
+            "invalid glob `{shown}{more}`: `{{...}}` nested {deepest} deep; the limit is {MAX_GLOB_NESTING}"
+        ));
+    }
+    if pattern.len() > MAX_GLOB_LEN {
+        return Err(format!("glob is {} bytes long; the limit is {MAX_GLOB_LEN}", pattern.len()));
+    }
+    Glob::new(pattern).map_err(|e| format!("invalid glob `{pattern}`: {}", e.kind()))
+}
+
+/// Expand `[groups]` so that each group lists only non-group selectors: `group:` entries are
+/// replaced by the selectors of the group they name, transitively. Each group is walked
+/// once with a visited set (linear in the size of `[groups]` per group), unknown groups
+/// contribute nothing, and a cycle only stops the walk (the manifest loader refuses cycles).
+pub fn flatten_groups(groups: &BTreeMap<String, Vec<Selector>>) -> BTreeMap<String, Vec<Selector>> {
+    let mut out = BTreeMap::new();
+    for name in groups.keys() {
+        let mut seen: BTreeSet<&str> = BTreeSet::from([name.as_str()]);
+        let mut stack: Vec<&str> = vec![name.as_str()];
+        let mut leaves = Vec::new();
+        while let Some(g) = stack.pop() {
+            for s in groups.get(g).map(Vec::as_slice).unwrap_or_default() {
+                match s {
+                    Selector::Group(inner) => {
+                        if seen.insert(inner.as_str()) {
+                            stack.push(inner.as_str());
+                        }
+                    }
+                    leaf => leaves.push(leaf.clone()),
+                }
+            }
+        }
+        out.insert(name.clone(), leaves);
+    }
+    out
 }
 
 impl std::fmt::Display for Selector {
@@ -192,5 +254,29 @@ mod tests {
         assert!(Selector::parse("is:source", "acme").unwrap().matches(repo, &groups));
         assert!(!Selector::parse("is:fork", "acme").unwrap().matches(repo, &groups));
         assert!(Selector::parse("is:secret", "acme").is_err());
+    }
+
+    #[test]
+    fn groups_nested_deeper_than_sixteen_still_match() {
+        let tags = BTreeSet::new();
+        let mut groups = BTreeMap::new();
+        for i in 0..40 {
+            groups.insert(format!("g{i}"), vec![Selector::parse(&format!("group:g{}", i + 1), "acme").unwrap()]);
+        }
+        groups.insert("g40".to_string(), vec![Selector::parse("acme/api", "acme").unwrap()]);
+        let flat = flatten_groups(&groups);
+        let sel = Selector::parse("group:g0", "acme").unwrap();
+        assert!(sel.matches(facts("acme/api", &[], &tags), &flat));
+        assert!(!sel.matches(facts("acme/web", &[], &tags), &flat));
+    }
+
+    #[test]
+    fn deeply_nested_braces_are_an_error_not_a_crash() {
+        let deep = format!("acme/{}x{}", "{a,".repeat(300), "}".repeat(300));
+        let e = Selector::parse(&deep, "acme").unwrap_err();
+        assert!(e.contains("nested 300 deep; the limit is 8"), "{e}");
+        assert!(Selector::parse("acme/{a,{b,c}}", "acme").is_ok());
+        assert!(Selector::parse(&format!("acme/{}", "x".repeat(2000)), "acme").is_ok());
+        assert!(Selector::parse(&format!("acme/*{}", "x".repeat(2000)), "acme").unwrap_err().contains("limit is 1024"));
     }
 }

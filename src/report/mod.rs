@@ -72,7 +72,8 @@ pub fn fetch_json(results: &[RepoResult<FetchOutcome>], skipped: &[(RepoId, Stri
     let repos: Vec<_> = results
         .iter()
         .map(|r| match &r.result {
-            Ok(o) => json!({"repo": r.repo.full_name(), "status": o.status, "head": o.head}),
+            Ok(o) if o.recovered.is_empty() => json!({"repo": r.repo.full_name(), "status": o.status, "head": o.head}),
+            Ok(o) => json!({"repo": r.repo.full_name(), "status": o.status, "head": o.head, "recovered": o.recovered}),
             Err(e) => json!({"repo": r.repo.full_name(), "status": "failed", "error": e}),
         })
         .collect();

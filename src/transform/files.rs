@@ -45,7 +45,8 @@ impl Transformer for Files {
                 check_rendered(&path, &text).map_err(|e| format!("{name} rendered to {path}: {e}"))?;
                 text.into_bytes()
             } else {
-                std::fs::read(&source_path).map_err(|e| format!("cannot read {name}: {e}"))?
+                let rel = RepoPath::parse(source.get_ref()).map_err(|e| format!("{name}: {e}"))?;
+                crate::workspace::paths::read_contained(&input.manifest.files_dir(), "files", &rel)?
             };
             edits.push(Edit { path, want: Want::ContentWithMode(content, rule), origin: name });
         }

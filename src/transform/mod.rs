@@ -8,7 +8,7 @@ mod files;
 mod prune;
 mod templates;
 
-pub use context::template_context;
+pub use context::{check_variables, template_context};
 pub use prune::MANAGED_LIST;
 
 use crate::change::Edit;

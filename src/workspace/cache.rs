@@ -21,6 +21,8 @@ pub enum CacheError {
     /// The remote has no commit at all: a repository created and never pushed to.
     #[error("{repo} has no commits yet (an empty repository): nothing to plan until its first push")]
     Empty { repo: RepoId },
+    #[error("refusing {what} from the forge: {reason}")]
+    InvalidName { what: String, reason: String },
 }
 
 fn others_hint(others: &[String]) -> String {
@@ -55,6 +57,10 @@ pub struct FetchOutcome {
     pub status: FetchStatus,
     /// The default branch's commit now in the cache.
     pub head: String,
+    /// Leftovers of a killed run that were removed first (stale `.lock` files, temporary
+    /// clones), as paths.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recovered: Vec<String>,
 }
 
 /// How much history the cache keeps.
@@ -99,8 +105,46 @@ impl Cache {
     /// A first clone goes to a temporary folder renamed into place on success, so an interrupted
     /// clone never leaves a broken cache entry. An existing entry that cannot be opened or
     /// fetched into is re-cloned beside it and swapped only when that succeeds.
+    ///
+    /// The entry is worked on under an exclusive lock (`.locks/<owner>/<name>.lock`, an OS
+    /// file lock that ends with the process): a second convoy waits, and whatever lock files or
+    /// temporary clones are found while the lock is held were left by a killed run, so they are
+    /// removed first and listed in [`FetchOutcome::recovered`].
     pub fn fetch(&self, remote: &RemoteRepo, credentials: Option<&GitCredentials>) -> Result<FetchOutcome, CacheError> {
+        check_remote(remote)?;
         let dest = self.repo_dir(&remote.id);
+        let _lock = self.lock_entry(&remote.id, &dest)?;
+        let recovered = recover_leftovers(&dest, &remote.id.name);
+        for path in &recovered {
+            tracing::warn!(repo = %remote.id, path = %path, "removed a leftover of an interrupted run");
+        }
+        self.fetch_locked(remote, &dest, credentials).map(|outcome| FetchOutcome { recovered, ..outcome })
+    }
+
+    /// Take the entry's lock, waiting for another convoy process that holds it.
+    fn lock_entry(&self, id: &RepoId, dest: &Path) -> Result<std::fs::File, CacheError> {
+        let broken = |reason: String| CacheError::Broken { repo: id.clone(), path: dest.display().to_string(), reason };
+        // Beside the owners' folders, not in them: owners never start with `.`.
+        let parent = self.dir.join(".locks").join(&id.owner);
+        std::fs::create_dir_all(&parent).map_err(|e| broken(format!("creating {}: {e}", parent.display())))?;
+        let path = parent.join(format!("{}.lock", id.name));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| broken(format!("opening lock {}: {e}", path.display())))?;
+        file.lock().map_err(|e| broken(format!("locking {}: {e}", path.display())))?;
+        Ok(file)
+    }
+
+    fn fetch_locked(
+        &self,
+        remote: &RemoteRepo,
+        dest: &Path,
+        credentials: Option<&GitCredentials>,
+    ) -> Result<FetchOutcome, CacheError> {
+        let dest = dest.to_path_buf();
         if dest.exists() {
             if let Some(outcome) = self.already_current(remote, &dest) {
                 return Ok(outcome);
@@ -147,7 +191,7 @@ impl Cache {
         } else {
             std::fs::rename(&staged, dest).map_err(|e| broken(e.to_string()))?;
         }
-        Ok(FetchOutcome { status: FetchStatus::Cloned, head })
+        Ok(FetchOutcome { status: FetchStatus::Cloned, head, recovered: Vec::new() })
     }
 
     /// When the forge reported the default branch's head and the cache already has exactly that
@@ -163,8 +207,11 @@ impl Cache {
         let cached = resolve(&repo, &Self::tracking_ref(&remote.default_branch))?;
         let id = gix::ObjectId::from_hex(cached.as_bytes()).ok()?;
         // The ref alone is not enough: a damaged cache may name a commit it no longer has.
-        (cached == head && repo.find_commit(id).is_ok())
-            .then_some(FetchOutcome { status: FetchStatus::UpToDate, head: cached })
+        (cached == head && repo.find_commit(id).is_ok()).then_some(FetchOutcome {
+            status: FetchStatus::UpToDate,
+            head: cached,
+            recovered: Vec::new(),
+        })
     }
 
     fn update(
@@ -182,7 +229,7 @@ impl Cache {
         let head = self.fetch_into(&repo, remote, false, credentials)?;
         let status =
             if before.as_deref() == Some(head.as_str()) { FetchStatus::UpToDate } else { FetchStatus::Updated };
-        Ok(FetchOutcome { status, head })
+        Ok(FetchOutcome { status, head, recovered: Vec::new() })
     }
 
     /// Fetch the default branch of `remote` into `repo`; returns the fetched commit.
@@ -282,6 +329,7 @@ impl Cache {
 
     /// Open the cached snapshot of `remote`'s default branch.
     pub fn snapshot(&self, remote: &RemoteRepo) -> Result<Snapshot, CacheError> {
+        check_remote(remote)?;
         let dest = self.repo_dir(&remote.id);
         if !dest.exists() {
             return Err(CacheError::Missing { repo: remote.id.clone() });
@@ -294,6 +342,65 @@ impl Cache {
             resolve(&repo, &tracking).ok_or_else(|| broken(format!("{tracking} is missing; run `convoy fetch`")))?;
         Snapshot::load(repo.with_object_memory(), &head).map_err(broken)
     }
+}
+
+/// A forge's names become folders and refs here: refuse what is not a valid owner, repository
+/// or branch name before any path is built (the selection already left such repositories
+/// out; this keeps the cache safe for every other caller).
+fn check_remote(remote: &RemoteRepo) -> Result<(), CacheError> {
+    crate::targets::valid_repo_id(&remote.id)
+        .map_err(|reason| CacheError::InvalidName { what: format!("repository `{}`", remote.id), reason })?;
+    crate::manifest::valid_branch_name(&remote.default_branch).map_err(|reason| CacheError::InvalidName {
+        what: format!("the default branch `{}` of {}", remote.default_branch.escape_debug(), remote.id),
+        reason,
+    })
+}
+
+/// Remove what a killed run left in one cache entry; call only while holding the entry's lock,
+/// which makes every lock file found stale (the cache is written by convoy alone). Returns
+/// the removed paths. Removed: `*.lock` files anywhere in the bare repository except loose
+/// object folders (`refs/heads/x.lock`, `packed-refs.lock`, `index.lock`, `shallow.lock`,
+/// `config.lock`, `HEAD.lock`...), and the temporary clones `.<name>.clone-*` and swapped-out
+/// entries `.<name>.old-*` beside it.
+fn recover_leftovers(dest: &Path, name: &str) -> Vec<String> {
+    let mut removed = Vec::new();
+    let mut folders = vec![dest.to_path_buf()];
+    while let Some(dir) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else { continue };
+            let file_name = entry.file_name();
+            let file_name = file_name.to_string_lossy();
+            if kind.is_dir() {
+                let loose = dir.file_name().is_some_and(|d| d == "objects")
+                    && file_name.len() == 2
+                    && file_name.bytes().all(|b| b.is_ascii_hexdigit());
+                if !loose {
+                    folders.push(path);
+                }
+            } else if file_name.ends_with(".lock") && std::fs::remove_file(&path).is_ok() {
+                removed.push(path.display().to_string());
+            }
+        }
+    }
+    if let Some(parent) = dest.parent()
+        && let Ok(entries) = std::fs::read_dir(parent)
+    {
+        let (clone, old) = (format!(".{name}.clone-"), format!(".{name}.old-"));
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let file_name = file_name.to_string_lossy();
+            let leftover =
+                (file_name.starts_with(&clone) || file_name.starts_with(&old)) && !file_name.ends_with(".git");
+            if leftover && entry.file_type().is_ok_and(|k| k.is_dir()) && std::fs::remove_dir_all(entry.path()).is_ok()
+            {
+                removed.push(entry.path().display().to_string());
+            }
+        }
+    }
+    removed.sort();
+    removed
 }
 
 /// Username and secret for git over HTTPS (e.g. `x-access-token` and a GitHub token).
@@ -406,7 +513,37 @@ pub fn require_git_for(urls: &[&str]) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::may_send_credentials;
+    use super::*;
+
+    #[test]
+    fn leftovers_of_a_killed_run_are_removed() {
+        let cache = tempfile::tempdir().unwrap();
+        let dest = cache.path().join("acme/api.git");
+        std::fs::create_dir_all(dest.join("refs/heads")).unwrap();
+        std::fs::create_dir_all(dest.join("objects/ab")).unwrap();
+        for f in ["refs/heads/x.lock", "packed-refs.lock", "index.lock", "HEAD", "objects/ab/cd.lock"] {
+            std::fs::write(dest.join(f), "").unwrap();
+        }
+        std::fs::create_dir_all(cache.path().join("acme/.api.clone-Ab12Cd/refs")).unwrap();
+        std::fs::create_dir_all(cache.path().join("acme/.api.old-123")).unwrap();
+        std::fs::create_dir_all(cache.path().join("acme/.apix.clone-Ab12Cd")).unwrap();
+        let removed = recover_leftovers(&dest, "api");
+        let shown: Vec<String> =
+            removed.iter().map(|p| p.strip_prefix(&cache.path().display().to_string()).unwrap().to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "/acme/.api.clone-Ab12Cd",
+                "/acme/.api.old-123",
+                "/acme/api.git/index.lock",
+                "/acme/api.git/packed-refs.lock",
+                "/acme/api.git/refs/heads/x.lock"
+            ]
+        );
+        assert!(dest.join("HEAD").exists());
+        assert!(cache.path().join("acme/.apix.clone-Ab12Cd").exists(), "another repository's clone is not ours");
+        assert!(recover_leftovers(&dest, "api").is_empty());
+    }
 
     #[test]
     fn credentials_only_over_tls_or_loopback() {

@@ -10,5 +10,7 @@ mod cache;
 pub mod paths;
 mod snapshot;
 
-pub use cache::{Cache, CacheError, Depth, FetchOutcome, FetchStatus, GitCredentials, require_git_for};
+pub use cache::{
+    Cache, CacheError, Depth, FetchOutcome, FetchStatus, GitCredentials, may_send_credentials, require_git_for,
+};
 pub use snapshot::{EntryKind, Snapshot};

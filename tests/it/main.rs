@@ -12,6 +12,7 @@ mod fetch;
 mod forge_github;
 mod forge_local;
 mod github;
+mod hostile;
 mod support;
 mod transport;
 mod validate;

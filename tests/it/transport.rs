@@ -109,3 +109,30 @@ fn warm_fetch_skips_the_network_for_repositories_whose_head_did_not_move() {
     assert!(out.stdout.contains("error: acme/web: cannot fetch"), "{out:?}");
     assert!(out.stdout.ends_with("0 cloned, 0 updated, 1 up to date, 1 failed\n"), "{out:?}");
 }
+
+/// A server that accepts connections and never answers: the command fails within the
+/// configured timeouts with a clear error, instead of waiting minutes per retry.
+#[test]
+fn an_api_that_never_answers_fails_within_the_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream); // keep the connection open, say nothing
+        }
+    });
+    let org = Org::new();
+    let manifest = HEAD.replace(
+        "forge = { kind = \"local\", root = \"forge\" }",
+        &format!("forge = {{ kind = \"github\", api_url = \"http://127.0.0.1:{port}\", read_timeout = 1, request_timeout = 2 }}"),
+    );
+    org.manifest(&manifest);
+    let start = Instant::now();
+    let out = org.convoy(&["validate"]);
+    let took = start.elapsed();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("cannot list the repositories of `acme`"), "{out:?}");
+    assert!(out.stderr.contains("no answer within 1 s (read_timeout)"), "{out:?}");
+    assert!(took < Duration::from_secs(20), "took {took:?}: {out:?}");
+}

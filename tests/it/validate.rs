@@ -142,3 +142,69 @@ fn forks_and_archived_repos_are_filtered_and_is_selectors_work() {
     assert!(plan.stdout.contains("━━ acme/old "), "only the private repo gets the template: {plan:?}");
     assert!(!plan.stdout.contains("━━ acme/api "), "{plan:?}");
 }
+
+#[test]
+fn undefined_variables_are_named_per_repository_with_every_other_error() {
+    let org = org();
+    org.template(
+        "deploy.yml.j2",
+        "region: {{ vars.region }}\nname: {{ repo.nmae }}\n{% if vars.opt is defined %}{{ vars.opt }}{% endif %}\n",
+    );
+    org.manifest(&format!(
+        "{HEAD}[[repo]]\nname = \"acme/api\"\nvars = {{ region = \"eu\" }}\n\n[[repo]]\nname = \"acme/nope\"\n\n[[template]]\nsource = \"deploy.yml.j2\"\ndest = \"deploy.yml\"\n"
+    ));
+    let out = org.convoy(&["validate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    // All three problems in one report: a rule matching nothing, and two undefined names.
+    assert!(out.stderr.contains("org.toml:14:8: [[repo]] name `acme/nope` matches none"), "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "org.toml:17:10: templates/deploy.yml.j2 uses `repo.nmae`, which is undefined for acme/api, acme/web"
+        ),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr
+            .contains("org.toml:17:10: templates/deploy.yml.j2 uses `vars.region`, which is undefined for acme/web\n"),
+        "{out:?}"
+    );
+    assert!(!out.stderr.contains("vars.opt"), "guarded with `is defined`: {out:?}");
+    assert!(!org.path().join("cache").exists(), "nothing may be touched");
+
+    org.template("deploy.yml.j2", "region: {{ vars.region | default('us') }}\nname: {{ repo.name }}\n");
+    org.manifest(&format!("{HEAD}[[template]]\nsource = \"deploy.yml.j2\"\ndest = \"deploy.yml\"\n"));
+    let out = org.convoy(&["validate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
+fn rendering_a_binary_file_is_a_validate_error() {
+    let org = org();
+    std::fs::write(org.path().join("files/logo.png"), [0x89u8, b'P', b'N', b'G', 0xff, 0xfe, 0x00]).unwrap();
+    org.manifest(&format!("{HEAD}[[file]]\nsource = \"logo.png\"\ndest = \"logo.png\"\nrender = true\n"));
+    let out = org.convoy(&["validate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("org.toml:10:10: files/logo.png is not UTF-8 text"), "{out:?}");
+    assert!(out.stderr.contains("help: set render = false to copy the file byte for byte"), "{out:?}");
+}
+
+#[test]
+fn campaign_branch_may_not_be_a_default_branch() {
+    let org = org();
+    // `[org] default_branch` itself is refused without asking the forge.
+    org.manifest(&format!("{HEAD}[campaign]\nbranch = \"main\"\n"));
+    let out = org.convoy(&["validate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("org.toml:10:10: `main` is the org's default branch"), "{out:?}");
+    // The repositories' own default branch, as the forge reports it.
+    let manifest = HEAD.replace("jobs = 2", "jobs = 2\ndefault_branch = \"trunk\"");
+    org.manifest(&format!("{manifest}[campaign]\nbranch = \"main\"\n[align]\nbranch = \"main\"\n"));
+    let out = org.convoy(&["validate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("[campaign] branch `main` is the default branch of acme/api and 1 more"), "{out:?}");
+    assert!(out.stderr.contains("[align] branch `main` is the default branch of acme/api"), "{out:?}");
+    org.manifest(&format!("{HEAD}[campaign]\nbranch = \"convoy/.lock/x\"\n"));
+    let out = org.convoy(&["validate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("is not a valid branch name"), "{out:?}");
+}

@@ -91,6 +91,14 @@ pub struct Limits {
     /// content limits count requests, so one document of N `updatePullRequest` mutations is one
     /// paced write instead of N. 1 turns batching off.
     pub update_batch: usize,
+    /// The longest wait for a TCP (and TLS) connection to the API (`connect_timeout`).
+    pub connect_timeout: Duration,
+    /// The longest silence while waiting for response bytes (`read_timeout`).
+    pub read_timeout: Duration,
+    /// The longest one request may take, from sending it to the last byte of the response
+    /// (`request_timeout`). A request that runs out of time is not sent again: a server that
+    /// accepted the connection and does not answer fails the command within this bound.
+    pub request_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -103,6 +111,9 @@ impl Default for Limits {
             reserve: 20,
             write_concurrency: 1,
             update_batch: 20,
+            connect_timeout: Duration::from_secs(20),
+            read_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -251,8 +262,9 @@ impl Api {
         let client = octocrab::Octocrab::builder()
             .base_uri(endpoints.origin.as_str())
             .map_err(|e| ApiError::Auth(format!("invalid API origin {}: {e}", endpoints.origin)))?
-            .set_connect_timeout(Some(Duration::from_secs(20)))
-            .set_read_timeout(Some(Duration::from_secs(120)))
+            .set_connect_timeout(Some(limits.connect_timeout))
+            .set_read_timeout(Some(limits.read_timeout))
+            .set_write_timeout(Some(limits.read_timeout))
             .build()
             .map_err(|e| ApiError::Auth(format!("cannot build the HTTP client: {e}")))?;
         let spacing = Duration::from_secs_f64(60.0 / f64::from(limits.writes_per_minute.max(1)));
@@ -438,13 +450,33 @@ impl Api {
             if let Ok(mut routes) = self.routes.lock() {
                 *routes.entry(route_key.clone()).or_default() += 1;
             }
-            let outcome = self.client.execute(request).await;
+            let limit = self.limits.request_timeout;
+            let sent = Instant::now();
+            let outcome = tokio::time::timeout(limit, async {
+                let response = self.client.execute(request).await.map_err(|e| format!("connection failed: {e}"))?;
+                let (parts, body_stream) = response.into_parts();
+                Ok::<_, String>((parts, collect(body_stream).await))
+            })
+            .await
+            .unwrap_or_else(|_| {
+                Err(format!("no complete response within {} s (request_timeout)", limit.as_secs_f64()))
+            });
             drop(slot);
-            let response = match outcome {
+            // A request that ran as long as a timeout allows met a server that does not answer:
+            // it is not sent again (five more waits would hold the command for many minutes).
+            let timed_out = sent.elapsed() >= limit.min(self.limits.read_timeout);
+            let (parts, body) = match outcome {
                 Ok(r) => r,
-                Err(e) => {
-                    let cause = format!("connection failed: {e}");
-                    if attempt < self.limits.retries && repeat == Repeat::Safe {
+                Err(cause) => {
+                    let cause = if timed_out && !cause.contains("request_timeout") {
+                        format!(
+                            "no answer within {} s (read_timeout), the request is not retried: {cause}",
+                            self.limits.read_timeout.as_secs_f64()
+                        )
+                    } else {
+                        cause
+                    };
+                    if attempt < self.limits.retries && repeat == Repeat::Safe && !timed_out {
                         attempt += 1;
                         self.backoff(attempt, None).await;
                         continue;
@@ -456,13 +488,12 @@ impl Api {
                     });
                 }
             };
-            let (parts, body_stream) = response.into_parts();
             self.note_rate_limit(&parts.headers);
             let status = parts.status;
-            let bytes = match collect(body_stream).await {
+            let bytes = match body {
                 Ok(b) => b,
                 Err(cause) => {
-                    if attempt < self.limits.retries && repeat == Repeat::Safe {
+                    if attempt < self.limits.retries && repeat == Repeat::Safe && !timed_out {
                         attempt += 1;
                         self.backoff(attempt, None).await;
                         continue;
@@ -553,6 +584,12 @@ impl Api {
             None => self.token.bearer(self).await?.map(|s| s.expose_secret().to_string()),
         };
         if let Some(token) = token {
+            if !crate::workspace::may_send_credentials(&self.endpoints.origin) {
+                return Err(ApiError::Auth(format!(
+                    "refusing to send credentials to {} over plain http (only https, or http to this machine)\n  help: set api_url under [org.forge] to an https:// URL",
+                    self.endpoints.origin
+                )));
+            }
             let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
                 .map_err(|_| ApiError::Auth("the token contains characters not allowed in an HTTP header".into()))?;
             value.set_sensitive(true);
@@ -674,6 +711,20 @@ mod tests {
         assert_eq!((ghes.rest_prefix.as_str(), ghes.graphql_path.as_str()), ("/api/v3", "/api/graphql"));
         assert!(Endpoints::from_api_url("https://ghe.example.com/api").is_err());
         assert!(Endpoints::from_api_url("ftp://x").is_err());
+    }
+
+    #[tokio::test]
+    async fn credentials_never_go_over_plain_http_to_another_host() {
+        use secrecy::SecretString;
+        let token: Arc<dyn TokenSource> =
+            Arc::new(super::super::auth::StaticToken::new(Some(SecretString::from("ghp_x".to_string())), "test"));
+        // 192.0.2.0/24 is TEST-NET-1: nothing answers there, and nothing may be sent.
+        let endpoints = Endpoints::from_api_url("http://192.0.2.1").unwrap();
+        let api = Api::new(endpoints, Limits::default(), token, None).unwrap();
+        let started = Instant::now();
+        let err = api.rest(Method::GET, "/user", "/user", None, Repeat::Safe).await.unwrap_err().to_string();
+        assert!(err.contains("refusing to send credentials to http://192.0.2.1 over plain http"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5), "refused before connecting");
     }
 
     #[test]
