@@ -359,18 +359,18 @@ pub fn build_renderer(manifest: &Manifest) -> Result<Renderer, Diagnostics> {
         }
     }
     for f in &manifest.model.files {
-        if let (Some(src), true) = (&f.source, f.render) {
-            if let Err(e) = renderer.add_file(&manifest.files_dir(), src.get_ref()) {
-                problems.push(
-                    Diagnostic::at_span(
-                        &manifest.path,
-                        &manifest.source,
-                        src.span(),
-                        format!("file template does not compile: {e}"),
-                    )
-                    .with_help("fix the template, or set render = false to copy it verbatim"),
-                );
-            }
+        if let (Some(src), true) = (&f.source, f.render)
+            && let Err(e) = renderer.add_file(&manifest.files_dir(), src.get_ref())
+        {
+            problems.push(
+                Diagnostic::at_span(
+                    &manifest.path,
+                    &manifest.source,
+                    src.span(),
+                    format!("file template does not compile: {e}"),
+                )
+                .with_help("fix the template, or set render = false to copy it verbatim"),
+            );
         }
     }
     let campaign = manifest.campaign();

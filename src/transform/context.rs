@@ -169,8 +169,8 @@ pub fn check_variables(
     let owner = &manifest.model.org.name;
     let star = [Spanned::new(0..0, "*".to_string())];
     // (template name, what errors show, span, selectors, entry vars)
-    let mut entries: Vec<(String, String, std::ops::Range<usize>, &[Spanned<String>], &BTreeMap<String, toml::Value>)> =
-        Vec::new();
+    type Entry<'a> = (String, String, std::ops::Range<usize>, &'a [Spanned<String>], &'a BTreeMap<String, toml::Value>);
+    let mut entries: Vec<Entry<'_>> = Vec::new();
     for t in &manifest.model.templates {
         let name = t.source.get_ref().clone();
         entries.push((name.clone(), format!("templates/{name}"), t.source.span(), t.repos.as_slice(), &t.vars));
