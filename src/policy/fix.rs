@@ -22,7 +22,7 @@
 //!   could equal the caller's — GitHub cancels the call as a deadlock — or join two calls), for
 //!   other triggers (`issue_comment`, `workflow_run`, `release`... run on the default branch's
 //!   ref whatever they are about) and for manual runs with inputs. `cancel-in-progress` is true
-//!   only for `pull_request` runs (a superseded commit of the same pull request); pushes,
+//!   only for pull-request runs (a superseded commit of the same pull request); pushes,
 //!   schedules and deployments finish. After fixing, every call between the repository's
 //!   workflows is checked again ([`super::rules::concurrency`]'s deadlock check, human groups
 //!   included); a group of convoy's that would equal a caller's or callee's is taken back.

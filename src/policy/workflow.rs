@@ -192,6 +192,7 @@ impl Workflow {
             return None;
         }
         let style = match source.as_bytes().get(start) {
+            _ if block_indicator_before(source, start) => ScalarStyle::Block,
             Some(b'\'') => ScalarStyle::SingleQuoted,
             Some(b'"') => ScalarStyle::DoubleQuoted,
             Some(b'|' | b'>') => ScalarStyle::Block,
@@ -262,18 +263,19 @@ pub struct ParseError {
 }
 
 /// Maps saphyr's character indexes to byte offsets (identical for ASCII files).
-struct Offsets {
+struct Offsets<'s> {
     bytes: Option<Vec<usize>>,
+    source: &'s str,
 }
 
-impl Offsets {
-    fn new(text: &str) -> Self {
+impl<'s> Offsets<'s> {
+    fn new(text: &'s str) -> Self {
         if text.is_ascii() {
-            return Offsets { bytes: None };
+            return Offsets { bytes: None, source: text };
         }
         let mut v: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
         v.push(text.len());
-        Offsets { bytes: Some(v) }
+        Offsets { bytes: Some(v), source: text }
     }
     fn pos(&self, node: &MarkedYaml<'_>) -> Pos {
         let m = node.span.start;
@@ -436,7 +438,7 @@ pub fn parse(source: &str, action_file: bool) -> Result<Workflow, ParseError> {
 }
 
 /// Every scalar's byte range, keys included.
-fn collect_spans(node: &Node<'_>, o: &Offsets, out: &mut Vec<(usize, usize)>) {
+fn collect_spans(node: &Node<'_>, o: &Offsets<'_>, out: &mut Vec<(usize, usize)>) {
     match &node.data {
         YamlData::Mapping(m) => {
             for (k, v) in m {
@@ -446,8 +448,72 @@ fn collect_spans(node: &Node<'_>, o: &Offsets, out: &mut Vec<(usize, usize)>) {
         }
         YamlData::Sequence(s) => s.iter().for_each(|n| collect_spans(n, o, out)),
         YamlData::Tagged(_, inner) => collect_spans(inner, o, out),
-        _ => out.push((o.byte(node.span.start.index()), o.byte(node.span.end.index()))),
+        _ => {
+            let (start, end) = (o.byte(node.span.start.index()), o.byte(node.span.end.index()));
+            out.push((start, scalar_end(o.source, start, end)));
+        }
     }
+}
+
+/// The real end of the scalar starting at byte `start`. The parser's span may run on over the
+/// blanks and the comment after a value, so the end is found by YAML's rules (1.2 §7.3): a
+/// quoted scalar ends at its closing quote (`\"` escapes in double quotes, `''` in single
+/// quotes), a plain one before ` #` or the line's end, and never after `parser_end`.
+fn scalar_end(source: &str, start: usize, parser_end: usize) -> usize {
+    let bytes = source.as_bytes();
+    let parser_end = parser_end.clamp(start, source.len());
+    match bytes.get(start) {
+        Some(b'"') => {
+            let mut i = start + 1;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'\\' => i += 2,
+                    b'"' => return i + 1,
+                    _ => i += 1,
+                }
+            }
+            parser_end
+        }
+        Some(b'\'') => {
+            let mut i = start + 1;
+            while i < bytes.len() {
+                if bytes[i] == b'\'' {
+                    if bytes.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    return i + 1;
+                }
+                i += 1;
+            }
+            parser_end
+        }
+        _ if block_indicator_before(source, start) => parser_end,
+        _ => {
+            let text = &source[start..parser_end];
+            let line = text.find(['\n', '\r']).unwrap_or(text.len());
+            let comment = [" #", "\t#"].iter().filter_map(|c| text[..line].find(c)).min().unwrap_or(line);
+            start + text[..comment].trim_end().len()
+        }
+    }
+}
+
+/// Whether the scalar at `start` is the text of a block scalar: the last thing before it (over
+/// blanks and line breaks) is a `|` or `>` header, with its optional chomping and indentation
+/// indicators (YAML 1.2 §8.1.1).
+fn block_indicator_before(source: &str, start: usize) -> bool {
+    let before = &source[..start];
+    let Some(nl) = before.trim_end_matches([' ', '\t']).rfind('\n') else { return false };
+    // A block scalar's text starts on a line after its header, after blanks only.
+    if !before[nl + 1..].chars().all(|c| c == ' ' || c == '\t') {
+        return false;
+    }
+    let header_line = before[..nl].trim_end().rsplit('\n').next().unwrap_or("");
+    // A comment may follow the header on its line.
+    let header = header_line.split(" #").next().unwrap_or("").trim_end();
+    let word = header.rsplit([' ', '\t']).next().unwrap_or("");
+    let mut chars = word.chars();
+    matches!(chars.next(), Some('|' | '>')) && chars.all(|c| c == '-' || c == '+' || c.is_ascii_digit())
 }
 
 /// Whether some scalar under `node` (keys included) satisfies `test`.
@@ -460,7 +526,7 @@ fn any_text(node: &Node<'_>, test: &dyn Fn(&str) -> bool) -> bool {
     }
 }
 
-fn concurrency(key: &Node<'_>, v: &Node<'_>, o: &Offsets) -> Concurrency {
+fn concurrency(key: &Node<'_>, v: &Node<'_>, o: &Offsets<'_>) -> Concurrency {
     match &v.data {
         YamlData::Mapping(_) => Concurrency {
             group: get(v, "group").and_then(|(_, g)| text(g)),
@@ -471,7 +537,7 @@ fn concurrency(key: &Node<'_>, v: &Node<'_>, o: &Offsets) -> Concurrency {
     }
 }
 
-fn permissions(v: &Node<'_>, o: &Offsets) -> Permissions {
+fn permissions(v: &Node<'_>, o: &Offsets<'_>) -> Permissions {
     match &v.data {
         YamlData::Mapping(_) => Permissions::Scopes {
             scopes: entries(v)
@@ -484,7 +550,7 @@ fn permissions(v: &Node<'_>, o: &Offsets) -> Permissions {
     }
 }
 
-fn job(id: String, key: &Node<'_>, body: &Node<'_>, o: &Offsets) -> Job {
+fn job(id: String, key: &Node<'_>, body: &Node<'_>, o: &Offsets<'_>) -> Job {
     let runs_on = match get(body, "runs-on") {
         Some((_, v)) => match &v.data {
             YamlData::Sequence(_) => items(v).into_iter().filter_map(text).collect(),
@@ -522,7 +588,7 @@ fn job(id: String, key: &Node<'_>, body: &Node<'_>, o: &Offsets) -> Job {
     }
 }
 
-fn step(s: &Node<'_>, o: &Offsets) -> Step {
+fn step(s: &Node<'_>, o: &Offsets<'_>) -> Step {
     Step {
         name: get(s, "name").and_then(|(_, v)| text(v)),
         uses: get(s, "uses").and_then(|(_, v)| Some(Located { value: text(v)?, pos: o.pos(v) })),
@@ -614,5 +680,29 @@ mod tests {
             parse("runs:\n  using: node20\n  main: index.js\n", true).expect("parse").kind,
             FileKind::OtherAction
         );
+    }
+}
+#[cfg(test)]
+mod span_tests {
+    #[test]
+    fn scalar_ends_and_styles_follow_yaml_rules() {
+        use super::ScalarStyle::*;
+        let src = "a:\n    - cron: '*/5 * * * *'  # poll\n    - uses: \"a/b@v2\"   # x\n    - {uses: a/c@v4, with: {ref: \"main #1\"}}\n    - uses: >-\n        a/d@v1\n    - uses: a/e@v1 # c\n";
+        let w = super::parse(src, false).expect("parse");
+        let at = |needle: &str| {
+            let i = src.find(needle).expect("in source");
+            let s = w.scalar_at(src, i).expect("a scalar starts there");
+            (&src[s.start..s.end], s.style)
+        };
+        assert_eq!(at("'*/5"), ("'*/5 * * * *'", SingleQuoted));
+        assert_eq!(at("\"a/b"), ("\"a/b@v2\"", DoubleQuoted));
+        assert_eq!(at("a/c@"), ("a/c@v4", Plain));
+        assert_eq!(at("\"main #1"), ("\"main #1\"", DoubleQuoted));
+        assert_eq!(at("a/d@").1, Block);
+        assert_eq!(at("a/e@"), ("a/e@v1", Plain));
+        let line = src.find("- {uses").expect("flow");
+        assert_eq!(w.comment_after(src, line), None, "the `#` is inside a string");
+        let poll = src.find("# poll").expect("comment");
+        assert_eq!(w.comment_after(src, src.find("'*/5").expect("cron")), Some(poll));
     }
 }

@@ -72,7 +72,14 @@ pub(crate) fn proposed_group(wf: &Workflow) -> Result<(String, String), String> 
     // `github.event_name`): keyed apart, one never replaces the other.
     let event = if wf.has_trigger("schedule") && wf.triggers.len() > 1 { "${{ github.event_name }}-" } else { "" };
     let group = format!("${{{{ github.workflow }}}}-{event}${{{{ {key} }}}}");
-    let cancel = if wf.has_trigger("pull_request") { "${{ github.event_name == 'pull_request' }}" } else { "false" };
+    // Only a pull request's superseded runs are cancelled (per pull request, given the group);
+    // pushes, schedules and deployments finish.
+    let cancel = match (wf.has_trigger("pull_request"), wf.has_trigger("pull_request_target")) {
+        (true, true) => "${{ github.event_name == 'pull_request' || github.event_name == 'pull_request_target' }}",
+        (true, false) => "${{ github.event_name == 'pull_request' }}",
+        (false, true) => "${{ github.event_name == 'pull_request_target' }}",
+        (false, false) => "false",
+    };
     Ok((group, cancel.to_string()))
 }
 
