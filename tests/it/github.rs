@@ -400,3 +400,39 @@ async fn a_new_default_branch_retargets_the_pr_and_main_is_never_written() {
         assert_eq!(crate::support::git(&gh.server.repo_path("acme", "svc-01"), &["rev-parse", "main"]), main);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pr_closed_by_a_person_is_left_closed_unless_reopen_closed() {
+    use convoy::forge::Forge as _;
+    let gh = org(1).await;
+    gh.manifest(&gh.server.api_url(), "", "");
+    assert_eq!(gh.convoy(&["apply", "-q"], &with_token()).await.code, 0);
+    // A person closes the PR in the UI (the same REST call; no marker in the body).
+    let token = std::sync::Arc::new(convoy::forge::github::auth::StaticToken::new(Some(TOKEN.to_string().into()), "t"));
+    let api = convoy::forge::github::api::Api::new(
+        convoy::forge::github::api::Endpoints::from_api_url(&gh.server.api_url()).unwrap(),
+        convoy::forge::github::api::Limits::default(),
+        token.clone(),
+        None,
+    )
+    .unwrap();
+    let forge = convoy::forge::github::GithubForge::new(api, token);
+    let repo = convoy::forge::RepoId::new("acme", "svc-00");
+    let close = convoy::forge::PullRequestUpdate { state: Some(convoy::forge::PrState::Closed), ..Default::default() };
+    forge.update_pull_request(&repo, 1, &close).await.unwrap();
+    for _ in 0..2 {
+        let out = gh.convoy(&["apply", "-q"], &with_token()).await;
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(
+            row(&out.stdout, "acme/svc-00").starts_with("acme/svc-00 PR #1 closed by a person; left closed"),
+            "{out:?}"
+        );
+        assert_eq!(gh.open_prs("svc-00"), 0);
+        assert_eq!(gh.server.pulls("acme", "svc-00").len(), 1, "no new PR");
+    }
+    gh.manifest(&gh.server.api_url(), "", "reopen_closed = true");
+    let out = gh.convoy(&["apply", "-q"], &with_token()).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(gh.open_prs("svc-00"), 1, "{out:?}");
+    assert_eq!(gh.server.pulls("acme", "svc-00").len(), 1, "the same PR, reopened: {out:?}");
+}

@@ -490,3 +490,20 @@ async fn runs_of_one_workflow_by_file_name_or_id() {
     assert_eq!(api.get("/repos/acme/ops/actions/workflows/nope.yml/runs").await.status, 404);
     assert_eq!(api.get("/repos/acme/ops/actions/workflows/99/runs").await.status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_branch_is_changed_by_updating_the_repository() {
+    let s = server_with_repo().await;
+    let api = Api::new(&s);
+    let missing = api.patch("/repos/acme/api", json!({"default_branch": "trunk"})).await;
+    assert_eq!(missing.status, 422, "{:?}", missing.body);
+    assert_eq!(missing.body["errors"][0]["field"], "default_branch");
+    s.push_commit("acme", "api", "trunk", &[("T", b"t")], "trunk");
+    let ok = api.patch("/repos/acme/api", json!({"default_branch": "trunk"})).await;
+    assert_eq!(ok.status, 200, "{:?}", ok.body);
+    assert_eq!(ok.body["default_branch"], "trunk");
+    assert_eq!(api.get("/repos/acme/api").await.body["default_branch"], "trunk");
+    // Clones follow: HEAD of the bare repository names the new default branch.
+    let head = std::fs::read_to_string(s.repo_path("acme", "api").join("HEAD")).expect("HEAD");
+    assert_eq!(head.trim(), "ref: refs/heads/trunk");
+}
