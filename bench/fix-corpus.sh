@@ -83,7 +83,8 @@ python3 "$BENCH_DIR/fixcheck.py" --forge "$FORGE/$OWNER" --audit "$REPORTS/audit
 python3 - "$REPORTS/check.json" "$RESULTS" "$CONVOY_VERSION" <<'PY'
 import json, sys, datetime
 check = json.load(open(sys.argv[1]))
-check["violations"] = [{k: v[k] for k in ("kind", "detail")} | {"repo": v["repo"]} for v in check["violations"]]
+for key in ("violations", "to_review"):
+    check[key] = [{"repo": v["repo"], "kind": v["kind"], "detail": v["detail"]} for v in check[key]]
 check["convoy"] = sys.argv[3]
 check["date"] = datetime.date.today().isoformat()
 open(sys.argv[2], "w").write(json.dumps(check, indent=2) + "\n")

