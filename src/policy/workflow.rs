@@ -43,6 +43,9 @@ pub struct Concurrency {
     pub group: Option<String>,
     /// `cancel-in-progress` as written (`true`, `false` or an expression).
     pub cancel_in_progress: Option<String>,
+    /// `queue` as written: how many runs wait in the group instead of replacing each other
+    /// (a deliberate choice of queued runs, so cancelling is not demanded).
+    pub queue: Option<String>,
     pub pos: Pos,
 }
 
@@ -531,9 +534,10 @@ fn concurrency(key: &Node<'_>, v: &Node<'_>, o: &Offsets<'_>) -> Concurrency {
         YamlData::Mapping(_) => Concurrency {
             group: get(v, "group").and_then(|(_, g)| text(g)),
             cancel_in_progress: get(v, "cancel-in-progress").and_then(|(_, c)| text(c)),
+            queue: get(v, "queue").and_then(|(_, q)| text(q)),
             pos: o.pos(key),
         },
-        _ => Concurrency { group: text(v), cancel_in_progress: None, pos: o.pos(key) },
+        _ => Concurrency { group: text(v), cancel_in_progress: None, queue: None, pos: o.pos(key) },
     }
 }
 

@@ -289,7 +289,8 @@ impl Rule for Concurrency {
             return;
         };
         let cancels = c.cancel_in_progress.as_deref().is_some_and(|v| v.trim() != "false");
-        if on_pr && options.require_cancel_in_progress && !cancels {
+        // A `queue:` says runs are meant to wait their turn rather than replace each other.
+        if on_pr && options.require_cancel_in_progress && !cancels && c.queue.is_none() {
             out.push(Hit::new(
                 c.pos,
                 "pull-request workflow does not cancel in-progress runs: every push to a PR runs to the end",
@@ -339,6 +340,11 @@ mod tests {
         assert_eq!((h.len(), h[0].0), (1, 2), "{h:?}");
         let relaxed = Options { require_cancel_in_progress: false, ..Options::default() };
         assert!(hits(&Concurrency, no_cancel, &relaxed).is_empty());
+        // A group with `queue:` lets runs wait their turn on purpose: no cancel is demanded, but
+        // the same group without it still is.
+        let queued = "on: pull_request\nconcurrency:\n  group: ci-${{ github.ref }}\n  queue: max\njobs:\n  a:\n    runs-on: x\n";
+        assert!(hits(&Concurrency, queued, &o).is_empty(), "{:?}", hits(&Concurrency, queued, &o));
+        assert_eq!(hits(&Concurrency, &queued.replace("  queue: max\n", ""), &o).len(), 1);
         // A schedule-only workflow with a group needs no cancel.
         assert!(
             hits(
