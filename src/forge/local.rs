@@ -310,9 +310,11 @@ impl Inner {
 
     fn set_ref(&self, repo: &gix::Repository, name: &str, sha: &str) -> ForgeResult<()> {
         let id = parse_oid(sha)?;
-        repo.reference(name, id, gix::refs::transaction::PreviousValue::Any, "convoy")
-            .map_err(|e| ForgeError::git(name, e))?;
-        Ok(())
+        with_ref_locks(repo, name, || {
+            repo.reference(name, id, gix::refs::transaction::PreviousValue::Any, "convoy")
+                .map(|_| ())
+                .map_err(|e| ForgeError::git(name, e))
+        })
     }
 
     fn create_commit_sync(
@@ -652,7 +654,9 @@ impl Forge for LocalForge {
             match repo.try_find_reference(name.as_str()).map_err(|e| ForgeError::git(&name, e))? {
                 None => Ok(false),
                 Some(r) => {
-                    r.delete().map_err(|e| ForgeError::git(format!("deleting {name}"), e))?;
+                    with_ref_locks(&repo, &name, || {
+                        r.clone().delete().map_err(|e| ForgeError::git(format!("deleting {name}"), e))
+                    })?;
                     Ok(true)
                 }
             }
@@ -947,6 +951,43 @@ fn create_tag_sync(inner: &Inner, id: &RepoId, name: &str, sha: &str) -> ForgeRe
     repo.reference(full.as_str(), target, gix::refs::transaction::PreviousValue::MustNotExist, "convoy: tag")
         .map_err(|e| ForgeError::git(&full, e))?;
     Ok(())
+}
+
+/// How old a ref lock file must be before convoy takes it for the leftover of a killed process.
+/// A ref update holds its lock for milliseconds (git and gix alike), so a minute-old lock has no
+/// living writer.
+const STALE_REF_LOCK: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Run a ref update of `name`; when it fails and a lock file of that ref (`<ref>.lock`) or of
+/// `packed-refs` is left behind by a killed run (older than [`STALE_REF_LOCK`]), remove it, say
+/// so, and try once more. A fresh lock is named in the error, with what to do: a repository
+/// must never stay broken behind an error that names no file.
+fn with_ref_locks(repo: &gix::Repository, name: &str, mut write: impl FnMut() -> ForgeResult<()>) -> ForgeResult<()> {
+    let first = match write() {
+        Ok(()) => return Ok(()),
+        Err(e) => e,
+    };
+    let locks = [repo.git_dir().join(format!("{name}.lock")), repo.git_dir().join("packed-refs.lock")];
+    let mut removed = false;
+    for lock in locks.iter().filter(|l| l.is_file()) {
+        let age = std::fs::metadata(lock).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+        match age {
+            Some(age) if age >= STALE_REF_LOCK => {
+                std::fs::remove_file(lock)
+                    .map_err(|e| ForgeError::io(format!("removing the stale lock {}", lock.display()), e))?;
+                tracing::warn!("removed {}, a ref lock left by a killed run ({} s old)", lock.display(), age.as_secs());
+                removed = true;
+            }
+            _ => {
+                return Err(ForgeError::Git(format!(
+                    "{first}\n  help: {} is held; if no git or convoy process is writing this repository, remove that file (convoy removes it itself once it is {} s old)",
+                    lock.display(),
+                    STALE_REF_LOCK.as_secs()
+                )));
+            }
+        }
+    }
+    if removed { write() } else { Err(first) }
 }
 
 #[cfg(test)]

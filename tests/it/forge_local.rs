@@ -189,3 +189,40 @@ async fn the_default_branch_is_never_written_and_prs_can_be_retargeted() {
     assert!(forge.delete_branch(&repo, "main").await.unwrap());
     assert!(forge.delete_branch(&repo, "trunk").await.is_err());
 }
+
+/// A run killed while it held a ref lock leaves `<ref>.lock` behind (issue 10: 9 of 44 `kill -9`
+/// runs). A lock older than a minute is such a leftover: it is removed and the write goes
+/// through; a fresh one is named in the error, with what to do, and nothing is removed.
+#[tokio::test]
+async fn a_ref_lock_left_by_a_killed_run_is_recovered_and_a_fresh_one_is_named() {
+    let (org, forge, repo) = setup();
+    let base = forge.branch_head(&repo, "main").await.unwrap().unwrap();
+    let sha = forge.create_commit(&repo, &base, &[write("x.txt", "x\n")], "msg").await.unwrap();
+    let heads = org.bare("api").join("refs/heads/convoy");
+    std::fs::create_dir_all(&heads).unwrap();
+    let lock = heads.join("sync.lock");
+
+    // Fresh: refused, and the message names the file.
+    std::fs::write(&lock, "").unwrap();
+    let err = forge.update_branch(&repo, "convoy/sync", &sha, false).await.unwrap_err().to_string();
+    assert!(err.contains(&lock.display().to_string()), "{err}");
+    assert!(err.contains("remove that file"), "{err}");
+    assert!(lock.exists(), "a fresh lock is never removed");
+
+    // Two minutes old: a leftover. Removed, and the branch is written.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+    std::fs::File::options().write(true).open(&lock).unwrap().set_modified(old).unwrap();
+    forge.update_branch(&repo, "convoy/sync", &sha, false).await.unwrap();
+    assert!(!lock.exists());
+    assert_eq!(forge.branch_head(&repo, "convoy/sync").await.unwrap().as_deref(), Some(sha.as_str()));
+
+    // The same for a delete, and for a stale `packed-refs.lock`.
+    let packed = org.bare("api").join("packed-refs.lock");
+    std::fs::write(&packed, "").unwrap();
+    std::fs::File::options().write(true).open(&packed).unwrap().set_modified(old).unwrap();
+    std::fs::write(&lock, "").unwrap();
+    std::fs::File::options().write(true).open(&lock).unwrap().set_modified(old).unwrap();
+    assert!(forge.delete_branch(&repo, "convoy/sync").await.unwrap());
+    assert!(!lock.exists() && !packed.exists());
+    git(&org.bare("api"), &["fsck", "--strict"]);
+}
