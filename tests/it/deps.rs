@@ -445,16 +445,7 @@ fn align_edits_manifests_and_workflows_as_a_campaign() {
         ],
     );
     // actions/checkout on the local forge, tag v4.2.2.
-    let work = org.path().join("checkout-src");
-    std::fs::create_dir_all(&work).unwrap();
-    crate::support::git(&work, &["init", "-q", "-b", "main"]);
-    std::fs::write(work.join("action.yml"), "runs:\n  using: node20\n  main: index.js\n").unwrap();
-    crate::support::git(&work, &["add", "."]);
-    crate::support::git(&work, &["commit", "-q", "-m", "v4.2.2"]);
-    crate::support::git(&work, &["tag", "v4.2.2"]);
-    let sha = crate::support::git(&work, &["rev-parse", "HEAD"]).trim().to_string();
-    let bare = org.path().join("forge/actions/checkout.git");
-    crate::support::git(org.path(), &["clone", "-q", "--bare", work.to_str().unwrap(), bare.to_str().unwrap()]);
+    let sha = checkout_action_on_forge(&org);
     org.manifest(&format!(
         "{HEAD}\n[align.cargo]\ncrates = {{ serde = \"highest\", rand = \"0.8\", anyhow = \"1.0.86\" }}\norg_crates = false\n\n[align.actions]\nversions = {{ \"actions/checkout\" = \"v4.2.2\" }}\n"
     ));
@@ -784,15 +775,7 @@ fn an_action_version_that_does_not_exist_is_one_error() {
             ("Cargo.toml", "[package]\nname = \"two\"\nversion = \"0.1.0\"\n\n[dependencies]\nrand = \"0.8.1\"\n"),
         ],
     );
-    let work = org.path().join("checkout-src");
-    std::fs::create_dir_all(&work).unwrap();
-    crate::support::git(&work, &["init", "-q", "-b", "main"]);
-    std::fs::write(work.join("action.yml"), "runs:\n  using: node20\n  main: index.js\n").unwrap();
-    crate::support::git(&work, &["add", "."]);
-    crate::support::git(&work, &["commit", "-q", "-m", "v4.2.2"]);
-    crate::support::git(&work, &["tag", "v4.2.2"]);
-    let bare = org.path().join("forge/actions/checkout.git");
-    crate::support::git(org.path(), &["clone", "-q", "--bare", work.to_str().unwrap(), bare.to_str().unwrap()]);
+    checkout_action_on_forge(&org);
     for pin in ["true", "false"] {
         org.manifest(&format!(
             "{HEAD}\n[align.cargo]\ncrates = {{ rand = \"0.8.5\" }}\n\n[align.actions]\npin = {pin}\nversions = {{ \"actions/checkout\" = \"v9.9.9\" }}\n"
@@ -811,8 +794,23 @@ fn an_action_version_that_does_not_exist_is_one_error() {
     org.manifest(&format!(
         "{HEAD}\n[align.actions]\npin = false\nversions = {{ \"actions/checkout\" = \"v2.0.0\" }}\n"
     ));
-    crate::support::git(&bare, &["tag", "v2.0.0", "v4.2.2"]);
+    crate::support::git(&org.path().join("forge/actions/checkout.git"), &["tag", "v2.0.0", "v4.2.2"]);
     let out = org.convoy(&["deps", "align"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("v2.0.0 is older than v3, the version in use: left for a person"), "{out:?}");
+}
+
+/// `actions/checkout` as a repository of the local forge with one commit tagged `v4.2.2`; its SHA.
+fn checkout_action_on_forge(org: &Org) -> String {
+    let work = org.path().join("checkout-src");
+    std::fs::create_dir_all(&work).unwrap();
+    crate::support::git(&work, &["init", "-q", "-b", "main"]);
+    std::fs::write(work.join("action.yml"), "runs:\n  using: node20\n  main: index.js\n").unwrap();
+    crate::support::git(&work, &["add", "."]);
+    crate::support::git(&work, &["commit", "-q", "-m", "v4.2.2"]);
+    crate::support::git(&work, &["tag", "v4.2.2"]);
+    let sha = crate::support::git(&work, &["rev-parse", "HEAD"]).trim().to_string();
+    let bare = org.path().join("forge/actions/checkout.git");
+    crate::support::git(org.path(), &["clone", "-q", "--bare", work.to_str().unwrap(), bare.to_str().unwrap()]);
+    sha
 }
