@@ -68,11 +68,13 @@ fn help_for(message: &str) -> String {
 struct Checker<'a> {
     m: &'a Manifest,
     problems: Vec<Diagnostic>,
+    /// `[org] protected_branches` entries already reported as bad globs.
+    bad_protected: BTreeSet<String>,
 }
 
 impl<'a> Checker<'a> {
     fn new(m: &'a Manifest) -> Self {
-        Checker { m, problems: Vec::new() }
+        Checker { m, problems: Vec::new(), bad_protected: BTreeSet::new() }
     }
 
     fn at(&mut self, span: Range<usize>, message: impl Into<String>, help: impl Into<String>) {
@@ -462,7 +464,36 @@ impl<'a> Checker<'a> {
                 format!("`{name}` is the org's default branch (`[org] default_branch`)"),
                 "convoy force-updates its campaign branch; name one of its own, such as convoy/sync",
             );
+        } else if let Some(pattern) = self.protected_match(name) {
+            self.at(
+                branch.span(),
+                format!("`{name}` matches the protected branch pattern `{pattern}` (`[org] protected_branches`)"),
+                "convoy force-updates and deletes its campaign branch; name one of its own, such as convoy/sync",
+            );
         }
+    }
+
+    /// The first `[org] protected_branches` glob `name` matches (`*` does not cross `/`). A
+    /// pattern that is no glob is reported once, where it is written.
+    fn protected_match(&mut self, name: &str) -> Option<String> {
+        let patterns = self.m.model.org.protected_branches.clone();
+        let mut found = None;
+        for pattern in patterns {
+            match globset::GlobBuilder::new(pattern.get_ref()).literal_separator(true).build() {
+                Ok(glob) => {
+                    if found.is_none() && glob.compile_matcher().is_match(name) {
+                        found = Some(pattern.get_ref().clone());
+                    }
+                }
+                Err(e) => {
+                    if !self.bad_protected.contains(pattern.get_ref()) {
+                        self.bad_protected.insert(pattern.get_ref().clone());
+                        self.at(pattern.span(), format!("not a branch pattern: {e}"), "use globs such as release/*");
+                    }
+                }
+            }
+        }
+        found
     }
 }
 
@@ -628,6 +659,22 @@ mod tests {
         assert_eq!(errors(&format!("{HEAD}[campaign]\nbranch = \"convoy/ci-1.2\"\n")), "");
         let e = errors(&format!("{HEAD}[policy]\nfix_branch = \"main\"\n"));
         assert!(e.contains("`main` is the org's default branch"), "{e}");
+    }
+
+    #[test]
+    fn campaign_branches_may_not_match_a_protected_pattern() {
+        // The defaults protect release branches and the usual long-lived names.
+        let e = errors(&format!("{HEAD}[campaign]\nbranch = \"release/1.2\"\n"));
+        assert!(e.contains("matches the protected branch pattern `release/*`"), "{e}");
+        let e = errors(&format!("{HEAD}[align]\nbranch = \"develop\"\n"));
+        assert!(e.contains("protected branch pattern `develop`"), "{e}");
+        // `*` stays within one level, and a manifest's own list replaces the defaults.
+        assert_eq!(errors(&format!("{HEAD}[campaign]\nbranch = \"convoy/release/1.2\"\n")), "");
+        let own = HEAD.replace("name = \"acme\"\n", "name = \"acme\"\nprotected_branches = [\"stable/*\", \"[\"]\n");
+        let e = errors(&format!("{own}[campaign]\nbranch = \"stable/v1\"\n"));
+        assert!(e.contains("protected branch pattern `stable/*`"), "{e}");
+        assert!(e.contains("not a branch pattern"), "a bad glob is reported where it is written: {e}");
+        assert!(!errors(&format!("{own}[campaign]\nbranch = \"release/1.2\"\n")).contains("matches the protected"));
     }
 
     #[test]

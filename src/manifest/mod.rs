@@ -86,6 +86,11 @@ pub struct Org {
     /// Used when the forge does not report a repository's default branch.
     #[serde(default = "default_branch")]
     pub default_branch: String,
+    /// Branch-name globs no campaign branch (`[campaign] branch`, `[policy] fix_branch`,
+    /// `[align] branch`) may match, beside every repository's default branch: convoy
+    /// force-updates and deletes its own branches. `*` stays within one `/` level.
+    #[serde(default = "default_protected_branches")]
+    pub protected_branches: Vec<Spanned<String>>,
     /// How many repositories are worked on at once.
     #[serde(default = "default_jobs")]
     pub jobs: usize,
@@ -106,6 +111,9 @@ fn yes() -> bool {
 }
 fn default_branch() -> String {
     "main".into()
+}
+fn default_protected_branches() -> Vec<Spanned<String>> {
+    ["main", "master", "trunk", "develop", "gh-pages", "release/*", "releases/*"].into_iter().map(unspanned).collect()
 }
 fn default_jobs() -> usize {
     8
