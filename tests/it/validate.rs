@@ -196,8 +196,9 @@ fn campaign_branch_may_not_be_a_default_branch() {
     let out = org.convoy(&["validate"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("org.toml:10:10: `main` is the org's default branch"), "{out:?}");
-    // The repositories' own default branch, as the forge reports it.
-    let manifest = HEAD.replace("jobs = 2", "jobs = 2\ndefault_branch = \"trunk\"");
+    // The repositories' own default branch, as the forge reports it (with no protected
+    // patterns, so only the forge's answer can refuse it).
+    let manifest = HEAD.replace("jobs = 2", "jobs = 2\ndefault_branch = \"trunk\"\nprotected_branches = []");
     org.manifest(&format!("{manifest}[campaign]\nbranch = \"main\"\n[align]\nbranch = \"main\"\n"));
     let out = org.convoy(&["validate"]);
     assert_eq!(out.code, 2, "{out:?}");
