@@ -167,10 +167,11 @@ struct Spot<'s> {
     tail: Tail<'s>,
 }
 
-/// Locate `uses` in `source`. `next` is the offset of the next `uses:` value in the file, if
-/// any. `None` when the value is not written as one plain run of text (escaped, folded across
-/// lines, a block scalar).
-fn locate<'s>(source: &'s str, uses: &Located<String>, next: Option<usize>) -> Option<Spot<'s>> {
+/// Locate `uses` in `source` (parsed as `wf`). `next` is the offset of the next `uses:` value in
+/// the file, if any. `None` when the value is not written as one plain run of text (escaped,
+/// folded across lines, a block scalar). The trailing comment is found by the parser's scalar
+/// spans ([`Workflow::comment_after`]), the one rule `audit --fix` uses too.
+fn locate<'s>(source: &'s str, wf: &Workflow, uses: &Located<String>, next: Option<usize>) -> Option<Spot<'s>> {
     let offset = uses.pos.offset;
     let quote = source.get(offset..)?.chars().next().filter(|c| matches!(c, '"' | '\''));
     let start = offset + quote.map_or(0, char::len_utf8);
@@ -194,40 +195,12 @@ fn locate<'s>(source: &'s str, uses: &Located<String>, next: Option<usize>) -> O
         _ => (line_end, false),
     };
     let text = &source[after..end];
-    let comment = if shared { None } else { comment_at(text).map(|hash| parse_comment(text, hash)) };
+    let comment = if shared {
+        None
+    } else {
+        wf.comment_after(source, after).filter(|&hash| hash < end).map(|hash| parse_comment(text, hash - after))
+    };
     Some(Spot { start, tail: Tail { start: after, end, text, comment, shared } })
-}
-
-/// Where a YAML comment starts in `tail` (the rest of a line after a scalar): a `#` after
-/// whitespace, outside quoted scalars of a flow collection.
-fn comment_at(tail: &str) -> Option<usize> {
-    let mut quote: Option<char> = None;
-    // The character before `tail` ends a scalar, so a quote right at the start opens nothing.
-    let mut prev_nonspace = 'x';
-    let mut prev = 'x';
-    let mut chars = tail.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match quote {
-            Some('"') if c == '\\' => {
-                chars.next();
-            }
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => {
-                if c == '#' && (prev == ' ' || prev == '\t') {
-                    return Some(i);
-                }
-                if matches!(c, '"' | '\'') && matches!(prev_nonspace, ',' | '[' | '{' | ':' | '?' | '-') {
-                    quote = Some(c);
-                }
-            }
-        }
-        if !c.is_whitespace() {
-            prev_nonspace = c;
-        }
-        prev = c;
-    }
-    None
 }
 
 /// The first word of a comment as a version (`v4.2.2`, or Renovate's `tag=v4.2.2`).
@@ -278,7 +251,7 @@ pub fn inventory(repo: &str, files: &[SourceFile]) -> Vec<ActionUse> {
             let kind = ref_kind(reference);
             let version_comment = if kind == RefKind::Sha {
                 let next = uses.get(i + 1).map(|n| n.pos.offset);
-                locate(source, u, next).and_then(|s| s.tail.comment).and_then(|c| c.version).map(str::to_string)
+                locate(source, &wf, u, next).and_then(|s| s.tail.comment).and_then(|c| c.version).map(str::to_string)
             } else {
                 None
             };
@@ -575,7 +548,7 @@ pub fn align_file(config: &ActionsAlign, path: &str, source: &str, pins: &PinMap
             skip("[align.actions] gives it an empty version".into());
             continue;
         }
-        let Some(spot) = locate(source, u, uses.get(i + 1).map(|n| n.pos.offset)) else {
+        let Some(spot) = locate(source, &wf, u, uses.get(i + 1).map(|n| n.pos.offset)) else {
             skip("the `uses:` value is written across lines or escaped".into());
             continue;
         };
@@ -1026,6 +999,23 @@ mod tests {
             )
         );
         assert!(out.skipped[0].contains("another `uses:` follows on its line"), "{:?}", out.skipped);
+    }
+
+    /// A ` #` inside a quoted scalar of a flow mapping starts no comment (the issue's input):
+    /// the pin's version comment goes after the mapping, and the quoted string is kept.
+    #[test]
+    fn a_hash_inside_a_quoted_flow_scalar_is_no_comment() {
+        let src = "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - {uses: actions/checkout@v3, with: {ref: \"main #1\"}} # ci\n";
+        let pinned = cfg(&[("actions/checkout", "v4")], true);
+        let pins = pin_map(&[("actions/checkout", "v4", sha('a'))]);
+        let out = align_file(&pinned, CI, src, &pins).expect("aligned");
+        assert_eq!(
+            out.text,
+            format!(
+                "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - {{uses: actions/checkout@{}, with: {{ref: \"main #1\"}}}} # v4 ci\n",
+                sha('a')
+            )
+        );
     }
 
     #[test]
