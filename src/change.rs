@@ -118,9 +118,12 @@ impl FileDiff {
 
     pub fn to_change(&self) -> FileChange {
         match &self.new {
-            Some(content) => {
-                FileChange::Write { path: self.path.to_string(), content: content.clone(), executable: self.executable }
-            }
+            Some(content) => FileChange::Write {
+                path: self.path.to_string(),
+                content: content.clone(),
+                executable: self.executable,
+                was_executable: self.old_executable,
+            },
             None => FileChange::Delete { path: self.path.to_string() },
         }
     }

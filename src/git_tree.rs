@@ -14,7 +14,7 @@ pub fn write_tree(
     let mut editor = repo.edit_tree(base_tree).map_err(|e| format!("tree editor: {e}"))?;
     for change in changes {
         match change {
-            FileChange::Write { path, content, executable } => {
+            FileChange::Write { path, content, executable, .. } => {
                 let blob = repo.write_blob(content).map_err(|e| format!("writing {path}: {e}"))?;
                 let kind = if *executable { EntryKind::BlobExecutable } else { EntryKind::Blob };
                 editor.upsert(path.as_str(), kind, blob).map_err(|e| format!("adding {path}: {e}"))?;

@@ -158,7 +158,12 @@ impl LocalForge {
         let empty = repo.empty_tree().id;
         let changes: Vec<FileChange> = files
             .iter()
-            .map(|(p, c)| FileChange::Write { path: (*p).to_string(), content: c.to_vec(), executable: false })
+            .map(|(p, c)| FileChange::Write {
+                path: (*p).to_string(),
+                content: c.to_vec(),
+                executable: false,
+                was_executable: false,
+            })
             .collect();
         let tree = write_tree(&repo, empty, &changes)?;
         let sha = write_commit(&repo, tree, &[], "Initial commit")?;

@@ -182,8 +182,19 @@ pub struct CommitInfo {
 /// One file-level change in a commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileChange {
-    Write { path: String, content: Vec<u8>, executable: bool },
-    Delete { path: String },
+    /// `executable`: the mode the file gets (`100755` when true, else `100644`).
+    /// `was_executable`: whether the file this write replaces is `100755` (false for a new
+    /// file). A forge path that cannot set modes (GitHub's `createCommitOnBranch` takes only
+    /// paths and contents) must not carry a write where either is true.
+    Write {
+        path: String,
+        content: Vec<u8>,
+        executable: bool,
+        was_executable: bool,
+    },
+    Delete {
+        path: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

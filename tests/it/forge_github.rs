@@ -27,7 +27,12 @@ async fn setup() -> (TestServer, GithubForge, RepoId) {
 async fn commits_deletes_and_branches_through_the_git_data_api() {
     let (server, forge, repo) = setup().await;
     let base = forge.branch_head(&repo, "main").await.unwrap().unwrap();
-    let bin = FileChange::Write { path: "bin/blob".into(), content: vec![0, 159, 146, 150], executable: true };
+    let bin = FileChange::Write {
+        path: "bin/blob".into(),
+        content: vec![0, 159, 146, 150],
+        executable: true,
+        was_executable: false,
+    };
     let sha = forge
         .create_commit(
             &repo,

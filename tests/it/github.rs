@@ -436,3 +436,63 @@ async fn a_pr_closed_by_a_person_is_left_closed_unless_reopen_closed() {
     assert_eq!(gh.open_prs("svc-00"), 1, "{out:?}");
     assert_eq!(gh.server.pulls("acme", "svc-00").len(), 1, "the same PR, reopened: {out:?}");
 }
+
+/// `createCommitOnBranch` takes paths and contents, no modes, and GitHub documents none for its
+/// additions: a write that replaces a `100755` file (here `mode = "100644"` on an executable
+/// script) goes through the git data API, whose tree entries carry the mode; a plain write still
+/// takes the one-document GraphQL path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mode_change_on_a_new_pr_is_committed_with_its_mode() {
+    let gh = org(2).await;
+    let bare = gh.server.repo_path("acme", "svc-00");
+    // Make `tool.sh` executable on svc-00's main with plumbing (the server has no mode option).
+    let git = |args: &[&str]| crate::support::git(&bare, args);
+    let blob = {
+        let tmp = gh.path().join("tool.sh");
+        std::fs::write(&tmp, "echo tool\n").unwrap();
+        git(&["hash-object", "-w", tmp.to_str().unwrap()]).trim().to_string()
+    };
+    let mut listing = git(&["ls-tree", "main"]);
+    listing.push_str(&format!("100755 blob {blob}\ttool.sh\n"));
+    let tree = {
+        let mut child = std::process::Command::new("git")
+            .args(["mktree"])
+            .current_dir(&bare)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(listing.as_bytes()).unwrap();
+        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap().trim().to_string()
+    };
+    let head = git(&["rev-parse", "main"]).trim().to_string();
+    let commit = git(&["commit-tree", &tree, "-p", &head, "-m", "add tool"]).trim().to_string();
+    git(&["update-ref", "refs/heads/main", &commit]);
+
+    std::fs::create_dir_all(gh.path().join("files")).unwrap();
+    std::fs::write(gh.path().join("files/tool.sh"), "echo tool\n").unwrap();
+    let text = format!(
+        "[org]\nname = \"acme\"\njobs = 2\ncache_dir = \"cache\"\n\n[org.forge]\nkind = \"github\"\napi_url = \"{}\"\nwrites_per_minute = 60000\nwrites_per_hour = 1000000\n\n[[repo]]\nname = \"acme/*\"\n\n[[file]]\nsource = \"tool.sh\"\ndest = \"tool.sh\"\nmode = \"100644\"\n\n[campaign]\nbranch = \"convoy/ci\"\n",
+        gh.server.api_url()
+    );
+    std::fs::write(gh.path().join("org.toml"), text).unwrap();
+    let plan = gh.convoy(&["plan", "-q"], &with_token()).await;
+    assert!(plan.stdout.contains("old mode 100755\nnew mode 100644\n"), "{plan:?}");
+    gh.server.clear_requests();
+    let out = gh.convoy(&["apply", "-q"], &with_token()).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    for repo in ["svc-00", "svc-01"] {
+        let tree = crate::support::git(&gh.server.repo_path("acme", repo), &["ls-tree", "convoy/ci", "tool.sh"]);
+        assert!(tree.starts_with("100644 blob"), "{repo}: {tree}");
+    }
+    let log = gh.server.requests();
+    let trees: Vec<&str> = log
+        .entries
+        .iter()
+        .filter(|e| e.method == "POST" && e.path.ends_with("/git/trees"))
+        .map(|e| e.path.as_str())
+        .collect();
+    assert_eq!(trees, vec!["/repos/acme/svc-00/git/trees"], "only the mode change takes the git data API");
+    assert_eq!(log.count("POST", "/repos/{owner}/{repo}/git/commits"), 1, "{:?}", log.counts);
+}

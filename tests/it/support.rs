@@ -225,7 +225,12 @@ pub fn assert_workflow_practices(label: &str, text: &str) {
 
 /// A file write for `Forge::create_commit`.
 pub fn write(path: &str, content: &str) -> convoy::forge::FileChange {
-    convoy::forge::FileChange::Write { path: path.into(), content: content.as_bytes().to_vec(), executable: false }
+    convoy::forge::FileChange::Write {
+        path: path.into(),
+        content: content.as_bytes().to_vec(),
+        executable: false,
+        was_executable: false,
+    }
 }
 
 /// Commit `changes` on `main`, put them on `branch`, and open a PR for it: the setup of every

@@ -578,7 +578,7 @@ impl Forge for GithubForge {
         let mut entries = Vec::new();
         for change in changes {
             match change {
-                FileChange::Write { path: p, content, executable } => {
+                FileChange::Write { path: p, content, executable, .. } => {
                     let mode = if *executable { "100755" } else { "100644" };
                     match std::str::from_utf8(content) {
                         Ok(text) => entries.push(json!({"path": p, "mode": mode, "type": "blob", "content": text})),
@@ -792,7 +792,12 @@ impl Forge for GithubForge {
                 FileChange::Delete { .. } => 0,
             })
             .sum();
-        let executable = changes.iter().any(|c| matches!(c, FileChange::Write { executable: true, .. }));
+        // `createCommitOnBranch` has no mode field and GitHub documents no mode for its
+        // additions: a write that makes or replaces an executable file goes through the git
+        // data API, whose tree entries carry the mode explicitly.
+        let executable = changes.iter().any(|c| {
+            matches!(c, FileChange::Write { executable: true, .. } | FileChange::Write { was_executable: true, .. })
+        });
         let (Some(node), false, true) = (node, executable, size <= GRAPHQL_CHANGE_LIMIT) else {
             let sha = self.create_commit(repo, base, changes, message).await?;
             self.update_branch(repo, &pr.head, &sha, true).await?;
