@@ -20,6 +20,10 @@ pub const CONVOY_RUN_ID: &str = "CONVOY_RUN_ID";
 /// Set by GitHub Actions: the workflow run's id, the default run identity of `audit --shard`.
 pub const GITHUB_RUN_ID: &str = "GITHUB_RUN_ID";
 
+/// `1` renders templates in the convoy process instead of memory-capped render processes
+/// (`render::sandbox`): for benchmarks and debugging only, since it removes the memory bound.
+pub const CONVOY_RENDER_IN_PROCESS: &str = "CONVOY_RENDER_IN_PROCESS";
+
 /// `(name, meaning)` for `--help` and the README.
 pub const ALL: &[(&str, &str)] = &[
     (CONVOY_MANIFEST, "path of org.toml when --manifest is not given"),
@@ -30,4 +34,5 @@ pub const ALL: &[(&str, &str)] = &[
     (CONVOY_GITHUB_APP_PRIVATE_KEY, "PEM of the GitHub App key, instead of private_key_path"),
     (CONVOY_RUN_ID, "run identity recorded by audit --shard (as --run-id), checked by report merge"),
     (GITHUB_RUN_ID, "set by GitHub Actions: the default run identity of audit --shard"),
+    (CONVOY_RENDER_IN_PROCESS, "1: render templates without the memory-capped render process (benchmarks, debugging)"),
 ];

@@ -412,7 +412,7 @@ impl<'a> Checker<'a> {
     fn check_files(&mut self) {
         let dir = self.m.files_dir();
         for f in self.m.model.files.clone() {
-            let FileEntry { source, dest, delete, render, .. } = &f;
+            let FileEntry { source, dest, delete, render, mode, .. } = &f;
             self.check_dest(dest);
             match (source, delete) {
                 (Some(s), false) => self.check_source(s, &dir, "files", *render),
@@ -429,6 +429,9 @@ impl<'a> Checker<'a> {
                 (None, true) => {
                     if *render {
                         self.at(dest.span(), "`render` makes no sense with `delete = true`", "remove `render`");
+                    }
+                    if let Some(mode) = mode {
+                        self.at(mode.span(), "`mode` makes no sense with `delete = true`", "remove `mode`");
                     }
                 }
             }
@@ -616,6 +619,14 @@ mod tests {
         assert!(e.contains("org.toml:7:10: templates/nope.j2 does not exist"), "{e}");
         assert!(e.contains("org.toml:8:8: invalid destination: `../x` escapes the repository (`..`)"), "{e}");
         assert!(e.contains("org.toml:9:10: unknown group `missing`"), "{e}");
+    }
+
+    #[test]
+    fn keys_a_deleted_file_cannot_use_are_refused_where_written() {
+        let e =
+            errors(&format!("{HEAD}[[file]]\ndest = \"old.sh\"\ndelete = true\nmode = \"100755\"\nrender = true\n"));
+        assert!(e.contains("org.toml:9:8: `mode` makes no sense with `delete = true`"), "{e}");
+        assert!(e.contains("org.toml:7:8: `render` makes no sense with `delete = true`"), "{e}");
     }
 
     #[test]

@@ -272,7 +272,7 @@ pub struct FileEntry {
     /// `"100644"` or `"100755"`: the git file mode `dest` gets, new or existing. Unset: a new
     /// file is `100755` when its source is executable, an existing file keeps its mode.
     #[serde(default)]
-    pub mode: Option<crate::change::FileMode>,
+    pub mode: Option<Spanned<crate::change::FileMode>>,
 }
 
 fn all_repos() -> Vec<Spanned<String>> {

@@ -34,7 +34,7 @@ impl Transformer for Files {
             };
             let name = format!("files/{}", source.get_ref());
             let source_path = input.manifest.files_dir().join(source.get_ref());
-            let rule = match entry.mode {
+            let rule = match entry.mode.as_ref().map(|m| *m.get_ref()) {
                 Some(mode) => ModeRule::Always(mode),
                 None if is_executable(&source_path) => ModeRule::ForNewFile(FileMode::Executable),
                 None => ModeRule::ForNewFile(FileMode::Regular),

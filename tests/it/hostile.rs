@@ -120,3 +120,27 @@ fn fetch_recovers_from_the_leftovers_of_a_killed_run() {
     assert_eq!(again.code, 0, "{again:?}");
     assert!(!again.stderr.contains("leftover"), "{again:?}");
 }
+
+/// A template that doubles a string in `{% set %}` writes nothing until the end, so neither fuel
+/// nor the output bound stops it: the render process's memory cap does, for that repository's
+/// render only. 40 doublings of 16 bytes would be 16 TiB; the cap (1 GiB) ends it within a
+/// few hundred MiB.
+#[cfg(unix)]
+#[test]
+fn a_template_that_doubles_a_string_fails_that_render_only() {
+    let org = org();
+    let mut body = String::from("{% if repo.name == \"api\" %}{% set s = \"0123456789abcdef\" %}\n");
+    for _ in 0..40 {
+        body.push_str("{% set s = s ~ s %}\n");
+    }
+    body.push_str("{{ s | length }}{% else %}fine {{ repo.name }}{% endif %}\n");
+    org.template("grow.txt.j2", &body);
+    org.manifest(&format!("{HEAD}[[template]]\nsource = \"grow.txt.j2\"\ndest = \"grow.txt\"\n"));
+    let out = org.convoy(&["plan", "-q"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let all = format!("{}{}", out.stdout, out.stderr);
+    let api = all.lines().find(|l| l.contains("acme/api")).unwrap_or_default();
+    assert!(api.contains("templates/grow.txt.j2"), "the failure names the template: {out:?}");
+    assert!(api.contains("needed more than the 1024 MiB of memory a template may use"), "and says why: {out:?}");
+    assert!(out.stdout.contains("+fine web"), "the other repository is planned: {out:?}");
+}

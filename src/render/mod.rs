@@ -8,6 +8,11 @@
 //!   workflow files.
 //! - Blocks trim their newline and leading indentation (`trim_blocks`, `lstrip_blocks`), and the
 //!   file's trailing newline is kept: YAML written by convoy looks hand-written.
+//! - Bounded: fuel caps the steps, a buffer caps the output at [`MAX_OUTPUT`], and in the
+//!   binary every render runs in a child process with capped memory ([`sandbox`]), because a
+//!   template can build huge values in a few steps without writing anything.
+
+pub mod sandbox;
 
 use std::path::Path;
 
@@ -17,7 +22,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use crate::workspace::paths::RepoPath;
 
 /// A template that failed to load, compile or render, with where.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{location}: {message}")]
 pub struct TemplateError {
     /// `templates/ci.yml.j2:12` (line when known).
@@ -54,8 +59,11 @@ impl TemplateError {
 /// The engine shared by every render of one run.
 pub struct Renderer {
     env: Environment<'static>,
-    /// [`MAX_OUTPUT`], lowered in tests.
-    max_output: usize,
+    /// What a render process needs to build the same engine: `templates/`, the templates
+    /// registered with [`Renderer::add`], and the output bound ([`MAX_OUTPUT`], lowered in tests).
+    setup: sandbox::Setup,
+    /// [`sandbox::Setup::key`] of `setup`, kept current by [`Renderer::add`].
+    key: u64,
 }
 
 impl Renderer {
@@ -73,13 +81,34 @@ impl Renderer {
         env.set_fuel(Some(50_000_000));
         let root = templates_dir.to_path_buf();
         env.set_loader(move |name| load_sandboxed(&root, name));
-        Renderer { env, max_output: MAX_OUTPUT }
+        let setup =
+            sandbox::Setup { templates_dir: templates_dir.to_path_buf(), sources: Vec::new(), max_output: MAX_OUTPUT };
+        let key = setup.key();
+        Renderer { env, setup, key }
+    }
+
+    /// The engine a render process builds for a job: the same as its caller's.
+    fn from_setup(setup: &sandbox::Setup) -> Self {
+        let mut renderer = Renderer::new(&setup.templates_dir);
+        for (name, source) in &setup.sources {
+            // It compiled in the caller; an error here surfaces again when it is rendered.
+            let _ = renderer.add(name, source.clone());
+        }
+        renderer.setup.max_output = setup.max_output;
+        renderer.key = renderer.setup.key();
+        renderer
     }
 
     /// Register a template that does not come from `templates/` (rendered `[[file]]` sources,
     /// PR titles and bodies). `name` is what errors will show.
     pub fn add(&mut self, name: &str, source: String) -> Result<(), TemplateError> {
-        self.env.add_template_owned(name.to_string(), source).map_err(|e| TemplateError::from_minijinja("", name, &e))
+        self.env
+            .add_template_owned(name.to_string(), source.clone())
+            .map_err(|e| TemplateError::from_minijinja("", name, &e))?;
+        self.setup.sources.retain(|(n, _)| n != name);
+        self.setup.sources.push((name.to_string(), source));
+        self.key = self.setup.key();
+        Ok(())
     }
 
     /// Load and compile `name` (and what it includes lazily at render time).
@@ -90,11 +119,23 @@ impl Renderer {
     /// Render `name` with `ctx`. The output is written into a buffer that refuses to grow past
     /// [`MAX_OUTPUT`] bytes, so a template that multiplies its output (nested loops, a macro
     /// calling itself twice) fails with a clear error instead of exhausting memory; fuel bounds
-    /// the number of steps.
+    /// the number of steps; in the binary, the render runs in a process whose memory is capped
+    /// ([`sandbox`]), so values a template builds without writing them are bounded too.
     pub fn render(&self, name: &str, ctx: &Value) -> Result<String, TemplateError> {
+        if sandbox::enabled() {
+            // Compile here first: a syntax error is reported the same way in both modes, and a
+            // template that does not compile costs no process round trip.
+            self.template(name)?;
+            return sandbox::render(&self.setup, self.key, name, ctx);
+        }
+        self.render_here(name, ctx)
+    }
+
+    /// Render in this process (what a render process does for its caller).
+    fn render_here(&self, name: &str, ctx: &Value) -> Result<String, TemplateError> {
         let template =
             self.env.get_template(name).map_err(|e| TemplateError::from_minijinja(prefix(name), name, &e))?;
-        let mut out = Bounded { buf: Vec::new(), max: self.max_output };
+        let mut out = Bounded { buf: Vec::new(), max: self.setup.max_output };
         if let Err(e) = template.render_captured_to(ctx, &mut out) {
             // The buffer is the only thing written to: a write failure is the bound.
             if e.kind() == minijinja::ErrorKind::WriteFailure {
@@ -102,7 +143,7 @@ impl Renderer {
                     location: format!("{}{name}", prefix(name)),
                     message: format!(
                         "the rendered output is larger than {} bytes, the limit for one rendered file",
-                        self.max_output
+                        self.setup.max_output
                     ),
                 });
             }
@@ -240,11 +281,11 @@ mod tests {
             "big.j2",
             "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% else %}0123456789abcdef{% endif %}{% endmacro %}{{ f(16) }}",
         )]);
-        r.max_output = 1 << 16;
+        r.setup.max_output = 1 << 16;
         let err = r.render("big.j2", &Value::UNDEFINED).unwrap_err();
         assert_eq!(err.location, "templates/big.j2");
         assert_eq!(err.message, "the rendered output is larger than 65536 bytes, the limit for one rendered file");
-        r.max_output = 1 << 21;
+        r.setup.max_output = 1 << 21;
         assert_eq!(r.render("big.j2", &Value::UNDEFINED).unwrap().len(), 1 << 20);
     }
 
