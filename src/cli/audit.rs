@@ -183,11 +183,17 @@ pub async fn audit(cli: &Cli, args: &AuditArgs) -> Result<bool, Failure> {
     Ok(verdict(&report, args.fail_on))
 }
 
+/// The largest shard report `report merge` reads: 1 GiB (an org-wide report with every finding
+/// of 1,000 repositories is a few MiB).
+const MAX_SHARD_REPORT: u64 = 1 << 30;
+
 pub fn merge(cli: &Cli, args: &MergeArgs) -> Result<bool, Failure> {
     let mut reports = Vec::new();
     for path in &args.reports {
-        let text = std::fs::read_to_string(path).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
-        let report: AuditReport = serde_json::from_str(&text)
+        // Bounded like every input file: a FIFO or /dev/zero given as a shard is refused, not read.
+        let bytes = crate::workspace::paths::read_bounded(path, MAX_SHARD_REPORT)
+            .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+        let report: AuditReport = serde_json::from_slice(&bytes)
             .map_err(|e| Failure::usage(format!("{}: not a convoy audit report: {e}", path.display())))?;
         reports.push((path.display().to_string(), report));
     }

@@ -394,6 +394,10 @@ fn report_merge_refuses_a_missing_doubled_or_mixed_set_of_shards() {
     let mixed = merge(&[&one, &other_count, &three]);
     assert_eq!(mixed.code, 2, "{mixed:?}");
     assert!(mixed.stderr.contains("is a shard of 3 but") && mixed.stderr.contains("has shard 2/2"), "{mixed:?}");
+    // A device given as a shard is refused at once, not read until memory runs out.
+    let zero = merge(&[&one, &two, "/dev/zero"]);
+    assert_eq!(zero.code, 2, "{zero:?}");
+    assert!(zero.stderr.contains("/dev/zero") && zero.stderr.contains("not a regular file"), "{zero:?}");
 }
 
 /// The top-level blocks of a Markdown text as a CommonMark parser reads it: `(kind, text)`,
