@@ -100,7 +100,7 @@ fn deliver(text: &str, output: Option<&Path>) -> Result<(), Failure> {
             print!("{text}");
             Ok(())
         }
-        Some(path) => crate::forge::local::write_atomically(path, text.as_bytes())
+        Some(path) => crate::workspace::write::write_atomically(path, text.as_bytes())
             .map_err(|e| Failure::run(format!("cannot write {}: {e}", path.display()))),
     }
 }

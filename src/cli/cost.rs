@@ -57,7 +57,7 @@ pub async fn cost(cli: &Cli, args: &CostArgs) -> Result<bool, Failure> {
         let timeout = policy.default_timeout_minutes().clamp(1, 10);
         let suggestion = cost::suggest_scheduler(&report, timeout).map_err(Failure::run)?;
         if let (Some(path), Some(yaml)) = (&args.output, &suggestion.workflow) {
-            crate::forge::local::write_atomically(path, yaml.as_bytes())
+            crate::workspace::write::write_atomically(path, yaml.as_bytes())
                 .map_err(|e| Failure::run(format!("cannot write {}: {e}", path.display())))?;
             written = Some(path.display().to_string());
         }

@@ -4,11 +4,13 @@
 //! forge's default branch fetched to `refs/remotes/origin/<branch>`. Transformers read files
 //! straight from the tree of that commit ([`Snapshot`]): no checkout is written, so nothing on
 //! disk can be half-updated, symlinks are never followed, and the same snapshot is what the
-//! commit is built on.
+//! commit is built on. Files convoy writes outside git (state, reports) go through
+//! [`write::write_atomically`].
 
 mod cache;
 pub mod paths;
 mod snapshot;
+pub mod write;
 
 pub use cache::{
     Cache, CacheError, Depth, FetchOutcome, FetchStatus, GitCredentials, may_send_credentials, require_git_for,
