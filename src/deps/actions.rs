@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::config::ActionsAlign;
 use crate::policy::audit::{SourceFile, classify};
 use crate::policy::fix::PinMap;
-use crate::policy::render::md_cell;
+use crate::report::table::md_cell;
 use crate::policy::rules::{UsesRef, classify_uses, is_full_sha, split_uses};
 use crate::policy::workflow::{self, Located, Workflow};
 
@@ -402,7 +402,7 @@ pub fn render_text(actions: &[ActionSummary]) -> String {
             ]);
         }
     }
-    let mut out = crate::report::table(&["ACTION", "REF", "KIND", "USES", "REPOSITORIES"], &rows);
+    let mut out = crate::report::table::text(&["ACTION", "REF", "KIND", "USES", "REPOSITORIES"], &rows);
     out.push_str(&totals_line(actions));
     out.push('\n');
     out

@@ -761,7 +761,7 @@ pub fn text(report: &CostReport, scheduler_written_to: Option<&str>) -> String {
             number(t.minutes_per_month),
             dollars(t.dollars_per_month),
         ]);
-        out.push_str(&crate::report::table(
+        out.push_str(&crate::report::table::text(
             &["REPOSITORY", "WORKFLOW", "RUNNER", "CRONS", "RUNS/MONTH", "MIN/RUN", "MIN/MONTH", "$/MONTH"],
             &rows,
         ));
@@ -811,7 +811,7 @@ pub fn text(report: &CostReport, scheduler_written_to: Option<&str>) -> String {
             number(t.minutes_per_month),
             dollars(t.dollars_per_month),
         ]);
-        out.push_str(&crate::report::table(
+        out.push_str(&crate::report::table::text(
             &["REPOSITORY", "WORKFLOW", "CRON", "RELAXED TO", "RUNS SAVED", "MIN SAVED", "$ SAVED"],
             &rows,
         ));
@@ -868,7 +868,7 @@ fn scheduler_text(s: &SchedulerSuggestion, written_to: Option<&str>) -> String {
                 vec![d.repo.clone(), file_of(&d.path).to_string(), d.runs_before.to_string(), d.runs_after.to_string()]
             })
             .collect();
-        out.push_str(&crate::report::table(&["REPOSITORY", "WORKFLOW", "RUNS/MONTH NOW", "DISPATCHED"], &rows));
+        out.push_str(&crate::report::table::text(&["REPOSITORY", "WORKFLOW", "RUNS/MONTH NOW", "DISPATCHED"], &rows));
         out.push_str(&format!(
             "runs per month: {} before, {} after ({} scheduler runs × {} workflow(s)): {} saved, {} net of the scheduler's own runs\n",
             s.runs_before,
