@@ -83,7 +83,7 @@ pub struct Session {
     /// Set for [`ChangeSource::PolicyFixes`].
     pub policy: Option<crate::policy::audit::Policy>,
     /// Action tags resolved to commits for `audit --fix` (see `policy::pins`).
-    pub pins: crate::policy::fix::PinMap,
+    pub pins: crate::workflow::uses::PinMap,
     /// The org-wide alignment targets, for [`ChangeSource::Alignment`].
     pub alignment: Option<crate::deps::run::Alignment>,
 }

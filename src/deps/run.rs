@@ -12,9 +12,9 @@ use super::versions::{lower_bound, parse_req};
 use super::{actions, skew};
 use crate::campaign::Session;
 use crate::change::{Edit, Want};
-use crate::policy::audit::classify;
-use crate::policy::fix::PinMap;
 use crate::targets::Target;
+use crate::workflow::files::classify;
+use crate::workflow::uses::PinMap;
 use crate::workspace::Snapshot;
 use crate::workspace::paths::RepoPath;
 

@@ -8,25 +8,9 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use super::config::PolicyConfig;
 use super::rules::{self, FileCtx, Hit, Options, Rule};
-use super::workflow::{self, Workflow};
 use super::{Finding, RuleMeta, Severity};
-
-/// A file to audit.
-pub struct SourceFile {
-    pub path: String,
-    pub bytes: Vec<u8>,
-}
-
-/// Whether `path` is audited, and as what: workflows are the YAML files directly under
-/// `.github/workflows/` (GitHub reads no subfolders); actions are `action.yml`/`action.yaml`
-/// anywhere in the repository.
-pub fn classify(path: &str) -> Option<bool> {
-    if let Some(name) = path.strip_prefix(".github/workflows/") {
-        return (!name.contains('/') && (name.ends_with(".yml") || name.ends_with(".yaml"))).then_some(false);
-    }
-    let file = path.rsplit('/').next().unwrap_or(path);
-    (file == "action.yml" || file == "action.yaml").then_some(true)
-}
+use crate::workflow::files::{SourceFile, classify};
+use crate::workflow::{self, Workflow};
 
 struct ActiveRule {
     rule: Box<dyn Rule>,

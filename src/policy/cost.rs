@@ -42,14 +42,15 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::audit::{Policy, SourceFile, classify};
+use super::audit::Policy;
 use super::config::CostConfig;
 use super::cron::{MONTH_WINDOW_DAYS, REFERENCE_INSTANT, Schedule};
-use super::workflow::{self, Job, Workflow};
 use crate::campaign::Session;
 use crate::forge::{Forge, RepoId, WorkflowRun};
 use crate::progress::Reporter;
 use crate::targets::Target;
+use crate::workflow::files::{SourceFile, classify};
+use crate::workflow::{self, Job, Workflow};
 
 /// Version of the `convoy cost --json` document; fields are only added within a version.
 pub const COST_SCHEMA_VERSION: u32 = 1;
@@ -1301,7 +1302,7 @@ mod tests {
 
     #[test]
     fn the_rule_decides_which_crons_are_reported() {
-        use crate::policy::audit::SourceFile;
+        use crate::workflow::files::SourceFile;
         let text = scheduled("*/5 * * * *", "ubuntu-latest");
         let files = [SourceFile { path: ".github/workflows/poll.yml".into(), bytes: text.clone().into_bytes() }];
         let lines: Vec<usize> = Policy::default_rules()

@@ -14,6 +14,5 @@ pub mod rules;
 pub mod run;
 pub mod sarif;
 pub mod shard;
-pub mod workflow;
 
 pub use finding::{AuditError, AuditReport, Finding, RuleMeta, Severity, ShardInfo};

@@ -5,10 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::audit::Policy;
-use super::fix::{PinMap, wanted_pins};
+use super::fix::wanted_pins;
 use super::run::{read_files, repo_exempt, rule_exempt};
 use crate::campaign::Session;
 use crate::forge::RepoId;
+use crate::workflow::uses::PinMap;
 
 /// Every `(action repository, ref)` the `unpinned-actions` findings of the session's targets
 /// would pin (repositories that cannot be read are skipped here; planning reports them).

@@ -1,12 +1,13 @@
 //! `convoy audit` over a session: the selected repositories (one shard of them, with
 //! `--shard`), read from the clone cache, in parallel.
 
-use super::audit::{Policy, SourceFile, classify};
+use super::audit::Policy;
 use super::shard::Shard;
 use super::{AuditError, AuditReport, ShardInfo, finding::AUDIT_SCHEMA_VERSION};
 use crate::campaign::Session;
 use crate::progress::Reporter;
 use crate::targets::Target;
+use crate::workflow::files::{self, SourceFile};
 
 /// The targets of `session` in `shard` (all of them without one).
 pub fn shard_targets(session: &Session, shard: Option<Shard>) -> Vec<&Target> {
@@ -83,19 +84,7 @@ pub fn rule_exempt(session: &Session, target: &Target, rule: &str) -> bool {
 /// `convoy cost` read the same files).
 pub fn read_files(session: &Session, target: &Target) -> Result<Vec<SourceFile>, String> {
     let snapshot = session.cache.snapshot(&target.repo).map_err(|e| e.to_string())?;
-    files_of(&snapshot)
-}
-
-/// The workflow and action files of a snapshot.
-fn files_of(snapshot: &crate::workspace::Snapshot) -> Result<Vec<SourceFile>, String> {
-    let mut files = Vec::new();
-    for path in snapshot.paths().filter(|p| classify(p).is_some()) {
-        // Symlinks and submodules are not files GitHub would read as workflows.
-        if let Some(bytes) = snapshot.read(path).map_err(|e| format!("{path}: {e}"))? {
-            files.push(SourceFile { path: path.to_string(), bytes });
-        }
-    }
-    Ok(files)
+    files::in_snapshot(&snapshot)
 }
 
 /// The edits `convoy audit --fix` makes in one repository, with a line per fix applied and per
@@ -116,7 +105,7 @@ pub fn fix_edits(
     if repo_exempt(session, target) {
         return Ok(out);
     }
-    let files = files_of(snapshot)?;
+    let files = files::in_snapshot(snapshot)?;
     let skip = |rule: &str| rule_exempt(session, target, rule);
     let fixes = super::fix::fix_repo(policy, &target.repo.id.full_name(), &files, &skip, &session.pins);
     for f in fixes.files {
