@@ -41,7 +41,7 @@ pub async fn cost(cli: &Cli, args: &CostArgs) -> Result<bool, Failure> {
         fetched.iter().filter_map(|r| r.result.as_ref().err().map(|e| (r.repo.full_name(), e.clone()))).collect();
     let reporter = progress::reporter(cli.quiet);
     let limit = args.history.min(MAX_HISTORY);
-    let collected = cost::collect(&session, &policy, &failed, limit, reporter.as_ref()).await;
+    let collected = cost::collect(&session.org(), &session.forge, &policy, &failed, limit, reporter.as_ref()).await;
     let min_interval = policy.min_interval_minutes();
     let mut report = cost::estimate(
         &session.manifest.model.org.name,
