@@ -1,5 +1,6 @@
 //! Argument parsing, settings resolution, dispatch and exit codes. Nothing here decides what a
-//! command does; it turns flags into [`RunOptions`] and results into output.
+//! command does; it turns flags into [`RunOptions`], hands the campaign engine the change
+//! producers of the command (`transform/`), and turns results into output.
 //!
 //! Exit codes: 0 success; 1 some repository failed (the others finished); 2 usage or
 //! configuration error (nothing was touched).

@@ -1,5 +1,5 @@
-//! The audit engine: which files of a repository are audited, running the rules over them, and
-//! turning hits into findings (severity overrides, exemptions, `# convoy: ignore[...]`).
+//! The audit engine: running the rules over a repository's workflow and action files (which
+//! files those are is [`crate::workflow::files::classify`]'s call), and turning hits into findings (severity overrides, exemptions, `# convoy: ignore[...]`).
 //!
 //! Pure over file contents: reading the files (from the clone cache) and choosing repositories is
 //! the caller's business, so the engine is tested on strings and benchmarked without git.

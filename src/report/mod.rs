@@ -1,5 +1,7 @@
 //! Views of run results. The data comes from the core (`campaign`); this module only renders it,
-//! as text for people and as versioned JSON for machines.
+//! as text for people and as versioned JSON for machines. [`table`] holds the text-table,
+//! Markdown-cell and plural helpers every view shares (`policy/`, `deps/` included);
+//! [`markdown`] the block rules of pull request bodies.
 //!
 //! JSON compatibility: every document carries `schema_version`. Fields are only ever added
 //! within a version; renaming or removing one bumps it.
