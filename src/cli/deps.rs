@@ -88,7 +88,7 @@ async fn actions_command(cli: &Cli, args: &SkewArgs) -> Result<bool, Failure> {
     let per_repo = tokio::task::block_in_place(|| {
         let org = session.org();
         crate::parallel::map(org.targets(), org.jobs, |t| {
-            crate::policy::run::read_files(&org, t).map(|files| actions::inventory(&t.repo.id.full_name(), &files))
+            crate::workflow::files::of_target(&org, t).map(|files| actions::inventory(&t.repo.id.full_name(), &files))
         })
     });
     let mut uses = Vec::new();
@@ -191,7 +191,7 @@ async fn align_command(cli: &Cli, args: &AlignArgs) -> Result<bool, Failure> {
         }
     }
     let alignment = Arc::new(alignment);
-    session.producers = vec![Box::new(CargoAlign::new(alignment.clone())), Box::new(ActionsAlign::new(alignment))];
+    session.producers = vec![Box::new(CargoAlign(alignment.clone())), Box::new(ActionsAlign(alignment))];
     // Only the `--repo` repositories are planned and written; the others' pull requests are
     // not looked at, so none of them is closed.
     session.selection.targets.retain(|t| written.contains(&t.repo.id));

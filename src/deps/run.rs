@@ -48,9 +48,7 @@ pub fn prepare(input: &OrgInput<'_>) -> (Alignment, BTreeSet<(String, String)>) 
     let deps: Vec<RepoDeps> = org.iter().map(|(_, d)| d.clone()).collect();
     let cargo = align::targets(&config.cargo, &deps);
     let uses = crate::parallel::map(input.targets(), input.jobs, |t| {
-        input
-            .snapshot(t)
-            .and_then(|snapshot| crate::workflow::files::in_snapshot(&snapshot))
+        crate::workflow::files::of_target(input, t)
             .map(|files| actions::inventory(&t.repo.id.full_name(), &files))
             .unwrap_or_default()
     });

@@ -933,7 +933,7 @@ pub async fn collect(
         reporter.item_started(&name);
         let result = match failed.iter().find(|(r, _)| *r == name) {
             Some((_, e)) => Err(format!("not estimated, the fetch failed: {e}")),
-            None => super::run::read_files(org, t).map(|files| scan(org, policy, t, &files)),
+            None => crate::workflow::files::of_target(org, t).map(|files| scan(org, policy, t, &files)),
         };
         match &result {
             Ok(s) => reporter.item_finished(&name, true, &format!("{} workflow(s)", s.workflows.len())),

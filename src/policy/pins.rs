@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::audit::Policy;
 use super::fix::wanted_pins;
-use super::run::{read_files, repo_exempt, rule_exempt};
+use super::run::{repo_exempt, rule_exempt};
 use crate::forge::{Forge, RepoId};
 use crate::workflow::uses::PinMap;
 use crate::workspace::OrgInput;
@@ -18,7 +18,7 @@ pub fn wanted(org: &OrgInput<'_>, policy: &Policy) -> BTreeSet<(String, String)>
         if repo_exempt(org.manifest, org.selection, t) {
             return BTreeSet::new();
         }
-        let Ok(files) = read_files(org, t) else { return BTreeSet::new() };
+        let Ok(files) = crate::workflow::files::of_target(org, t) else { return BTreeSet::new() };
         wanted_pins(policy, &t.repo.id.full_name(), &files, &|rule| rule_exempt(org.manifest, org.selection, t, rule))
     });
     per_repo.into_iter().flatten().flatten().collect()

@@ -9,7 +9,7 @@ use super::{AuditError, AuditReport, ShardInfo, finding::AUDIT_SCHEMA_VERSION};
 use crate::manifest::Manifest;
 use crate::progress::Reporter;
 use crate::targets::{Selection, Target};
-use crate::workflow::files::{self, SourceFile};
+use crate::workflow::files;
 use crate::workflow::uses::PinMap;
 use crate::workspace::{OrgInput, Snapshot};
 
@@ -35,7 +35,7 @@ pub fn audit(
         reporter.item_started(&name);
         let result = match failed.iter().find(|(r, _)| *r == name) {
             Some((_, e)) => Err(format!("not audited, the fetch failed: {e}")),
-            None => read_files(org, t).map(|files| {
+            None => files::of_target(org, t).map(|files| {
                 let skip = |rule: &str| rule_exempt(org.manifest, org.selection, t, rule);
                 let n = files.len();
                 (policy.audit_repo(&name, &files, &skip), n)
@@ -82,12 +82,6 @@ pub fn repo_exempt(manifest: &Manifest, selection: &Selection, target: &Target) 
 pub fn rule_exempt(manifest: &Manifest, selection: &Selection, target: &Target, rule: &str) -> bool {
     let Some(r) = manifest.model.policy.rules.get(rule) else { return false };
     selection.applies(&r.get_ref().exempt, &manifest.model.org.name, target)
-}
-
-/// The workflow and action files of a target's cached default branch (`convoy audit` and
-/// `convoy cost` read the same files).
-pub fn read_files(org: &OrgInput<'_>, target: &Target) -> Result<Vec<SourceFile>, String> {
-    files::in_snapshot(&org.snapshot(target)?)
 }
 
 /// The edits `convoy audit --fix` makes in one repository, with a line per fix applied and per

@@ -9,15 +9,8 @@ use super::cargo_align::changes;
 use super::{Changes, Producer, RepoInput};
 use crate::deps::run::Alignment;
 
-pub struct ActionsAlign {
-    alignment: Arc<Alignment>,
-}
-
-impl ActionsAlign {
-    pub fn new(alignment: Arc<Alignment>) -> ActionsAlign {
-        ActionsAlign { alignment }
-    }
-}
+/// Over the versions and pins resolved beforehand ([`Alignment::pins`]).
+pub struct ActionsAlign(pub Arc<Alignment>);
 
 impl Producer for ActionsAlign {
     fn name(&self) -> &str {
@@ -26,6 +19,6 @@ impl Producer for ActionsAlign {
 
     fn edits(&self, input: &RepoInput<'_>) -> Result<Changes, String> {
         let config = &input.manifest.model.align;
-        crate::deps::run::actions_edits(config, &self.alignment, input.snapshot).map(changes)
+        crate::deps::run::actions_edits(config, &self.0, input.snapshot).map(changes)
     }
 }

@@ -7,15 +7,8 @@ use std::sync::Arc;
 use super::{Changes, Producer, RepoInput};
 use crate::deps::run::{AlignEdits, Alignment};
 
-pub struct CargoAlign {
-    alignment: Arc<Alignment>,
-}
-
-impl CargoAlign {
-    pub fn new(alignment: Arc<Alignment>) -> CargoAlign {
-        CargoAlign { alignment }
-    }
-}
+/// Over the org-wide targets worked out beforehand ([`crate::deps::run::prepare`]).
+pub struct CargoAlign(pub Arc<Alignment>);
 
 impl Producer for CargoAlign {
     fn name(&self) -> &str {
@@ -24,7 +17,7 @@ impl Producer for CargoAlign {
 
     fn edits(&self, input: &RepoInput<'_>) -> Result<Changes, String> {
         let config = &input.manifest.model.align;
-        crate::deps::run::cargo_edits(config, &self.alignment, input.target, input.snapshot).map(changes)
+        crate::deps::run::cargo_edits(config, &self.0, input.target, input.snapshot).map(changes)
     }
 }
 

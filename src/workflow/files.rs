@@ -1,5 +1,8 @@
 //! Which files of a repository are workflows or composite actions, and reading them.
 
+use crate::targets::Target;
+use crate::workspace::OrgInput;
+
 /// A file to audit.
 pub struct SourceFile {
     pub path: String,
@@ -15,6 +18,12 @@ pub fn classify(path: &str) -> Option<bool> {
     }
     let file = path.rsplit('/').next().unwrap_or(path);
     (file == "action.yml" || file == "action.yaml").then_some(true)
+}
+
+/// The workflow and action files of a target's cached default branch (`audit`, `audit --fix`,
+/// `cost`, `deps actions` and `deps align` read the same files).
+pub fn of_target(org: &OrgInput<'_>, target: &Target) -> Result<Vec<SourceFile>, String> {
+    in_snapshot(&org.snapshot(target)?)
 }
 
 /// The workflow and action files of a snapshot.
