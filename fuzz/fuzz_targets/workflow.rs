@@ -2,8 +2,10 @@
 //! overflow; a fix, when one is made, must give a file that parses again.
 #![no_main]
 
-use convoy::policy::audit::{Policy, SourceFile};
-use convoy::policy::fix::{PinMap, fix_repo};
+use convoy::policy::audit::Policy;
+use convoy::policy::fix::fix_repo;
+use convoy::workflow::files::SourceFile;
+use convoy::workflow::uses::PinMap;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
