@@ -80,3 +80,29 @@ pub fn manifest_producers(manifest: &Manifest) -> Vec<Box<dyn Producer>> {
     let declared: Vec<Box<dyn Producer>> = vec![Box::new(templates::Templates), Box::new(files::Files)];
     if manifest.campaign().prune { vec![Box::new(prune::Prune::over(declared))] } else { declared }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Changes;
+
+    #[test]
+    fn changes_of_several_producers_join_lists_and_notes_in_order() {
+        // `deps align` runs the Cargo then the Actions producer: one `changes` list and one
+        // `skipped` list in the PR body, Cargo's lines first, as when one function made both.
+        let part = |lists: &[(&str, &[&str])], notes: &[&str]| Changes {
+            edits: Vec::new(),
+            lists: lists.iter().map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect())).collect(),
+            notes: notes.iter().map(|s| s.to_string()).collect(),
+        };
+        let mut all = Changes::default();
+        all.extend(part(&[("changes", &["Cargo.toml: a"]), ("skipped", &["Cargo.lock: b"])], &["Cargo.lock: b"]));
+        all.extend(part(&[("changes", &["ci.yml: c"]), ("skipped", &[])], &[]));
+        assert_eq!(all.lists["changes"], ["Cargo.toml: a", "ci.yml: c"]);
+        assert_eq!(all.lists["skipped"], ["Cargo.lock: b"]);
+        assert_eq!(all.notes, ["Cargo.lock: b"]);
+        // A producer that sets no list adds none (the manifest's campaign has no `skipped`).
+        let mut manifest = Changes::default();
+        manifest.extend(part(&[], &[]));
+        assert!(manifest.lists.is_empty());
+    }
+}
