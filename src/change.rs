@@ -1,4 +1,4 @@
-//! Edits proposed by transformers, and the change set they amount to against a snapshot.
+//! Edits proposed by change producers (`transform/`), and the change set they amount to against a snapshot.
 
 use serde::Serialize;
 use similar::TextDiff;
@@ -7,7 +7,7 @@ use crate::forge::FileChange;
 use crate::workspace::paths::RepoPath;
 use crate::workspace::{EntryKind, Snapshot};
 
-/// What a transformer wants a file to become.
+/// What a producer wants a file to become.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Want {
     /// This content; an existing file keeps its mode, a new file is a regular file (`100644`).

@@ -67,13 +67,10 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<bool, DemoError> {
     let manifest_path = dir.join("org.toml");
     let manifest = crate::manifest::load(&manifest_path).map_err(fail)?;
     say(format!("\n$ convoy -m {} validate", manifest_path.display()));
-    let options = RunOptions {
-        jobs: manifest.model.org.jobs,
-        filters: Vec::new(),
-        depth: crate::workspace::Depth::Keep,
-        changes: Default::default(),
-    };
-    let session = Session::open(manifest, options).await.map_err(fail)?;
+    let options =
+        RunOptions { jobs: manifest.model.org.jobs, filters: Vec::new(), depth: crate::workspace::Depth::Keep };
+    let mut session = Session::open(manifest, options).await.map_err(fail)?;
+    session.producers = crate::transform::manifest_producers(&session.manifest);
     say(format!("valid: {} repositories selected", session.targets().len()));
     for (repo, why) in &session.selection.skipped {
         say(format!("skipped {repo}: {why}"));
@@ -85,7 +82,7 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<bool, DemoError> {
 
     say("\n$ convoy plan".into());
     let plans = session.plan(&Silent);
-    let branch = session.manifest.campaign().branch.get_ref().clone();
+    let branch = session.campaign.to_string();
     let text = crate::report::plan_text(&branch, &plans, &session.selection.skipped);
     // The full diffs are long; the demo shows the first repository's and the summary.
     let summary_at = text.find("Plan for campaign").unwrap_or(0);

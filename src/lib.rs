@@ -22,4 +22,5 @@ pub mod render;
 pub mod report;
 pub mod targets;
 pub mod transform;
+pub mod workflow;
 pub mod workspace;

@@ -9,7 +9,7 @@
 //! builds a tree and refuses a file over [`MAX_YAML_BYTES`] or nested deeper than
 //! [`MAX_YAML_DEPTH`] collections, counting what aliases expand to (an alias of a 60-level anchor
 //! placed 60 levels deep is 120 levels once loaded). Every YAML parse of convoy goes through it:
-//! `policy::workflow::parse` (audit, `audit --fix`, `deps actions`, `deps align`, `cost`) and the
+//! `workflow::parse` (audit, `audit --fix`, `deps actions`, `deps align`, `cost`) and the
 //! check of rendered templates and files in `plan`/`apply` (`transform::templates::check_rendered`).
 //!
 //! **TOML** (`org.toml`, `Cargo.toml`): the `toml` and `toml_edit` parsers stop at their own
@@ -155,18 +155,19 @@ mod tests {
     #[test]
     fn the_workflow_reader_refuses_deep_files_without_overflowing() {
         on_small_stack(|| {
-            let e = crate::policy::workflow::parse(&deep_block_yaml(5_000), false).expect_err("refused");
+            let e = crate::workflow::parse(&deep_block_yaml(5_000), false).expect_err("refused");
             assert_eq!((e.line, e.column), (6, 129));
             assert!(e.message.starts_with("nested more than 64 levels deep"), "{}", e.message);
             // saphyr's scanner itself stops flow collections past 255 levels, before any event.
-            let e = crate::policy::workflow::parse(&deep_flow_yaml(5_000), false).expect_err("refused");
+            let e = crate::workflow::parse(&deep_flow_yaml(5_000), false).expect_err("refused");
             assert!(e.message.contains("recursion limit exceeded"), "{}", e.message);
         });
     }
 
     #[test]
     fn every_yaml_reader_survives_a_deep_file_on_a_small_stack() {
-        use crate::policy::audit::{Policy, SourceFile};
+        use crate::policy::audit::Policy;
+        use crate::workflow::files::SourceFile;
         on_small_stack(|| {
             let ok = "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4\n";
             let files = [

@@ -23,7 +23,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use super::body::{parse_siblings, with_siblings};
-use super::{RepoPlan, RepoResult, Session};
+use super::{CampaignId, RepoPlan, RepoResult, Session};
 use crate::change::FileDiff;
 use crate::forge::{
     Forge, ForgeError, NewPullRequest, PrState, PullRequest, PullRequestBatchItem, PullRequestUpdate, RepoId,
@@ -86,7 +86,7 @@ fn context(session: &Session) -> Arc<ApplyContext> {
     let campaign = session.manifest.campaign();
     Arc::new(ApplyContext {
         forge: session.forge.clone(),
-        branch: campaign.branch.get_ref().clone(),
+        campaign: session.campaign.clone(),
         message: campaign.commit_message.get_ref().clone(),
         labels: campaign.labels.clone(),
         draft: campaign.draft,
@@ -278,7 +278,7 @@ pub fn describe(action: &ApplyAction) -> String {
 
 struct ApplyContext {
     forge: Arc<dyn Forge>,
-    branch: String,
+    campaign: CampaignId,
     message: String,
     labels: Vec<String>,
     draft: bool,
@@ -335,13 +335,13 @@ impl ApplyContext {
     /// The commit message of convoy's commits: the manifest's message and the trailer that marks
     /// the commit as convoy's ([`CAMPAIGN_TRAILER`]).
     fn commit_message(&self) -> String {
-        format!("{}\n\n{CAMPAIGN_TRAILER}: {}\n", self.message.trim_end(), self.branch)
+        format!("{}\n\n{CAMPAIGN_TRAILER}: {}\n", self.message.trim_end(), self.campaign.branch())
     }
 
     /// Whether convoy wrote commit `sha` of the campaign branch (see [`CAMPAIGN_TRAILER`]).
     async fn wrote(&self, repo: &RepoId, sha: &str) -> Result<bool, ForgeError> {
         let info = self.forge.commit_info(repo, sha).await?;
-        Ok(written_by_convoy(&info.message, info.parents.len(), &self.branch, &self.message))
+        Ok(written_by_convoy(&info.message, info.parents.len(), self.campaign.branch(), &self.message))
     }
 
     /// Open pull requests of `repo` that convoy opened (their body has convoy's sibling section)
@@ -350,11 +350,11 @@ impl ApplyContext {
         let open = self.forge.open_pull_requests(repo).await?;
         Ok(open
             .iter()
-            .filter(|p| p.head != self.branch && !parse_siblings(&p.body).is_empty())
+            .filter(|p| p.head != self.campaign.branch() && !parse_siblings(&p.body).is_empty())
             .map(|p| {
                 format!(
                     "PR #{} on branch `{}` is still open: [campaign] branch is now `{}`, so convoy no longer updates it; close it (or set branch back)",
-                    p.number, p.head, self.branch
+                    p.number, p.head, self.campaign.branch()
                 )
             })
             .collect())
@@ -366,13 +366,13 @@ impl ApplyContext {
         let forge = &self.forge;
         // Defence in depth (`validate` refuses it too, and the forges refuse to write it): the
         // campaign never moves or deletes a default branch.
-        if self.branch == plan.base_branch {
+        if self.campaign.branch() == plan.base_branch {
             return Err(ForgeError::Invalid(format!(
                 "[campaign] branch `{}` is the default branch of {repo}; convoy never moves or deletes a default branch\n  help: choose a branch of its own, e.g. branch = \"convoy/sync\"",
-                self.branch
+                self.campaign.branch()
             )));
         }
-        let prs = forge.find_pull_requests(repo, &self.branch).await?;
+        let prs = forge.find_pull_requests(repo, self.campaign.branch()).await?;
         let open = prs.iter().find(|p| p.state == PrState::Open).cloned();
         // The newest PR of the branch, if a person closed it (convoy marks the ones it closes).
         let closed_by_person =
@@ -390,20 +390,26 @@ impl ApplyContext {
                     forge.update_pull_request(repo, pr.number, &close).await?;
                     // Commits a person pushed to the branch stay: only convoy's own branch goes.
                     if self.wrote(repo, &pr.head_sha).await? {
-                        forge.delete_branch(repo, &self.branch).await?;
+                        forge.delete_branch(repo, self.campaign.branch()).await?;
                     } else {
-                        notes.push(format!("branch `{}` kept: it has commits convoy did not write", self.branch));
+                        notes.push(format!(
+                            "branch `{}` kept: it has commits convoy did not write",
+                            self.campaign.branch()
+                        ));
                     }
                     nothing(ApplyAction::Closed { number: pr.number, url: pr.url }, notes)
                 }
                 None => {
                     // A branch left behind without a PR (an interrupted run, a PR closed by hand
                     // whose branch stayed) is cleaned up too, if convoy wrote it.
-                    if let Some(head) = forge.branch_head(repo, &self.branch).await? {
+                    if let Some(head) = forge.branch_head(repo, self.campaign.branch()).await? {
                         if head == plan.base || self.wrote(repo, &head).await? {
-                            forge.delete_branch(repo, &self.branch).await?;
+                            forge.delete_branch(repo, self.campaign.branch()).await?;
                         } else {
-                            notes.push(format!("branch `{}` kept: it has commits convoy did not write", self.branch));
+                            notes.push(format!(
+                                "branch `{}` kept: it has commits convoy did not write",
+                                self.campaign.branch()
+                            ));
                         }
                     }
                     nothing(ApplyAction::Nothing, notes)
@@ -421,7 +427,7 @@ impl ApplyContext {
         }
         let head = match &open {
             Some(pr) => Some(pr.head_sha.clone()),
-            None => forge.branch_head(repo, &self.branch).await?,
+            None => forge.branch_head(repo, self.campaign.branch()).await?,
         };
         if open.is_none()
             && let Some(pr) = &closed_by_person
@@ -443,7 +449,7 @@ impl ApplyContext {
         {
             let reason = format!(
                 "branch `{}` has commits convoy did not write and no open pull request; left as it is (set [campaign] conflict_strategy = \"replace\" to replace it)",
-                self.branch
+                self.campaign.branch()
             );
             return Ok(nothing(ApplyAction::Left { number: None, url: String::new(), reason }, notes));
         }
@@ -452,8 +458,8 @@ impl ApplyContext {
         let changes = || plan.files.iter().map(FileDiff::to_change).collect::<Vec<_>>();
         let new_pr = || NewPullRequest {
             title: plan.title.clone(),
-            body: with_siblings(&plan.body, &self.branch, &[], repo),
-            head: self.branch.clone(),
+            body: with_siblings(&plan.body, self.campaign.branch(), &[], repo),
+            head: self.campaign.branch().to_string(),
             base: plan.base_branch.clone(),
             draft: self.draft,
             // Labels and assignees are set by pass 2's single update, with the sibling list.
@@ -477,7 +483,7 @@ impl ApplyContext {
         };
         if !up_to_date {
             let sha = forge.create_commit(repo, &plan.base, &changes(), &message).await?;
-            forge.update_branch(repo, &self.branch, &sha, true).await?;
+            forge.update_branch(repo, self.campaign.branch(), &sha, true).await?;
         }
         match open {
             Some(mut pr) => {
@@ -552,7 +558,7 @@ impl ApplyContext {
         siblings: &[(RepoId, u64)],
     ) -> Option<(PullRequest, PullRequestUpdate)> {
         let pr = p.pr.as_ref()?;
-        let body = with_siblings(&p.body, &self.branch, siblings, repo);
+        let body = with_siblings(&p.body, self.campaign.branch(), siblings, repo);
         let mut labels = pr.labels.clone();
         for l in &self.labels {
             if !labels.contains(l) {

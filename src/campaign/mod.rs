@@ -1,8 +1,14 @@
-//! A run of the sync pipeline: select → fetch → plan → apply.
+//! The campaign engine: a run of select → fetch → plan → apply for one campaign.
 //!
 //! [`Session::open`] does every check that can fail for the run as a whole (manifest, forge
 //! listing, selectors, template compilation) before anything is written, so an invalid setup
 //! touches nothing. After that, each repository succeeds or fails on its own.
+//!
+//! The engine knows no kind of change: it plans each repository by running the change
+//! producers it is given ([`Session::producers`], the [`Producer`] trait of `transform/`) over
+//! that repository's [`RepoInput`], and writes the result. The CLI chooses the producers (the
+//! manifest's templates and files, `audit --fix`, `deps align`). A campaign is identified by its
+//! branch ([`CampaignId`]), the same in every repository.
 
 mod apply;
 mod body;
@@ -23,8 +29,8 @@ use crate::manifest::{ForgeKind, Manifest, ManifestError, Selector};
 use crate::progress::Reporter;
 use crate::render::Renderer;
 use crate::targets::{Selection, Target};
-use crate::transform::{RepoInput, edits_for, template_context};
-use crate::workspace::{Cache, Depth, FetchOutcome, require_git_for};
+use crate::transform::{Changes, Producer, RepoInput, template_context};
+use crate::workspace::{Cache, Depth, FetchOutcome, OrgInput, require_git_for};
 
 /// Errors that stop a run before any repository is touched.
 #[derive(Debug, thiserror::Error)]
@@ -57,19 +63,30 @@ pub struct RunOptions {
     pub jobs: usize,
     pub filters: Vec<Selector>,
     pub depth: Depth,
-    pub changes: ChangeSource,
 }
 
-/// Where a run's changes come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ChangeSource {
-    /// Templates, shared files and prune, as the manifest declares them.
-    #[default]
-    Manifest,
-    /// The fixes for the `[policy]` findings (`convoy audit --fix`).
-    PolicyFixes,
-    /// The `[align]` edits (`convoy deps align`); [`Session::alignment`] must be set first.
-    Alignment,
+/// A campaign's identity: its branch, one name across every repository (`[campaign] branch`).
+/// Its pull requests are found by it, its commits carry it (the `Convoy-Campaign:` trailer) and
+/// their bodies list the siblings that share it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CampaignId(String);
+
+impl CampaignId {
+    /// The campaign `manifest` describes (its `[campaign] branch`).
+    pub fn of(manifest: &Manifest) -> CampaignId {
+        CampaignId(manifest.campaign().branch.get_ref().clone())
+    }
+
+    /// The branch name.
+    pub fn branch(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for CampaignId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// Everything one run needs, checked.
@@ -80,12 +97,11 @@ pub struct Session {
     pub selection: Selection,
     pub renderer: Renderer,
     pub options: RunOptions,
-    /// Set for [`ChangeSource::PolicyFixes`].
-    pub policy: Option<crate::policy::audit::Policy>,
-    /// Action tags resolved to commits for `audit --fix` (see `policy::pins`).
-    pub pins: crate::policy::fix::PinMap,
-    /// The org-wide alignment targets, for [`ChangeSource::Alignment`].
-    pub alignment: Option<crate::deps::run::Alignment>,
+    /// The campaign this run plans and writes.
+    pub campaign: CampaignId,
+    /// What each repository's change set is made of, run in this order (none until the caller
+    /// sets them: a session that only fetches or reads needs none).
+    pub producers: Vec<Box<dyn Producer>>,
 }
 
 /// Build the forge a manifest names.
@@ -174,28 +190,17 @@ impl Session {
         let ids: Vec<RepoId> = selection.targets.iter().map(|t| t.repo.id.clone()).collect();
         forge.scope_to(&ids).await;
         let cache = Cache::new(manifest.cache_dir(), options.depth);
-        let policy = match options.changes {
-            ChangeSource::Manifest | ChangeSource::Alignment => None,
-            ChangeSource::PolicyFixes => Some(
-                crate::policy::audit::Policy::new(&manifest.model.policy)
-                    .map_err(|e| SetupError::Environment(format!("[policy]: {e}")))?,
-            ),
-        };
-        Ok(Session {
-            manifest,
-            forge,
-            cache,
-            selection,
-            renderer,
-            options,
-            policy,
-            pins: Default::default(),
-            alignment: None,
-        })
+        let campaign = CampaignId::of(&manifest);
+        Ok(Session { manifest, forge, cache, selection, renderer, options, campaign, producers: Vec::new() })
     }
 
     pub fn targets(&self) -> &[Target] {
         &self.selection.targets
+    }
+
+    /// The run's repositories as the org-wide readers see them (`audit`, `cost`, `deps`).
+    pub fn org(&self) -> OrgInput<'_> {
+        OrgInput { manifest: &self.manifest, selection: &self.selection, cache: &self.cache, jobs: self.options.jobs }
     }
 
     /// What fetching needs before the first repository: `git` for `file://` URLs, and the
@@ -298,27 +303,13 @@ impl Session {
             snapshot: &snapshot,
             renderer: &self.renderer,
         };
-        let mut ctx_vars = BTreeMap::new();
-        let mut notes = Vec::new();
-        let edits = match (&self.policy, &self.alignment) {
-            (None, Some(alignment)) => {
-                let aligned = crate::deps::run::edits(self, alignment, target, &snapshot)?;
-                let list = |v: &[String]| toml::Value::Array(v.iter().cloned().map(toml::Value::String).collect());
-                ctx_vars.insert("changes".to_string(), list(&aligned.applied));
-                ctx_vars.insert("skipped".to_string(), list(&aligned.skipped));
-                notes = aligned.skipped;
-                aligned.edits
-            }
-            (None, None) => edits_for(&input)?,
-            (Some(policy), _) => {
-                let fixes = crate::policy::run::fix_edits(self, policy, target, &snapshot)?;
-                let list = |v: &[String]| toml::Value::Array(v.iter().cloned().map(toml::Value::String).collect());
-                ctx_vars.insert("fixes".to_string(), list(&fixes.applied));
-                ctx_vars.insert("skipped".to_string(), list(&fixes.skipped));
-                notes = fixes.skipped;
-                fixes.edits
-            }
-        };
+        let mut changes = Changes::default();
+        for producer in &self.producers {
+            changes.extend(producer.edits(&input)?);
+        }
+        let Changes { edits, lists, notes } = changes;
+        let list = |v: Vec<String>| toml::Value::Array(v.into_iter().map(toml::Value::String).collect());
+        let mut ctx_vars: BTreeMap<String, toml::Value> = lists.into_iter().map(|(k, v)| (k, list(v))).collect();
         let files = diff_against(&snapshot, edits)?;
         let changes: Vec<_> = files.iter().map(FileDiff::to_change).collect();
         let tree = snapshot.tree_with(&changes)?;

@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 
 use super::{Cli, Failure, SelectArgs, fetch, open, progress};
+use crate::campaign::SetupError;
 use crate::policy::audit::Policy;
 use crate::policy::shard::Shard;
 use crate::policy::{AuditReport, Severity, render, run, sarif};
+use crate::transform::policy_fixes::PolicyFixes;
 use crate::workspace::Depth;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -100,7 +102,7 @@ fn deliver(text: &str, output: Option<&Path>) -> Result<(), Failure> {
             print!("{text}");
             Ok(())
         }
-        Some(path) => crate::forge::local::write_atomically(path, text.as_bytes())
+        Some(path) => crate::workspace::write::write_atomically(path, text.as_bytes())
             .map_err(|e| Failure::run(format!("cannot write {}: {e}", path.display()))),
     }
 }
@@ -142,14 +144,14 @@ fn fix_body() -> String {
 pub async fn audit(cli: &Cli, args: &AuditArgs) -> Result<bool, Failure> {
     if args.fix {
         let manifest = fix_campaign(super::load_manifest(cli)?);
-        let mut session =
-            super::open_with(manifest, &args.select, Depth::Keep, crate::campaign::ChangeSource::PolicyFixes).await?;
+        let mut session = super::open_with(manifest, &args.select, Depth::Keep).await?;
+        let policy = Policy::new(&session.manifest.model.policy)
+            .map_err(|e| Failure::from(SetupError::Environment(format!("[policy]: {e}"))))?;
         let fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
         // Pinning needs the forge: the tags the findings name are resolved once, up front.
-        if let Some(policy) = &session.policy {
-            let wanted = tokio::task::block_in_place(|| crate::policy::pins::wanted(&session, policy));
-            session.pins = crate::policy::pins::resolve(&session, &wanted).await;
-        }
+        let wanted = tokio::task::block_in_place(|| crate::policy::pins::wanted(&session.org(), &policy));
+        let pins = crate::policy::pins::resolve(session.forge.as_ref(), &wanted).await;
+        session.producers = vec![Box::new(PolicyFixes::new(policy, pins))];
         return if args.apply {
             super::apply_fetched(cli, session, fetched).await
         } else {
@@ -162,7 +164,7 @@ pub async fn audit(cli: &Cli, args: &AuditArgs) -> Result<bool, Failure> {
     let failed: Vec<(String, String)> =
         fetched.iter().filter_map(|r| r.result.as_ref().err().map(|e| (r.repo.full_name(), e.clone()))).collect();
     let reporter = progress::reporter(cli.quiet);
-    let mut report = run::audit(&session, &policy, args.shard, &failed, reporter.as_ref());
+    let mut report = run::audit(&session.org(), &policy, args.shard, &failed, reporter.as_ref());
     let github_run = std::env::var(crate::env_vars::GITHUB_RUN_ID).ok();
     let run_id = crate::policy::shard::run_identity(args.run_id.as_deref(), github_run.as_deref());
     for s in &mut report.shards {

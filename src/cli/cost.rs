@@ -41,7 +41,7 @@ pub async fn cost(cli: &Cli, args: &CostArgs) -> Result<bool, Failure> {
         fetched.iter().filter_map(|r| r.result.as_ref().err().map(|e| (r.repo.full_name(), e.clone()))).collect();
     let reporter = progress::reporter(cli.quiet);
     let limit = args.history.min(MAX_HISTORY);
-    let collected = cost::collect(&session, &policy, &failed, limit, reporter.as_ref()).await;
+    let collected = cost::collect(&session.org(), &session.forge, &policy, &failed, limit, reporter.as_ref()).await;
     let min_interval = policy.min_interval_minutes();
     let mut report = cost::estimate(
         &session.manifest.model.org.name,
@@ -57,7 +57,7 @@ pub async fn cost(cli: &Cli, args: &CostArgs) -> Result<bool, Failure> {
         let timeout = policy.default_timeout_minutes().clamp(1, 10);
         let suggestion = cost::suggest_scheduler(&report, timeout).map_err(Failure::run)?;
         if let (Some(path), Some(yaml)) = (&args.output, &suggestion.workflow) {
-            crate::forge::local::write_atomically(path, yaml.as_bytes())
+            crate::workspace::write::write_atomically(path, yaml.as_bytes())
                 .map_err(|e| Failure::run(format!("cannot write {}: {e}", path.display())))?;
             written = Some(path.display().to_string());
         }

@@ -1,6 +1,7 @@
 //! `convoy deps`: dependency alignment across the org's repositories.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -8,6 +9,8 @@ use super::{Cli, Failure, SelectArgs, fetch, open};
 use crate::deps::{actions, skew};
 use crate::forge::RepoId;
 use crate::manifest::Selector;
+use crate::transform::actions_align::ActionsAlign;
+use crate::transform::cargo_align::CargoAlign;
 use crate::workspace::Depth;
 
 #[derive(Debug, Subcommand)]
@@ -83,8 +86,9 @@ async fn actions_command(cli: &Cli, args: &SkewArgs) -> Result<bool, Failure> {
     let mut errors: Vec<String> =
         fetched.iter().filter_map(|r| r.result.as_ref().err().map(|e| format!("{}: {e}", r.repo))).collect();
     let per_repo = tokio::task::block_in_place(|| {
-        crate::parallel::map(session.targets(), session.options.jobs, |t| {
-            crate::policy::run::read_files(&session, t).map(|files| actions::inventory(&t.repo.id.full_name(), &files))
+        let org = session.org();
+        crate::parallel::map(org.targets(), org.jobs, |t| {
+            crate::workflow::files::of_target(&org, t).map(|files| actions::inventory(&t.repo.id.full_name(), &files))
         })
     });
     let mut uses = Vec::new();
@@ -134,7 +138,7 @@ async fn align_command(cli: &Cli, args: &AlignArgs) -> Result<bool, Failure> {
     // `--repo` narrows which repositories are written, never how the targets are computed:
     // the session reads every repository the manifest selects, and is narrowed after.
     let every = SelectArgs { jobs: args.select.jobs, repos: Vec::new() };
-    let mut session = super::open_with(manifest, &every, Depth::Keep, crate::campaign::ChangeSource::Alignment).await?;
+    let mut session = super::open_with(manifest, &every, Depth::Keep).await?;
     let owner = session.manifest.model.org.name.clone();
     let filters = args
         .select
@@ -156,9 +160,9 @@ async fn align_command(cli: &Cli, args: &AlignArgs) -> Result<bool, Failure> {
     }
     let mut fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
     // Org-wide first: "highest" needs every repository's requirements, pins need the forge.
-    let (mut alignment, wanted) = tokio::task::block_in_place(|| crate::deps::run::prepare(&session));
-    alignment.pins = crate::policy::pins::resolve(&session, &wanted).await;
-    crate::deps::run::use_released_versions(&session, &mut alignment).await;
+    let (mut alignment, wanted) = tokio::task::block_in_place(|| crate::deps::run::prepare(&session.org()));
+    alignment.pins = crate::policy::pins::resolve(session.forge.as_ref(), &wanted).await;
+    crate::deps::run::use_released_versions(session.forge.as_ref(), &mut alignment).await;
     alignment.update_lockfile = args.update_lockfile;
     let mut ok = true;
     for problem in &alignment.cargo.problems {
@@ -186,7 +190,8 @@ async fn align_command(cli: &Cli, args: &AlignArgs) -> Result<bool, Failure> {
             ok = false;
         }
     }
-    session.alignment = Some(alignment);
+    let alignment = Arc::new(alignment);
+    session.producers = vec![Box::new(CargoAlign(alignment.clone())), Box::new(ActionsAlign(alignment))];
     // Only the `--repo` repositories are planned and written; the others' pull requests are
     // not looked at, so none of them is closed.
     session.selection.targets.retain(|t| written.contains(&t.repo.id));
@@ -206,7 +211,7 @@ async fn skew_command(cli: &Cli, args: &SkewArgs) -> Result<bool, Failure> {
     let fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
     let failed: Vec<(String, String)> =
         fetched.iter().filter_map(|r| r.result.as_ref().err().map(|e| (r.repo.full_name(), e.clone()))).collect();
-    let (mut org, mut errors) = tokio::task::block_in_place(|| skew::collect(&session));
+    let (mut org, mut errors) = tokio::task::block_in_place(|| skew::collect(&session.org()));
     // A repository whose fetch failed is an error, not a report from a stale cache.
     org.retain(|(repo, _)| !failed.iter().any(|(f, _)| f == repo));
     errors.retain(|(repo, _)| !failed.iter().any(|(f, _)| f == repo));

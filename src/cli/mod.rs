@@ -1,5 +1,6 @@
 //! Argument parsing, settings resolution, dispatch and exit codes. Nothing here decides what a
-//! command does; it turns flags into [`RunOptions`] and results into output.
+//! command does; it turns flags into [`RunOptions`], hands the campaign engine the change
+//! producers of the command (`transform/`), and turns results into output.
 //!
 //! Exit codes: 0 success; 1 some repository failed (the others finished); 2 usage or
 //! configuration error (nothing was touched).
@@ -17,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::campaign::{ChangeSource, RepoResult, RunOptions, Session, SetupError};
+use crate::campaign::{RepoResult, RunOptions, Session, SetupError};
 use crate::manifest::{self, ManifestError, Selector};
 use crate::report;
 use crate::workspace::{Depth, FetchOutcome};
@@ -229,8 +230,12 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
             emit(cli, &session, || report::fetch_json(&results, skipped), || report::fetch_text(&results, skipped));
             Ok(all_ok(&results))
         }
-        Command::Plan { select, offline } => plan(cli, open(cli, select, Depth::Keep).await?, *offline).await,
-        Command::Apply { select, offline } => apply(cli, open(cli, select, Depth::Keep).await?, *offline).await,
+        Command::Plan { select, offline } => {
+            plan(cli, manifest_campaign(open(cli, select, Depth::Keep).await?), *offline).await
+        }
+        Command::Apply { select, offline } => {
+            apply(cli, manifest_campaign(open(cli, select, Depth::Keep).await?), *offline).await
+        }
         Command::Audit(args) => audit::audit(cli, args).await,
         Command::Cost(args) => cost::cost(cli, args).await,
         Command::Deps { command } => deps::deps(cli, command).await,
@@ -246,6 +251,12 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
     }
 }
 
+/// The manifest's own campaign: its templates and files (and prune) are the changes.
+fn manifest_campaign(mut session: Session) -> Session {
+    session.producers = crate::transform::manifest_producers(&session.manifest);
+    session
+}
+
 /// Show what a campaign would change (fetching first unless `offline`).
 async fn plan(cli: &Cli, session: Session, offline: bool) -> Result<bool, Failure> {
     let fetched = if offline { Vec::new() } else { fetch(cli, &session).await? };
@@ -254,7 +265,7 @@ async fn plan(cli: &Cli, session: Session, offline: bool) -> Result<bool, Failur
 
 fn plan_fetched(cli: &Cli, session: Session, fetched: Vec<RepoResult<FetchOutcome>>) -> Result<bool, Failure> {
     let plans = session.plan_after(&fetched, progress::reporter(cli.quiet).as_ref());
-    let branch = session.manifest.campaign().branch.get_ref().clone();
+    let branch = session.campaign.to_string();
     let skipped = &session.selection.skipped;
     emit(cli, &session, || report::plan_json(&branch, &plans, skipped), || report::plan_text(&branch, &plans, skipped));
     Ok(all_ok(&plans))
@@ -310,7 +321,7 @@ async fn apply_fetched(cli: &Cli, session: Session, fetched: Vec<RepoResult<Fetc
 }
 
 fn report_apply(cli: &Cli, session: &Session, results: &[RepoResult<crate::campaign::ApplyOutcome>]) {
-    let branch = session.manifest.campaign().branch.get_ref().clone();
+    let branch = session.campaign.to_string();
     let skipped = &session.selection.skipped;
     emit(
         cli,
@@ -410,15 +421,10 @@ fn own_campaign(
 
 /// Settings resolution: command line over manifest (`--jobs` over `[org] jobs`).
 async fn open(cli: &Cli, run: &SelectArgs, depth: Depth) -> Result<Session, Failure> {
-    open_with(load_manifest(cli)?, run, depth, ChangeSource::Manifest).await
+    open_with(load_manifest(cli)?, run, depth).await
 }
 
-async fn open_with(
-    manifest: manifest::Manifest,
-    run: &SelectArgs,
-    depth: Depth,
-    changes: ChangeSource,
-) -> Result<Session, Failure> {
+async fn open_with(manifest: manifest::Manifest, run: &SelectArgs, depth: Depth) -> Result<Session, Failure> {
     let owner = manifest.model.org.name.clone();
     let filters = run
         .repos
@@ -430,7 +436,7 @@ async fn open_with(
         Some(j) => j,
         None => manifest.model.org.jobs,
     };
-    let session = Session::open(manifest, RunOptions { jobs, filters, depth, changes }).await?;
+    let session = Session::open(manifest, RunOptions { jobs, filters, depth }).await?;
     if !run.repos.is_empty() && session.targets().is_empty() {
         return Err(Failure::usage(format!(
             "--repo {} matches none of the selected repositories",

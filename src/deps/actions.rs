@@ -19,11 +19,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::config::ActionsAlign;
-use crate::policy::audit::{SourceFile, classify};
-use crate::policy::fix::PinMap;
-use crate::policy::render::md_cell;
-use crate::policy::rules::{UsesRef, classify_uses, is_full_sha, split_uses};
-use crate::policy::workflow::{self, Located, Workflow};
+use crate::report::table::md_cell;
+use crate::workflow::files::{SourceFile, classify};
+use crate::workflow::uses::PinMap;
+use crate::workflow::uses::{UsesRef, classify_uses, is_full_sha, split_uses};
+use crate::workflow::{self, Located, Workflow};
 
 /// The `schema_version` of the `convoy deps actions --json` document.
 pub const ACTIONS_SCHEMA_VERSION: u32 = 1;
@@ -70,7 +70,7 @@ pub struct ActionUse {
     /// `docker://` uses, the whole value.
     pub action: String,
     /// The ref after `@`; `None` when there is none (and for local and `docker://` uses).
-    /// Local and container uses are told apart by `policy::rules::classify_uses`.
+    /// Local and container uses are told apart by `workflow::uses::classify_uses`.
     pub reference: Option<String>,
     pub kind: RefKind,
     /// For a SHA: the version its trailing comment names (`# v4.2.2` gives `v4.2.2`; Renovate's
@@ -233,7 +233,7 @@ fn comment_text(prefix: &str, version: Option<&str>, rest: &str) -> String {
 }
 
 /// Every `uses:` in `files` of `repo`. Files that are neither workflows nor actions (see
-/// `policy::audit::classify`), are not UTF-8, or do not parse are skipped: the audit reports
+/// `workflow::files::classify`), are not UTF-8, or do not parse are skipped: the audit reports
 /// those.
 pub fn inventory(repo: &str, files: &[SourceFile]) -> Vec<ActionUse> {
     let mut out = Vec::new();
@@ -402,7 +402,7 @@ pub fn render_text(actions: &[ActionSummary]) -> String {
             ]);
         }
     }
-    let mut out = crate::report::table(&["ACTION", "REF", "KIND", "USES", "REPOSITORIES"], &rows);
+    let mut out = crate::report::table::text(&["ACTION", "REF", "KIND", "USES", "REPOSITORIES"], &rows);
     out.push_str(&totals_line(actions));
     out.push('\n');
     out

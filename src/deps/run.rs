@@ -1,22 +1,26 @@
-//! `convoy deps align` over a session: the org-wide targets are worked out once from every
-//! repository's manifests (a rule like `"highest"` needs them all), action tags are resolved
-//! once through the forge, then each repository's plan gets the manifest and workflow edits.
+//! `convoy deps align` over a run's repositories ([`OrgInput`]): the org-wide targets are worked
+//! out once from every repository's manifests (a rule like `"highest"` needs them all), action
+//! tags are resolved once through the forge, then each repository's plan gets the manifest
+//! edits ([`cargo_edits`]) and the workflow edits ([`actions_edits`]), which the alignment
+//! producers (`transform/cargo_align.rs`, `transform/actions_align.rs`) hand to the campaign
+//! engine.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
 use super::align::{self, Changed, Origin, Targets, Wanted};
+use super::config::AlignConfig;
 use super::model::{Package, RepoDeps};
 use super::versions::{lower_bound, parse_req};
 use super::{actions, skew};
-use crate::campaign::Session;
 use crate::change::{Edit, Want};
-use crate::policy::audit::classify;
-use crate::policy::fix::PinMap;
+use crate::forge::{Forge, RepoId};
 use crate::targets::Target;
-use crate::workspace::Snapshot;
+use crate::workflow::files::classify;
+use crate::workflow::uses::PinMap;
 use crate::workspace::paths::RepoPath;
+use crate::workspace::{OrgInput, Snapshot};
 
 /// What every repository's alignment needs from the whole org.
 #[derive(Debug, Default)]
@@ -35,16 +39,16 @@ pub struct Alignment {
 }
 
 /// Read every target's manifests and workflows (blocking): the Cargo targets, and the action
-/// refs to resolve through the forge. The session must hold every repository the manifest
+/// refs to resolve through the forge. `org` must hold every repository the manifest
 /// selects: `--repo` narrows what is written afterwards, never what the targets are computed
 /// from.
-pub fn prepare(session: &Session) -> (Alignment, BTreeSet<(String, String)>) {
-    let config = &session.manifest.model.align;
-    let (org, unread) = skew::collect(session);
+pub fn prepare(input: &OrgInput<'_>) -> (Alignment, BTreeSet<(String, String)>) {
+    let config = &input.manifest.model.align;
+    let (org, unread) = skew::collect(input);
     let deps: Vec<RepoDeps> = org.iter().map(|(_, d)| d.clone()).collect();
     let cargo = align::targets(&config.cargo, &deps);
-    let uses = crate::parallel::map(session.targets(), session.options.jobs, |t| {
-        crate::policy::run::read_files(session, t)
+    let uses = crate::parallel::map(input.targets(), input.jobs, |t| {
+        crate::workflow::files::of_target(input, t)
             .map(|files| actions::inventory(&t.repo.id.full_name(), &files))
             .unwrap_or_default()
     });
@@ -66,7 +70,7 @@ pub fn prepare(session: &Session) -> (Alignment, BTreeSet<(String, String)>) {
 /// requirement to follow an org crate.
 ///
 /// [`Package::primary`]: super::model::Package::primary
-pub async fn use_released_versions(session: &Session, alignment: &mut Alignment) {
+pub async fn use_released_versions(forge: &dyn Forge, alignment: &mut Alignment) {
     let mut tags_of: BTreeMap<String, Vec<crate::forge::Tag>> = BTreeMap::new();
     let names: Vec<String> =
         alignment.cargo.wanted.iter().filter(|(_, w)| w.origin == Origin::OrgCrate).map(|(n, _)| n.clone()).collect();
@@ -85,7 +89,7 @@ pub async fn use_released_versions(session: &Session, alignment: &mut Alignment)
         };
         if !tags_of.contains_key(&p.repo) {
             let Some((owner, repo_name)) = p.repo.split_once('/') else { continue };
-            let tags = match session.forge.list_tags(&crate::forge::RepoId::new(owner, repo_name)).await {
+            let tags = match forge.list_tags(&RepoId::new(owner, repo_name)).await {
                 Ok(tags) => tags,
                 Err(e) => {
                     tracing::warn!(repo = %p.repo, "cannot list release tags: {e}");
@@ -141,24 +145,29 @@ pub fn release_version(tag: &str, name: &str, primary: bool) -> Option<semver::V
 }
 
 /// One repository's alignment edits, with a line per change and per change not made.
+#[derive(Default)]
 pub struct AlignEdits {
     pub edits: Vec<Edit>,
     pub applied: Vec<String>,
     pub skipped: Vec<String>,
 }
 
-pub fn edits(
-    session: &Session,
+/// A file of `snapshot` as text (`None` when absent or not UTF-8).
+fn read_text(snapshot: &Snapshot, path: &str) -> Result<Option<String>, String> {
+    Ok(snapshot.read(path).map_err(|e| format!("{path}: {e}"))?.and_then(|b| String::from_utf8(b).ok()))
+}
+
+/// One repository's `[align.cargo]` edits: its manifests' requirements moved to the org-wide
+/// targets, and its lockfiles updated (`update_lockfile`) or the commands to run listed.
+pub fn cargo_edits(
+    config: &AlignConfig,
     alignment: &Alignment,
     target: &Target,
     snapshot: &Snapshot,
 ) -> Result<AlignEdits, String> {
-    let config = &session.manifest.model.align;
     let repo = target.repo.id.full_name();
-    let mut out = AlignEdits { edits: Vec::new(), applied: Vec::new(), skipped: Vec::new() };
-    let read = |path: &str| -> Result<Option<String>, String> {
-        Ok(snapshot.read(path).map_err(|e| format!("{path}: {e}"))?.and_then(|b| String::from_utf8(b).ok()))
-    };
+    let mut out = AlignEdits::default();
+    let read = |path: &str| read_text(snapshot, path);
     if let Some(deps) = alignment.org.get(&repo) {
         out.skipped.extend(deps.errors.iter().map(|e| format!("{}: {}", e.manifest, e.message)));
         let mut texts = BTreeMap::new();
@@ -210,6 +219,15 @@ pub fn edits(
             });
         }
     }
+    Ok(out)
+}
+
+/// One repository's `[align.actions]` edits: the `uses:` of its workflows and actions moved to
+/// the configured versions (pinned to their commits with `pin = true`), except versions the
+/// forge could not resolve ([`Alignment::missing_actions`]).
+pub fn actions_edits(config: &AlignConfig, alignment: &Alignment, snapshot: &Snapshot) -> Result<AlignEdits, String> {
+    let mut out = AlignEdits::default();
+    let read = |path: &str| read_text(snapshot, path);
     let actions_config = actions::without(&config.actions, &alignment.missing_actions);
     if !actions_config.versions.is_empty() {
         let paths: Vec<String> = snapshot.paths().filter(|p| classify(p).is_some()).map(str::to_string).collect();

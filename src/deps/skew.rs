@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use super::cargo::{self, METHOD, WORKSPACE_DEPENDENCIES, table_header};
 use super::model::{DepKind, DepSource, RepoDeps};
 use super::versions::{bucket, lower_bound, parse_req, satisfiable_together};
-use crate::campaign::Session;
+use crate::report::table::{md_cell, plural};
+use crate::workspace::OrgInput;
 
 /// Bumped when a field changes meaning or goes away (new fields do not bump it).
 pub const SKEW_SCHEMA_VERSION: u32 = 1;
@@ -114,11 +115,11 @@ pub type RepoErrors = Vec<(String, String)>;
 /// Read every target's cached default branch and discover its Cargo packages, in parallel.
 /// Repositories without any `Cargo.toml` are left out. Returns the repositories read (sorted)
 /// and the ones that could not be read, with why.
-pub fn collect(session: &Session) -> (OrgDeps, RepoErrors) {
-    let targets = session.targets();
-    let results = crate::parallel::map(targets, session.options.jobs, |t| {
+pub fn collect(org: &OrgInput<'_>) -> (OrgDeps, RepoErrors) {
+    let targets = org.targets();
+    let results = crate::parallel::map(targets, org.jobs, |t| {
         let repo = t.repo.id.full_name();
-        let snapshot = session.cache.snapshot(&t.repo).map_err(|e| e.to_string())?;
+        let snapshot = org.snapshot(t)?;
         let paths = cargo::manifest_paths(&snapshot);
         if paths.is_empty() {
             return Ok(None);
@@ -271,10 +272,6 @@ pub fn report(org: &[(String, RepoDeps)], repo_errors: &[(String, String)]) -> S
     }
 }
 
-fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 { one } else { many }
-}
-
 /// `3 crates used by 2 or more of 5 repositories: 1 incompatible; 1 repository or manifest could
 /// not be read`.
 pub fn summary_line(report: &SkewReport) -> String {
@@ -391,7 +388,6 @@ fn sep(message: &str) -> String {
 
 /// A Markdown table, for `$GITHUB_STEP_SUMMARY` or a pull request.
 pub fn markdown(report: &SkewReport) -> String {
-    use crate::policy::render::md_cell;
     let mut out = String::from("## convoy deps skew\n\n");
     let _ = writeln!(out, "{}.\n", md_cell(&summary_line(report), usize::MAX));
     if !report.crates.is_empty() {

@@ -1,5 +1,5 @@
-//! The audit engine: which files of a repository are audited, running the rules over them, and
-//! turning hits into findings (severity overrides, exemptions, `# convoy: ignore[...]`).
+//! The audit engine: running the rules over a repository's workflow and action files (which
+//! files those are is [`crate::workflow::files::classify`]'s call), and turning hits into findings (severity overrides, exemptions, `# convoy: ignore[...]`).
 //!
 //! Pure over file contents: reading the files (from the clone cache) and choosing repositories is
 //! the caller's business, so the engine is tested on strings and benchmarked without git.
@@ -8,25 +8,9 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use super::config::PolicyConfig;
 use super::rules::{self, FileCtx, Hit, Options, Rule};
-use super::workflow::{self, Workflow};
 use super::{Finding, RuleMeta, Severity};
-
-/// A file to audit.
-pub struct SourceFile {
-    pub path: String,
-    pub bytes: Vec<u8>,
-}
-
-/// Whether `path` is audited, and as what: workflows are the YAML files directly under
-/// `.github/workflows/` (GitHub reads no subfolders); actions are `action.yml`/`action.yaml`
-/// anywhere in the repository.
-pub fn classify(path: &str) -> Option<bool> {
-    if let Some(name) = path.strip_prefix(".github/workflows/") {
-        return (!name.contains('/') && (name.ends_with(".yml") || name.ends_with(".yaml"))).then_some(false);
-    }
-    let file = path.rsplit('/').next().unwrap_or(path);
-    (file == "action.yml" || file == "action.yaml").then_some(true)
-}
+use crate::workflow::files::{SourceFile, classify};
+use crate::workflow::{self, Workflow};
 
 struct ActiveRule {
     rule: Box<dyn Rule>,

@@ -42,14 +42,15 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::audit::{Policy, SourceFile, classify};
+use super::audit::Policy;
 use super::config::CostConfig;
 use super::cron::{MONTH_WINDOW_DAYS, REFERENCE_INSTANT, Schedule};
-use super::workflow::{self, Job, Workflow};
-use crate::campaign::Session;
 use crate::forge::{Forge, RepoId, WorkflowRun};
 use crate::progress::Reporter;
 use crate::targets::Target;
+use crate::workflow::files::{SourceFile, classify};
+use crate::workflow::{self, Job, Workflow};
+use crate::workspace::OrgInput;
 
 /// Version of the `convoy cost --json` document; fields are only added within a version.
 pub const COST_SCHEMA_VERSION: u32 = 1;
@@ -761,7 +762,7 @@ pub fn text(report: &CostReport, scheduler_written_to: Option<&str>) -> String {
             number(t.minutes_per_month),
             dollars(t.dollars_per_month),
         ]);
-        out.push_str(&crate::report::table(
+        out.push_str(&crate::report::table::text(
             &["REPOSITORY", "WORKFLOW", "RUNNER", "CRONS", "RUNS/MONTH", "MIN/RUN", "MIN/MONTH", "$/MONTH"],
             &rows,
         ));
@@ -811,7 +812,7 @@ pub fn text(report: &CostReport, scheduler_written_to: Option<&str>) -> String {
             number(t.minutes_per_month),
             dollars(t.dollars_per_month),
         ]);
-        out.push_str(&crate::report::table(
+        out.push_str(&crate::report::table::text(
             &["REPOSITORY", "WORKFLOW", "CRON", "RELAXED TO", "RUNS SAVED", "MIN SAVED", "$ SAVED"],
             &rows,
         ));
@@ -868,7 +869,7 @@ fn scheduler_text(s: &SchedulerSuggestion, written_to: Option<&str>) -> String {
                 vec![d.repo.clone(), file_of(&d.path).to_string(), d.runs_before.to_string(), d.runs_after.to_string()]
             })
             .collect();
-        out.push_str(&crate::report::table(&["REPOSITORY", "WORKFLOW", "RUNS/MONTH NOW", "DISPATCHED"], &rows));
+        out.push_str(&crate::report::table::text(&["REPOSITORY", "WORKFLOW", "RUNS/MONTH NOW", "DISPATCHED"], &rows));
         out.push_str(&format!(
             "runs per month: {} before, {} after ({} scheduler runs × {} workflow(s)): {} saved, {} net of the scheduler's own runs\n",
             s.runs_before,
@@ -897,7 +898,7 @@ fn scheduler_text(s: &SchedulerSuggestion, written_to: Option<&str>) -> String {
     out
 }
 
-// ---- over a session ----
+// ---- over a run's repositories ----
 
 /// What [`collect`] read: the workflows to estimate, and what could not be read.
 pub struct Collected {
@@ -918,20 +919,21 @@ struct RepoScan {
 /// scheduled workflow. `failed` lists repositories whose fetch failed: they are errors, not
 /// estimated from a stale cache.
 pub async fn collect(
-    session: &Session,
+    org: &OrgInput<'_>,
+    forge: &Arc<dyn Forge>,
     policy: &Policy,
     failed: &[(String, String)],
     history_limit: usize,
     reporter: &dyn Reporter,
 ) -> Collected {
-    let targets: Vec<&Target> = session.targets().iter().collect();
+    let targets: Vec<&Target> = org.targets().iter().collect();
     reporter.stage("cost", targets.len());
-    let scans = crate::parallel::map(&targets, session.options.jobs, |t| {
+    let scans = crate::parallel::map(&targets, org.jobs, |t| {
         let name = t.repo.id.full_name();
         reporter.item_started(&name);
         let result = match failed.iter().find(|(r, _)| *r == name) {
             Some((_, e)) => Err(format!("not estimated, the fetch failed: {e}")),
-            None => super::run::read_files(session, t).map(|files| scan(session, policy, t, &files)),
+            None => crate::workflow::files::of_target(org, t).map(|files| scan(org, policy, t, &files)),
         };
         match &result {
             Ok(s) => reporter.item_finished(&name, true, &format!("{} workflow(s)", s.workflows.len())),
@@ -974,8 +976,7 @@ pub async fn collect(
             Some((n, target.repo.id.clone(), i.path.clone()))
         })
         .collect();
-    let (histories, status) =
-        histories(&session.forge, &wanted, history_limit, session.options.jobs.max(1), reporter).await;
+    let (histories, status) = histories(forge, &wanted, history_limit, org.jobs.max(1), reporter).await;
     out.history = status;
     for (n, history) in histories {
         if let Some(input) = out.inputs.get_mut(n) {
@@ -985,12 +986,12 @@ pub async fn collect(
     out
 }
 
-fn scan(session: &Session, policy: &Policy, target: &Target, files: &[SourceFile]) -> RepoScan {
+fn scan(org: &OrgInput<'_>, policy: &Policy, target: &Target, files: &[SourceFile]) -> RepoScan {
     let name = target.repo.id.full_name();
-    let findings = if super::run::repo_exempt(session, target) {
+    let findings = if super::run::repo_exempt(org.manifest, org.selection, target) {
         Vec::new()
     } else {
-        let skip = |rule: &str| rule != RULE || super::run::rule_exempt(session, target, rule);
+        let skip = |rule: &str| rule != RULE || super::run::rule_exempt(org.manifest, org.selection, target, rule);
         policy.audit_repo(&name, files, &skip)
     };
     let mut out = RepoScan { workflows: Vec::new(), skipped: Vec::new() };
@@ -1301,7 +1302,7 @@ mod tests {
 
     #[test]
     fn the_rule_decides_which_crons_are_reported() {
-        use crate::policy::audit::SourceFile;
+        use crate::workflow::files::SourceFile;
         let text = scheduled("*/5 * * * *", "ubuntu-latest");
         let files = [SourceFile { path: ".github/workflows/poll.yml".into(), bytes: text.clone().into_bytes() }];
         let lines: Vec<usize> = Policy::default_rules()

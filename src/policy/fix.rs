@@ -66,11 +66,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Finding;
-use super::audit::{Policy, SourceFile};
+use super::audit::Policy;
 use super::cron::Schedule;
 use super::permission_table::{self, Need};
 use super::rules::concurrency;
-use super::workflow::{self, Job, Pos, ScalarStyle, Workflow};
+use crate::workflow::files::SourceFile;
+use crate::workflow::uses::{PinMap, UsesRef, classify_uses, is_full_sha};
+use crate::workflow::{self, Job, Pos, ScalarStyle, Workflow};
 
 /// One fixed file.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,15 +90,15 @@ pub struct Skipped {
     pub reason: String,
 }
 
-/// Resolved tags: `(action repository as owner/name, lowercase; ref)` → commit SHA.
-pub type PinMap = BTreeMap<(String, String), String>;
-
-/// `owner/repo[/path]@ref` → (`owner/repo` lowercase, `ref`), for actions on a tag or branch.
+/// `owner/repo[/path]@ref` → (`owner/repo` lowercase, `ref`), for actions on a tag or branch:
+/// the key of a [`PinMap`]. The value is read by [`classify_uses`], so local (`./`, `$/`) and
+/// container (`docker://`) references have no key, like a use without `@ref`, one already on a
+/// full commit SHA, or one without an `owner/repo`.
 pub fn pin_key(uses: &str) -> Option<(String, String)> {
-    let (action, reference) = uses.trim().rsplit_once('@')?;
+    let UsesRef::Remote { action, reference: Some(reference) } = classify_uses(uses.trim()) else { return None };
     let mut parts = action.split('/');
     let (owner, name) = (parts.next()?, parts.next()?);
-    if owner.is_empty() || name.is_empty() || owner == "." || super::rules::is_full_sha(reference) {
+    if owner.is_empty() || name.is_empty() || is_full_sha(reference) {
         return None;
     }
     Some((format!("{owner}/{name}").to_ascii_lowercase(), reference.to_string()))
@@ -113,7 +115,9 @@ pub fn wanted_pins(
     let mut out = BTreeSet::new();
     for file in files {
         let Ok(source) = std::str::from_utf8(&file.bytes) else { continue };
-        let Ok(wf) = workflow::parse(source, super::audit::classify(&file.path) == Some(true)) else { continue };
+        let Ok(wf) = workflow::parse(source, crate::workflow::files::classify(&file.path) == Some(true)) else {
+            continue;
+        };
         for f in findings.iter().filter(|f| f.path == file.path && f.rule == "unpinned-actions" && f.fixable) {
             if let Some(u) = uses_at(&wf, f) {
                 out.extend(pin_key(&u.value));
@@ -187,7 +191,9 @@ pub fn fix_repo(
             continue;
         }
         let Ok(source) = std::str::from_utf8(&file.bytes) else { continue };
-        let Ok(wf) = workflow::parse(source, super::audit::classify(&file.path) == Some(true)) else { continue };
+        let Ok(wf) = workflow::parse(source, crate::workflow::files::classify(&file.path) == Some(true)) else {
+            continue;
+        };
         let mut planned = Vec::new();
         for f in mine {
             match plan_fix(f, source, &wf, policy, pins) {
@@ -261,7 +267,7 @@ pub fn fix_repo(
 /// repository's workflows whose groups are equal, with `fixed` texts in place of the originals.
 fn repo_deadlocks(repo: &str, files: &[SourceFile], fixed: &[(&str, &str)]) -> Vec<(String, String, String, String)> {
     let mut parsed: Vec<(&str, Workflow)> = Vec::new();
-    for file in files.iter().filter(|f| super::audit::classify(&f.path) == Some(false)) {
+    for file in files.iter().filter(|f| crate::workflow::files::classify(&f.path) == Some(false)) {
         let text = match fixed.iter().find(|(p, _)| *p == file.path) {
             Some((_, t)) => *t,
             None => match std::str::from_utf8(&file.bytes) {
@@ -689,6 +695,36 @@ mod tests {
         let out =
             fix("on: [push, pull_request]\npermissions: {}\njobs:\n  a:\n    runs-on: x\n    timeout-minutes: 5\n");
         assert!(out.files[0].text.contains("cancel-in-progress: ${{ github.event_name == 'pull_request' }}\n"));
+    }
+
+    #[test]
+    fn pin_keys_are_read_through_classify_uses() {
+        let key = |uses: &str| pin_key(uses).map(|(a, r)| format!("{a} {r}"));
+        // What the `unpinned-actions` rule reports (remote uses on a tag or branch) keeps the key
+        // the hand-written split gave it.
+        assert_eq!(key("actions/checkout@v4").as_deref(), Some("actions/checkout v4"));
+        assert_eq!(key("  Actions/Checkout@v4.2.2 ").as_deref(), Some("actions/checkout v4.2.2"));
+        assert_eq!(key("github/codeql-action/init@v3").as_deref(), Some("github/codeql-action v3"));
+        assert_eq!(key("acme/wf/.github/workflows/ci.yml@main").as_deref(), Some("acme/wf main"));
+        assert_eq!(key("acme/tool@releases/v1").as_deref(), Some("acme/tool releases/v1"));
+        assert_eq!(key("acme/tool@a@b").as_deref(), Some("acme/tool@a b"), "the last `@` splits, as before");
+        assert_eq!(key("acme/tool@").as_deref(), Some("acme/tool "), "an empty ref, as before");
+        // Nothing to pin, as before: no ref, a full SHA, no owner/repo, local and container uses.
+        for uses in [
+            "acme/tool",
+            "actions/checkout@0123456789abcdef0123456789abcdef01234567",
+            "tool@v1",
+            "/tool@v1",
+            "./.github/actions/setup@v1",
+            "./.github/actions/setup",
+            "docker://alpine:3",
+            "docker://ghcr.io/acme/img@sha256:0123",
+            // New with classify_uses: a same-repository `$/` use has no key (the old split read
+            // `$` as an owner). The rule never reports one, so no pin was ever asked for it.
+            "$/acme/setup@v1",
+        ] {
+            assert_eq!(key(uses), None, "{uses}");
+        }
     }
 
     #[test]

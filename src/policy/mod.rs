@@ -1,5 +1,6 @@
 //! Org-wide workflow policy: rules over GitHub Actions workflows, findings, reports, the cost
-//! estimate and the fixes.
+//! estimate and the fixes. The workflow model the rules read is [`crate::workflow`]'s (shared
+//! with `deps/`); [`run`] reads a run's repositories through [`crate::workspace::OrgInput`].
 
 pub mod audit;
 pub mod config;
@@ -14,6 +15,5 @@ pub mod rules;
 pub mod run;
 pub mod sarif;
 pub mod shard;
-pub mod workflow;
 
 pub use finding::{AuditError, AuditReport, Finding, RuleMeta, Severity, ShardInfo};

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::finding::{AuditError, AuditReport, Finding, Severity};
+use crate::report::table::{md_cell, plural};
 
 /// Appended to the hint of a finding that `convoy audit --fix` can fix.
 const FIXABLE: &str = "fixable with convoy audit --fix";
@@ -284,52 +285,6 @@ pub fn markdown(report: &AuditReport) -> String {
     out
 }
 
-/// Escapes text for a Markdown table cell (and for HTML element content such as `<summary>`), and
-/// cuts it after `max_chars` characters with `…`.
-///
-/// - `|`, `` ` ``, `\`, `<`, `>` and `&` become character references (`&#124;`, `&#96;`,
-///   `&#92;`, `&lt;`, `&gt;`, `&amp;`): GitHub splits a table row at `|` before it decodes
-///   references, so an encoded pipe can never add a column, and `<`/backtick can never start an
-///   HTML tag or a code span. (A backslash-escaped `\|` would not do: a message ending in `\`
-///   would turn our `\|` into `\\|`, an escaped backslash and a live pipe.)
-/// - `*`, `_`, `[`, `]`, `~`, `$` and `!` are backslash-escaped so a message does not turn into
-///   emphasis, a link, an image, strike-through or math (`${{ secrets.X }}` is common here).
-/// - Line breaks become `<br>`; other control characters become a space.
-pub fn md_cell(s: &str, max_chars: usize) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    let mut chars = s.chars().peekable();
-    let mut n = 0usize;
-    while let Some(c) = chars.next() {
-        if n == max_chars {
-            out.push('…');
-            break;
-        }
-        n += 1;
-        match c {
-            '|' => out.push_str("&#124;"),
-            '`' => out.push_str("&#96;"),
-            '\\' => out.push_str("&#92;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '*' | '_' | '[' | ']' | '~' | '$' | '!' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                out.push_str("<br>");
-            }
-            '\n' => out.push_str("<br>"),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 // ---------------------------------------------------------------------------------------------
 // Annotations
 // ---------------------------------------------------------------------------------------------
@@ -470,10 +425,6 @@ fn sections(report: &AuditReport) -> Vec<Section<'_>> {
     // Stable: sections of repositories missing from `report.repos` keep their order of appearance.
     out.sort_by_key(|s| position.get(s.repo).copied().unwrap_or(usize::MAX));
     out
-}
-
-fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 { one } else { many }
 }
 
 /// Control characters other than tab and line breaks, escaped (`\u{1b}`), so that text from a

@@ -1,37 +1,42 @@
-//! `convoy audit` over a session: the selected repositories (one shard of them, with
-//! `--shard`), read from the clone cache, in parallel.
+//! `convoy audit` over a run's repositories ([`OrgInput`]): the selected repositories (one shard
+//! of them, with `--shard`), read from the clone cache, in parallel; and the `audit --fix` edits
+//! of one repository, which the policy-fixes producer (`transform/policy_fixes.rs`) hands to the
+//! campaign engine.
 
-use super::audit::{Policy, SourceFile, classify};
+use super::audit::Policy;
 use super::shard::Shard;
 use super::{AuditError, AuditReport, ShardInfo, finding::AUDIT_SCHEMA_VERSION};
-use crate::campaign::Session;
+use crate::manifest::Manifest;
 use crate::progress::Reporter;
-use crate::targets::Target;
+use crate::targets::{Selection, Target};
+use crate::workflow::files;
+use crate::workflow::uses::PinMap;
+use crate::workspace::{OrgInput, Snapshot};
 
-/// The targets of `session` in `shard` (all of them without one).
-pub fn shard_targets(session: &Session, shard: Option<Shard>) -> Vec<&Target> {
-    session.targets().iter().filter(|t| shard.is_none_or(|s| s.contains(&t.repo.id.full_name()))).collect()
+/// The targets of `org` in `shard` (all of them without one).
+pub fn shard_targets<'a>(org: &OrgInput<'a>, shard: Option<Shard>) -> Vec<&'a Target> {
+    org.selection.targets.iter().filter(|t| shard.is_none_or(|s| s.contains(&t.repo.id.full_name()))).collect()
 }
 
-/// Audit the session's targets (of `shard`) from the clone cache. `failed` lists repositories
+/// Audit the run's targets (of `shard`) from the clone cache. `failed` lists repositories
 /// whose fetch failed: they are reported as errors rather than audited from a stale cache.
 pub fn audit(
-    session: &Session,
+    org: &OrgInput<'_>,
     policy: &Policy,
     shard: Option<Shard>,
     failed: &[(String, String)],
     reporter: &dyn Reporter,
 ) -> AuditReport {
     let targets: Vec<&Target> =
-        shard_targets(session, shard).into_iter().filter(|t| !repo_exempt(session, t)).collect();
+        shard_targets(org, shard).into_iter().filter(|t| !repo_exempt(org.manifest, org.selection, t)).collect();
     reporter.stage("audit", targets.len());
-    let results = crate::parallel::map(&targets, session.options.jobs, |t| {
+    let results = crate::parallel::map(&targets, org.jobs, |t| {
         let name = t.repo.id.full_name();
         reporter.item_started(&name);
         let result = match failed.iter().find(|(r, _)| *r == name) {
             Some((_, e)) => Err(format!("not audited, the fetch failed: {e}")),
-            None => read_files(session, t).map(|files| {
-                let skip = |rule: &str| rule_exempt(session, t, rule);
+            None => files::of_target(org, t).map(|files| {
+                let skip = |rule: &str| rule_exempt(org.manifest, org.selection, t, rule);
                 let n = files.len();
                 (policy.audit_repo(&name, &files, &skip), n)
             }),
@@ -69,33 +74,14 @@ pub fn audit(
 }
 
 /// Whether `target` is exempt from every rule (`[policy] exempt`).
-pub fn repo_exempt(session: &Session, target: &Target) -> bool {
-    session.selection.applies(&session.manifest.model.policy.exempt, &session.manifest.model.org.name, target)
+pub fn repo_exempt(manifest: &Manifest, selection: &Selection, target: &Target) -> bool {
+    selection.applies(&manifest.model.policy.exempt, &manifest.model.org.name, target)
 }
 
 /// Whether `target` is exempt from rule `rule` (`[policy.rules.<rule>] exempt`).
-pub fn rule_exempt(session: &Session, target: &Target, rule: &str) -> bool {
-    let Some(r) = session.manifest.model.policy.rules.get(rule) else { return false };
-    session.selection.applies(&r.get_ref().exempt, &session.manifest.model.org.name, target)
-}
-
-/// The workflow and action files of a target's cached default branch (`convoy audit` and
-/// `convoy cost` read the same files).
-pub fn read_files(session: &Session, target: &Target) -> Result<Vec<SourceFile>, String> {
-    let snapshot = session.cache.snapshot(&target.repo).map_err(|e| e.to_string())?;
-    files_of(&snapshot)
-}
-
-/// The workflow and action files of a snapshot.
-fn files_of(snapshot: &crate::workspace::Snapshot) -> Result<Vec<SourceFile>, String> {
-    let mut files = Vec::new();
-    for path in snapshot.paths().filter(|p| classify(p).is_some()) {
-        // Symlinks and submodules are not files GitHub would read as workflows.
-        if let Some(bytes) = snapshot.read(path).map_err(|e| format!("{path}: {e}"))? {
-            files.push(SourceFile { path: path.to_string(), bytes });
-        }
-    }
-    Ok(files)
+pub fn rule_exempt(manifest: &Manifest, selection: &Selection, target: &Target, rule: &str) -> bool {
+    let Some(r) = manifest.model.policy.rules.get(rule) else { return false };
+    selection.applies(&r.get_ref().exempt, &manifest.model.org.name, target)
 }
 
 /// The edits `convoy audit --fix` makes in one repository, with a line per fix applied and per
@@ -107,18 +93,20 @@ pub struct FixEdits {
 }
 
 pub fn fix_edits(
-    session: &Session,
     policy: &Policy,
+    pins: &PinMap,
+    manifest: &Manifest,
+    selection: &Selection,
     target: &Target,
-    snapshot: &crate::workspace::Snapshot,
+    snapshot: &Snapshot,
 ) -> Result<FixEdits, String> {
     let mut out = FixEdits { edits: Vec::new(), applied: Vec::new(), skipped: Vec::new() };
-    if repo_exempt(session, target) {
+    if repo_exempt(manifest, selection, target) {
         return Ok(out);
     }
-    let files = files_of(snapshot)?;
-    let skip = |rule: &str| rule_exempt(session, target, rule);
-    let fixes = super::fix::fix_repo(policy, &target.repo.id.full_name(), &files, &skip, &session.pins);
+    let files = files::in_snapshot(snapshot)?;
+    let skip = |rule: &str| rule_exempt(manifest, selection, target, rule);
+    let fixes = super::fix::fix_repo(policy, &target.repo.id.full_name(), &files, &skip, pins);
     for f in fixes.files {
         let rules: Vec<&str> = f.applied.iter().map(|(r, _)| r.as_str()).collect();
         out.applied.extend(f.applied.iter().map(|(_, what)| format!("{}: {what}", f.path)));

@@ -1,10 +1,13 @@
 //! Views of run results. The data comes from the core (`campaign`); this module only renders it,
-//! as text for people and as versioned JSON for machines.
+//! as text for people and as versioned JSON for machines. [`table`] holds the text-table,
+//! Markdown-cell and plural helpers every view shares (`policy/`, `deps/` included);
+//! [`markdown`] the block rules of pull request bodies.
 //!
 //! JSON compatibility: every document carries `schema_version`. Fields are only ever added
 //! within a version; renaming or removing one bumps it.
 
 pub mod markdown;
+pub mod table;
 
 use serde::Serialize;
 use serde_json::json;
@@ -16,34 +19,6 @@ use crate::forge::RepoId;
 use crate::workspace::{FetchOutcome, FetchStatus};
 
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// Left-aligned columns; the last column is not padded.
-pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            if let Some(w) = widths.get_mut(i) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(c);
-            } else {
-                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
-            }
-        }
-        s.trim_end().to_string() + "\n"
-    };
-    let mut out = line(header.to_vec());
-    for row in rows {
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
-    }
-    out
-}
 
 // ---- fetch ----
 
@@ -142,7 +117,7 @@ pub fn plan_text(branch: &str, results: &[RepoResult<RepoPlan>], skipped: &[(Rep
         })
         .collect();
     out.push_str(&format!("Plan for campaign branch `{branch}` (nothing was written)\n"));
-    out.push_str(&table(&["REPOSITORY", "STATUS", "FILES", "DETAIL"], &rows));
+    out.push_str(&table::text(&["REPOSITORY", "STATUS", "FILES", "DETAIL"], &rows));
     for (repo, why) in skipped {
         out.push_str(&format!("skipped {repo}: {why}\n"));
     }
@@ -232,7 +207,7 @@ pub fn apply_text(branch: &str, results: &[RepoResult<ApplyOutcome>], skipped: &
         })
         .collect();
     let mut out = format!("Applied campaign branch `{branch}`\n");
-    out.push_str(&table(&["REPOSITORY", "RESULT", "PULL REQUEST"], &rows));
+    out.push_str(&table::text(&["REPOSITORY", "RESULT", "PULL REQUEST"], &rows));
     for (repo, why) in skipped {
         out.push_str(&format!("skipped {repo}: {why}\n"));
     }

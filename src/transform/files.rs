@@ -5,18 +5,18 @@
 //! as git records a file's mode), and a file the repository already has keeps its own mode.
 
 use super::templates::check_rendered;
-use super::{RepoInput, Transformer, template_context};
+use super::{Changes, Producer, RepoInput, template_context};
 use crate::change::{Edit, FileMode, ModeRule, Want};
 use crate::workspace::paths::RepoPath;
 
 pub struct Files;
 
-impl Transformer for Files {
-    fn id(&self) -> &'static str {
+impl Producer for Files {
+    fn name(&self) -> &str {
         "files"
     }
 
-    fn edits(&self, input: &RepoInput<'_>) -> Result<Vec<Edit>, String> {
+    fn edits(&self, input: &RepoInput<'_>) -> Result<Changes, String> {
         let owner = &input.manifest.model.org.name;
         let mut edits = Vec::new();
         for entry in &input.manifest.model.files {
@@ -50,7 +50,7 @@ impl Transformer for Files {
             };
             edits.push(Edit { path, want: Want::ContentWithMode(content, rule), origin: name });
         }
-        Ok(edits)
+        Ok(Changes { edits, ..Changes::default() })
     }
 }
 

@@ -1,12 +1,24 @@
-//! Change producers. Each is pure: (repository snapshot, manifest) → edits. None of them writes
-//! to a forge or to disk; the campaign executor does that with the resulting change set.
+//! Change producers, one file each, one trait ([`Producer`]): each is pure, (repository snapshot,
+//! manifest) → edits, and knows nothing of the campaign engine, the forge or the journal. The
+//! engine runs the producers the CLI hands it over each repository's [`RepoInput`] and writes the
+//! resulting change set; none of them writes to a forge or to disk.
 //!
-//! The registry is explicit ([`all`]): adding a transformer means adding a file and a line here.
+//! - [`templates`], [`files`]: the manifest's `[[template]]` and `[[file]]` entries;
+//!   [`prune`] wraps them when `[campaign] prune = true` ([`manifest_producers`]).
+//! - [`policy_fixes`]: the `audit --fix` edits, from the `policy/` fixers.
+//! - [`cargo_align`], [`actions_align`]: the `deps align` edits, from the `deps/` rules.
+//!
+//! A new kind of change is a new file here and the line that hands it to the engine.
 
+pub mod actions_align;
+pub mod cargo_align;
 mod context;
-mod files;
-mod prune;
-mod templates;
+pub mod files;
+pub mod policy_fixes;
+pub mod prune;
+pub mod templates;
+
+use std::collections::BTreeMap;
 
 pub use context::{check_variables, template_context};
 pub use prune::MANAGED_LIST;
@@ -17,7 +29,10 @@ use crate::render::Renderer;
 use crate::targets::{Selection, Target};
 use crate::workspace::Snapshot;
 
-/// What a transformer sees of one repository.
+/// What a producer sees of one repository: its snapshot and identity ([`Target`]: the forge's
+/// repository, with the tags and variables the manifest gives it), the manifest, the selection
+/// the manifest's selectors are matched in, and the compiled templates. Read-only; nothing of
+/// the engine (no forge, no cache, no campaign state).
 pub struct RepoInput<'a> {
     pub manifest: &'a Manifest,
     pub selection: &'a Selection,
@@ -26,27 +41,68 @@ pub struct RepoInput<'a> {
     pub renderer: &'a Renderer,
 }
 
-pub trait Transformer: Send + Sync {
-    /// Short id for messages (`templates`, `files`).
-    fn id(&self) -> &'static str;
-    /// The edits this transformer wants in `input`'s repository.
-    fn edits(&self, input: &RepoInput<'_>) -> Result<Vec<Edit>, String>;
+/// A kind of change. Implementations hold what they need from the whole org (resolved pins,
+/// alignment targets, a compiled policy), worked out before planning starts.
+pub trait Producer: Send + Sync {
+    /// Short name for messages (`templates`, `files`, `prune`, `policy fixes`...).
+    fn name(&self) -> &str;
+    /// The edits this producer wants in `input`'s repository; an error fails that repository
+    /// only, with the message as given.
+    fn edits(&self, input: &RepoInput<'_>) -> Result<Changes, String>;
 }
 
-/// Every transformer of the sync pipeline, in the order they run.
-pub fn all() -> Vec<Box<dyn Transformer>> {
-    vec![Box::new(templates::Templates), Box::new(files::Files)]
+/// What one producer (or several, [`Changes::extend`]) wants in one repository.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub edits: Vec<Edit>,
+    /// Lists the campaign's title and body templates see, by variable name (`fixes`,
+    /// `changes`, `skipped`).
+    pub lists: BTreeMap<String, Vec<String>>,
+    /// What the producer could not do for this repository, for a person (the plan's notes).
+    pub notes: Vec<String>,
 }
 
-/// Run every transformer, then the prune pass (which needs all other edits to know what is still
-/// declared).
-pub fn edits_for(input: &RepoInput<'_>) -> Result<Vec<Edit>, String> {
-    let mut edits = Vec::new();
-    for t in all() {
-        edits.extend(t.edits(input)?);
+impl Changes {
+    /// Add `other` after these: edits and notes appended, lists of the same name joined.
+    pub fn extend(&mut self, other: Changes) {
+        self.edits.extend(other.edits);
+        for (name, items) in other.lists {
+            self.lists.entry(name).or_default().extend(items);
+        }
+        self.notes.extend(other.notes);
     }
-    if input.manifest.campaign().prune {
-        edits.extend(prune::edits(input, &edits)?);
+}
+
+/// The producers of the manifest's own campaign (`plan`, `apply`), in the order they run:
+/// templates and files, wrapped in prune when `[campaign] prune = true` (prune needs every other
+/// edit to know what is still declared).
+pub fn manifest_producers(manifest: &Manifest) -> Vec<Box<dyn Producer>> {
+    let declared: Vec<Box<dyn Producer>> = vec![Box::new(templates::Templates), Box::new(files::Files)];
+    if manifest.campaign().prune { vec![Box::new(prune::Prune::over(declared))] } else { declared }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Changes;
+
+    #[test]
+    fn changes_of_several_producers_join_lists_and_notes_in_order() {
+        // `deps align` runs the Cargo then the Actions producer: one `changes` list and one
+        // `skipped` list in the PR body, Cargo's lines first, as when one function made both.
+        let part = |lists: &[(&str, &[&str])], notes: &[&str]| Changes {
+            edits: Vec::new(),
+            lists: lists.iter().map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect())).collect(),
+            notes: notes.iter().map(|s| s.to_string()).collect(),
+        };
+        let mut all = Changes::default();
+        all.extend(part(&[("changes", &["Cargo.toml: a"]), ("skipped", &["Cargo.lock: b"])], &["Cargo.lock: b"]));
+        all.extend(part(&[("changes", &["ci.yml: c"]), ("skipped", &[])], &[]));
+        assert_eq!(all.lists["changes"], ["Cargo.toml: a", "ci.yml: c"]);
+        assert_eq!(all.lists["skipped"], ["Cargo.lock: b"]);
+        assert_eq!(all.notes, ["Cargo.lock: b"]);
+        // A producer that sets no list adds none (the manifest's campaign has no `skipped`).
+        let mut manifest = Changes::default();
+        manifest.extend(part(&[], &[]));
+        assert!(manifest.lists.is_empty());
     }
-    Ok(edits)
 }

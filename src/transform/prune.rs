@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use super::RepoInput;
+use super::{Changes, Producer, RepoInput};
 use crate::change::{Edit, Want};
 use crate::workspace::paths::RepoPath;
 
@@ -14,7 +14,35 @@ pub const MANAGED_LIST: &str = ".github/convoy-managed";
 
 const HEADER: &str = "# Files managed by convoy. Edit the org manifest, not these files: convoy overwrites them,\n# and deletes a listed file once the manifest stops declaring it.\n";
 
-pub fn edits(input: &RepoInput<'_>, declared: &[Edit]) -> Result<Vec<Edit>, String> {
+/// Prune over the producers whose files it tracks: their changes, then the deletions of listed
+/// files none of them declares any more and the updated [`MANAGED_LIST`].
+pub struct Prune {
+    declared: Vec<Box<dyn Producer>>,
+}
+
+impl Prune {
+    pub fn over(declared: Vec<Box<dyn Producer>>) -> Prune {
+        Prune { declared }
+    }
+}
+
+impl Producer for Prune {
+    fn name(&self) -> &str {
+        "prune"
+    }
+
+    fn edits(&self, input: &RepoInput<'_>) -> Result<Changes, String> {
+        let mut out = Changes::default();
+        for producer in &self.declared {
+            out.extend(producer.edits(input)?);
+        }
+        let pruned = edits(input, &out.edits)?;
+        out.edits.extend(pruned);
+        Ok(out)
+    }
+}
+
+fn edits(input: &RepoInput<'_>, declared: &[Edit]) -> Result<Vec<Edit>, String> {
     let now: BTreeSet<&str> = declared.iter().filter(|e| e.want != Want::Absent).map(|e| e.path.as_str()).collect();
     let before: BTreeSet<String> = match input.snapshot.read(MANAGED_LIST)? {
         Some(bytes) => String::from_utf8_lossy(&bytes)

@@ -1,17 +1,17 @@
 //! `[[template]]` entries: render a template from `templates/` into each matching repository.
 
-use super::{RepoInput, Transformer, template_context};
+use super::{Changes, Producer, RepoInput, template_context};
 use crate::change::{Edit, Want};
 use crate::workspace::paths::RepoPath;
 
 pub struct Templates;
 
-impl Transformer for Templates {
-    fn id(&self) -> &'static str {
+impl Producer for Templates {
+    fn name(&self) -> &str {
         "templates"
     }
 
-    fn edits(&self, input: &RepoInput<'_>) -> Result<Vec<Edit>, String> {
+    fn edits(&self, input: &RepoInput<'_>) -> Result<Changes, String> {
         let owner = &input.manifest.model.org.name;
         let mut edits = Vec::new();
         for entry in &input.manifest.model.templates {
@@ -25,7 +25,7 @@ impl Transformer for Templates {
             check_rendered(&path, &text).map_err(|e| format!("templates/{source} rendered to {path}: {e}"))?;
             edits.push(Edit { path, want: Want::Content(text.into_bytes()), origin: format!("templates/{source}") });
         }
-        Ok(edits)
+        Ok(Changes { edits, ..Changes::default() })
     }
 }
 

@@ -222,7 +222,7 @@ fn fixes_flow_into_a_campaign_of_their_own() {
     }
     // What was fixed no longer fires; what cannot be fixed automatically still does.
     let file =
-        convoy::policy::audit::SourceFile { path: ".github/workflows/status.yml".into(), bytes: fixed.into_bytes() };
+        convoy::workflow::files::SourceFile { path: ".github/workflows/status.yml".into(), bytes: fixed.into_bytes() };
     let left = convoy::policy::audit::Policy::default_rules().audit_repo("acme/status", &[file], &|_| false);
     let rules: Vec<&str> = left.iter().map(|f| f.rule.as_str()).collect();
     assert_eq!(rules, ["cache", "outdated-actions", "unpinned-actions"], "{left:#?}");
@@ -270,7 +270,7 @@ fn corpus_of_unusual_and_malformed_workflows() {
         for entry in std::fs::read_dir(root.join(dir)).unwrap() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let file = convoy::policy::audit::SourceFile {
+            let file = convoy::workflow::files::SourceFile {
                 path: format!(".github/workflows/{name}"),
                 bytes: std::fs::read(&path).unwrap(),
             };

@@ -99,13 +99,13 @@ fn the_enforcement_job_is_the_template_rendered_and_passes_its_own_audit() {
     assert!(custom.contains("shard: [1, 2, 3, 4, 5, 6, 7, 8]"), "{custom}");
     assert!(custom.contains("cargo install --locked --git https://github.com/acme/convoy --rev v0.2.0"), "{custom}");
     for (label, text) in [("shipped", &shipped), ("custom", &custom)] {
-        let file = convoy::policy::audit::SourceFile {
+        let file = convoy::workflow::files::SourceFile {
             path: ".github/workflows/convoy-enforce.yml".into(),
             bytes: text.as_bytes().to_vec(),
         };
         let findings = convoy::policy::audit::Policy::default_rules().audit_repo("acme/control", &[file], &|_| false);
         assert!(findings.is_empty(), "{label}: {findings:#?}\n{text}");
-        let wf = convoy::policy::workflow::parse(text, false).unwrap();
+        let wf = convoy::workflow::parse(text, false).unwrap();
         assert!(wf.has_trigger("schedule") && wf.has_trigger("workflow_dispatch"));
         assert_eq!(wf.concurrency.as_ref().and_then(|c| c.group.as_deref()), Some("convoy-enforce"));
     }

@@ -218,7 +218,7 @@ pub fn assert_workflow_practices(label: &str, text: &str) {
     assert!(text.contains("hashFiles('"), "{label}: cache not keyed by a lockfile hash");
     // And what convoy itself enforces: the audit's default rules find nothing.
     let file =
-        convoy::policy::audit::SourceFile { path: ".github/workflows/t.yml".into(), bytes: text.as_bytes().to_vec() };
+        convoy::workflow::files::SourceFile { path: ".github/workflows/t.yml".into(), bytes: text.as_bytes().to_vec() };
     let findings = convoy::policy::audit::Policy::default_rules().audit_repo("acme/svc", &[file], &|_| false);
     assert!(findings.is_empty(), "{label}: `convoy audit` findings in a built-in template: {findings:#?}\n{text}");
 }

@@ -297,7 +297,7 @@ impl Api {
         if let Some(dir) = file.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        if let Err(e) = crate::forge::local::write_atomically(file, doc.to_string().as_bytes()) {
+        if let Err(e) = crate::workspace::write::write_atomically(file, doc.to_string().as_bytes()) {
             tracing::warn!(file = %file.display(), error = %e, "could not save the ETag cache");
         }
     }

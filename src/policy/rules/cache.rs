@@ -4,7 +4,7 @@
 
 use super::{FileCtx, Hit, Options, Rule};
 use crate::policy::Severity;
-use crate::policy::workflow::{Job, Step};
+use crate::workflow::{Job, Step};
 
 pub struct Cache;
 

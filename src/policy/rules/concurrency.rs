@@ -18,7 +18,7 @@
 
 use super::{FileCtx, Hit, Options, Rule};
 use crate::policy::Severity;
-use crate::policy::workflow::{Pos, Workflow};
+use crate::workflow::{Pos, Workflow};
 
 pub struct Concurrency;
 
@@ -382,7 +382,7 @@ mod tests {
 
     #[test]
     fn a_callee_sharing_its_callers_group_is_reported() {
-        use crate::policy::workflow::parse;
+        use crate::workflow::parse;
         let caller = parse("name: ci\non: push\nconcurrency: ci-${{ github.ref }}\njobs:\n  b:\n    uses: ./.github/workflows/build.yml\n", false).expect("parse");
         let callee = parse("on: [push, workflow_call]\nconcurrency:\n  group: ${{ github.workflow }}-${{ github.ref }}\njobs:\n  a:\n    runs-on: x\n", false).expect("parse");
         let files = [(".github/workflows/ci.yml", &caller), (".github/workflows/build.yml", &callee)];

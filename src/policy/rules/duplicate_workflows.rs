@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::{FileCtx, Hit, Options, Rule};
 use crate::policy::Severity;
-use crate::policy::workflow::{Job, Workflow};
+use crate::workflow::{Job, Workflow};
 
 pub struct DuplicateWorkflows;
 
@@ -89,7 +89,7 @@ impl Rule for DuplicateWorkflows {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::workflow::parse;
+    use crate::workflow::parse;
 
     fn run(files: &[(&str, &str)]) -> Vec<(usize, usize, String)> {
         let parsed: Vec<_> = files.iter().map(|(_, s)| parse(s, false).expect("parse")).collect();

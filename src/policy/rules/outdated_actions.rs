@@ -2,8 +2,9 @@
 //! run on Node 12 or Node 16, or use removed artifact storage) and will fail or warn on every
 //! run. The table is curated by hand: no machine-readable source lists deprecated majors.
 
-use super::{FileCtx, Hit, Options, Rule, UsesRef, classify_uses, is_full_sha};
+use super::{FileCtx, Hit, Options, Rule};
 use crate::policy::Severity;
+use crate::workflow::uses::{UsesRef, classify_uses, is_full_sha};
 
 pub struct OutdatedActions;
 

@@ -5,7 +5,7 @@
 
 use super::{FileCtx, Hit, Options, Rule};
 use crate::policy::Severity;
-use crate::policy::workflow::{FileKind, Permissions as Perms};
+use crate::workflow::{FileKind, Permissions as Perms};
 
 pub struct Permissions;
 

@@ -1,9 +1,10 @@
 //! `unpinned-actions`: `uses:` on a tag or branch runs whatever the tag points at when the job
 //! starts; a full commit SHA is the only immutable reference.
 
-use super::{FileCtx, Hit, Options, Rule, UsesRef, classify_uses, is_full_sha};
+use super::{FileCtx, Hit, Options, Rule};
 use crate::policy::Severity;
-use crate::policy::workflow::Located;
+use crate::workflow::Located;
+use crate::workflow::uses::{UsesRef, classify_uses, is_full_sha};
 
 pub struct UnpinnedActions;
 

@@ -1,5 +1,7 @@
-//! A GitHub Actions workflow (or composite action) read into the few things the rules look at,
-//! each with its place in the file.
+//! The GitHub Actions workflow model, shared by the policy rules and fixes (`policy/`) and by
+//! the action inventory and alignment (`deps/actions.rs`): which files are workflows
+//! ([`files`]), what a `uses:` names ([`uses`]), and a workflow (or composite action) read into
+//! the few things the rules look at, each with its place in the file ([`parse`], [`Workflow`]).
 //!
 //! Parsing goes through saphyr's marked loader (YAML 1.2, so `on:` stays the string "on"; anchors
 //! and aliases are expanded, with a budget; a file of several documents is read as its first
@@ -9,6 +11,9 @@
 //! The model is deliberately loose: a value of an unexpected shape (an expression where a map
 //! was expected, say) is kept as text or left out rather than rejected, because GitHub accepts
 //! much that a strict schema would not, and a rule should only speak about what it understands.
+
+pub mod files;
+pub mod uses;
 
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 
