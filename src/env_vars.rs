@@ -24,6 +24,10 @@ pub const GITHUB_RUN_ID: &str = "GITHUB_RUN_ID";
 /// (`render::sandbox`): for benchmarks and debugging only, since it removes the memory bound.
 pub const CONVOY_RENDER_IN_PROCESS: &str = "CONVOY_RENDER_IN_PROCESS";
 
+/// An RFC 3339 time that replaces the system clock for the whole run (`crate::clock`): soak
+/// periods, hourly caps and claim leases are tested with it instead of sleeping.
+pub const CONVOY_NOW: &str = "CONVOY_NOW";
+
 /// `(name, meaning)` for `--help` and the README.
 pub const ALL: &[(&str, &str)] = &[
     (CONVOY_MANIFEST, "path of org.toml when --manifest is not given"),
@@ -34,5 +38,6 @@ pub const ALL: &[(&str, &str)] = &[
     (CONVOY_GITHUB_APP_PRIVATE_KEY, "PEM of the GitHub App key, instead of private_key_path"),
     (CONVOY_RUN_ID, "run identity recorded by audit --shard (as --run-id), checked by report merge"),
     (GITHUB_RUN_ID, "set by GitHub Actions: the default run identity of audit --shard"),
+    (CONVOY_NOW, "RFC 3339 time used instead of the system clock (tests, dry runs of soak periods)"),
     (CONVOY_RENDER_IN_PROCESS, "1: render templates without the memory-capped render process (benchmarks, debugging)"),
 ];

@@ -7,6 +7,7 @@
 pub mod campaign;
 pub mod change;
 pub mod cli;
+pub mod clock;
 pub mod demo;
 pub mod deps;
 pub mod diagnostic;

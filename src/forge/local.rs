@@ -683,6 +683,9 @@ impl Forge for LocalForge {
                     url: inner.pr_url(&id, number),
                     merge_commit_sha: None,
                     node_id: None,
+                    created_at: Some(crate::clock::now_rfc3339()),
+                    merged_at: None,
+                    closed_at: None,
                 };
                 s.pull_requests.push(pr.clone());
                 Ok(pr)
@@ -743,6 +746,11 @@ impl Forge for LocalForge {
                             ForgeError::Conflict(format!("cannot reopen #{number}: branch {} is gone", pr.head))
                         })?;
                         pr.state = PrState::Open;
+                        pr.closed_at = None;
+                    }
+                    (Some(PrState::Closed), PrState::Open) => {
+                        pr.state = PrState::Closed;
+                        pr.closed_at = Some(crate::clock::now_rfc3339());
                     }
                     (Some(st), _) => pr.state = st,
                 }
@@ -772,6 +780,9 @@ impl Forge for LocalForge {
                 if let Some(p) = s.pull_requests.iter_mut().find(|p| p.number == number) {
                     p.state = PrState::Merged;
                     p.merge_commit_sha = Some(sha.clone());
+                    let at = crate::clock::now_rfc3339();
+                    p.merged_at = Some(at.clone());
+                    p.closed_at = Some(at);
                 }
                 Ok(())
             })?;

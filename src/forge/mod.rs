@@ -103,6 +103,46 @@ pub struct PullRequest {
     /// GraphQL node id (GitHub; used to enable auto-merge).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_id: Option<String>,
+    /// When it was opened, merged and closed (merged PRs are closed too): RFC 3339, as GitHub's
+    /// `created_at`, `merged_at`, `closed_at`. `None` where a forge did not record it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<String>,
+}
+
+/// A pull request's review state, GitHub's `reviewDecision`
+/// (<https://docs.github.com/en/graphql/reference/enums#pullrequestreviewdecision>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    Approved,
+    ChangesRequested,
+    ReviewRequired,
+}
+
+/// Whether a pull request can be merged, GitHub's `MergeableState`
+/// (<https://docs.github.com/en/graphql/reference/enums#mergeablestate>): `Unknown` while GitHub
+/// computes it, and where a forge does not say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mergeable {
+    Mergeable,
+    Conflicting,
+    Unknown,
+}
+
+/// One pull request as `convoy status` reads it ([`Forge::pull_request_statuses`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequestStatus {
+    pub pr: PullRequest,
+    /// The head commit's check runs and statuses folded ([`CheckVerdict::fold`]); `None` when it
+    /// has none, or the pull request is not open.
+    pub checks: Option<CheckState>,
+    pub review: Option<ReviewDecision>,
+    pub mergeable: Mergeable,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -400,6 +440,39 @@ pub trait Forge: Send + Sync {
         _limit: usize,
     ) -> ForgeResult<Option<Vec<WorkflowRun>>> {
         Ok(None)
+    }
+
+    /// The pull requests whose head is `branch` in each of `repos`, newest first, with what
+    /// `convoy status` shows: the head commit's checks, the review decision and mergeability.
+    /// One answer per repository, in the order of `repos`; a repository the forge could not read
+    /// fails alone. Default: [`Forge::find_pull_requests`] and [`Forge::check_verdict`] per
+    /// repository (no review decision, mergeability unknown); GitHub overrides it with one
+    /// GraphQL document per 100 repositories.
+    async fn pull_request_statuses(
+        &self,
+        repos: &[RepoId],
+        branch: &str,
+    ) -> Vec<(RepoId, ForgeResult<Vec<PullRequestStatus>>)> {
+        let mut out = Vec::with_capacity(repos.len());
+        for repo in repos {
+            let result = async {
+                let mut statuses = Vec::new();
+                for pr in self.find_pull_requests(repo, branch).await? {
+                    let checks = match pr.state {
+                        PrState::Open => {
+                            let verdict = self.check_verdict(repo, &pr.head_sha).await?;
+                            (!verdict.checks.is_empty()).then_some(verdict.state)
+                        }
+                        _ => None,
+                    };
+                    statuses.push(PullRequestStatus { pr, checks, review: None, mergeable: Mergeable::Unknown });
+                }
+                Ok(statuses)
+            }
+            .await;
+            out.push((repo.clone(), result));
+        }
+        out
     }
 
     /// Every repository of `owner`, archived ones included (selection filters them).

@@ -268,6 +268,9 @@ mod tests {
                 url: String::new(),
                 merge_commit_sha: None,
                 node_id: node.map(str::to_string),
+                created_at: None,
+                merged_at: None,
+                closed_at: None,
             },
             update,
         }

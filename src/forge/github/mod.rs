@@ -173,6 +173,10 @@ struct GhPull {
     #[serde(default)]
     merged_at: Option<String>,
     #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    closed_at: Option<String>,
+    #[serde(default)]
     merge_commit_sha: Option<String>,
     head: GhRef,
     base: GhRef,
@@ -213,6 +217,9 @@ impl From<GhPull> for PullRequest {
             url: p.html_url,
             merge_commit_sha: p.merge_commit_sha.filter(|_| state == PrState::Merged),
             node_id: p.node_id,
+            created_at: p.created_at,
+            merged_at: p.merged_at,
+            closed_at: p.closed_at,
         }
     }
 }
