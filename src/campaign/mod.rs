@@ -12,6 +12,7 @@
 
 mod apply;
 mod body;
+pub mod steer;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -75,6 +76,11 @@ impl CampaignId {
     /// The campaign `manifest` describes (its `[campaign] branch`).
     pub fn of(manifest: &Manifest) -> CampaignId {
         CampaignId(manifest.campaign().branch.get_ref().clone())
+    }
+
+    /// The campaign on `branch` (`--campaign BRANCH`); the caller has checked the name.
+    pub fn named(branch: &str) -> CampaignId {
+        CampaignId(branch.to_string())
     }
 
     /// The branch name.

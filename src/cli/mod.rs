@@ -11,6 +11,7 @@ mod audit;
 mod cost;
 mod deps;
 mod progress;
+mod steer;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -79,7 +80,26 @@ pub enum Command {
         /// Use the cache as it is instead of fetching first.
         #[arg(long)]
         offline: bool,
+        /// Open pull requests again where a person closed convoy's last one (for this run, as
+        /// `[campaign] reopen_closed = true`).
+        #[arg(long)]
+        reopen: bool,
     },
+    /// One row per selected repository: the campaign's pull request, its state, checks, review
+    /// decision, mergeability, age and wave; totals.
+    ///
+    /// Exit 1 when a repository could not be read.
+    Status(steer::StatusArgs),
+    /// Merge the campaign's pull requests whose checks are green and that the forge reports
+    /// mergeable; refuse the others with the reason (or, with `--auto`, turn on auto-merge where
+    /// checks are still running).
+    ///
+    /// A forge's refusal (branch protection, a conflict) is that repository's result. Exit 1 when
+    /// a repository failed.
+    Merge(steer::MergeArgs),
+    /// Close the campaign's open pull requests (marked as closed by convoy), optionally deleting
+    /// the campaign branch.
+    Close(steer::CloseArgs),
     /// Check the selected repositories' workflows against the `[policy]` rules.
     ///
     /// Exit 1 when a finding reaches `--fail-on` or a repository could not be audited.
@@ -96,6 +116,11 @@ pub enum Command {
     Report {
         #[command(subcommand)]
         command: ReportCommand,
+    },
+    /// Act on the forge directly (tests, demos).
+    Forge {
+        #[command(subcommand)]
+        command: ForgeCommand,
     },
     /// Inspect credentials for the GitHub forge.
     Auth {
@@ -115,6 +140,13 @@ pub enum Command {
 pub enum ReportCommand {
     /// Merge the JSON reports of `audit --shard K/N` runs into one report.
     Merge(audit::MergeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ForgeCommand {
+    /// Set a commit status (`--context`, `--state`) on the campaign branch's head in each selected
+    /// repository, as a CI system would: turns a campaign's checks green or red in demos and tests.
+    SetStatus(steer::SetStatusArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,9 +265,15 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
         Command::Plan { select, offline } => {
             plan(cli, manifest_campaign(open(cli, select, Depth::Keep).await?), *offline).await
         }
-        Command::Apply { select, offline } => {
-            apply(cli, manifest_campaign(open(cli, select, Depth::Keep).await?), *offline).await
+        Command::Apply { select, offline, reopen } => {
+            let mut session = manifest_campaign(open(cli, select, Depth::Keep).await?);
+            session.manifest.model.campaign.reopen_closed |= *reopen;
+            apply(cli, session, *offline).await
         }
+        Command::Status(args) => steer::status(cli, args).await,
+        Command::Merge(args) => steer::merge(cli, args).await,
+        Command::Close(args) => steer::close(cli, args).await,
+        Command::Forge { command: ForgeCommand::SetStatus(args) } => steer::set_status(cli, args).await,
         Command::Audit(args) => audit::audit(cli, args).await,
         Command::Cost(args) => cost::cost(cli, args).await,
         Command::Deps { command } => deps::deps(cli, command).await,
@@ -344,7 +382,17 @@ fn print_result(
     json: impl FnOnce() -> serde_json::Value,
     text: impl FnOnce() -> String,
 ) {
-    if cli.json {
+    print_result_as(cli.json, usage, json, text)
+}
+
+/// [`print_result`] with the JSON choice made by the caller (`--format json`).
+fn print_result_as(
+    as_json: bool,
+    usage: Option<crate::forge::ApiUsage>,
+    json: impl FnOnce() -> serde_json::Value,
+    text: impl FnOnce() -> String,
+) {
+    if as_json {
         let mut doc = json();
         if let Some(u) = &usage {
             doc["api"] = serde_json::to_value(u).unwrap_or_default();

@@ -23,7 +23,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     CheckVerdict, CommitInfo, CommitStatus, FileChange, Forge, ForgeError, ForgeResult, MergeMethod, MergeResult,
-    NewPullRequest, NewRelease, PrState, PullRequest, PullRequestUpdate, Release, RemoteRepo, RepoId, Tag,
+    Mergeable, NewPullRequest, NewRelease, PrState, PullRequest, PullRequestStatus, PullRequestUpdate, Release,
+    RemoteRepo, RepoId, Tag,
 };
 
 const STATE_FILE: &str = "convoy-forge.json";
@@ -340,6 +341,26 @@ impl Inner {
     }
 
     /// Merge `pr` into its base branch with `method`; returns the new base head.
+    /// Whether `pr` merges into its base without conflicts: the three-way merge `merge_sync`
+    /// would do, kept in memory (no object or ref is written).
+    fn mergeable_sync(&self, id: &RepoId, pr: &PullRequest) -> ForgeResult<Mergeable> {
+        let repo = self.open(id)?;
+        let (Some(base), Some(head)) =
+            (self.branch_head_sync(&repo, &pr.base)?, self.branch_head_sync(&repo, &pr.head)?)
+        else {
+            return Ok(Mergeable::Unknown);
+        };
+        let options = repo.tree_merge_options().map_err(|e| ForgeError::git("merge options", e))?;
+        let outcome = repo
+            .merge_commits(parse_oid(&base)?, parse_oid(&head)?, Default::default(), options.into())
+            .map_err(|e| ForgeError::git(format!("merging #{}", pr.number), e))?;
+        Ok(if outcome.tree_merge.has_unresolved_conflicts(gix::merge::tree::TreatAsUnresolved::git()) {
+            Mergeable::Conflicting
+        } else {
+            Mergeable::Mergeable
+        })
+    }
+
     fn merge_sync(&self, id: &RepoId, pr: &PullRequest, method: MergeMethod) -> ForgeResult<String> {
         let repo = self.open(id)?;
         let base = self
@@ -764,6 +785,27 @@ impl Forge for LocalForge {
             })
         })
         .await
+    }
+
+    /// The default reading, plus mergeability from an in-memory three-way merge of each open
+    /// pull request (GitHub computes the same on its side).
+    async fn pull_request_statuses(
+        &self,
+        repos: &[RepoId],
+        branch: &str,
+    ) -> Vec<(RepoId, ForgeResult<Vec<PullRequestStatus>>)> {
+        let mut out = super::statuses_one_by_one(self, repos, branch).await;
+        for (repo, result) in &mut out {
+            let Ok(list) = result else { continue };
+            for status in list.iter_mut().filter(|s| s.pr.state == PrState::Open) {
+                let (id, pr) = (repo.clone(), status.pr.clone());
+                match self.blocking(move |inner| inner.mergeable_sync(&id, &pr)).await {
+                    Ok(m) => status.mergeable = m,
+                    Err(e) => tracing::warn!(%repo, "cannot tell whether #{} merges: {e}", status.pr.number),
+                }
+            }
+        }
+        out
     }
 
     async fn merge_pull_request(&self, repo: &RepoId, number: u64, method: MergeMethod) -> ForgeResult<MergeResult> {

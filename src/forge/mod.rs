@@ -166,6 +166,36 @@ pub struct PullRequestBatchItem {
     pub update: PullRequestUpdate,
 }
 
+/// [`Forge::pull_request_statuses`] from [`Forge::find_pull_requests`] and
+/// [`Forge::check_verdict`], one repository after the other: no review decision, mergeability
+/// unknown.
+pub(crate) async fn statuses_one_by_one<F: Forge + ?Sized>(
+    forge: &F,
+    repos: &[RepoId],
+    branch: &str,
+) -> Vec<(RepoId, ForgeResult<Vec<PullRequestStatus>>)> {
+    let mut out = Vec::with_capacity(repos.len());
+    for repo in repos {
+        let result = async {
+            let mut statuses = Vec::new();
+            for pr in forge.find_pull_requests(repo, branch).await? {
+                let checks = match pr.state {
+                    PrState::Open => {
+                        let verdict = forge.check_verdict(repo, &pr.head_sha).await?;
+                        (!verdict.checks.is_empty()).then_some(verdict.state)
+                    }
+                    _ => None,
+                };
+                statuses.push(PullRequestStatus { pr, checks, review: None, mergeable: Mergeable::Unknown });
+            }
+            Ok(statuses)
+        }
+        .await;
+        out.push((repo.clone(), result));
+    }
+    out
+}
+
 /// `items[n]` for each `n` of `which` through [`Forge::update_pull_request`], `concurrency` at a
 /// time; the answers in the order of `which`.
 pub(crate) async fn update_one_by_one<F: Forge + ?Sized>(
@@ -453,26 +483,7 @@ pub trait Forge: Send + Sync {
         repos: &[RepoId],
         branch: &str,
     ) -> Vec<(RepoId, ForgeResult<Vec<PullRequestStatus>>)> {
-        let mut out = Vec::with_capacity(repos.len());
-        for repo in repos {
-            let result = async {
-                let mut statuses = Vec::new();
-                for pr in self.find_pull_requests(repo, branch).await? {
-                    let checks = match pr.state {
-                        PrState::Open => {
-                            let verdict = self.check_verdict(repo, &pr.head_sha).await?;
-                            (!verdict.checks.is_empty()).then_some(verdict.state)
-                        }
-                        _ => None,
-                    };
-                    statuses.push(PullRequestStatus { pr, checks, review: None, mergeable: Mergeable::Unknown });
-                }
-                Ok(statuses)
-            }
-            .await;
-            out.push((repo.clone(), result));
-        }
-        out
+        statuses_one_by_one(self, repos, branch).await
     }
 
     /// Every repository of `owner`, archived ones included (selection filters them).

@@ -319,6 +319,17 @@ pub struct Campaign {
     /// and report it; `convoy apply --reopen` does the same for one run).
     #[serde(default)]
     pub reopen_closed: bool,
+    /// How `convoy merge` merges (`merge`, `squash`, `rebase`; GitHub's `merge_method`). Unset:
+    /// the `auto_merge` method when set, else `merge`.
+    #[serde(default)]
+    pub merge_method: Option<crate::forge::MergeMethod>,
+}
+
+impl Campaign {
+    /// The method `convoy merge` uses.
+    pub fn merge_method(&self) -> crate::forge::MergeMethod {
+        self.merge_method.or(self.auto_merge).unwrap_or_default()
+    }
 }
 
 /// `[campaign] conflict_strategy`.
@@ -347,6 +358,7 @@ impl Default for Campaign {
             prune: false,
             conflict_strategy: ConflictStrategy::Skip,
             reopen_closed: false,
+            merge_method: None,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! within a version; renaming or removing one bumps it.
 
 pub mod markdown;
+pub mod steer;
 pub mod table;
 
 use serde::Serialize;

@@ -198,6 +198,11 @@ fn a_pr_closed_by_a_person_stays_closed_unless_reopen_closed() {
     close_by_hand(&org, "web", 1);
     let out = org.convoy(&["apply", "-q", "--repo", "web"]);
     assert!(row(&out.stdout, "acme/web").starts_with("acme/web PR #1 closed by a person; left closed"), "{out:?}");
+    // `--reopen` opens it again for one run, without the setting.
+    let out = org.convoy(&["apply", "-q", "--repo", "web", "--reopen"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(org.pulls("web")[0]["state"], "open", "{out:?}");
+    close_by_hand(&org, "web", 1);
 
     // The setting opens it again: the branch is rebuilt and the same PR reopened.
     let manifest = std::fs::read_to_string(org.path().join("org.toml")).unwrap();

@@ -116,16 +116,24 @@ impl Org {
 
     /// Run the real binary against this org's manifest.
     pub fn convoy(&self, args: &[&str]) -> Output {
-        let out = Command::new(cargo_bin("convoy"))
-            .arg("-m")
+        self.convoy_env(args, &[])
+    }
+
+    /// [`Org::convoy`] with extra environment variables (`CONVOY_NOW` for time-based rules).
+    pub fn convoy_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(cargo_bin("convoy"));
+        cmd.arg("-m")
             .arg(self.path().join("org.toml"))
             .args(args)
             .current_dir(self.path())
             .env_remove("CONVOY_MANIFEST")
             .env_remove("CONVOY_LOG")
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("convoy runs");
+            .env_remove("CONVOY_NOW")
+            .env("NO_COLOR", "1");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("convoy runs");
         let root = self.path().display().to_string();
         Output {
             code: out.status.code().unwrap_or(-1),

@@ -1,0 +1,253 @@
+//! `convoy status`, `convoy merge` and `convoy close`: see and steer a campaign's pull requests.
+
+use clap::{Args, ValueEnum};
+
+use super::{Cli, Failure, SelectArgs, all_ok, open, print_result, print_result_as};
+use crate::campaign::steer::{self, MergeOptions};
+use crate::campaign::{CampaignId, Session};
+use crate::forge::MergeMethod;
+use crate::report::steer as view;
+use crate::workspace::Depth;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// A table for people.
+    Text,
+    /// The JSON envelope (as `--json`).
+    Json,
+    /// A Markdown table, for `$GITHUB_STEP_SUMMARY`.
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct CampaignArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// The campaign branch to look at (default: `[campaign] branch`; e.g. the branch of
+    /// `audit --fix` or `deps align`).
+    #[arg(long, value_name = "BRANCH")]
+    pub campaign: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub campaign: CampaignArgs,
+    /// Output format (`--json` is the same as `--format json`).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: StatusFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    #[command(flatten)]
+    pub campaign: CampaignArgs,
+    /// The merge method (default: `[campaign] merge_method`, else the `auto_merge` method, else
+    /// `merge`).
+    #[arg(long, value_enum)]
+    pub method: Option<MergeMethodArg>,
+    /// Where checks are still running, turn on the forge's auto-merge instead of refusing.
+    #[arg(long)]
+    pub auto: bool,
+    /// Say what would be merged; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CloseArgs {
+    #[command(flatten)]
+    pub campaign: CampaignArgs,
+    /// Delete the campaign branch too (never a default branch).
+    #[arg(long)]
+    pub delete_branch: bool,
+    /// Say what would be closed; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MergeMethodArg {
+    Merge,
+    Squash,
+    Rebase,
+}
+
+impl From<MergeMethodArg> for MergeMethod {
+    fn from(m: MergeMethodArg) -> Self {
+        match m {
+            MergeMethodArg::Merge => MergeMethod::Merge,
+            MergeMethodArg::Squash => MergeMethod::Squash,
+            MergeMethodArg::Rebase => MergeMethod::Rebase,
+        }
+    }
+}
+
+/// The session and the campaign the command works on. The branch is checked as git checks
+/// branch names, like `[campaign] branch`.
+async fn session(cli: &Cli, args: &CampaignArgs) -> Result<(Session, CampaignId), Failure> {
+    let session = open(cli, &args.select, Depth::Keep).await?;
+    let campaign = match &args.campaign {
+        Some(branch) => {
+            if gix::validate::reference::name_partial(branch.as_str().into()).is_err() || branch.is_empty() {
+                return Err(Failure::usage(format!("--campaign {branch:?} is not a valid branch name")));
+            }
+            CampaignId::named(branch)
+        }
+        None => session.campaign.clone(),
+    };
+    Ok((session, campaign))
+}
+
+async fn read(session: &Session, campaign: &CampaignId) -> Vec<crate::campaign::RepoResult<steer::RepoStatus>> {
+    let repos: Vec<_> = session.targets().iter().map(|t| t.repo.id.clone()).collect();
+    steer::read(session.forge.as_ref(), &repos, campaign.branch()).await
+}
+
+pub async fn status(cli: &Cli, args: &StatusArgs) -> Result<bool, Failure> {
+    let (session, campaign) = session(cli, &args.campaign).await?;
+    let results = read(&session, &campaign).await;
+    let branch = campaign.to_string();
+    let skipped = &session.selection.skipped;
+    session.forge.persist_cache();
+    let usage = session.forge.api_usage();
+    if cli.json || args.format == StatusFormat::Json {
+        print_result_as(true, usage, || view::status_json(&branch, &results, skipped), String::new);
+    } else if args.format == StatusFormat::Markdown {
+        print_result(cli, usage, || serde_json::Value::Null, || view::status_markdown(&branch, &results));
+    } else {
+        print_result(cli, usage, || serde_json::Value::Null, || view::status_text(&branch, &results, skipped));
+    }
+    Ok(all_ok(&results))
+}
+
+pub async fn merge(cli: &Cli, args: &MergeArgs) -> Result<bool, Failure> {
+    let (session, campaign) = session(cli, &args.campaign).await?;
+    let statuses = read(&session, &campaign).await;
+    let method = args.method.map(MergeMethod::from).unwrap_or_else(|| session.manifest.campaign().merge_method());
+    let options = MergeOptions { method, auto: args.auto, dry_run: args.dry_run };
+    let results = steer::merge(session.forge.as_ref(), statuses, options).await;
+    let branch = campaign.to_string();
+    session.forge.persist_cache();
+    print_result(
+        cli,
+        session.forge.api_usage(),
+        || view::merge_json(&branch, &results, args.dry_run),
+        || view::merge_text(&branch, &results, args.dry_run),
+    );
+    Ok(all_ok(&results))
+}
+
+pub async fn close(cli: &Cli, args: &CloseArgs) -> Result<bool, Failure> {
+    let (session, campaign) = session(cli, &args.campaign).await?;
+    let statuses = read(&session, &campaign).await;
+    let results =
+        steer::close(session.forge.clone(), campaign.branch(), statuses, args.delete_branch, args.dry_run).await;
+    let branch = campaign.to_string();
+    session.forge.persist_cache();
+    print_result(
+        cli,
+        session.forge.api_usage(),
+        || view::close_json(&branch, &results, args.dry_run),
+        || view::close_text(&branch, &results, args.dry_run),
+    );
+    Ok(all_ok(&results))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusState {
+    Success,
+    Failure,
+    Pending,
+}
+
+#[derive(Debug, Args)]
+pub struct SetStatusArgs {
+    #[command(flatten)]
+    pub campaign: CampaignArgs,
+    /// The commit to mark (default: the head of the campaign branch in each selected repository).
+    #[arg(long)]
+    pub sha: Option<String>,
+    /// The status's name (GitHub's `context`), e.g. `ci`.
+    #[arg(long, default_value = "ci")]
+    pub context: String,
+    #[arg(long, value_enum)]
+    pub state: StatusState,
+    #[arg(long, default_value = "")]
+    pub description: String,
+}
+
+/// `convoy forge set-status`: a commit status on the campaign head of each selected repository
+/// (GitHub's statuses API; the local forge keeps it in `convoy-forge.json`), so a demo or a test
+/// can turn a campaign's checks green or red.
+pub async fn set_status(cli: &Cli, args: &SetStatusArgs) -> Result<bool, Failure> {
+    use crate::forge::{CheckState, CommitStatus};
+    let (session, campaign) = session(cli, &args.campaign).await?;
+    let state = match args.state {
+        StatusState::Success => CheckState::Success,
+        StatusState::Failure => CheckState::Failure,
+        StatusState::Pending => CheckState::Pending,
+    };
+    let status = CommitStatus { context: args.context.clone(), state, description: args.description.clone() };
+    let mut ok = true;
+    let mut lines = Vec::new();
+    for target in session.targets() {
+        let repo = &target.repo.id;
+        let sha = match &args.sha {
+            Some(sha) => Some(sha.clone()),
+            None => match session.forge.branch_head(repo, campaign.branch()).await {
+                Ok(head) => head,
+                Err(e) => {
+                    ok = false;
+                    lines.push(serde_json::json!({"repo": repo.full_name(), "error": e.to_string()}));
+                    continue;
+                }
+            },
+        };
+        let Some(sha) = sha else {
+            lines.push(serde_json::json!({"repo": repo.full_name(), "skipped": format!("no branch {campaign}")}));
+            continue;
+        };
+        match session.forge.set_commit_status(repo, &sha, &status).await {
+            Ok(()) => lines.push(serde_json::json!({"repo": repo.full_name(), "sha": sha})),
+            Err(e) => {
+                ok = false;
+                lines.push(serde_json::json!({"repo": repo.full_name(), "sha": sha, "error": e.to_string()}));
+            }
+        }
+    }
+    session.forge.persist_cache();
+    let context = args.context.clone();
+    let state_name = match args.state {
+        StatusState::Success => "success",
+        StatusState::Failure => "failure",
+        StatusState::Pending => "pending",
+    };
+    print_result(
+        cli,
+        session.forge.api_usage(),
+        || {
+            serde_json::json!({
+                "schema_version": crate::report::SCHEMA_VERSION,
+                "command": "forge set-status",
+                "results": lines.clone(),
+            })
+        },
+        || {
+            let mut out = String::new();
+            for l in &lines {
+                let repo = l["repo"].as_str().unwrap_or_default();
+                if let Some(e) = l["error"].as_str() {
+                    out.push_str(&format!("{repo} failed: {e}\n"));
+                } else if let Some(s) = l["skipped"].as_str() {
+                    out.push_str(&format!("{repo} skipped: {s}\n"));
+                } else {
+                    let sha = l["sha"].as_str().unwrap_or_default();
+                    out.push_str(&format!("{repo} {context} = {} on {}\n", state_name, &sha[..sha.len().min(12)]));
+                }
+            }
+            out
+        },
+    );
+    Ok(ok)
+}

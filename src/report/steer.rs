@@ -1,0 +1,275 @@
+//! Views of `convoy status`, `merge` and `close`: text tables, Markdown (for
+//! `$GITHUB_STEP_SUMMARY`) and the JSON envelope (`schema_version`, `command`, `campaign`,
+//! `summary`, `results` with one entry per repository, `skipped`).
+
+use serde_json::{Value, json};
+
+use super::table::{md_cell, plural, text};
+use super::{SCHEMA_VERSION, skipped_json};
+use crate::campaign::RepoResult;
+use crate::campaign::steer::{CloseOutcome, MergeOutcome, PrView, RepoStatus, StatusSummary, age_text, summarize};
+use crate::forge::{CheckState, Mergeable, RepoId, ReviewDecision};
+
+fn checks_text(c: Option<CheckState>, state: PrView) -> &'static str {
+    match (c, state) {
+        (_, PrView::None | PrView::Merged | PrView::ClosedByConvoy | PrView::ClosedByPerson) => "-",
+        (Some(CheckState::Success), _) => "success",
+        (Some(CheckState::Failure), _) => "failure",
+        (Some(CheckState::Pending), _) => "pending",
+        (None, _) => "none",
+    }
+}
+
+fn review_text(r: Option<ReviewDecision>) -> &'static str {
+    match r {
+        Some(ReviewDecision::Approved) => "approved",
+        Some(ReviewDecision::ChangesRequested) => "changes requested",
+        Some(ReviewDecision::ReviewRequired) => "review required",
+        None => "-",
+    }
+}
+
+fn mergeable_text(m: Option<Mergeable>) -> &'static str {
+    match m {
+        Some(Mergeable::Mergeable) => "yes",
+        Some(Mergeable::Conflicting) => "conflict",
+        Some(Mergeable::Unknown) => "unknown",
+        None => "-",
+    }
+}
+
+fn row(repo: &RepoId, r: &Result<RepoStatus, String>) -> Vec<String> {
+    match r {
+        Ok(s) => vec![
+            repo.full_name(),
+            s.number.map_or("-".into(), |n| format!("#{n}")),
+            s.state.as_str().into(),
+            checks_text(s.checks, s.state).into(),
+            review_text(s.review).into(),
+            mergeable_text(s.mergeable).into(),
+            s.age_seconds.map_or("-".into(), age_text),
+            s.wave.clone().unwrap_or_else(|| "-".into()),
+            s.url.clone().unwrap_or_default(),
+        ],
+        Err(e) => {
+            vec![repo.full_name(), "-".into(), "failed".into(), e.clone(), String::new(), String::new(), String::new()]
+        }
+    }
+}
+
+const HEADER: [&str; 9] = ["REPOSITORY", "PR", "STATE", "CHECKS", "REVIEW", "MERGEABLE", "AGE", "WAVE", "URL"];
+
+fn summary_line(s: &StatusSummary) -> String {
+    let mut parts = Vec::new();
+    for (n, what) in [
+        (s.open, "open"),
+        (s.draft, "draft"),
+        (s.merged, "merged"),
+        (s.closed_by_convoy, "closed by convoy"),
+        (s.closed_by_person, "closed by a person"),
+        (s.no_pr, "without a PR"),
+        (s.failed, "failed"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    let mut line = format!("{} {}: {}", s.repos, plural(s.repos, "repository", "repositories"), parts.join(", "));
+    let active = s.open + s.draft;
+    if active > 0 {
+        line.push_str(&format!(
+            "; checks of open PRs: {} success, {} failure, {} pending, {} none",
+            s.checks_success, s.checks_failure, s.checks_pending, s.checks_none
+        ));
+        if s.conflicting > 0 {
+            line.push_str(&format!("; {} conflicting", s.conflicting));
+        }
+    }
+    line + "\n"
+}
+
+pub fn status_text(branch: &str, results: &[RepoResult<RepoStatus>], skipped: &[(RepoId, String)]) -> String {
+    let rows: Vec<Vec<String>> = results.iter().map(|r| row(&r.repo, &r.result)).collect();
+    let mut out = format!("Campaign `{branch}`\n");
+    out.push_str(&text(&HEADER, &rows));
+    out.push_str(&summary_line(&summarize(results)));
+    for (repo, why) in skipped {
+        out.push_str(&format!("skipped {repo}: {why}\n"));
+    }
+    out
+}
+
+pub fn status_markdown(branch: &str, results: &[RepoResult<RepoStatus>]) -> String {
+    let mut out = format!("### Campaign `{}`\n\n", branch.replace('`', ""));
+    out.push_str("| Repository | PR | State | Checks | Review | Mergeable | Age | Wave |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|\n");
+    for r in results {
+        let cells = row(&r.repo, &r.result);
+        let pr = match &r.result {
+            Ok(s) => match (s.number, &s.url) {
+                (Some(n), Some(url)) if url.starts_with("http") => format!("[#{n}]({url})"),
+                (Some(n), _) => format!("#{n}"),
+                _ => "-".into(),
+            },
+            Err(_) => "-".into(),
+        };
+        let mut line = format!("| {} | {pr} |", md_cell(&cells[0], 200));
+        for cell in &cells[2..8.min(cells.len())] {
+            line.push_str(&format!(" {} |", md_cell(cell, 300)));
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str(&summary_line(&summarize(results)));
+    out
+}
+
+pub fn status_json(branch: &str, results: &[RepoResult<RepoStatus>], skipped: &[(RepoId, String)]) -> Value {
+    let entries: Vec<Value> = results
+        .iter()
+        .map(|r| match &r.result {
+            Ok(s) => {
+                let mut v = serde_json::to_value(s).unwrap_or_default();
+                v["repo"] = json!(r.repo.full_name());
+                v
+            }
+            Err(e) => json!({"repo": r.repo.full_name(), "state": "failed", "error": e}),
+        })
+        .collect();
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "command": "status",
+        "campaign": {"branch": branch},
+        "summary": summarize(results),
+        "results": entries,
+        "skipped": skipped_json(skipped),
+    })
+}
+
+fn merge_detail(o: &MergeOutcome) -> String {
+    match o {
+        MergeOutcome::Merged { number, sha } => format!("merged PR #{number} ({})", &sha[..sha.len().min(12)]),
+        MergeOutcome::WouldMerge { number } => format!("would merge PR #{number}"),
+        MergeOutcome::AutoMergeEnabled { number } => format!("auto-merge turned on for PR #{number}"),
+        MergeOutcome::Refused { number: Some(n), reason } => format!("PR #{n} not merged: {reason}"),
+        MergeOutcome::Refused { number: None, reason } => format!("not merged: {reason}"),
+        MergeOutcome::Skipped { reason } => format!("nothing to merge: {reason}"),
+    }
+}
+
+pub fn merge_text(branch: &str, results: &[RepoResult<MergeOutcome>], dry_run: bool) -> String {
+    let mut out = String::new();
+    for r in results {
+        let detail = match &r.result {
+            Ok(o) => merge_detail(o),
+            Err(e) => format!("failed: {e}"),
+        };
+        out.push_str(&format!("{} {detail}\n", r.repo));
+    }
+    let n = |k: &str| results.iter().filter(|r| r.result.as_ref().is_ok_and(|o| o.key() == k)).count();
+    let failed = results.iter().filter(|r| r.result.is_err()).count();
+    let verb = if dry_run { "would merge" } else { "merged" };
+    let merged = if dry_run { n("would_merge") } else { n("merged") };
+    out.push_str(&format!(
+        "Campaign `{branch}`: {merged} {verb}, {} auto-merge, {} refused, {} with nothing to merge, {failed} failed{}\n",
+        n("auto_merge"),
+        n("refused"),
+        n("skipped"),
+        if dry_run { " (dry run: nothing was written)" } else { "" }
+    ));
+    out
+}
+
+pub fn merge_json(branch: &str, results: &[RepoResult<MergeOutcome>], dry_run: bool) -> Value {
+    let n = |k: &str| results.iter().filter(|r| r.result.as_ref().is_ok_and(|o| o.key() == k)).count();
+    let entries: Vec<Value> = results
+        .iter()
+        .map(|r| match &r.result {
+            Ok(o) => {
+                let mut v = serde_json::to_value(o).unwrap_or_default();
+                v["repo"] = json!(r.repo.full_name());
+                v
+            }
+            Err(e) => json!({"repo": r.repo.full_name(), "action": "failed", "error": e}),
+        })
+        .collect();
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "command": "merge",
+        "campaign": {"branch": branch},
+        "dry_run": dry_run,
+        "summary": {
+            "repos": results.len(),
+            "merged": n("merged"),
+            "would_merge": n("would_merge"),
+            "auto_merge": n("auto_merge"),
+            "refused": n("refused"),
+            "skipped": n("skipped"),
+            "failed": results.iter().filter(|r| r.result.is_err()).count(),
+        },
+        "results": entries,
+    })
+}
+
+fn close_detail(o: &CloseOutcome) -> String {
+    match o {
+        CloseOutcome::Closed { number, branch_deleted } => {
+            format!("closed PR #{number}{}", if *branch_deleted { "; branch deleted" } else { "" })
+        }
+        CloseOutcome::WouldClose { number } => format!("would close PR #{number}"),
+        CloseOutcome::Skipped { reason, branch_deleted } => {
+            format!("nothing to close: {reason}{}", if *branch_deleted { "; branch deleted" } else { "" })
+        }
+    }
+}
+
+pub fn close_text(branch: &str, results: &[RepoResult<CloseOutcome>], dry_run: bool) -> String {
+    let mut out = String::new();
+    for r in results {
+        let detail = match &r.result {
+            Ok(o) => close_detail(o),
+            Err(e) => format!("failed: {e}"),
+        };
+        out.push_str(&format!("{} {detail}\n", r.repo));
+    }
+    let n = |k: &str| results.iter().filter(|r| r.result.as_ref().is_ok_and(|o| o.key() == k)).count();
+    let failed = results.iter().filter(|r| r.result.is_err()).count();
+    let closed = if dry_run { n("would_close") } else { n("closed") };
+    out.push_str(&format!(
+        "Campaign `{branch}`: {closed} {}, {} with nothing to close, {failed} failed{}\n",
+        if dry_run { "would be closed" } else { "closed" },
+        n("skipped"),
+        if dry_run { " (dry run: nothing was written)" } else { "" }
+    ));
+    out
+}
+
+pub fn close_json(branch: &str, results: &[RepoResult<CloseOutcome>], dry_run: bool) -> Value {
+    let n = |k: &str| results.iter().filter(|r| r.result.as_ref().is_ok_and(|o| o.key() == k)).count();
+    let entries: Vec<Value> = results
+        .iter()
+        .map(|r| match &r.result {
+            Ok(o) => {
+                let mut v = serde_json::to_value(o).unwrap_or_default();
+                v["repo"] = json!(r.repo.full_name());
+                v
+            }
+            Err(e) => json!({"repo": r.repo.full_name(), "action": "failed", "error": e}),
+        })
+        .collect();
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "command": "close",
+        "campaign": {"branch": branch},
+        "dry_run": dry_run,
+        "summary": {
+            "repos": results.len(),
+            "closed": n("closed"),
+            "would_close": n("would_close"),
+            "skipped": n("skipped"),
+            "failed": results.iter().filter(|r| r.result.is_err()).count(),
+        },
+        "results": entries,
+    })
+}
