@@ -496,3 +496,44 @@ async fn a_mode_change_on_a_new_pr_is_committed_with_its_mode() {
     assert_eq!(trees, vec!["/repos/acme/svc-00/git/trees"], "only the mode change takes the git data API");
     assert_eq!(log.count("POST", "/repos/{owner}/{repo}/git/commits"), 1, "{:?}", log.counts);
 }
+
+/// `status`, `forge set-status`, `merge` and `close` through the real client against the test
+/// server: the same commands and words as on the local forge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn status_merge_and_close_on_github() {
+    let gh = org(3).await;
+    gh.manifest(&gh.server.api_url(), "", "merge_method = \"squash\"");
+    assert_eq!(gh.convoy(&["apply", "-q"], &with_token()).await.code, 0);
+    let set = |repo: &'static str, state: &'static str| {
+        let gh = &gh;
+        async move {
+            let out = gh.convoy(&["forge", "set-status", "-q", "--repo", repo, "--state", state], &with_token()).await;
+            assert_eq!(out.code, 0, "{out:?}");
+        }
+    };
+    set("svc-00", "success").await;
+    set("svc-01", "failure").await;
+    let status = gh.convoy(&["status"], &with_token()).await;
+    assert_eq!(status.code, 0, "{status:?}");
+    assert!(row(&status.stdout, "acme/svc-00").starts_with("acme/svc-00 #1 open success"), "{status:?}");
+    assert!(row(&status.stdout, "acme/svc-01").starts_with("acme/svc-01 #1 open failure"), "{status:?}");
+    assert!(row(&status.stdout, "acme/svc-02").starts_with("acme/svc-02 #1 open none"), "{status:?}");
+
+    let merge = gh.convoy(&["merge"], &with_token()).await;
+    assert_eq!(merge.code, 0, "{merge:?}");
+    assert!(row(&merge.stdout, "acme/svc-00").starts_with("acme/svc-00 merged PR #1"), "{merge:?}");
+    assert_eq!(row(&merge.stdout, "acme/svc-01"), "acme/svc-01 PR #1 not merged: checks failed");
+    let pulls = gh.server.pulls("acme", "svc-00");
+    assert_eq!(pulls[0]["merged"], true, "{pulls:?}");
+    let main = crate::support::git(&gh.server.repo_path("acme", "svc-00"), &["show", "main:.github/workflows/ci.yml"]);
+    assert!(main.contains("# acme/svc-00"), "{main}");
+
+    let close = gh.convoy(&["close", "--repo", "svc-01", "--delete-branch"], &with_token()).await;
+    assert_eq!(close.code, 0, "{close:?}");
+    assert_eq!(row(&close.stdout, "acme/svc-01"), "acme/svc-01 closed PR #1; branch deleted");
+    let status = gh.convoy(&["status", "--json"], &with_token()).await;
+    let doc: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(doc["summary"]["merged"], 1, "{doc}");
+    assert_eq!(doc["summary"]["closed_by_convoy"], 1, "{doc}");
+    assert_eq!(doc["summary"]["open"], 1, "{doc}");
+}
