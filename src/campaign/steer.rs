@@ -70,7 +70,7 @@ pub struct RepoStatus {
 }
 
 impl RepoStatus {
-    fn from_newest(newest: Option<PullRequestStatus>) -> RepoStatus {
+    pub(crate) fn from_newest(newest: Option<PullRequestStatus>) -> RepoStatus {
         let now = crate::clock::now();
         let Some(s) = newest else {
             return RepoStatus {
@@ -122,7 +122,7 @@ impl RepoStatus {
             PrView::Draft => return Some("the pull request is a draft".into()),
             PrView::None => return Some("no pull request".into()),
             PrView::Merged => return Some("already merged".into()),
-            PrView::ClosedByConvoy | PrView::ClosedByPerson => return Some(format!("{}", self.state.as_str())),
+            PrView::ClosedByConvoy | PrView::ClosedByPerson => return Some(self.state.as_str().to_string()),
         }
         match self.checks {
             None => return Some("no checks have reported on the head commit".into()),
@@ -151,7 +151,7 @@ pub async fn read(forge: &dyn Forge, repos: &[RepoId], branch: &str) -> Vec<Repo
             result: result
                 .map(|mut list| {
                     // Newest first, by number where the forge did not sort.
-                    list.sort_by(|a, b| b.pr.number.cmp(&a.pr.number));
+                    list.sort_by_key(|s| std::cmp::Reverse(s.pr.number));
                     RepoStatus::from_newest(list.into_iter().next())
                 })
                 .map_err(|e| e.to_string()),

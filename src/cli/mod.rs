@@ -11,6 +11,7 @@ mod audit;
 mod cost;
 mod deps;
 mod progress;
+mod rollout;
 mod steer;
 
 use std::io::IsTerminal;
@@ -100,6 +101,11 @@ pub enum Command {
     /// Close the campaign's open pull requests (marked as closed by convoy), optionally deleting
     /// the campaign branch.
     Close(steer::CloseArgs),
+    /// Staged rollout in `[[wave]]`s with gates and caps.
+    Rollout {
+        #[command(subcommand)]
+        command: rollout::RolloutCommand,
+    },
     /// Check the selected repositories' workflows against the `[policy]` rules.
     ///
     /// Exit 1 when a finding reaches `--fail-on` or a repository could not be audited.
@@ -273,6 +279,7 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
         Command::Status(args) => steer::status(cli, args).await,
         Command::Merge(args) => steer::merge(cli, args).await,
         Command::Close(args) => steer::close(cli, args).await,
+        Command::Rollout { command } => rollout::rollout(cli, command).await,
         Command::Forge { command: ForgeCommand::SetStatus(args) } => steer::set_status(cli, args).await,
         Command::Audit(args) => audit::audit(cli, args).await,
         Command::Cost(args) => cost::cost(cli, args).await,

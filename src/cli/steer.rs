@@ -49,6 +49,9 @@ pub struct MergeArgs {
     /// Where checks are still running, turn on the forge's auto-merge instead of refusing.
     #[arg(long)]
     pub auto: bool,
+    /// Only the repositories of this `[[wave]]`.
+    #[arg(long, value_name = "WAVE")]
+    pub wave: Option<String>,
     /// Say what would be merged; write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -99,9 +102,18 @@ async fn session(cli: &Cli, args: &CampaignArgs) -> Result<(Session, CampaignId)
     Ok((session, campaign))
 }
 
+/// The campaign's reading, each row with its wave (when `[[wave]]`s are configured).
 async fn read(session: &Session, campaign: &CampaignId) -> Vec<crate::campaign::RepoResult<steer::RepoStatus>> {
     let repos: Vec<_> = session.targets().iter().map(|t| t.repo.id.clone()).collect();
-    steer::read(session.forge.as_ref(), &repos, campaign.branch()).await
+    let waves =
+        crate::campaign::rollout::wave_of(&crate::campaign::rollout::waves(&session.manifest, &session.selection));
+    let mut results = steer::read(session.forge.as_ref(), &repos, campaign.branch()).await;
+    for r in &mut results {
+        if let Ok(s) = &mut r.result {
+            s.wave = waves.get(&r.repo).cloned();
+        }
+    }
+    results
 }
 
 pub async fn status(cli: &Cli, args: &StatusArgs) -> Result<bool, Failure> {
@@ -123,7 +135,15 @@ pub async fn status(cli: &Cli, args: &StatusArgs) -> Result<bool, Failure> {
 
 pub async fn merge(cli: &Cli, args: &MergeArgs) -> Result<bool, Failure> {
     let (session, campaign) = session(cli, &args.campaign).await?;
-    let statuses = read(&session, &campaign).await;
+    let mut statuses = read(&session, &campaign).await;
+    if let Some(wave) = &args.wave {
+        let waves = crate::campaign::rollout::waves(&session.manifest, &session.selection);
+        let Some(w) = waves.iter().find(|w| &w.name == wave) else {
+            let names: Vec<&str> = waves.iter().map(|w| w.name.as_str()).collect();
+            return Err(Failure::usage(format!("--wave {wave}: no such wave (waves: {})", names.join(", "))));
+        };
+        statuses.retain(|s| w.repos.contains(&s.repo));
+    }
     let method = args.method.map(MergeMethod::from).unwrap_or_else(|| session.manifest.campaign().merge_method());
     let options = MergeOptions { method, auto: args.auto, dry_run: args.dry_run };
     let results = steer::merge(session.forge.as_ref(), statuses, options).await;

@@ -106,6 +106,7 @@ impl<'a> Checker<'a> {
         self.check_templates();
         self.check_files();
         self.check_campaign();
+        self.check_waves();
         self.check_policy();
         self.problems
     }
@@ -435,6 +436,60 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
+        }
+    }
+
+    fn check_gate(&mut self, gate: &crate::manifest::Gate) {
+        if let Some(soak) = &gate.soak
+            && let Err(e) = crate::manifest::parse_duration(soak.get_ref())
+        {
+            self.at(soak.span(), format!("invalid `soak`: {e}"), "write e.g. soak = \"24h\"");
+        }
+        if let Some(r) = &gate.max_failure_ratio
+            && !(0.0..=1.0).contains(r.get_ref())
+        {
+            self.at(r.span(), "`max_failure_ratio` must be between 0 and 1", "e.g. max_failure_ratio = 0.2");
+        }
+    }
+
+    fn check_waves(&mut self) {
+        let rollout = self.m.model.rollout.clone();
+        self.check_gate(&rollout.defaults());
+        let groups = self.m.model.groups.clone();
+        let waves = self.m.model.waves.clone();
+        let mut names = BTreeSet::new();
+        for (i, w) in waves.iter().enumerate() {
+            let name = w.name.get_ref();
+            if crate::workspace::paths::check_name(crate::workspace::paths::NameKind::Repo, name).is_err() {
+                self.at(
+                    w.name.span(),
+                    format!("wave name `{name}` is not a plain name"),
+                    "use letters, digits, `-`, `_`, `.`",
+                );
+            }
+            if !names.insert(name.clone()) {
+                self.at(w.name.span(), format!("two waves are named `{name}`"), "give each wave its own name");
+            }
+            match (w.rest, w.repos.is_empty()) {
+                (true, false) => self.at(
+                    w.name.span(),
+                    format!("wave `{name}` has both `repos` and `rest = true`"),
+                    "keep one of the two",
+                ),
+                (false, true) => self.at(
+                    w.name.span(),
+                    format!("wave `{name}` selects no repository"),
+                    "add repos = [\"...\"] or rest = true",
+                ),
+                (true, true) if i + 1 != waves.len() => self.at(
+                    w.name.span(),
+                    format!("wave `{name}` takes the rest, so it must be the last wave"),
+                    "move it to the end",
+                ),
+                _ => {}
+            }
+            self.check_selector_refs(&w.repos, &groups);
+            self.check_gate(&w.gate());
         }
     }
 

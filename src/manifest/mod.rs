@@ -76,6 +76,125 @@ pub struct OrgManifest {
     /// `[align]`: dependency alignment for `convoy deps`.
     #[serde(default)]
     pub align: crate::deps::config::AlignConfig,
+    /// `[rollout]`: gate defaults and org-wide caps for `[[wave]]`s.
+    #[serde(default)]
+    pub rollout: RolloutConfig,
+    /// `[[wave]]`: the campaign's rollout waves, in order (none: one pass over every repository).
+    #[serde(default, rename = "wave")]
+    pub waves: Vec<Wave>,
+}
+
+/// What a wave's gate requires of its pull requests before the next wave starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Require {
+    /// Every pull request of the wave is merged.
+    Merged,
+    /// Every pull request of the wave has green checks (or is merged).
+    ChecksGreen,
+    /// Every repository of the wave has its pull request opened.
+    Opened,
+}
+
+/// What a halted campaign does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnHalt {
+    /// Stop: nothing more is applied until `convoy rollout resume`.
+    #[default]
+    Stop,
+    /// Stop and roll back (close the campaign's open pull requests and delete their branches).
+    Rollback,
+}
+
+/// A wave's gate keys, or the `[rollout]` defaults every wave falls back to (all optional). The
+/// same keys are written in `[rollout]` and in each `[[wave]]` (not `#[serde(flatten)]`, which
+/// would lose the spans that errors point at).
+#[derive(Debug, Clone, Default)]
+pub struct Gate {
+    pub require: Option<Require>,
+    /// How long after the wave's last merge (or, with nothing merged, after the wave was
+    /// applied) the next wave waits: `30m`, `24h`, `2d` (jiff's friendly duration format).
+    pub soak: Option<Spanned<String>>,
+    /// Halt the campaign when more than this share of the wave's pull requests failed
+    /// (failing checks, or closed unmerged by a person): `0.2`.
+    pub max_failure_ratio: Option<Spanned<f64>>,
+    pub on_halt: Option<OnHalt>,
+    /// A person must run `convoy rollout approve WAVE` before this wave is applied.
+    pub approve: Option<bool>,
+}
+
+/// `[rollout]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutConfig {
+    /// See [`Gate`].
+    pub require: Option<Require>,
+    pub soak: Option<Spanned<String>>,
+    pub max_failure_ratio: Option<Spanned<f64>>,
+    pub on_halt: Option<OnHalt>,
+    pub approve: Option<bool>,
+    /// At most this many of the campaign's pull requests open at once, across every wave.
+    pub max_open_prs: Option<usize>,
+    /// At most this many new pull requests in any hour (a CI storm across the org is the thing
+    /// to avoid).
+    pub max_new_prs_per_hour: Option<usize>,
+}
+
+/// `[[wave]]`: a named set of repositories, applied in order.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Wave {
+    pub name: Spanned<String>,
+    /// Selectors of the wave's repositories (names, globs, `tag:`, `topic:`, `group:`). A
+    /// repository belongs to the first wave that selects it.
+    #[serde(default)]
+    pub repos: Vec<Spanned<String>>,
+    /// Every selected repository no earlier wave took (the last wave, usually).
+    #[serde(default)]
+    pub rest: bool,
+    /// See [`Gate`].
+    pub require: Option<Require>,
+    pub soak: Option<Spanned<String>>,
+    pub max_failure_ratio: Option<Spanned<f64>>,
+    pub on_halt: Option<OnHalt>,
+    pub approve: Option<bool>,
+}
+
+impl RolloutConfig {
+    /// The defaults every wave falls back to.
+    pub fn defaults(&self) -> Gate {
+        Gate {
+            require: self.require,
+            soak: self.soak.clone(),
+            max_failure_ratio: self.max_failure_ratio.clone(),
+            on_halt: self.on_halt,
+            approve: self.approve,
+        }
+    }
+}
+
+impl Wave {
+    /// This wave's gate keys as written.
+    pub fn gate(&self) -> Gate {
+        Gate {
+            require: self.require,
+            soak: self.soak.clone(),
+            max_failure_ratio: self.max_failure_ratio.clone(),
+            on_halt: self.on_halt,
+            approve: self.approve,
+        }
+    }
+}
+
+/// A duration such as `24h`, `30m`, `2d`, `1h 30m` in seconds, or why not.
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let d: jiff::SignedDuration =
+        text.trim().parse().map_err(|e| format!("`{text}` is not a duration such as `30m`, `24h` or `2d`: {e}"))?;
+    if d.is_negative() {
+        return Err(format!("`{text}` is negative"));
+    }
+    Ok(d.as_secs())
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

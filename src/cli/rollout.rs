@@ -1,0 +1,318 @@
+//! `convoy rollout advance | status | approve | resume`: staged waves with gates and caps (see
+//! `campaign::rollout`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::{Cli, Failure, SelectArgs, all_ok, open, print_result, progress, report_apply};
+use crate::campaign::rollout::{self, Caps, Decision, Halt, RolloutState, WavePlan};
+use crate::campaign::steer::{self, RepoStatus};
+use crate::campaign::{RepoResult, Session};
+use crate::forge::RepoId;
+use crate::workspace::Depth;
+
+#[derive(Debug, Subcommand)]
+pub enum RolloutCommand {
+    /// Evaluate the current wave's gate; if it passes, apply the next wave (within the caps);
+    /// if not, say which repositories hold it back and why. Writes nothing when there is nothing
+    /// to do: run it from a schedule.
+    ///
+    /// Exit 1 when the campaign is halted or a repository failed.
+    Advance(AdvanceArgs),
+    /// Waves × repositories: what each wave's gate waits for.
+    Status(RolloutArgs),
+    /// Record that a person approved `WAVE` (for waves with `approve = true`).
+    Approve {
+        #[command(flatten)]
+        args: RolloutArgs,
+        /// The wave's name.
+        wave: String,
+    },
+    /// Clear a halt (and a rollback mark) so `advance` goes on.
+    Resume(RolloutArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RolloutArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AdvanceArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Apply no wave after this one.
+    #[arg(long, value_name = "WAVE")]
+    pub until: Option<String>,
+    /// Evaluate and say what would be done; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+struct Rollout {
+    session: Session,
+    waves: Vec<WavePlan>,
+    statuses: BTreeMap<RepoId, RepoStatus>,
+    unread: Vec<(RepoId, String)>,
+    state: RolloutState,
+    state_path: std::path::PathBuf,
+}
+
+async fn load(cli: &Cli, select: &SelectArgs) -> Result<Rollout, Failure> {
+    let mut session = open(cli, select, Depth::Keep).await?;
+    session.producers = crate::transform::manifest_producers(&session.manifest);
+    let waves = rollout::waves(&session.manifest, &session.selection);
+    if waves.is_empty() {
+        return Err(Failure::usage(
+            "the manifest has no [[wave]]: `convoy apply` applies every repository at once; add waves to roll out in stages",
+        ));
+    }
+    let branch = session.campaign.branch().to_string();
+    let repos: Vec<RepoId> = waves.iter().flat_map(|w| w.repos.iter().cloned()).collect();
+    let mut statuses = BTreeMap::new();
+    let mut unread = Vec::new();
+    for RepoResult { repo, result } in steer::read(session.forge.as_ref(), &repos, &branch).await {
+        match result {
+            Ok(s) => {
+                statuses.insert(repo, s);
+            }
+            Err(e) => unread.push((repo, e)),
+        }
+    }
+    let state_path = rollout::state_path(&session.manifest.dir, &branch);
+    let state = RolloutState::load(&state_path, &branch).map_err(Failure::run)?;
+    Ok(Rollout { session, waves, statuses, unread, state, state_path })
+}
+
+fn caps(session: &Session) -> Caps {
+    let r = &session.manifest.model.rollout;
+    Caps { max_open_prs: r.max_open_prs, max_new_prs_per_hour: r.max_new_prs_per_hour }
+}
+
+fn waves_text(reports: &[rollout::WaveReport]) -> String {
+    let rows: Vec<Vec<String>> = reports
+        .iter()
+        .map(|r| {
+            vec![
+                r.name.clone(),
+                r.phase.to_string(),
+                format!("{}/{}", r.applied, r.repos),
+                r.open.to_string(),
+                r.merged.to_string(),
+                r.failed.to_string(),
+                r.waiting_for.first().cloned().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let mut out =
+        crate::report::table::text(&["WAVE", "PHASE", "APPLIED", "OPEN", "MERGED", "FAILED", "WAITING FOR"], &rows);
+    for r in reports {
+        for more in r.waiting_for.iter().skip(1) {
+            out.push_str(&format!("  {}: {more}\n", r.name));
+        }
+    }
+    out
+}
+
+fn decision_text(d: &Decision) -> String {
+    match d {
+        Decision::Apply { wave, repos, capped } => {
+            let names: Vec<String> = repos.iter().map(|r| r.full_name()).collect();
+            let cap = capped.as_ref().map(|c| format!(" (capped by {c})")).unwrap_or_default();
+            format!("next: apply wave `{wave}` to {} repositories{cap}: {}", repos.len(), names.join(", "))
+        }
+        Decision::Halt { wave, reason, rollback } => {
+            format!(
+                "next: halt the campaign at wave `{wave}`{}: {reason}",
+                if *rollback { " and roll back" } else { "" }
+            )
+        }
+        Decision::Wait { reason } => format!("waiting: {reason}"),
+        Decision::Done { reason } => format!("done: {reason}"),
+    }
+}
+
+pub async fn rollout(cli: &Cli, command: &RolloutCommand) -> Result<bool, Failure> {
+    match command {
+        RolloutCommand::Status(args) => status(cli, args).await,
+        RolloutCommand::Advance(args) => advance(cli, args).await,
+        RolloutCommand::Approve { args, wave } => approve(cli, args, wave).await,
+        RolloutCommand::Resume(args) => resume(cli, args).await,
+    }
+}
+
+async fn status(cli: &Cli, args: &RolloutArgs) -> Result<bool, Failure> {
+    let r = load(cli, &args.select).await?;
+    let (decision, reports) =
+        rollout::decide(&r.waves, &r.statuses, &r.state, caps(&r.session), crate::clock::now(), None);
+    let branch = r.session.campaign.to_string();
+    print_result(
+        cli,
+        r.session.forge.api_usage(),
+        || {
+            json!({
+                "schema_version": crate::report::SCHEMA_VERSION,
+                "command": "rollout status",
+                "campaign": {"branch": branch},
+                "waves": reports,
+                "next": decision,
+                "halted": r.state.halted,
+                "unread": r.unread.iter().map(|(repo, e)| json!({"repo": repo.full_name(), "error": e})).collect::<Vec<_>>(),
+            })
+        },
+        || {
+            let mut out = format!("Campaign `{branch}`\n");
+            out.push_str(&waves_text(&reports));
+            out.push_str(&decision_text(&decision));
+            out.push('\n');
+            for (repo, e) in &r.unread {
+                out.push_str(&format!("could not read {repo}: {e}\n"));
+            }
+            out
+        },
+    );
+    Ok(r.unread.is_empty())
+}
+
+async fn advance(cli: &Cli, args: &AdvanceArgs) -> Result<bool, Failure> {
+    let mut r = load(cli, &args.select).await?;
+    if let Some(until) = &args.until
+        && !r.waves.iter().any(|w| &w.name == until)
+    {
+        let names: Vec<&str> = r.waves.iter().map(|w| w.name.as_str()).collect();
+        return Err(Failure::usage(format!("--until {until}: no such wave (waves: {})", names.join(", "))));
+    }
+    if !r.unread.is_empty() {
+        // A gate judged without some of its repositories could pass wrongly: do nothing.
+        for (repo, e) in &r.unread {
+            eprintln!("error: could not read {repo}: {e}");
+        }
+        return Err(Failure::run("some repositories could not be read; nothing was advanced"));
+    }
+    let now = crate::clock::now();
+    let (decision, reports) =
+        rollout::decide(&r.waves, &r.statuses, &r.state, caps(&r.session), now, args.until.as_deref());
+    let branch = r.session.campaign.to_string();
+    if !cli.quiet && !cli.json {
+        eprint!("{}", waves_text(&reports));
+    }
+    if args.dry_run {
+        print_result(
+            cli,
+            r.session.forge.api_usage(),
+            || json!({"schema_version": crate::report::SCHEMA_VERSION, "command": "rollout advance", "dry_run": true, "campaign": {"branch": branch}, "waves": reports, "next": decision}),
+            || format!("{} (dry run: nothing was written)\n", decision_text(&decision)),
+        );
+        return Ok(true);
+    }
+    match decision.clone() {
+        Decision::Apply { wave, repos, .. } => {
+            let at = crate::clock::now_rfc3339();
+            r.session.selection.targets.retain(|t| repos.contains(&t.repo.id));
+            if !cli.quiet && !cli.json {
+                eprintln!("{}", decision_text(&decision));
+            }
+            let session = Arc::new(r.session);
+            let reporter = progress::reporter(cli.quiet);
+            let results = crate::campaign::fetch_plan_apply(session.clone(), Vec::new(), reporter.as_ref()).await?;
+            for res in results.iter().filter(|res| res.result.is_ok()) {
+                r.state.applied.insert(res.repo.full_name(), rollout::Applied { wave: wave.clone(), at: at.clone() });
+            }
+            r.state.save(&r.state_path).map_err(Failure::run)?;
+            report_apply(cli, &session, &results);
+            Ok(all_ok(&results))
+        }
+        Decision::Halt { wave, reason, rollback } => {
+            let mut lines = vec![format!("halted at wave `{wave}`: {reason}")];
+            if rollback {
+                let repos: Vec<RepoId> = r.waves.iter().flat_map(|w| w.repos.iter().cloned()).collect();
+                let statuses = steer::read(r.session.forge.as_ref(), &repos, &branch).await;
+                let merged: Vec<String> = statuses
+                    .iter()
+                    .filter(|s| s.result.as_ref().is_ok_and(|s| s.state == steer::PrView::Merged))
+                    .map(|s| s.repo.full_name())
+                    .collect();
+                let closed = steer::close(r.session.forge.clone(), &branch, statuses, true, false).await;
+                for c in &closed {
+                    match &c.result {
+                        Ok(steer::CloseOutcome::Closed { number, .. }) => {
+                            lines.push(format!("{} closed PR #{number}; branch deleted", c.repo))
+                        }
+                        Ok(_) => {}
+                        Err(e) => lines.push(format!("{} failed to close: {e}", c.repo)),
+                    }
+                }
+                if !merged.is_empty() {
+                    lines.push(format!(
+                        "merged pull requests are not reverted by this version of convoy; revert them by hand: {}",
+                        merged.join(", ")
+                    ));
+                }
+            }
+            r.state.halted = Some(Halt { wave, at: crate::clock::now_rfc3339(), reason, rolled_back: rollback });
+            r.state.save(&r.state_path).map_err(Failure::run)?;
+            lines.push("run `convoy rollout resume` once the cause is fixed".into());
+            print_result(
+                cli,
+                r.session.forge.api_usage(),
+                || json!({"schema_version": crate::report::SCHEMA_VERSION, "command": "rollout advance", "campaign": {"branch": branch}, "waves": reports, "next": decision, "log": lines}),
+                || lines.join("\n") + "\n",
+            );
+            Ok(false)
+        }
+        Decision::Wait { .. } | Decision::Done { .. } => {
+            let halted = r.state.halted.is_some();
+            print_result(
+                cli,
+                r.session.forge.api_usage(),
+                || json!({"schema_version": crate::report::SCHEMA_VERSION, "command": "rollout advance", "campaign": {"branch": branch}, "waves": reports, "next": decision}),
+                || decision_text(&decision) + "\n",
+            );
+            Ok(!halted)
+        }
+    }
+}
+
+async fn approve(cli: &Cli, args: &RolloutArgs, wave: &str) -> Result<bool, Failure> {
+    let mut r = load(cli, &args.select).await?;
+    if !r.waves.iter().any(|w| w.name == wave) {
+        let names: Vec<&str> = r.waves.iter().map(|w| w.name.as_str()).collect();
+        return Err(Failure::usage(format!("no wave named `{wave}` (waves: {})", names.join(", "))));
+    }
+    let by = std::env::var("USER").or_else(|_| std::env::var("GITHUB_ACTOR")).unwrap_or_else(|_| "unknown".into());
+    r.state.approved.insert(wave.to_string(), rollout::Approval { by: by.clone(), at: crate::clock::now_rfc3339() });
+    r.state.save(&r.state_path).map_err(Failure::run)?;
+    print_result(
+        cli,
+        None,
+        || json!({"schema_version": crate::report::SCHEMA_VERSION, "command": "rollout approve", "wave": wave, "by": by}),
+        || format!("wave `{wave}` approved by {by}; `convoy rollout advance` will apply it when its turn comes\n"),
+    );
+    Ok(true)
+}
+
+async fn resume(cli: &Cli, args: &RolloutArgs) -> Result<bool, Failure> {
+    let mut r = load(cli, &args.select).await?;
+    let was = r.state.halted.take();
+    if was.as_ref().is_some_and(|h| h.rolled_back) {
+        // The rollback closed the campaign's pull requests: every wave starts again.
+        r.state.applied.clear();
+    }
+    if was.is_some() {
+        r.state.save(&r.state_path).map_err(Failure::run)?;
+    }
+    print_result(
+        cli,
+        None,
+        || json!({"schema_version": crate::report::SCHEMA_VERSION, "command": "rollout resume", "resumed": was}),
+        || match &was {
+            Some(h) => format!("resumed: the halt at wave `{}` ({}) is cleared\n", h.wave, h.reason),
+            None => "the campaign is not halted; nothing to resume\n".into(),
+        },
+    );
+    Ok(true)
+}
