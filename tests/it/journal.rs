@@ -466,3 +466,55 @@ async fn journal_state_branch_store_on_the_github_test_server() {
     let (_server, forge, repo) = github_forge().await;
     assert_state_branch_store(forge, &repo).await;
 }
+
+// ----- `convoy journal verify` -----
+
+fn convoy_verify(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("convoy"))
+        .arg("-m")
+        .arg(dir.join("org.toml"))
+        .args(["journal", "verify"])
+        .args(args)
+        .env_remove("CONVOY_MANIFEST")
+        .env_remove("CONVOY_LOG")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let root = dir.display().to_string();
+    let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(&root, "[DIR]");
+    (out.status.code().unwrap_or(-1), clean(&out.stdout), clean(&out.stderr))
+}
+
+#[tokio::test]
+async fn journal_verify_command_reports_and_sets_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, _) = convoy_verify(dir.path(), &["--campaign", "convoy/sync"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("no journal yet"), "{stdout}");
+
+    let store = write_journal(dir.path(), 2).await;
+    let (mut journal, _) = Journal::open(store, clock(), "run-2").await.unwrap();
+    journal.intent(op(5)).await.unwrap();
+    let (code, stdout, _) = convoy_verify(dir.path(), &["--campaign", "convoy/sync"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(
+        stdout.lines().next().unwrap(),
+        "[DIR]/.convoy/campaigns/convoy~sync/journal.jsonl: 5 entries, 2 side effects done, 1 pending"
+    );
+    assert!(stdout.contains("verified: the hash chain is intact"), "{stdout}");
+
+    let path = journal.into_store().journal_path();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("acme/r1", "acme/rX", 1)).unwrap();
+    let (code, stdout, _) = convoy_verify(dir.path(), &["--campaign", "convoy/sync"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("NOT verified: 1 problem(s)\n  line 3 (seq 2) was edited"), "{stdout}");
+    let (code, stdout, _) = convoy_verify(dir.path(), &["--campaign", "convoy/sync", "--json"]);
+    assert_eq!(code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!((doc["intact"].as_bool(), doc["problems"][0]["problem"].as_str()), (Some(false), Some("edited")));
+
+    let (code, _, stderr) = convoy_verify(dir.path(), &["--campaign", "../escape"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("`../escape` cannot name a campaign journal"), "{stderr}");
+}
