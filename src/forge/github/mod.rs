@@ -61,6 +61,31 @@ const COMMIT_ON_BRANCH_MUTATION: &str = "mutation($input: CreateCommitOnBranchIn
   commit: createCommitOnBranch(input: $input) { commit { oid } }
 }";
 
+/// `fileChanges` (contents base64) and `message` (`headline`, and `body` when there is more
+/// than one line) of a `CreateCommitOnBranchInput`.
+fn commit_on_branch_fields(changes: &[FileChange], message: &str) -> (Value, Value) {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut additions = Vec::new();
+    let mut deletions = Vec::new();
+    for change in changes {
+        match change {
+            FileChange::Write { path, content, .. } => {
+                additions.push(json!({"path": path, "contents": b64.encode(content)}))
+            }
+            FileChange::Delete { path } => deletions.push(json!({"path": path})),
+        }
+    }
+    let (headline, body) = match message.trim_end().split_once('\n') {
+        Some((h, rest)) => (h.trim_end(), rest.trim()),
+        None => (message.trim_end(), ""),
+    };
+    let mut commit_message = json!({"headline": headline});
+    if !body.is_empty() {
+        commit_message["body"] = json!(body);
+    }
+    (json!({"additions": additions, "deletions": deletions}), commit_message)
+}
+
 fn path(repo: &RepoId) -> String {
     format!("/repos/{}/{}", repo.owner, repo.name)
 }
@@ -722,30 +747,12 @@ impl Forge for GithubForge {
                 "commit_on_branch cannot write executable files on {repo} (createCommitOnBranch writes mode 100644 only)"
             )));
         }
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let mut additions = Vec::new();
-        let mut deletions = Vec::new();
-        for change in changes {
-            match change {
-                FileChange::Write { path, content, .. } => {
-                    additions.push(json!({"path": path, "contents": b64.encode(content)}))
-                }
-                FileChange::Delete { path } => deletions.push(json!({"path": path})),
-            }
-        }
-        let (headline, body) = match message.trim_end().split_once('\n') {
-            Some((h, rest)) => (h.trim_end(), rest.trim()),
-            None => (message.trim_end(), ""),
-        };
-        let mut commit_message = json!({"headline": headline});
-        if !body.is_empty() {
-            commit_message["body"] = json!(body);
-        }
+        let (file_changes, commit_message) = commit_on_branch_fields(changes, message);
         let variables = json!({"input": {
             "branch": {"repositoryNameWithOwner": repo.full_name(), "branchName": branch},
             "expectedHeadOid": expected_head,
             "message": commit_message,
-            "fileChanges": {"additions": additions, "deletions": deletions},
+            "fileChanges": file_changes,
         }});
         let answer = match self.api.graphql_document(COMMIT_ON_BRANCH_MUTATION, variables, Repeat::CheckFirst).await {
             Ok(answer) => answer,
@@ -927,32 +934,14 @@ impl Forge for GithubForge {
             self.update_branch(repo, &pr.head, &sha, true).await?;
             return self.create_pull_request(repo, pr).await;
         };
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let mut additions = Vec::new();
-        let mut deletions = Vec::new();
-        for change in changes {
-            match change {
-                FileChange::Write { path, content, .. } => {
-                    additions.push(json!({"path": path, "contents": b64.encode(content)}))
-                }
-                FileChange::Delete { path } => deletions.push(json!({"path": path})),
-            }
-        }
-        let (headline, body) = match message.trim_end().split_once('\n') {
-            Some((h, rest)) => (h.trim_end(), rest.trim()),
-            None => (message.trim_end(), ""),
-        };
-        let mut commit_message = json!({"headline": headline});
-        if !body.is_empty() {
-            commit_message["body"] = json!(body);
-        }
+        let (file_changes, commit_message) = commit_on_branch_fields(changes, message);
         let variables = json!({
             "ref": {"repositoryId": node, "name": format!("refs/heads/{}", pr.head), "oid": base},
             "commit": {
                 "branch": {"repositoryNameWithOwner": repo.full_name(), "branchName": pr.head},
                 "expectedHeadOid": base,
                 "message": commit_message,
-                "fileChanges": {"additions": additions, "deletions": deletions},
+                "fileChanges": file_changes,
             },
             "pr": {
                 "repositoryId": node,
