@@ -76,8 +76,11 @@ async fn local(dir: &Path, n: u64) -> serde_json::Value {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let n = env_num("BENCH_JOURNAL_PAIRS", 1000);
-    let state_n = env_num("BENCH_JOURNAL_STATE_PAIRS", 50);
+    // `cargo test --all-targets` runs bench targets too; only `cargo bench` passes --bench. A
+    // test run is a smoke run: a few entries through every store, no results file.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let n = if smoke { 5 } else { env_num("BENCH_JOURNAL_PAIRS", 1000) };
+    let state_n = if smoke { 2 } else { env_num("BENCH_JOURNAL_STATE_PAIRS", 50) };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let target = root.join("target");
     std::fs::create_dir_all(&target).expect("target");
@@ -114,6 +117,9 @@ async fn main() {
     state["journal_bytes"] = serde_json::json!(bytes);
     println!("state branch, local forge: {state}");
 
+    if smoke {
+        return;
+    }
     let results = serde_json::json!({
         "what": "wall time of one journal append (intent or outcome), each durable before it returns",
         "pairs": n,
