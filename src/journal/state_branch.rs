@@ -126,7 +126,7 @@ impl StateBranchStore {
             let Some((next, message)) = decide(snap.claim.as_ref())? else { return Ok(snap.claim) };
             let path = self.path("claim.json");
             let change = match &next {
-                Some(c) => FileChange::Write { path, content: c.to_json(), executable: false },
+                Some(c) => FileChange::Write { path, content: c.to_json(), executable: false, was_executable: false },
                 None if snap.claim.is_none() => return Ok(None),
                 None => FileChange::Delete { path },
             };
@@ -190,8 +190,18 @@ impl JournalStore for StateBranchStore {
         let mut anchor = serde_json::to_vec(&Anchor::of(last)).unwrap_or_default();
         anchor.push(b'\n');
         let changes = [
-            FileChange::Write { path: self.path("journal.jsonl"), content: next.clone(), executable: false },
-            FileChange::Write { path: self.path("journal.head"), content: anchor, executable: false },
+            FileChange::Write {
+                path: self.path("journal.jsonl"),
+                content: next.clone(),
+                executable: false,
+                was_executable: false,
+            },
+            FileChange::Write {
+                path: self.path("journal.head"),
+                content: anchor,
+                executable: false,
+                was_executable: false,
+            },
         ];
         let first = entries.first().map_or(0, |e| e.seq);
         let message = format!(

@@ -333,7 +333,7 @@ async fn assert_cas_and_read_file(forge: &dyn Forge, repo: &RepoId) {
             repo,
             "state",
             &main,
-            &[FileChange::Write { path: "s/j".into(), content: bin.clone(), executable: false }],
+            &[FileChange::Write { path: "s/j".into(), content: bin.clone(), executable: false, was_executable: false }],
             "one\n\nbody",
         )
         .await
@@ -373,6 +373,14 @@ async fn journal_forge_contract_local_compare_and_swap_and_read_file() {
 async fn journal_forge_contract_github_compare_and_swap_and_read_file() {
     let (_server, forge, repo) = github_forge().await;
     assert_cas_and_read_file(forge.as_ref(), &repo).await;
+    // createCommitOnBranch keeps no modes: a write that would make or replace a 100755 file is
+    // refused rather than silently turned into 100644.
+    let head = forge.branch_head(&repo, "state").await.unwrap().unwrap();
+    for (executable, was_executable) in [(true, false), (false, true)] {
+        let change = FileChange::Write { path: "run.sh".into(), content: b"x".to_vec(), executable, was_executable };
+        let refused = forge.commit_on_branch(&repo, "state", &head, &[change], "mode").await;
+        assert!(matches!(refused, Err(ForgeError::Invalid(_))), "{refused:?}");
+    }
 }
 
 // ----- the state-branch store -----

@@ -742,9 +742,13 @@ impl Forge for GithubForge {
         message: &str,
     ) -> ForgeResult<String> {
         self.refuse_default_branch(repo, branch, "move").await?;
-        if changes.iter().any(|c| matches!(c, FileChange::Write { executable: true, .. })) {
+        // createCommitOnBranch takes paths and contents only: a write that makes or replaces an
+        // executable file would come out 100644 (see FileChange::Write).
+        if changes.iter().any(|c| {
+            matches!(c, FileChange::Write { executable: true, .. } | FileChange::Write { was_executable: true, .. })
+        }) {
             return Err(ForgeError::Invalid(format!(
-                "commit_on_branch cannot write executable files on {repo} (createCommitOnBranch writes mode 100644 only)"
+                "commit_on_branch cannot write or replace executable files on {repo} (createCommitOnBranch keeps no file modes)"
             )));
         }
         let (file_changes, commit_message) = commit_on_branch_fields(changes, message);
