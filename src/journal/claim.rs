@@ -148,7 +148,7 @@ pub(crate) fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
 }
 
 pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| t.to_string())
+    crate::clock::format_rfc3339(t)
 }
 
 #[cfg(test)]

@@ -131,8 +131,6 @@ pub enum JournalError {
     Conflict(String),
     #[error("an outcome for seq {0}, which is not an open intent of this journal")]
     NoSuchIntent(u64),
-    #[error("{0}")]
-    Time(String),
     #[error(transparent)]
     Forge(#[from] ForgeError),
 }
@@ -190,18 +188,19 @@ impl fmt::Display for Campaign {
     }
 }
 
-/// Where "now" comes from: the system clock, or a fixed instant (tests, `CONVOY_NOW`).
+/// Where "now" comes from: [`SystemClock`] ([`crate::clock::now`], which honours `CONVOY_NOW`),
+/// or a [`FixedClock`] that tests move by hand.
 pub trait Clock: Send + Sync {
     fn now(&self) -> OffsetDateTime;
 }
 
-/// The system clock.
+/// The system clock, or `CONVOY_NOW` when set ([`crate::clock::now`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        crate::clock::now()
     }
 }
 
@@ -228,24 +227,6 @@ impl FixedClock {
 impl Clock for FixedClock {
     fn now(&self) -> OffsetDateTime {
         self.0.lock().map(|t| *t).unwrap_or_else(|_| OffsetDateTime::now_utc())
-    }
-}
-
-/// The clock `CONVOY_NOW` names (an RFC 3339 instant, fixed for the whole run), else the
-/// system clock.
-pub fn clock_from_env() -> Result<Arc<dyn Clock>, JournalError> {
-    match std::env::var(crate::env_vars::CONVOY_NOW) {
-        Ok(text) if !text.trim().is_empty() => {
-            let at =
-                OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339).map_err(|e| {
-                    JournalError::Time(format!(
-                        "{}=`{text}` is not an RFC 3339 time ({e})\n  help: write it as 2025-06-15T15:06:40Z",
-                        crate::env_vars::CONVOY_NOW
-                    ))
-                })?;
-            Ok(Arc::new(FixedClock::new(at)))
-        }
-        _ => Ok(Arc::new(SystemClock)),
     }
 }
 
