@@ -14,6 +14,7 @@ pub mod diagnostic;
 pub mod env_vars;
 pub mod forge;
 pub mod git_tree;
+pub mod journal;
 pub mod limits;
 pub mod manifest;
 pub mod parallel;

@@ -10,6 +10,7 @@
 mod audit;
 mod cost;
 mod deps;
+mod journal;
 mod progress;
 mod rollout;
 mod steer;
@@ -117,6 +118,11 @@ pub enum Command {
     Deps {
         #[command(subcommand)]
         command: deps::DepsCommand,
+    },
+    /// The campaign journal (`journal verify`).
+    Journal {
+        #[command(subcommand)]
+        command: journal::JournalCommand,
     },
     /// Work with audit reports.
     Report {
@@ -285,6 +291,7 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
         Command::Cost(args) => cost::cost(cli, args).await,
         Command::Deps { command } => deps::deps(cli, command).await,
         Command::Report { command: ReportCommand::Merge(args) } => audit::merge(cli, args),
+        Command::Journal { command } => journal::journal(cli, command),
         Command::Auth { command: AuthCommand::Status { purpose } } => auth_status(cli, *purpose).await,
         Command::Demo { .. } if cli.json => Err(Failure::usage(
             "`demo` prints a walkthrough for people; run `plan --json` or `apply --json` on the demo org",

@@ -314,11 +314,35 @@ impl Inner {
     }
 
     fn set_ref(&self, repo: &gix::Repository, name: &str, sha: &str) -> ForgeResult<()> {
+        self.set_ref_if(repo, name, sha, gix::refs::transaction::PreviousValue::Any)
+    }
+
+    /// Write ref `name` only if it is as `previous` says, compared under the ref's lock file:
+    /// a ref that moved is a [`ForgeError::Conflict`], never overwritten.
+    fn set_ref_if(
+        &self,
+        repo: &gix::Repository,
+        name: &str,
+        sha: &str,
+        previous: gix::refs::transaction::PreviousValue,
+    ) -> ForgeResult<()> {
+        use gix::refs::transaction::PreviousValue;
         let id = parse_oid(sha)?;
+        let checked = !matches!(previous, PreviousValue::Any);
         with_ref_locks(repo, name, || {
-            repo.reference(name, id, gix::refs::transaction::PreviousValue::Any, "convoy")
-                .map(|_| ())
-                .map_err(|e| ForgeError::git(name, e))
+            repo.reference(name, id, previous.clone(), "convoy").map(|_| ()).map_err(|e| {
+                // gix-ref words a failed comparison (made while it holds the ref's lock) as
+                // `… changed to …`, `… already exists with content …` or `… must exist with
+                // content …`; a held lock or an I/O failure stays a git error, which
+                // with_ref_locks looks at.
+                let text = error_chain(&e);
+                let moved = ["changed to", "already exists with content", "must exist with content"];
+                if checked && moved.iter().any(|m| text.contains(m)) {
+                    ForgeError::Conflict(format!("{name} moved: {text}"))
+                } else {
+                    ForgeError::git(name, e)
+                }
+            })
         })
     }
 
@@ -449,6 +473,18 @@ impl Inner {
         .map_err(|e| ForgeError::Conflict(format!("base branch moved during merge: {e}")))?;
         Ok(new_head.to_string())
     }
+}
+
+/// An error and its sources, one message after the other.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 fn parse_oid(sha: &str) -> ForgeResult<gix::ObjectId> {
@@ -604,16 +640,78 @@ impl Forge for LocalForge {
             if repo.find_commit(target).is_err() {
                 return Err(ForgeError::Invalid(format!("commit {sha} does not exist in {id}")));
             }
-            if !force && let Some(current) = inner.branch_head_sync(&repo, &branch)? {
-                let current = parse_oid(&current)?;
-                let base = repo.merge_base(current, target).ok().flatten().map(|b| b.detach());
-                if base != Some(current) {
-                    return Err(ForgeError::Conflict(format!(
-                        "updating {branch} of {id} to {sha} is not a fast-forward"
-                    )));
-                }
+            let name = format!("refs/heads/{branch}");
+            if force {
+                return inner.set_ref(&repo, &name, &sha);
             }
-            inner.set_ref(&repo, &format!("refs/heads/{branch}"), &sha)
+            // The fast-forward check holds only for the value it looked at: the ref is written
+            // with that value as its expected previous one, so a move in between is a conflict.
+            use gix::refs::transaction::PreviousValue;
+            let previous = match inner.branch_head_sync(&repo, &branch)? {
+                Some(current) => {
+                    let current = parse_oid(&current)?;
+                    let base = repo.merge_base(current, target).ok().flatten().map(|b| b.detach());
+                    if base != Some(current) {
+                        return Err(ForgeError::Conflict(format!(
+                            "updating {branch} of {id} to {sha} is not a fast-forward"
+                        )));
+                    }
+                    PreviousValue::MustExistAndMatch(gix::refs::Target::Object(current))
+                }
+                None => PreviousValue::MustNotExist,
+            };
+            inner.set_ref_if(&repo, &name, &sha, previous)
+        })
+        .await
+    }
+
+    async fn commit_on_branch(
+        &self,
+        repo: &RepoId,
+        branch: &str,
+        expected_head: &str,
+        changes: &[FileChange],
+        message: &str,
+    ) -> ForgeResult<String> {
+        let (id, branch, expected, changes, message) =
+            (repo.clone(), branch.to_string(), expected_head.to_string(), changes.to_vec(), message.to_string());
+        self.blocking(move |inner| {
+            let repo = inner.open(&id)?;
+            inner.refuse_default_branch(&id, &branch, "move")?;
+            let name = format!("refs/heads/{branch}");
+            let Some(current) = inner.branch_head_sync(&repo, &branch)? else {
+                return Err(ForgeError::NotFound(format!("branch {branch} of {id}")));
+            };
+            if current != expected {
+                return Err(ForgeError::Conflict(format!("{branch} of {id} is at {current}, not at {expected}")));
+            }
+            let sha = inner.create_commit_sync(&repo, &expected, &changes, &message)?;
+            let previous = gix::refs::transaction::PreviousValue::MustExistAndMatch(gix::refs::Target::Object(
+                parse_oid(&expected)?,
+            ));
+            inner.set_ref_if(&repo, &name, &sha, previous)?;
+            Ok(sha)
+        })
+        .await
+    }
+
+    async fn read_file(&self, repo: &RepoId, sha: &str, path: &str) -> ForgeResult<Option<Vec<u8>>> {
+        let (id, sha, path) = (repo.clone(), sha.to_string(), path.to_string());
+        self.blocking(move |inner| {
+            let repo = inner.open(&id)?;
+            let oid = parse_oid(&sha)?;
+            let commit = repo.find_commit(oid).map_err(|_| ForgeError::NotFound(format!("commit {sha} in {id}")))?;
+            let tree = commit.tree().map_err(|e| ForgeError::git(format!("tree of {sha}"), e))?;
+            let Some(entry) =
+                tree.lookup_entry_by_path(&path).map_err(|e| ForgeError::git(format!("{path} at {sha}"), e))?
+            else {
+                return Ok(None);
+            };
+            if !entry.mode().is_blob() {
+                return Err(ForgeError::Invalid(format!("{path} at {sha} of {id} is not a file")));
+            }
+            let blob = repo.find_blob(entry.oid()).map_err(|e| ForgeError::git(format!("{path} at {sha}"), e))?;
+            Ok(Some(blob.data.clone()))
         })
         .await
     }

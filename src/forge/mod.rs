@@ -501,7 +501,33 @@ pub trait Forge: Send + Sync {
         changes: &[FileChange],
         message: &str,
     ) -> ForgeResult<String>;
-    /// Point `branch` at `sha`, creating it if needed. Without `force`, only fast-forwards.
+    /// Compare-and-swap on a branch: commit `changes` on top of `expected_head` (its only
+    /// parent) and point `branch` at the new commit **only if `branch` still points at
+    /// `expected_head`** when the ref is written. The check and the write are one atomic step on
+    /// the forge (local: the ref's lock file with the old value compared under it; GitHub:
+    /// `createCommitOnBranch` with `expectedHeadOid`), so of two writers that read the same head
+    /// exactly one wins; the other gets [`ForgeError::Conflict`] and must read the branch again.
+    /// The branch must exist ([`ForgeError::NotFound`] otherwise). On [`ForgeError::Partial`]
+    /// the commit may or may not have landed: read the branch back.
+    ///
+    /// Unlike [`update_branch`](Self::update_branch) without `force`, which only refuses
+    /// non-fast-forwards, this refuses every move it did not expect (a rewound branch too).
+    /// Refuses the repository's default branch, as `update_branch` does.
+    async fn commit_on_branch(
+        &self,
+        repo: &RepoId,
+        branch: &str,
+        expected_head: &str,
+        changes: &[FileChange],
+        message: &str,
+    ) -> ForgeResult<String>;
+    /// The content of the file at `path` (`a/b.txt`) in commit `sha`; `None` when the commit has
+    /// no such file. A `path` naming a folder is [`ForgeError::Invalid`]; an unknown commit is
+    /// [`ForgeError::NotFound`].
+    async fn read_file(&self, repo: &RepoId, sha: &str, path: &str) -> ForgeResult<Option<Vec<u8>>>;
+    /// Point `branch` at `sha`, creating it if needed. Without `force`, only fast-forwards (an
+    /// atomic check on both forges: the ref is written only if it is still where the check saw
+    /// it), which is not a compare-and-swap: see [`commit_on_branch`](Self::commit_on_branch).
     ///
     /// Refuses ([`ForgeError::Invalid`], naming the repository) to move the repository's default
     /// branch, whatever the caller asks: convoy proposes changes through pull requests and never

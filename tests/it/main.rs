@@ -13,6 +13,7 @@ mod forge_github;
 mod forge_local;
 mod github;
 mod hostile;
+mod journal;
 mod rollout;
 mod steer;
 mod support;

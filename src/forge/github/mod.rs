@@ -55,6 +55,37 @@ const OPEN_CHANGE_MUTATION: &str =
   pull: createPullRequest(input: $pr) { pullRequest { number } }
 }";
 
+/// One commit on an existing branch, compared with `expectedHeadOid` (see
+/// [`Forge::commit_on_branch`]).
+const COMMIT_ON_BRANCH_MUTATION: &str = "mutation($input: CreateCommitOnBranchInput!) {
+  commit: createCommitOnBranch(input: $input) { commit { oid } }
+}";
+
+/// `fileChanges` (contents base64) and `message` (`headline`, and `body` when there is more
+/// than one line) of a `CreateCommitOnBranchInput`.
+fn commit_on_branch_fields(changes: &[FileChange], message: &str) -> (Value, Value) {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut additions = Vec::new();
+    let mut deletions = Vec::new();
+    for change in changes {
+        match change {
+            FileChange::Write { path, content, .. } => {
+                additions.push(json!({"path": path, "contents": b64.encode(content)}))
+            }
+            FileChange::Delete { path } => deletions.push(json!({"path": path})),
+        }
+    }
+    let (headline, body) = match message.trim_end().split_once('\n') {
+        Some((h, rest)) => (h.trim_end(), rest.trim()),
+        None => (message.trim_end(), ""),
+    };
+    let mut commit_message = json!({"headline": headline});
+    if !body.is_empty() {
+        commit_message["body"] = json!(body);
+    }
+    (json!({"additions": additions, "deletions": deletions}), commit_message)
+}
+
 fn path(repo: &RepoId) -> String {
     format!("/repos/{}/{}", repo.owner, repo.name)
 }
@@ -699,6 +730,103 @@ impl Forge for GithubForge {
         Ok(())
     }
 
+    /// `createCommitOnBranch` with `expectedHeadOid`: GitHub checks the head and moves the
+    /// branch in one step and answers `STALE_DATA` when the branch is elsewhere (REST has no
+    /// ref update with an expected old value: `PATCH git/refs` only refuses non-fast-forwards).
+    async fn commit_on_branch(
+        &self,
+        repo: &RepoId,
+        branch: &str,
+        expected_head: &str,
+        changes: &[FileChange],
+        message: &str,
+    ) -> ForgeResult<String> {
+        self.refuse_default_branch(repo, branch, "move").await?;
+        // createCommitOnBranch takes paths and contents only: a write that makes or replaces an
+        // executable file would come out 100644 (see FileChange::Write).
+        if changes.iter().any(|c| {
+            matches!(c, FileChange::Write { executable: true, .. } | FileChange::Write { was_executable: true, .. })
+        }) {
+            return Err(ForgeError::Invalid(format!(
+                "commit_on_branch cannot write or replace executable files on {repo} (createCommitOnBranch keeps no file modes)"
+            )));
+        }
+        let (file_changes, commit_message) = commit_on_branch_fields(changes, message);
+        let variables = json!({"input": {
+            "branch": {"repositoryNameWithOwner": repo.full_name(), "branchName": branch},
+            "expectedHeadOid": expected_head,
+            "message": commit_message,
+            "fileChanges": file_changes,
+        }});
+        let answer = match self.api.graphql_document(COMMIT_ON_BRANCH_MUTATION, variables, Repeat::CheckFirst).await {
+            Ok(answer) => answer,
+            Err(e @ ApiError::Ambiguous { .. }) => return Err(ForgeError::Partial(e.to_string())),
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(oid) = answer["data"]["commit"]["commit"]["oid"].as_str() {
+            return Ok(oid.to_string());
+        }
+        let errors: Vec<&Value> = answer["errors"].as_array().map(|e| e.iter().collect()).unwrap_or_default();
+        let text = errors.iter().filter_map(|e| e["message"].as_str()).collect::<Vec<_>>().join("; ");
+        let kind = |t: &str| errors.iter().any(|e| e["type"].as_str() == Some(t));
+        Err(if kind("STALE_DATA") {
+            ForgeError::Conflict(format!("{branch} of {repo} is no longer at {expected_head}: {text}"))
+        } else if kind("NOT_FOUND") {
+            ForgeError::NotFound(format!("branch {branch} of {repo}: {text}"))
+        } else if text.is_empty() {
+            ForgeError::Remote(format!("createCommitOnBranch on {repo}: no commit in the answer"))
+        } else {
+            ForgeError::Remote(format!("createCommitOnBranch on {repo}: {text}"))
+        })
+    }
+
+    /// Through the git data API, one folder at a time (`GET git/trees/{sha}` of the commit,
+    /// then of each folder on the path, then `GET git/blobs/{sha}`): blobs up to 100 MB, where
+    /// the contents API stops inlining at 1 MB; and a non-recursive listing is never truncated
+    /// by the size of the rest of the tree.
+    async fn read_file(&self, repo: &RepoId, sha: &str, file: &str) -> ForgeResult<Option<Vec<u8>>> {
+        let parts: Vec<&str> = file.split('/').filter(|p| !p.is_empty()).collect();
+        let Some((name, folders)) = parts.split_last() else {
+            return Err(ForgeError::Invalid(format!("`{file}` names no file")));
+        };
+        let route = "/repos/{owner}/{repo}/git/trees/{sha}";
+        // The commit's tree: an unknown commit is NotFound, as the local forge has it.
+        let mut tree = self.commit_info(repo, sha).await?.tree;
+        let find = async |tree: &str, want: &str| -> ForgeResult<Option<(String, String)>> {
+            let resp = check(self.get(route, &format!("{}/git/trees/{tree}", path(repo))).await?, Method::GET, route)?;
+            let v: Value = resp.json(route)?;
+            Ok(v["tree"].as_array().into_iter().flatten().find(|e| e["path"].as_str() == Some(want)).map(|e| {
+                (e["type"].as_str().unwrap_or_default().to_string(), e["sha"].as_str().unwrap_or_default().to_string())
+            }))
+        };
+        for folder in folders {
+            match find(&tree, folder).await? {
+                Some((kind, sha)) if kind == "tree" => tree = sha,
+                _ => return Ok(None),
+            }
+        }
+        let blob = match find(&tree, name).await? {
+            None => return Ok(None),
+            Some((kind, _)) if kind == "tree" => {
+                return Err(ForgeError::Invalid(format!("{file} at {sha} of {repo} is not a file")));
+            }
+            Some((_, blob)) => blob,
+        };
+        let route = "/repos/{owner}/{repo}/git/blobs/{sha}";
+        let resp = check(self.get(route, &format!("{}/git/blobs/{blob}", path(repo))).await?, Method::GET, route)?;
+        let v: Value = resp.json(route)?;
+        let content: String =
+            v["content"].as_str().unwrap_or_default().chars().filter(|c| !c.is_whitespace()).collect();
+        match v["encoding"].as_str() {
+            Some("base64") => base64::engine::general_purpose::STANDARD
+                .decode(content)
+                .map(Some)
+                .map_err(|e| ForgeError::Remote(format!("{route}: blob {blob} is not valid base64: {e}"))),
+            Some("utf-8") | Some("utf8") => Ok(Some(v["content"].as_str().unwrap_or_default().as_bytes().to_vec())),
+            other => Err(ForgeError::Remote(format!("{route}: blob {blob} has encoding {other:?}"))),
+        }
+    }
+
     async fn delete_branch(&self, repo: &RepoId, branch: &str) -> ForgeResult<bool> {
         self.refuse_default_branch(repo, branch, "delete").await?;
         let route = "/repos/{owner}/{repo}/git/refs/{ref}";
@@ -810,32 +938,14 @@ impl Forge for GithubForge {
             self.update_branch(repo, &pr.head, &sha, true).await?;
             return self.create_pull_request(repo, pr).await;
         };
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let mut additions = Vec::new();
-        let mut deletions = Vec::new();
-        for change in changes {
-            match change {
-                FileChange::Write { path, content, .. } => {
-                    additions.push(json!({"path": path, "contents": b64.encode(content)}))
-                }
-                FileChange::Delete { path } => deletions.push(json!({"path": path})),
-            }
-        }
-        let (headline, body) = match message.trim_end().split_once('\n') {
-            Some((h, rest)) => (h.trim_end(), rest.trim()),
-            None => (message.trim_end(), ""),
-        };
-        let mut commit_message = json!({"headline": headline});
-        if !body.is_empty() {
-            commit_message["body"] = json!(body);
-        }
+        let (file_changes, commit_message) = commit_on_branch_fields(changes, message);
         let variables = json!({
             "ref": {"repositoryId": node, "name": format!("refs/heads/{}", pr.head), "oid": base},
             "commit": {
                 "branch": {"repositoryNameWithOwner": repo.full_name(), "branchName": pr.head},
                 "expectedHeadOid": base,
                 "message": commit_message,
-                "fileChanges": {"additions": additions, "deletions": deletions},
+                "fileChanges": file_changes,
             },
             "pr": {
                 "repositoryId": node,
