@@ -16,7 +16,7 @@
 //! [`decide`] is pure: it takes the campaign's reading ([`super::steer::read`]), the recorded
 //! [`RolloutState`] and the time, and says what one `advance` does. The state (which
 //! repositories were applied when, approvals, a halt) is a JSON file beside the manifest,
-//! `.convoy/campaigns/<branch, percent-encoded>/rollout.json`, written atomically; everything
+//! `.convoy/campaigns/<slug>/rollout.json` (beside the campaign's journal), written atomically; everything
 //! else is read from the forge each time, so a run that has nothing to do writes nothing.
 
 use std::collections::BTreeMap;
@@ -121,18 +121,12 @@ pub struct Halt {
     pub rolled_back: bool,
 }
 
-/// Where a campaign's rollout state lives: `.convoy/campaigns/<branch>/rollout.json` beside the
-/// manifest, the branch percent-encoded so it is one plain folder name (`convoy%2Fci`).
-pub fn state_path(manifest_dir: &Path, branch: &str) -> PathBuf {
-    let mut slug = String::new();
-    for b in branch.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => slug.push(b as char),
-            b'.' if !slug.is_empty() => slug.push('.'),
-            _ => slug.push_str(&format!("%{b:02X}")),
-        }
-    }
-    manifest_dir.join(".convoy").join("campaigns").join(slug).join("rollout.json")
+/// Where a campaign's rollout state lives: `rollout.json` in the campaign's folder beside the
+/// manifest, `.convoy/campaigns/<slug>/`, the folder of its journal and claim
+/// ([`crate::journal::Campaign`]: the branch with `/` written `~`).
+pub fn state_path(manifest_dir: &Path, branch: &str) -> Result<PathBuf, String> {
+    let campaign = crate::journal::Campaign::new(branch).map_err(|e| e.to_string())?;
+    Ok(manifest_dir.join(".convoy").join("campaigns").join(campaign.slug()).join("rollout.json"))
 }
 
 impl RolloutState {
@@ -603,10 +597,9 @@ mod tests {
     }
 
     #[test]
-    fn state_paths_are_one_plain_folder_per_branch() {
-        let p = state_path(Path::new("/m"), "convoy/ci");
-        assert_eq!(p, Path::new("/m/.convoy/campaigns/convoy%2Fci/rollout.json"));
-        let p = state_path(Path::new("/m"), "..x");
-        assert!(p.starts_with("/m/.convoy/campaigns/") && !p.to_string_lossy().contains("/../"), "{p:?}");
+    fn state_paths_are_the_campaign_folder_of_the_journal() {
+        let p = state_path(Path::new("/m"), "convoy/ci").unwrap();
+        assert_eq!(p, Path::new("/m/.convoy/campaigns/convoy~ci/rollout.json"));
+        assert!(state_path(Path::new("/m"), "../x").is_err());
     }
 }

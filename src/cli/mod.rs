@@ -47,7 +47,9 @@ fn env_help() -> String {
     for (name, meaning) in crate::env_vars::ALL {
         s.push_str(&format!("  {name:<16} {meaning}\n"));
     }
-    s.push_str("\nExit codes: 0 ok, 1 some repositories failed, 2 usage or configuration error.");
+    s.push_str(
+        "\nExit codes: 0 ok, 1 some repositories failed, 2 usage or configuration error, 3 another run holds the campaign's claim.",
+    );
     s
 }
 

@@ -83,7 +83,7 @@ async fn load(cli: &Cli, select: &SelectArgs) -> Result<Rollout, Failure> {
             Err(e) => unread.push((repo, e)),
         }
     }
-    let state_path = rollout::state_path(&session.manifest.dir, &branch);
+    let state_path = rollout::state_path(&session.manifest.dir, &branch).map_err(Failure::usage)?;
     let state = RolloutState::load(&state_path, &branch).map_err(Failure::run)?;
     Ok(Rollout { session, waves, statuses, unread, state, state_path })
 }
@@ -193,6 +193,48 @@ async fn advance(cli: &Cli, args: &AdvanceArgs) -> Result<bool, Failure> {
         }
         return Err(Failure::run("some repositories could not be read; nothing was advanced"));
     }
+    // One `advance` (or `approve`, `resume`) of a campaign at a time: the claim.
+    let claim = if args.dry_run { None } else { Some(take_claim(&r)?) };
+    // Read the state again under the claim: a run that finished just before may have moved it.
+    r.state = RolloutState::load(&r.state_path, r.session.campaign.branch()).map_err(Failure::run)?;
+    let result = advance_claimed(cli, args, r).await;
+    if let Some((store, claim)) = claim
+        && let Err(e) = store.release_sync(&claim)
+    {
+        eprintln!("warning: could not release the claim: {e}");
+    }
+    result
+}
+
+/// The campaign's exclusive claim (`.convoy/campaigns/<slug>/claim.json`), held for the run.
+/// A live claim of another run is an error naming it; an expired one is taken over with a
+/// warning.
+fn take_claim(r: &Rollout) -> Result<(crate::journal::LocalStore, crate::journal::Claim), Failure> {
+    use crate::journal::{Campaign, ClaimRequest, LocalStore};
+    let campaign = Campaign::new(r.session.campaign.branch()).map_err(|e| Failure::usage(e.to_string()))?;
+    let store = LocalStore::new(&r.session.manifest.dir, &campaign);
+    let run = std::env::var(crate::env_vars::CONVOY_RUN_ID)
+        .or_else(|_| std::env::var(crate::env_vars::GITHUB_RUN_ID))
+        .unwrap_or_else(|_| format!("pid-{}-{}", std::process::id(), crate::clock::now().unix_timestamp()));
+    let request = ClaimRequest::for_this_process(run, std::time::Duration::from_secs(30 * 60));
+    match store.claim_sync(&request, crate::clock::now()) {
+        Ok(acquired) => {
+            if let Some(old) = &acquired.took_over {
+                eprintln!(
+                    "warning: took over the expired claim of run {} ({}@{}, pid {})",
+                    old.run, old.holder, old.host, old.pid
+                );
+            }
+            Ok((store, acquired.claim))
+        }
+        Err(e @ crate::journal::JournalError::ClaimHeld { .. }) => {
+            Err(Failure { code: 3, text: e.to_string(), diagnostics: None })
+        }
+        Err(e) => Err(Failure::run(e.to_string())),
+    }
+}
+
+async fn advance_claimed(cli: &Cli, args: &AdvanceArgs, mut r: Rollout) -> Result<bool, Failure> {
     let now = crate::clock::now();
     let (decision, reports) =
         rollout::decide(&r.waves, &r.statuses, &r.state, caps(&r.session), now, args.until.as_deref());

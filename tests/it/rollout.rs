@@ -36,7 +36,7 @@ fn waves_advance_behind_their_gates_and_a_failing_wave_halts_and_rolls_back() {
     assert!(org.pulls("web").is_empty() && org.pulls("site").is_empty(), "{out:?}");
 
     // The pilot's gate (merged) holds: a second run writes nothing and says why.
-    let state = org.path().join(".convoy/campaigns/convoy%2Fci/rollout.json");
+    let state = org.path().join(".convoy/campaigns/convoy~ci/rollout.json");
     let before = std::fs::read(&state).unwrap();
     let out = org.convoy_env(&["rollout", "advance", "-q"], &at(T0));
     assert_eq!(out.code, 0, "{out:?}");
@@ -111,4 +111,27 @@ fn waves_are_checked_where_they_are_written() {
     let out = none.convoy(&["rollout", "advance"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("the manifest has no [[wave]]"), "{out:?}");
+}
+
+/// A live claim of another run stops `advance` with exit 3 and the holder's name; an expired
+/// one is taken over with a warning.
+#[test]
+fn advance_takes_the_campaigns_claim() {
+    let org = org();
+    let dir = org.path().join(".convoy/campaigns/convoy~ci");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("claim.json"),
+        r#"{"v":1,"campaign":"convoy/ci","holder":"ana","host":"ci-7","pid":4242,"run":"run-9","acquired_at":"2026-11-29T09:50:00Z","expires_at":"2026-11-29T10:20:00Z"}"#,
+    )
+    .unwrap();
+    let out = org.convoy_env(&["rollout", "advance", "-q"], &[("CONVOY_NOW", T0)]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("ana") && out.stderr.contains("run-9"), "{out:?}");
+    assert!(org.pulls("api").is_empty(), "the loser writes nothing");
+    let out = org.convoy_env(&["rollout", "advance", "-q"], &[("CONVOY_NOW", T1)]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("took over the expired claim of run run-9"), "{out:?}");
+    assert_eq!(org.pulls("api").len(), 1);
+    assert!(!dir.join("claim.json").exists(), "released at the end");
 }
