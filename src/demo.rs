@@ -102,13 +102,61 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<bool, DemoError> {
     let again = apply(&session, session.plan(&Silent), &Silent).await;
     say(crate::report::apply_text(&branch, &again, &session.selection.skipped).trim_end().to_string());
 
+    // The steering half: CI reports, then status, merge and close, as the user would type them.
+    let ids: Vec<RepoId> = session.targets().iter().map(|t| t.repo.id.clone()).collect();
+    say("\n$ convoy forge set-status --state success   # what CI would report on each PR".into());
+    let mut steered = true;
+    for id in &ids {
+        let green = crate::forge::CommitStatus {
+            context: "ci".into(),
+            state: crate::forge::CheckState::Success,
+            description: "demo".into(),
+        };
+        match session.forge.branch_head(id, &branch).await {
+            Ok(Some(sha)) => steered &= session.forge.set_commit_status(id, &sha, &green).await.is_ok(),
+            Ok(None) => {}
+            Err(_) => steered = false,
+        }
+    }
+    say(format!("{} repositories: ci = success", ids.len()));
+    let read = |ids: Vec<RepoId>| {
+        let forge = session.forge.clone();
+        let branch = branch.clone();
+        async move { crate::campaign::steer::read(forge.as_ref(), &ids, &branch).await }
+    };
+    say("\n$ convoy status".into());
+    let statuses = read(ids.clone()).await;
+    say(crate::report::steer::status_text(&branch, &statuses, &[]).trim_end().to_string());
+    let first = ids.first().cloned();
+    if let Some(first) = first {
+        say(format!("\n$ convoy merge --repo {}", first.name));
+        let one = read(vec![first.clone()]).await;
+        let options = crate::campaign::steer::MergeOptions {
+            method: session.manifest.campaign().merge_method(),
+            auto: false,
+            dry_run: false,
+        };
+        let merged = crate::campaign::steer::merge(session.forge.as_ref(), one, options).await;
+        steered &= all_ok(&merged);
+        say(crate::report::steer::merge_text(&branch, &merged, false).trim_end().to_string());
+    }
+    if let Some(last) = ids.last().cloned().filter(|_| ids.len() > 1) {
+        say(format!("\n$ convoy close --repo {}", last.name));
+        let one = read(vec![last.clone()]).await;
+        let closed = crate::campaign::steer::close(session.forge.clone(), &branch, one, false, false).await;
+        steered &= all_ok(&closed);
+        say(crate::report::steer::close_text(&branch, &closed, false).trim_end().to_string());
+        say("\n$ convoy status".into());
+        say(crate::report::steer::status_text(&branch, &read(ids.clone()).await, &[]).trim_end().to_string());
+    }
+
     say(format!(
         "\nThe pull requests live in {}/forge/acme/<repo>.git/convoy-forge.json.\nNext: convoy -m {} plan   (from a source tree: cargo run -- -m {} plan)",
         dir.display(),
         manifest_path.display(),
         manifest_path.display()
     ));
-    Ok(all_ok(&fetched) && all_ok(&results) && all_ok(&again))
+    Ok(all_ok(&fetched) && all_ok(&results) && all_ok(&again) && steered)
 }
 
 fn all_ok<T>(results: &[crate::campaign::RepoResult<T>]) -> bool {

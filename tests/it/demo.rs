@@ -18,6 +18,12 @@ fn demo_runs_end_to_end_and_converges() {
     assert!(stdout.contains("skipped acme/legacy-tool: archived"), "{stdout}");
     assert!(stdout.contains("4 repositories: 4 opened, 0 updated, 0 unchanged, 0 closed, 0 failed"), "{stdout}");
     assert!(stdout.contains("4 repositories: 0 opened, 0 updated, 4 unchanged, 0 closed, 0 failed"), "{stdout}");
+    // The steering half: checks set green, one PR merged for real, one closed by convoy.
+    assert!(stdout.contains("4 open; checks of open PRs: 4 success"), "{stdout}");
+    assert!(stdout.contains("acme/api merged PR #1"), "{stdout}");
+    assert!(stdout.contains("2 open, 1 merged, 1 closed by convoy"), "{stdout}");
+    let main = git(&dir.join("forge/acme/api.git"), &["show", "main:.github/workflows/ci.yml"]);
+    assert!(main.contains("concurrency"), "the merge put the campaign on main: {main}");
 
     // Each rendered workflow: valid YAML, concurrency with cancel-in-progress, least privilege,
     // timeouts on every job, actions pinned to full SHAs with the version in a comment.
