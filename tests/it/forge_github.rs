@@ -4,9 +4,12 @@
 use std::sync::Arc;
 
 use convoy::forge::github::GithubForge;
-use convoy::forge::github::api::{Api, Endpoints, Limits};
+use convoy::forge::github::api::{Api, Endpoints, Limits, Repeat};
 use convoy::forge::github::auth::StaticToken;
-use convoy::forge::{FileChange, Forge, ForgeError, MergeMethod, NewRelease, PrState, RepoId};
+use convoy::forge::{
+    CheckState, CommitStatus, FileChange, Forge, ForgeError, MergeMethod, Mergeable, NewRelease, PrState,
+    PullRequestUpdate, RepoId, ReviewDecision,
+};
 use github_test_server::{RepoOptions, ServerConfig, TestServer, TokenKind};
 
 use crate::support::{git, open_pr, write};
@@ -162,4 +165,143 @@ async fn the_default_branch_is_never_written_and_prs_can_be_retargeted() {
     let main_writes = log.writes().into_iter().filter(|w| w.path.ends_with("/git/refs/heads/main")).count();
     assert_eq!(main_writes, 0, "{:?}", log.counts);
     assert!(log.count("GET", "/repos/{owner}/{repo}") >= 1, "{:?}", log.counts);
+}
+
+/// `acme/svc-NN` repositories for status tests, each with a pull request from `convoy/status`.
+async fn campaign_repos(server: &TestServer, forge: &GithubForge, n: usize) -> Vec<RepoId> {
+    let mut repos = Vec::new();
+    for i in 0..n {
+        let name = format!("svc-{i:02}");
+        server.create_repo("acme", &name, &[("README.md", b"one\n")], RepoOptions::default());
+        let repo = RepoId::new("acme", &name);
+        open_pr(forge, &repo, "convoy/status", &[write(&format!("f{i}.txt"), "x\n")]).await;
+        repos.push(repo);
+    }
+    repos
+}
+
+/// A pull request review by another person than the author, as GitHub's REST API takes it.
+async fn review(server: &TestServer, repo: &RepoId, number: u64, event: &str) {
+    const REVIEWER: &str = "ghp_reviewerTOKEN";
+    server.add_user_token(REVIEWER, "reviewer");
+    let token = Arc::new(StaticToken::new(Some(REVIEWER.to_string().into()), "test"));
+    let api = Api::new(Endpoints::from_api_url(&server.api_url()).unwrap(), Limits::default(), token, None).unwrap();
+    let path = format!("/repos/{}/{}/pulls/{number}/reviews", repo.owner, repo.name);
+    let body = serde_json::json!({"event": event, "body": "review"});
+    let resp = api
+        .rest(http::Method::POST, "/reviews", &path, Some(&body), convoy::forge::github::api::Repeat::Safe)
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statuses_of_a_campaign_come_from_one_graphql_query() {
+    let (server, forge, _) = setup().await;
+    let mut repos = campaign_repos(&server, &forge, 6).await;
+    // svc-00: no checks. svc-01 success, svc-02 failure (a check run), svc-03 pending.
+    let head = |i: usize| {
+        let repo = repos[i].clone();
+        let forge = &forge;
+        async move { forge.find_pull_requests(&repo, "convoy/status").await.unwrap()[0].head_sha.clone() }
+    };
+    for (i, state) in [(1, CheckState::Success), (3, CheckState::Pending)] {
+        let status = CommitStatus { context: "ci".into(), state, description: String::new() };
+        forge.set_commit_status(&repos[i], &head(i).await, &status).await.unwrap();
+    }
+    let failed =
+        serde_json::json!({"name": "lint", "head_sha": head(2).await, "status": "completed", "conclusion": "failure"});
+    let token = Arc::new(StaticToken::new(Some(TOKEN.to_string().into()), "test"));
+    let raw = Api::new(Endpoints::from_api_url(&server.api_url()).unwrap(), Limits::default(), token, None).unwrap();
+    raw.rest(http::Method::POST, "/check-runs", "/repos/acme/svc-02/check-runs", Some(&failed), Repeat::Safe)
+        .await
+        .unwrap();
+    // svc-04: merged; svc-05: closed.
+    let merged = forge.merge_pull_request(&repos[4], 1, MergeMethod::Squash).await.unwrap();
+    let close = PullRequestUpdate { state: Some(PrState::Closed), ..Default::default() };
+    forge.update_pull_request(&repos[5], 1, &close).await.unwrap();
+    repos.insert(3, RepoId::new("acme", "gone"));
+
+    server.clear_requests();
+    let statuses = forge.pull_request_statuses(&repos, "convoy/status").await;
+    let log = server.requests();
+    assert_eq!(log.total, 1, "one query for 7 repositories: {:?}", log.counts);
+    assert_eq!(log.count("POST", "/graphql"), 1);
+    let names: Vec<&str> = statuses.iter().map(|(r, _)| r.name.as_str()).collect();
+    assert_eq!(names, ["svc-00", "svc-01", "svc-02", "gone", "svc-03", "svc-04", "svc-05"], "in the order asked");
+    let one = |name: &str| {
+        let (_, result) = statuses.iter().find(|(r, _)| r.name == name).unwrap();
+        let list = result.as_ref().unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(list.len(), 1, "{name}");
+        list[0].clone()
+    };
+    let gone = &statuses[3].1;
+    assert!(matches!(gone, Err(ForgeError::NotFound(m)) if m.contains("acme/gone")), "{gone:?}");
+    let checks: Vec<Option<CheckState>> =
+        ["svc-00", "svc-01", "svc-02", "svc-03"].iter().map(|n| one(n).checks).collect();
+    assert_eq!(checks, [None, Some(CheckState::Success), Some(CheckState::Failure), Some(CheckState::Pending)]);
+    let open = one("svc-00");
+    assert_eq!((open.pr.state, open.mergeable, open.review), (PrState::Open, Mergeable::Mergeable, None));
+    assert!(open.pr.created_at.is_some() && open.pr.merged_at.is_none() && open.pr.closed_at.is_none());
+    assert!(open.pr.node_id.is_some() && open.pr.url.ends_with("/pull/1"));
+    let m = one("svc-04");
+    assert_eq!((m.pr.state, m.pr.merge_commit_sha.as_deref()), (PrState::Merged, Some(merged.sha.as_str())));
+    assert!(m.pr.merged_at.is_some() && m.pr.closed_at.is_some(), "{:?}", m.pr);
+    let c = one("svc-05");
+    assert_eq!((c.pr.state, c.pr.merged_at.as_deref(), c.checks), (PrState::Closed, None, None));
+    assert!(c.pr.closed_at.is_some());
+    // The same answers as the REST reads, where they overlap.
+    let rest = forge.find_pull_requests(&repos[0], "convoy/status").await.unwrap();
+    assert_eq!(
+        (rest[0].number, &rest[0].head_sha, &rest[0].created_at),
+        (open.pr.number, &open.pr.head_sha, &open.pr.created_at)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_than_a_hundred_repositories_take_one_query_per_hundred() {
+    let (server, forge, _) = setup().await;
+    let repos: Vec<RepoId> = (0..150).map(|i| RepoId::new("acme", format!("none-{i:03}"))).collect();
+    server.clear_requests();
+    let statuses = forge.pull_request_statuses(&repos, "convoy/status").await;
+    assert_eq!(server.requests().count("POST", "/graphql"), 2);
+    assert_eq!(statuses.len(), 150);
+    assert!(statuses.iter().all(|(_, r)| matches!(r, Err(ForgeError::NotFound(_)))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_decisions_conflicts_and_protection_refusals_carry_githubs_words() {
+    let (server, forge, repo) = setup().await;
+    let opts = RepoOptions::default().require_approving_reviews(1).require_status_checks(&["ci"]);
+    server.create_repo("acme", "prot", &[("README.md", b"one\ntwo\nthree\n")], opts);
+    let prot = RepoId::new("acme", "prot");
+    let a = open_pr(&forge, &prot, "convoy/status", &[write("a.txt", "a\n")]).await;
+    let status_of = |repo: RepoId| {
+        let forge = &forge;
+        async move { forge.pull_request_statuses(&[repo], "convoy/status").await.remove(0).1.unwrap().remove(0) }
+    };
+    assert_eq!(status_of(prot.clone()).await.review, Some(ReviewDecision::ReviewRequired));
+    let err = forge.merge_pull_request(&prot, a, MergeMethod::Merge).await.unwrap_err();
+    assert!(matches!(err, ForgeError::Invalid(_)), "{err:?}");
+    assert_eq!(err.to_string(), "refused: At least 1 approving review is required by reviewers with write access.");
+    review(&server, &prot, a, "REQUEST_CHANGES").await;
+    assert_eq!(status_of(prot.clone()).await.review, Some(ReviewDecision::ChangesRequested));
+    review(&server, &prot, a, "APPROVE").await;
+    assert_eq!(status_of(prot.clone()).await.review, Some(ReviewDecision::Approved));
+    let err = forge.merge_pull_request(&prot, a, MergeMethod::Merge).await.unwrap_err();
+    assert_eq!(err.to_string(), "refused: Required status check \"ci\" is expected.");
+    let head = status_of(prot.clone()).await.pr.head_sha;
+    let ci = CommitStatus { context: "ci".into(), state: CheckState::Success, description: String::new() };
+    forge.set_commit_status(&prot, &head, &ci).await.unwrap();
+    forge.merge_pull_request(&prot, a, MergeMethod::Merge).await.unwrap();
+
+    // A conflict: two pull requests change the same line; the second cannot merge after the first.
+    let b = open_pr(&forge, &repo, "b", &[write("README.md", "ONE\ntwo\nthree\n")]).await;
+    open_pr(&forge, &repo, "convoy/status", &[write("README.md", "uno\ntwo\nthree\n")]).await;
+    forge.merge_pull_request(&repo, b, MergeMethod::Merge).await.unwrap();
+    let c = status_of(repo.clone()).await;
+    assert_eq!((c.mergeable, c.review), (Mergeable::Conflicting, None));
+    let err = forge.merge_pull_request(&repo, c.pr.number, MergeMethod::Merge).await.unwrap_err();
+    assert!(matches!(err, ForgeError::Conflict(_)), "{err:?}");
+    assert_eq!(err.to_string(), "conflict: Pull Request is not mergeable");
 }

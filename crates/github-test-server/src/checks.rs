@@ -297,3 +297,69 @@ pub(crate) fn check_suites_for_ref(shared: &Shared, req: &ApiReq, _reference: &s
     find(&st, req)?;
     Ok(Reply::ok(json!({ "total_count": 0, "check_suites": [] })))
 }
+
+/// One check on a commit, for branch protection and GraphQL's `statusCheckRollup`: the latest
+/// commit status per context and the latest check run per name, each as a `StatusState`
+/// (<https://docs.github.com/en/graphql/reference/enums#statusstate>).
+pub(crate) struct CheckOutcome {
+    pub name: String,
+    /// `SUCCESS`, `PENDING`, `FAILURE` or `ERROR`.
+    pub state: &'static str,
+}
+
+/// The latest commit status per context and check run per name on `sha`. A check run counts as
+/// successful when it completed `success`, `neutral` or `skipped` (as required status checks
+/// treat them: <https://docs.github.com/en/pull-requests/collaborating-with-pull-requests/collaborating-on-repositories-with-code-quality-features/troubleshooting-required-status-checks>),
+/// as failed for any other conclusion, and as pending until it completes.
+pub(crate) fn outcomes(r: &crate::state::Repo, sha: &str) -> Vec<CheckOutcome> {
+    let mut out: Vec<CheckOutcome> = Vec::new();
+    for s in r.statuses.iter().rev().filter(|s| s.sha == sha) {
+        if out.iter().any(|o| o.name == s.context) {
+            continue;
+        }
+        let state = match s.state.as_str() {
+            "success" => "SUCCESS",
+            "pending" => "PENDING",
+            "error" => "ERROR",
+            _ => "FAILURE",
+        };
+        out.push(CheckOutcome { name: s.context.clone(), state });
+    }
+    let statuses = out.len();
+    for c in r.check_runs.iter().rev().filter(|c| c.head_sha == sha) {
+        if out[statuses..].iter().any(|o| o.name == c.name) {
+            continue;
+        }
+        let state = match (c.status.as_str(), c.conclusion.as_deref()) {
+            ("completed", Some("success" | "neutral" | "skipped")) => "SUCCESS",
+            ("completed", _) => "FAILURE",
+            _ => "PENDING",
+        };
+        out.push(CheckOutcome { name: c.name.clone(), state });
+    }
+    out
+}
+
+/// GraphQL's `Commit.statusCheckRollup.state` for `sha`
+/// (<https://docs.github.com/en/graphql/reference/objects#statuscheckrollup>): `None` (the
+/// rollup is `null`) when the commit has no status and no check run; else `ERROR` if a status
+/// errored, `FAILURE` if one failed, `PENDING` if one is pending, `EXPECTED` if a status check
+/// that branch protection requires has not reported, else `SUCCESS`.
+pub(crate) fn rollup(r: &crate::state::Repo, sha: &str, required: &[String]) -> Option<&'static str> {
+    let all = outcomes(r, sha);
+    if all.is_empty() {
+        return None;
+    }
+    let any = |state: &str| all.iter().any(|o| o.state == state);
+    Some(if any("ERROR") {
+        "ERROR"
+    } else if any("FAILURE") {
+        "FAILURE"
+    } else if any("PENDING") {
+        "PENDING"
+    } else if required.iter().any(|name| !all.iter().any(|o| o.name == *name)) {
+        "EXPECTED"
+    } else {
+        "SUCCESS"
+    })
+}

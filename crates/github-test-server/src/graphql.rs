@@ -46,8 +46,26 @@
 //! - `createLabel`: `UNPROCESSABLE`: `Name has already been taken` (names are unique without
 //!   regard to case), `Color is invalid` (six hex digits, no `#`), `Name can't be blank`.
 //!
-//! Nested fields with an argument: `Repository.label(name:)` (case-insensitive, `null` when the
-//! repository has no such label).
+//! Nested fields with arguments ([`FIELD_ARGUMENTS`]): the parent's value holds everything the
+//! field could answer, and the arguments pick from it while the value is pruned:
+//!
+//! - `Repository.label(name:)` (case-insensitive, `null` when the repository has no such label).
+//! - `Repository.pullRequests(states:, labels:, headRefName:, baseRefName:, orderBy:, first:,
+//!   last:, after:, before:)`, `PullRequest.labels(first:, …)` and `PullRequest.commits(first:,
+//!   …)` (oldest first, so `last: 1` is the head commit): connections with `nodes`, `edges`,
+//!   `totalCount` and `pageInfo`, cut by cursors as the Relay connection specification says.
+//!   Every connection needs `first` or `last`, at most 100 (`MISSING_PAGINATION_BOUNDARIES`,
+//!   `EXCESSIVE_PAGINATION`), and a document may ask for at most 500,000 nodes, counted as
+//!   GitHub counts them (`MAX_NODE_LIMIT_EXCEEDED`); these answer without `data`.
+//!
+//! `PullRequest` also has `mergeable` (`MERGEABLE`/`CONFLICTING` from the trial merge REST's
+//! `mergeable` uses; `UNKNOWN` when closed), `reviewDecision` (`null` unless the default branch
+//! requires approving reviews, [`crate::RepoOptions::required_approving_review_count`]; then
+//! `CHANGES_REQUESTED`, `APPROVED` or `REVIEW_REQUIRED` from each reviewer's latest review),
+//! `mergedAt`, `closedAt` and `mergeCommit`; `Commit.statusCheckRollup.state` folds the commit's
+//! latest statuses and check runs (`null` with none; `EXPECTED` while a required check has not
+//! reported). A repository's pull requests, a trial merge and a commit list are computed only
+//! when the selection asks for them.
 //!
 //! `Ref.name` is the short name (`main`) and `Ref.prefix` the rest (`refs/heads/`), as on GitHub.
 //! Object keys in responses come out in alphabetical order (JSON objects are unordered).
@@ -133,6 +151,7 @@ const OBJECTS: &[(&str, &[(&str, &str)])] = &[
             ("owner", "RepositoryOwner!"),
             ("defaultBranchRef", "Ref"),
             ("label", "Label"),
+            ("pullRequests", "PullRequestConnection!"),
         ],
     ),
     ("Label", &[("id", "ID!"), ("name", "String!"), ("color", "String!"), ("description", "String"), ("url", "URI!")]),
@@ -153,8 +172,10 @@ const OBJECTS: &[(&str, &[(&str, &str)])] = &[
             ("committedDate", "DateTime!"),
             ("author", "GitActor"),
             ("committer", "GitActor"),
+            ("statusCheckRollup", "StatusCheckRollup"),
         ],
     ),
+    ("StatusCheckRollup", &[("id", "ID!"), ("state", "StatusState!")]),
     ("Tree", &[("id", "ID!"), ("oid", "GitObjectID!"), ("abbreviatedOid", "String!"), ("commitUrl", "URI!")]),
     ("Blob", &[("id", "ID!"), ("oid", "GitObjectID!"), ("abbreviatedOid", "String!"), ("commitUrl", "URI!")]),
     ("Tag", &[("id", "ID!"), ("oid", "GitObjectID!"), ("abbreviatedOid", "String!"), ("commitUrl", "URI!")]),
@@ -182,6 +203,48 @@ const OBJECTS: &[(&str, &[(&str, &str)])] = &[
             ("updatedAt", "DateTime!"),
             ("author", "Actor"),
             ("autoMergeRequest", "AutoMergeRequest"),
+            ("mergedAt", "DateTime"),
+            ("closedAt", "DateTime"),
+            ("mergeCommit", "Commit"),
+            ("mergeable", "MergeableState!"),
+            ("reviewDecision", "PullRequestReviewDecision"),
+            ("labels", "LabelConnection"),
+            ("commits", "PullRequestCommitConnection!"),
+        ],
+    ),
+    (
+        "PullRequestConnection",
+        &[
+            ("nodes", "[PullRequest]"),
+            ("edges", "[PullRequestEdge]"),
+            ("totalCount", "Int!"),
+            ("pageInfo", "PageInfo!"),
+        ],
+    ),
+    ("PullRequestEdge", &[("cursor", "String!"), ("node", "PullRequest")]),
+    (
+        "LabelConnection",
+        &[("nodes", "[Label]"), ("edges", "[LabelEdge]"), ("totalCount", "Int!"), ("pageInfo", "PageInfo!")],
+    ),
+    ("LabelEdge", &[("cursor", "String!"), ("node", "Label")]),
+    (
+        "PullRequestCommitConnection",
+        &[
+            ("nodes", "[PullRequestCommit]"),
+            ("edges", "[PullRequestCommitEdge]"),
+            ("totalCount", "Int!"),
+            ("pageInfo", "PageInfo!"),
+        ],
+    ),
+    ("PullRequestCommitEdge", &[("cursor", "String!"), ("node", "PullRequestCommit")]),
+    ("PullRequestCommit", &[("id", "ID!"), ("commit", "Commit!"), ("url", "URI!")]),
+    (
+        "PageInfo",
+        &[
+            ("hasNextPage", "Boolean!"),
+            ("hasPreviousPage", "Boolean!"),
+            ("startCursor", "String"),
+            ("endCursor", "String"),
         ],
     ),
     (
@@ -218,6 +281,8 @@ const IMPLEMENTS: &[(&str, &[&str])] = &[
     ("Ref", &["Node"]),
     ("PullRequest", &["Node"]),
     ("Label", &["Node"]),
+    ("PullRequestCommit", &["Node"]),
+    ("StatusCheckRollup", &["Node"]),
     ("Commit", &["Node", "GitObject"]),
     ("Tree", &["Node", "GitObject"]),
     ("Blob", &["Node", "GitObject"]),
@@ -236,13 +301,50 @@ const ARGUMENTS: &[(&str, &[(&str, &str)])] = &[
     ("createLabel", &[("input", "CreateLabelInput!")]),
 ];
 
-/// Arguments of nested fields (`Type.field`). Each takes one argument, and its value is computed
-/// with its parent for every argument value it may take, under the key `field()` keyed by the
-/// lower-cased argument (see [`prune_into`]).
-const FIELD_ARGUMENTS: &[(&str, &[(&str, &str)])] = &[("Repository.label", &[("name", "String!")])];
+/// A nested field that takes arguments: its parent's value holds everything the field could
+/// answer (every label of the repository, every pull request), and `apply` picks what the
+/// arguments ask for when the value is pruned to the selection (see [`prune_into`]).
+#[derive(Clone, Copy)]
+struct NestedField {
+    args: &'static [(&'static str, &'static str)],
+    apply: fn(&Value, &Map<String, Value>) -> Value,
+}
+
+/// The arguments every connection takes (GitHub's cursor pagination).
+const PAGE_ARGS: &[(&str, &str)] = &[("first", "Int"), ("last", "Int"), ("after", "String"), ("before", "String")];
+
+/// Arguments of nested fields (`Type.field`).
+const FIELD_ARGUMENTS: &[(&str, NestedField)] = &[
+    ("Repository.label", NestedField { args: &[("name", "String!")], apply: apply_label }),
+    (
+        "Repository.pullRequests",
+        NestedField {
+            args: &[
+                ("first", "Int"),
+                ("last", "Int"),
+                ("after", "String"),
+                ("before", "String"),
+                ("states", "[PullRequestState!]"),
+                ("labels", "[String!]"),
+                ("headRefName", "String"),
+                ("baseRefName", "String"),
+                ("orderBy", "IssueOrder"),
+            ],
+            apply: apply_pull_requests,
+        },
+    ),
+    ("PullRequest.labels", NestedField { args: PAGE_ARGS, apply: apply_labels }),
+    ("PullRequest.commits", NestedField { args: PAGE_ARGS, apply: apply_commits }),
+];
+
+/// GitHub's largest page (`first`/`last`) and the most nodes one document may ask for
+/// (<https://docs.github.com/en/graphql/overview/rate-limits-and-node-limits-for-the-graphql-api#node-limit>).
+const MAX_PAGE: i64 = 100;
+const MAX_NODES: i64 = 500_000;
 
 /// Input object types and their fields.
 const INPUTS: &[(&str, &[(&str, &str)])] = &[
+    ("IssueOrder", &[("field", "IssueOrderField!"), ("direction", "OrderDirection!")]),
     (
         "EnablePullRequestAutoMergeInput",
         &[
@@ -321,6 +423,11 @@ const ENUMS: &[(&str, &[&str])] = &[
     ("PullRequestMergeMethod", &["MERGE", "SQUASH", "REBASE"]),
     ("PullRequestState", &["OPEN", "CLOSED", "MERGED"]),
     ("PullRequestUpdateState", &["OPEN", "CLOSED"]),
+    ("IssueOrderField", &["CREATED_AT", "UPDATED_AT", "COMMENTS"]),
+    ("OrderDirection", &["ASC", "DESC"]),
+    ("MergeableState", &["MERGEABLE", "CONFLICTING", "UNKNOWN"]),
+    ("PullRequestReviewDecision", &["CHANGES_REQUESTED", "APPROVED", "REVIEW_REQUIRED"]),
+    ("StatusState", &["EXPECTED", "ERROR", "FAILURE", "PENDING", "SUCCESS"]),
 ];
 
 const SCALARS: &[&str] =
@@ -574,6 +681,18 @@ struct FieldSel {
     resolved: Map<String, Value>,
     /// For fields of object types.
     sub: Option<Sel>,
+    /// A connection (`…Connection` type): paginated, and counted against the node limit.
+    connection: bool,
+}
+
+impl Sel {
+    /// Whether the selection asks for field `name` anywhere below it.
+    fn selects(&self, name: &str) -> bool {
+        self.0.iter().any(|item| match item {
+            Item::Field(f) => f.name == name || f.sub.as_ref().is_some_and(|s| s.selects(name)),
+            Item::Fragment { sel, .. } => sel.selects(name),
+        })
+    }
 }
 
 fn error_at(message: impl Into<String>, pos: Pos) -> Value {
@@ -641,6 +760,33 @@ impl Validator<'_> {
             }
         }
         keep
+    }
+
+    /// A connection needs `first` or `last`, at most 100 (GitHub's
+    /// `MISSING_PAGINATION_BOUNDARIES` and `EXCESSIVE_PAGINATION`, in its words:
+    /// <https://docs.github.com/en/graphql/overview/rate-limits-and-node-limits-for-the-graphql-api#node-limit>).
+    fn check_page(&mut self, name: &str, args: &Map<String, Value>, pos: Pos) {
+        let page = |key: &str| args.get(key).and_then(Value::as_i64);
+        if page("first").is_none() && page("last").is_none() {
+            let mut e = error_at(
+                format!("You must provide a `first` or `last` value to properly paginate the `{name}` connection."),
+                pos,
+            );
+            e["type"] = json!("MISSING_PAGINATION_BOUNDARIES");
+            self.errors.push(e);
+        }
+        for key in ["first", "last"] {
+            if let Some(n) = page(key).filter(|n| *n > MAX_PAGE || *n < 0) {
+                let mut e = error_at(
+                    format!(
+                        "Requesting {n} records on the `{name}` connection exceeds the `{key}` limit of {MAX_PAGE} records."
+                    ),
+                    pos,
+                );
+                e["type"] = json!("EXCESSIVE_PAGINATION");
+                self.errors.push(e);
+            }
+        }
     }
 
     fn fragment_condition(&mut self, cond: &str, parent: &str, pos: Pos) -> bool {
@@ -722,7 +868,7 @@ impl Validator<'_> {
         let defs: &[(&str, &str)] = if matches!(parent, "Query" | "Mutation") {
             lookup(ARGUMENTS, name).unwrap_or(&[])
         } else {
-            lookup(FIELD_ARGUMENTS, &format!("{parent}.{name}")).unwrap_or(&[])
+            lookup(FIELD_ARGUMENTS, &format!("{parent}.{name}")).map_or(&[], |f| f.args)
         };
         let mut check = InputCheck { from_variable: false, declared: Some(&self.declared), problems: Vec::new() };
         for (arg, value) in &f.node.arguments {
@@ -779,7 +925,11 @@ impl Validator<'_> {
         let args: Vec<(String, GqlValue)> =
             f.node.arguments.iter().map(|(n, v)| (n.node.to_string(), v.node.clone())).collect();
         let resolved = resolve_args(&args, self.variables);
-        Some(FieldSel { key, name: name.to_string(), pos: f.pos, args, resolved, sub })
+        let connection = inner.ends_with("Connection");
+        if connection {
+            self.check_page(name, &resolved, f.pos);
+        }
+        Some(FieldSel { key, name: name.to_string(), pos: f.pos, args, resolved, sub, connection })
     }
 }
 
@@ -1044,6 +1194,15 @@ fn run(shared: &Shared, req: &ApiReq, query: &str, variables: &Map<String, Value
     }
     let mut fields = Vec::new();
     root_fields(&sel, root, &mut fields, &mut v.errors);
+    if v.errors.is_empty() {
+        let mut total = 0;
+        for f in &fields {
+            if let Some(e) = node_limit(f, 1, &mut total) {
+                v.errors.push(e);
+                break;
+            }
+        }
+    }
     if !v.errors.is_empty() {
         return json!({ "errors": v.errors });
     }
@@ -1055,7 +1214,7 @@ fn run(shared: &Shared, req: &ApiReq, query: &str, variables: &Map<String, Value
     let mut errors = Vec::new();
     for f in &fields {
         let args = resolve_args(&f.args, &values);
-        match resolve(shared, req, root, &f.name, &args) {
+        match resolve(shared, req, root, &f.name, &args, Wants::of(f.sub.as_ref())) {
             Ok(value) => {
                 let value = match &f.sub {
                     Some(sub) => prune(&value, sub),
@@ -1079,6 +1238,43 @@ fn run(shared: &Shared, req: &ApiReq, query: &str, variables: &Map<String, Value
         out["errors"] = Value::Array(errors);
     }
     out
+}
+
+/// Count the nodes `f` may return the way GitHub does: each connection's page size times the
+/// page sizes of the connections above it, summed over the document; past [`MAX_NODES`] the
+/// document is refused (`MAX_NODE_LIMIT_EXCEEDED`) before anything runs
+/// (<https://docs.github.com/en/graphql/overview/rate-limits-and-node-limits-for-the-graphql-api#node-limit>).
+fn node_limit(f: &FieldSel, above: i64, total: &mut i64) -> Option<Value> {
+    let mut multiplier = above;
+    if f.connection {
+        let page = ["first", "last"].iter().filter_map(|k| f.resolved.get(*k).and_then(Value::as_i64)).max();
+        multiplier = above.saturating_mul(page.unwrap_or(0).max(0));
+        *total = total.saturating_add(multiplier);
+        if *total > MAX_NODES {
+            let mut e = error_at(
+                format!(
+                    "By the time this query traverses to the {} connection, it is requesting up to {} possible nodes which exceeds the maximum limit of {MAX_NODES}.",
+                    f.name, *total
+                ),
+                f.pos,
+            );
+            e["type"] = json!("MAX_NODE_LIMIT_EXCEEDED");
+            return Some(e);
+        }
+    }
+    fn fields_of(sel: &Sel, out: &mut Vec<FieldSel>) {
+        for item in &sel.0 {
+            match item {
+                Item::Field(f) => out.push(f.clone()),
+                Item::Fragment { sel, .. } => fields_of(sel, out),
+            }
+        }
+    }
+    let mut children = Vec::new();
+    if let Some(sub) = &f.sub {
+        fields_of(sub, &mut children);
+    }
+    children.iter().find_map(|c| node_limit(c, multiplier, total))
 }
 
 fn resolve_args(args: &[(String, GqlValue)], values: &Map<String, Value>) -> Map<String, Value> {
@@ -1117,16 +1313,12 @@ fn prune_into(obj: &Map<String, Value>, sel: &Sel, out: &mut Map<String, Value>)
     for item in &sel.0 {
         match item {
             Item::Field(f) => {
-                let v = match f.resolved.values().next() {
-                    // A nested field with an argument: its value for each argument value was
-                    // computed with the parent, under `name()`.
-                    Some(arg) if lookup(FIELD_ARGUMENTS, &format!("{ty}.{}", f.name)).is_some() => obj
-                        .get(&format!("{}()", f.name))
-                        .and_then(|by| by.get(arg.as_str().unwrap_or_default().to_lowercase()))
-                        .cloned(),
-                    _ => obj.get(&f.name).cloned(),
-                }
-                .unwrap_or(Value::Null);
+                let full = obj.get(&f.name).unwrap_or(&Value::Null);
+                let v = match lookup(FIELD_ARGUMENTS, &format!("{ty}.{}", f.name)) {
+                    // A nested field with arguments: the parent holds all it could answer.
+                    Some(nested) if !full.is_null() => (nested.apply)(full, &f.resolved),
+                    _ => full.clone(),
+                };
                 let v = match &f.sub {
                     Some(sub) => prune(&v, sub),
                     None => v,
@@ -1180,18 +1372,41 @@ impl From<String> for FieldError {
 
 type FieldResult = Result<Value, FieldError>;
 
-fn resolve(shared: &Shared, req: &ApiReq, root: &str, field: &str, args: &Map<String, Value>) -> FieldResult {
+/// What of the costlier values a selection asks for, so that they are computed only then: a
+/// repository's pull requests, a pull request's trial merge (`mergeable`) and commit list.
+#[derive(Clone, Copy, Default)]
+struct Wants {
+    pulls: bool,
+    mergeable: bool,
+    commits: bool,
+}
+
+impl Wants {
+    fn of(sel: Option<&Sel>) -> Wants {
+        let asks = |name: &str| sel.is_some_and(|s| s.selects(name));
+        Wants { pulls: asks("pullRequests"), mergeable: asks("mergeable"), commits: asks("commits") }
+    }
+}
+
+fn resolve(
+    shared: &Shared,
+    req: &ApiReq,
+    root: &str,
+    field: &str,
+    args: &Map<String, Value>,
+    want: Wants,
+) -> FieldResult {
     let input = args.get("input").cloned().unwrap_or(Value::Null);
     match (root, field) {
         (_, "__typename") => Ok(json!(root)),
         ("Query", "viewer") => Ok(viewer(req)),
-        ("Query", "repository") => repository(shared, req, str_of(args, "owner"), str_of(args, "name")),
-        ("Mutation", "enablePullRequestAutoMerge") => auto_merge(shared, req, true, &input),
-        ("Mutation", "disablePullRequestAutoMerge") => auto_merge(shared, req, false, &input),
+        ("Query", "repository") => repository(shared, req, str_of(args, "owner"), str_of(args, "name"), want),
+        ("Mutation", "enablePullRequestAutoMerge") => auto_merge(shared, req, true, &input, want),
+        ("Mutation", "disablePullRequestAutoMerge") => auto_merge(shared, req, false, &input, want),
         ("Mutation", "createRef") => create_ref(shared, req, &input),
         ("Mutation", "createCommitOnBranch") => create_commit_on_branch(shared, req, &input),
-        ("Mutation", "createPullRequest") => create_pull_request(shared, req, &input),
-        ("Mutation", "updatePullRequest") => update_pull_request(shared, req, &input),
+        ("Mutation", "createPullRequest") => create_pull_request(shared, req, &input, want),
+        ("Mutation", "updatePullRequest") => update_pull_request(shared, req, &input, want),
         ("Mutation", "createLabel") => create_label(shared, req, &input),
         _ => Err(fail("INTERNAL", format!("{root}.{field} has no resolver"))),
     }
@@ -1262,7 +1477,7 @@ fn viewer(req: &ApiReq) -> Value {
     v
 }
 
-fn repo_value(base: &Base, r: &Repo, owner_kind: &str) -> Value {
+fn repo_value(base: &Base, r: &Repo, owner_kind: &str, want: Wants) -> Value {
     let full = r.full_name();
     let repo = r.repo();
     let default_ref = format!("refs/heads/{}", r.opts.default_branch);
@@ -1288,7 +1503,12 @@ fn repo_value(base: &Base, r: &Repo, owner_kind: &str) -> Value {
             "avatarUrl": format!("{}/avatars/u/{owner_id}?v=4", base.web),
         },
         "defaultBranchRef": default_branch,
-        "label()": r.labels.iter().map(|(key, l)| (key.clone(), label_value(base, r, l))).collect::<Map<String, Value>>(),
+        "label": r.labels.iter().map(|(key, l)| (key.clone(), label_value(base, r, l))).collect::<Map<String, Value>>(),
+        "pullRequests": if want.pulls {
+            Value::Array(r.pulls.iter().map(|p| pull_value(base, r, p, want)).collect())
+        } else {
+            Value::Null
+        },
     })
 }
 
@@ -1364,10 +1584,15 @@ fn object_value(base: &Base, r: &Repo, repo: &gix::Repository, id: gix::ObjectId
         "committedDate": json::ts_secs(c.committer.seconds),
         "author": git_actor(&c.author),
         "committer": git_actor(&c.committer),
+        "statusCheckRollup": crate::checks::rollup(r, &sha, &r.opts.required_status_checks).map(|state| json!({
+            "__typename": "StatusCheckRollup",
+            "id": json::node_id("SCR", numeric),
+            "state": state,
+        })),
     })
 }
 
-fn pull_value(base: &Base, r: &Repo, p: &Pull) -> Value {
+fn pull_value(base: &Base, r: &Repo, p: &Pull, want: Wants) -> Value {
     let state = if p.merged_at.is_some() {
         "MERGED"
     } else if p.open {
@@ -1413,21 +1638,189 @@ fn pull_value(base: &Base, r: &Repo, p: &Pull) -> Value {
         "updatedAt": json::ts(p.updated_at),
         "author": actor(base, &p.user),
         "autoMergeRequest": auto,
+        "mergedAt": json::ts_opt(p.merged_at),
+        "closedAt": json::ts_opt(p.closed_at),
+        "mergeCommit": p.merge_commit_sha.as_deref().and_then(git::parse_oid).map(|id| object_value(base, r, &r.repo(), id)),
+        "mergeable": if want.mergeable { mergeable_state(r, p) } else { "UNKNOWN" },
+        "reviewDecision": pulls::review_decision(r, p),
+        "labels": p.labels.iter().filter_map(|n| r.labels.get(&n.to_lowercase())).map(|l| label_value(base, r, l)).collect::<Vec<_>>(),
+        "commits": if want.commits { pull_commits(base, r, p) } else { Value::Array(Vec::new()) },
+        "#comments": r.comments.iter().filter(|c| c.issue == p.number).count(),
     })
 }
 
-/// `repository(owner:, name:)`.
-fn repository(shared: &Shared, req: &ApiReq, owner: &str, name: &str) -> FieldResult {
-    let st = shared.lock();
-    match st.repo(owner, name).filter(|r| visible(req, r)) {
-        Some(r) => Ok(repo_value(req.base(), r, json::owner_kind(&r.owner, &shared.config.login))),
+/// `PullRequest.mergeable` (<https://docs.github.com/en/graphql/reference/enums#mergeablestate>):
+/// the trial merge of an open pull request (`pulls::mergeable`, as REST's `mergeable`);
+/// `UNKNOWN` when it cannot be computed, and for closed and merged pull requests, which GitHub
+/// no longer tests.
+fn mergeable_state(r: &Repo, p: &Pull) -> &'static str {
+    if !p.open {
+        return "UNKNOWN";
+    }
+    match pulls::mergeable(r, p) {
+        Some(true) => "MERGEABLE",
+        Some(false) => "CONFLICTING",
+        None => "UNKNOWN",
+    }
+}
+
+/// `PullRequest.commits` nodes: the pull request's commits oldest first, as GitHub lists them
+/// (so `commits(last: 1)` is the head commit), each a `PullRequestCommit` around its `Commit`.
+fn pull_commits(base: &Base, r: &Repo, p: &Pull) -> Value {
+    let repo = r.repo();
+    let Some(head) = git::parse_oid(&p.head_sha) else { return Value::Array(Vec::new()) };
+    let base_tip =
+        p.base_sha_closed.as_deref().and_then(git::parse_oid).or_else(|| pulls::branch_tip(&repo, &p.base_ref));
+    let mut ids = match base_tip {
+        Some(b) => git::commits_between(&repo, b, head).unwrap_or_else(|_| vec![head]),
+        None => vec![head],
+    };
+    if ids.is_empty() {
+        ids.push(head);
+    }
+    ids.reverse();
+    let web = base.repo_web(&r.full_name());
+    let nodes = ids
+        .into_iter()
+        .map(|id| {
+            let sha = id.to_string();
+            json!({
+                "__typename": "PullRequestCommit",
+                "id": json::node_id("PURC", u64::from_str_radix(&sha[..12], 16).unwrap_or(0)),
+                "url": format!("{web}/pull/{}/commits/{sha}", p.number),
+                "commit": object_value(base, r, &repo, id),
+            })
+        })
+        .collect();
+    Value::Array(nodes)
+}
+
+// ----- nested fields with arguments -----
+
+/// `Repository.label(name:)`: case-insensitive, `null` when the repository has no such label.
+fn apply_label(all: &Value, args: &Map<String, Value>) -> Value {
+    all.get(str_of(args, "name").to_lowercase()).cloned().unwrap_or(Value::Null)
+}
+
+/// An opaque cursor for the item at `offset` (0-based) of a connection's filtered list.
+fn cursor(offset: usize) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("cursor:{}", offset + 1))
+}
+
+fn cursor_offset(c: &str) -> Option<usize> {
+    let raw = base64::engine::general_purpose::STANDARD.decode(c).ok()?;
+    String::from_utf8(raw).ok()?.strip_prefix("cursor:")?.parse::<usize>().ok()?.checked_sub(1)
+}
+
+/// A connection (`{nodes, edges, totalCount, pageInfo}`, with GitHub's `Connection` type names)
+/// over `items` after their filter and order, paginated as the GraphQL cursor connections
+/// specification says (<https://relay.dev/graphql/connections.htm>): `after`/`before` cut the
+/// list, then `first` keeps the head or `last` the tail; `totalCount` ignores pagination.
+fn connection(node_type: &str, items: Vec<Value>, args: &Map<String, Value>) -> Value {
+    let total = items.len();
+    let page = |key: &str| args.get(key).and_then(Value::as_u64).map(|n| n as usize);
+    let start = args.get("after").and_then(Value::as_str).and_then(cursor_offset).map_or(0, |o| (o + 1).min(total));
+    let end = args.get("before").and_then(Value::as_str).and_then(cursor_offset).map_or(total, |o| o.min(total));
+    let (mut from, mut to) = (start, end.max(start));
+    if let Some(n) = page("first") {
+        to = to.min(from + n);
+    }
+    if let Some(n) = page("last") {
+        from = from.max(to.saturating_sub(n));
+    }
+    let has_next = page("first").is_some() && to < end;
+    let has_previous = page("last").is_some() && from > start;
+    let edges: Vec<Value> = (from..to)
+        .map(|i| json!({ "__typename": format!("{node_type}Edge"), "cursor": cursor(i), "node": items[i] }))
+        .collect();
+    json!({
+        "__typename": format!("{node_type}Connection"),
+        "nodes": items[from..to].to_vec(),
+        "edges": edges,
+        "totalCount": total,
+        "pageInfo": {
+            "__typename": "PageInfo",
+            "hasNextPage": has_next,
+            "hasPreviousPage": has_previous,
+            "startCursor": (from < to).then(|| cursor(from)),
+            "endCursor": (from < to).then(|| cursor(to - 1)),
+        },
+    })
+}
+
+/// `Repository.pullRequests(states:, labels:, headRefName:, baseRefName:, orderBy:, first:, …)`
+/// (<https://docs.github.com/en/graphql/reference/objects#repository>): the pull requests in
+/// any of `states`, with any of `labels`, from `headRefName` into `baseRefName`, in `orderBy`
+/// order (creation order when not given).
+fn apply_pull_requests(all: &Value, args: &Map<String, Value>) -> Value {
+    let list = |key: &str| -> Option<Vec<String>> {
+        args.get(key)?.as_array().map(|l| l.iter().filter_map(Value::as_str).map(str::to_string).collect())
+    };
+    let (states, labels) = (list("states"), list("labels"));
+    let text = |key: &str| args.get(key).and_then(Value::as_str);
+    let mut items: Vec<Value> = all
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| states.as_ref().is_none_or(|s| s.iter().any(|s| p["state"] == s.as_str())))
+        .filter(|p| text("headRefName").is_none_or(|h| p["headRefName"] == h))
+        .filter(|p| text("baseRefName").is_none_or(|b| p["baseRefName"] == b))
+        .filter(|p| {
+            labels.as_ref().is_none_or(|wanted| {
+                p["labels"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|l| wanted.iter().any(|w| l["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(w))))
+            })
+        })
+        .cloned()
+        .collect();
+    if let Some(order) = args.get("orderBy").filter(|o| o.is_object()) {
+        let key = match order["field"].as_str() {
+            Some("UPDATED_AT") => "updatedAt",
+            Some("COMMENTS") => "#comments",
+            _ => "createdAt",
+        };
+        items.sort_by(|a, b| {
+            let by = |v: &Value| (v[key].as_str().map(str::to_string), v[key].as_u64(), v["number"].as_u64());
+            by(a).cmp(&by(b))
+        });
+        if order["direction"] == "DESC" {
+            items.reverse();
+        }
+    }
+    connection("PullRequest", items, args)
+}
+
+/// `PullRequest.labels(first:, …)`, in the order they were added.
+fn apply_labels(all: &Value, args: &Map<String, Value>) -> Value {
+    connection("Label", all.as_array().cloned().unwrap_or_default(), args)
+}
+
+/// `PullRequest.commits(first:, last:, …)`, oldest first.
+fn apply_commits(all: &Value, args: &Map<String, Value>) -> Value {
+    connection("PullRequestCommit", all.as_array().cloned().unwrap_or_default(), args)
+}
+
+/// `repository(owner:, name:)`; its open pull requests follow their branches first when the
+/// selection reads them.
+fn repository(shared: &Shared, req: &ApiReq, owner: &str, name: &str, want: Wants) -> FieldResult {
+    let mut st = shared.lock();
+    match st.repo_mut(owner, name).filter(|r| visible(req, r)) {
+        Some(r) => {
+            if want.pulls {
+                pulls::refresh(r);
+            }
+            Ok(repo_value(req.base(), r, json::owner_kind(&r.owner, &shared.config.login), want))
+        }
         None => Err(fail("NOT_FOUND", format!("Could not resolve to a Repository with the name '{owner}/{name}'."))),
     }
 }
 
 /// `enablePullRequestAutoMerge` / `disablePullRequestAutoMerge`, by pull request node id;
 /// recorded as the pull request's `auto_merge` (REST).
-fn auto_merge(shared: &Shared, req: &ApiReq, enable: bool, input: &Value) -> FieldResult {
+fn auto_merge(shared: &Shared, req: &ApiReq, enable: bool, input: &Value, want: Wants) -> FieldResult {
     let node = opt_str(input, "pullRequestId").unwrap_or_default();
     let method = opt_str(input, "mergeMethod").unwrap_or("MERGE").to_uppercase();
     let base = req.base().clone();
@@ -1463,7 +1856,7 @@ fn auto_merge(shared: &Shared, req: &ApiReq, enable: bool, input: &Value) -> Fie
     Ok(json!({
         "__typename": payload,
         "clientMutationId": input.get("clientMutationId").cloned().unwrap_or(Value::Null),
-        "pullRequest": pull_value(&base, r, &p),
+        "pullRequest": pull_value(&base, r, &p, want),
         "actor": actor(&base, &req.ident().login()),
     }))
 }
@@ -1659,7 +2052,7 @@ fn pull_error_message(err: &ApiError) -> String {
 }
 
 /// `createPullRequest`, through the same code as `POST /pulls`.
-fn create_pull_request(shared: &Shared, req: &ApiReq, input: &Value) -> FieldResult {
+fn create_pull_request(shared: &Shared, req: &ApiReq, input: &Value, want: Wants) -> FieldResult {
     let id = opt_str(input, "repositoryId").unwrap_or_default();
     let base = req.base().clone();
     let mut st = shared.lock();
@@ -1685,7 +2078,7 @@ fn create_pull_request(shared: &Shared, req: &ApiReq, input: &Value) -> FieldRes
     Ok(json!({
         "__typename": "CreatePullRequestPayload",
         "clientMutationId": input.get("clientMutationId").cloned().unwrap_or(Value::Null),
-        "pullRequest": pull_value(&base, r, p),
+        "pullRequest": pull_value(&base, r, p, want),
     }))
 }
 
@@ -1694,7 +2087,7 @@ fn create_pull_request(shared: &Shared, req: &ApiReq, input: &Value) -> FieldRes
 /// (GraphQL, unlike REST, creates none). Everything is checked before anything changes.
 /// `assigneeIds`, `baseRefName`, `milestoneId` and `projectIds` are refused: this server keeps no
 /// user, milestone or project nodes (REST `PATCH /issues/{n}` sets assignees).
-fn update_pull_request(shared: &Shared, req: &ApiReq, input: &Value) -> FieldResult {
+fn update_pull_request(shared: &Shared, req: &ApiReq, input: &Value, want: Wants) -> FieldResult {
     let node = opt_str(input, "pullRequestId").unwrap_or_default();
     for unsupported in ["assigneeIds", "baseRefName", "milestoneId", "projectIds"] {
         if input.get(unsupported).is_some_and(|v| !v.is_null()) {
@@ -1742,7 +2135,7 @@ fn update_pull_request(shared: &Shared, req: &ApiReq, input: &Value) -> FieldRes
     Ok(json!({
         "__typename": "UpdatePullRequestPayload",
         "clientMutationId": input.get("clientMutationId").cloned().unwrap_or(Value::Null),
-        "pullRequest": pull_value(&base, r, &updated),
+        "pullRequest": pull_value(&base, r, &updated, want),
         "actor": actor(&base, &req.ident().login()),
     }))
 }
@@ -1821,6 +2214,7 @@ mod tests {
             args: Vec::new(),
             resolved: Map::new(),
             sub,
+            connection: false,
         })
     }
 

@@ -30,7 +30,7 @@
 //! | account | `GET /user`, `GET /rate_limit` (not counted), `GET /` |
 //! | repositories | `GET /orgs/{org}/repos`, `GET /users/{user}/repos` (`type`, `sort`, `direction`, `per_page`, `page`), `GET /repos/{o}/{r}`, `GET`/`PUT /repos/{o}/{r}/topics`, `GET /repos/{o}/{r}/tags`, `GET /repos/{o}/{r}/branches[/{branch}]`, `GET /repos/{o}/{r}/commits/{ref}` |
 //! | git data | `GET /repos/{o}/{r}/git/ref/{ref}`, `GET …/git/matching-refs/{ref}`, `GET`/`POST …/git/refs`, `GET`/`PATCH`/`DELETE …/git/refs/{ref}`, `POST …/git/blobs`, `GET …/git/blobs/{sha}`, `POST …/git/trees`, `GET …/git/trees/{sha}` (`recursive`), `POST …/git/commits`, `GET …/git/commits/{sha}` |
-//! | pull requests | `GET`/`POST /repos/{o}/{r}/pulls`, `GET`/`PATCH …/pulls/{n}`, `GET`/`PUT …/pulls/{n}/merge`, `GET …/pulls/{n}/commits`, `GET`/`POST`/`DELETE …/pulls/{n}/requested_reviewers`, `GET`/`PATCH …/issues/{n}` (update an issue: title, body, state, state_reason, labels, assignees, milestone; closing closes the pull request), `GET`/`POST`/`PUT`/`DELETE …/issues/{n}/labels`, `DELETE …/issues/{n}/labels/{name}`, `POST …/issues/{n}/assignees`, `GET`/`POST …/issues/{n}/comments` |
+//! | pull requests | `GET`/`POST /repos/{o}/{r}/pulls`, `GET`/`PATCH …/pulls/{n}`, `GET`/`PUT …/pulls/{n}/merge`, `GET …/pulls/{n}/commits`, `GET`/`POST …/pulls/{n}/reviews` (events `APPROVE`, `REQUEST_CHANGES`, `COMMENT`; none keeps it `PENDING`), `GET`/`POST`/`DELETE …/pulls/{n}/requested_reviewers`, `GET`/`PATCH …/issues/{n}` (update an issue: title, body, state, state_reason, labels, assignees, milestone; closing closes the pull request), `GET`/`POST`/`PUT`/`DELETE …/issues/{n}/labels`, `DELETE …/issues/{n}/labels/{name}`, `POST …/issues/{n}/assignees`, `GET`/`POST …/issues/{n}/comments` |
 //! | checks | `POST /repos/{o}/{r}/statuses/{sha}`, `GET …/commits/{ref}/status`, `GET …/commits/{ref}/statuses`, `POST …/check-runs`, `GET`/`PATCH …/check-runs/{id}`, `GET …/commits/{ref}/check-runs`, `GET …/commits/{ref}/check-suites` (empty) |
 //! | releases | `GET`/`POST /repos/{o}/{r}/releases`, `GET …/releases/latest`, `GET …/releases/tags/{tag}`, `GET`/`PATCH`/`DELETE …/releases/{id}` |
 //! | actions | `GET /repos/{o}/{r}/actions/runs`, `GET /repos/{o}/{r}/actions/workflows/{id or file name}/runs` (seeded with [`TestServer::seed_workflow_runs`]) |
@@ -44,7 +44,10 @@
 //! (mutations serially), each result pruned to its selection set (aliases, fragments,
 //! `@skip`/`@include`, `__typename`), and a failing field is `null` in `data` with an `errors`
 //! entry `{"type", "path", "locations", "message"}` while the others still run. The schema is a
-//! subset of GitHub's: `viewer`, `repository(owner:, name:)`, and the mutations
+//! subset of GitHub's: `viewer`, `repository(owner:, name:)` (with `label(name:)` and the
+//! `pullRequests` connection: `mergeable`, `reviewDecision`, `mergedAt`, `closedAt`,
+//! `mergeCommit`, `labels`, and `commits { commit { statusCheckRollup { state } } }`; connections
+//! need `first`/`last` ≤ 100 and a document at most 500,000 nodes, as on GitHub), and the mutations
 //! `enablePullRequestAutoMerge`/`disablePullRequestAutoMerge` (recorded as the pull request's
 //! `auto_merge`), `createRef`, `createCommitOnBranch` (a real commit by the authenticated identity,
 //! verified for installation tokens) and `createPullRequest` (shared with `POST /pulls`). There is
@@ -53,11 +56,25 @@
 //! Smart HTTP: `GET /{owner}/{repo}.git/info/refs?service=git-upload-pack` and
 //! `POST /{owner}/{repo}.git/git-upload-pack` through `git http-backend` (push is refused).
 //!
+//! # Branch protection
+//!
+//! A simple form of GitHub's protected branches
+//! (<https://docs.github.com/en/repositories/configuring-branches-and-merges-in-your-repository/managing-protected-branches/about-protected-branches>),
+//! on the default branch only: [`RepoOptions::require_status_checks`] (each named check, a commit
+//! status context or a check run name, must have succeeded on the head) and
+//! [`RepoOptions::require_approving_reviews`] (that many reviewers' latest reviews approve, none
+//! requests changes). `PUT …/pulls/{n}/merge` into the default branch answers 405 with GitHub's
+//! words while they are not met: `At least 1 approving review is required by reviewers with write
+//! access.`, `Required status check "ci" is expected.` (not reported or pending), `Required status
+//! check "ci" is failing.` Reviews come from `POST …/pulls/{n}/reviews` by another user than the
+//! author ([`TestServer::add_user_token`]). Other protection settings (admins, stale approvals,
+//! code owners, rulesets) and pushes to protected branches are not modelled.
+//!
 //! # Not modelled
 //!
 //! Token scopes and fine-grained permissions are not enforced (any valid token may do anything);
 //! there is one primary rate-limit window shared by all callers; forks, plain issues, check
-//! suites, branch protection and `delete_branch_on_merge` do not exist; enabling auto-merge never
+//! suites and `delete_branch_on_merge` do not exist; enabling auto-merge never
 //! merges and never answers GitHub's `Pull request is in clean status` error.
 
 #![recursion_limit = "512"]
@@ -136,6 +153,15 @@ pub struct RepoOptions {
     pub description: Option<String>,
     /// Whether auto-merge may be enabled on its pull requests (GitHub's `allow_auto_merge`).
     pub allow_auto_merge: bool,
+    /// Branch protection of the default branch, GitHub's "Require status checks to pass before
+    /// merging": these check names (commit status contexts or check run names) must each have
+    /// reported success on a pull request's head before it may merge into the default branch.
+    pub required_status_checks: Vec<String>,
+    /// Branch protection of the default branch, GitHub's "Require a pull request before merging"
+    /// with "Required approvals": at least this many approving reviews (the latest review of each
+    /// reviewer counts), and no reviewer's latest review requesting changes. 0 means reviews are
+    /// not required (and GraphQL's `reviewDecision` is then `null`).
+    pub required_approving_review_count: u32,
 }
 
 impl Default for RepoOptions {
@@ -148,6 +174,8 @@ impl Default for RepoOptions {
             private: false,
             description: None,
             allow_auto_merge: true,
+            required_status_checks: Vec::new(),
+            required_approving_review_count: 0,
         }
     }
 }
@@ -176,6 +204,16 @@ impl RepoOptions {
     /// Mark the repository as a fork (or not).
     pub fn fork(mut self, fork: bool) -> Self {
         self.fork = fork;
+        self
+    }
+    /// Protect the default branch: `checks` must pass before a pull request merges into it.
+    pub fn require_status_checks(mut self, checks: &[&str]) -> Self {
+        self.required_status_checks = checks.iter().map(|c| c.to_string()).collect();
+        self
+    }
+    /// Protect the default branch: `count` approving reviews are needed to merge into it.
+    pub fn require_approving_reviews(mut self, count: u32) -> Self {
+        self.required_approving_review_count = count;
         self
     }
 }
@@ -332,6 +370,13 @@ impl TestServer {
     /// tokens that were never added get 401 `Bad credentials`.
     pub fn add_token(&self, token: &str, kind: TokenKind) {
         self.shared.add_token(token, kind);
+    }
+
+    /// Accept `token` as a classic personal access token of user `login` (another person than
+    /// [`ServerConfig::login`], e.g. a reviewer: GitHub refuses reviews that approve or request
+    /// changes on one's own pull request).
+    pub fn add_user_token(&self, token: &str, login: &str) {
+        self.shared.add_user_token(token, login);
     }
 
     /// Register GitHub App `app_id` (its RS256 public key in PEM, PKCS#8 or PKCS#1) with an

@@ -13,7 +13,7 @@ use crate::git;
 use crate::http::{ApiError, ApiReq, ApiResult, Reply, number_param, page_reply};
 use crate::json;
 use crate::repos::{find, find_mut};
-use crate::state::{CommentRec, LabelRec, Pull, Repo, Shared, now};
+use crate::state::{CommentRec, LabelRec, Pull, Repo, ReviewRec, Shared, now};
 
 /// Bring open pull requests up to date with their branches: the head follows pushes, and a pull
 /// request whose head branch was deleted is closed, as GitHub does.
@@ -231,6 +231,7 @@ pub(crate) fn open_pull(r: &mut Repo, id: u64, user: String, new: NewPull) -> Re
         assignees: Vec::new(),
         auto_merge: None,
         maintainer_can_modify: new.maintainer_can_modify.unwrap_or(true),
+        reviews: Vec::new(),
     });
     Ok(number)
 }
@@ -418,6 +419,9 @@ pub(crate) fn merge(shared: &Shared, req: &ApiReq) -> ApiResult {
     }
     if body.sha.as_deref().is_some_and(|sha| sha != p.head_sha) {
         return Err(ApiError::new(StatusCode::CONFLICT, "Head branch was modified. Review and try the merge again."));
+    }
+    if let Some(refusal) = protection_refusal(r, &p) {
+        return Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, &refusal));
     }
     let repo = r.repo();
     let base = branch_tip(&repo, &p.base_ref).ok_or_else(not_mergeable)?;
@@ -912,4 +916,165 @@ pub(crate) fn create_comment(shared: &Shared, req: &ApiReq) -> ApiResult {
     let v = json::comment(req.base(), r, &c);
     let location = v["url"].as_str().unwrap_or_default().to_string();
     Ok(Reply::created_at(v, location))
+}
+
+// ----- reviews and branch protection -----
+
+/// Whether the default branch's protection ([`crate::RepoOptions::required_status_checks`],
+/// [`crate::RepoOptions::required_approving_review_count`]) applies to `p`: it targets the
+/// default branch.
+fn protected(r: &Repo, p: &Pull) -> bool {
+    p.base_ref == r.opts.default_branch
+}
+
+/// The latest submitted review of each reviewer that approved or requested changes, oldest
+/// first. A later `COMMENTED` review does not replace a reviewer's approval or request for
+/// changes, and pending reviews are not submitted
+/// (<https://docs.github.com/en/pull-requests/collaborating-with-pull-requests/reviewing-changes-in-pull-requests/about-pull-request-reviews>).
+fn latest_reviews(p: &Pull) -> Vec<&ReviewRec> {
+    let mut latest: Vec<&ReviewRec> = Vec::new();
+    for review in p.reviews.iter().filter(|v| v.state == "APPROVED" || v.state == "CHANGES_REQUESTED") {
+        latest.retain(|l| !l.user.eq_ignore_ascii_case(&review.user));
+        latest.push(review);
+    }
+    latest
+}
+
+/// GraphQL's `PullRequest.reviewDecision`
+/// (<https://docs.github.com/en/graphql/reference/enums#pullrequestreviewdecision>): `None`
+/// (`null`) when the base branch's protection requires no approving review, as GitHub answers
+/// whatever reviews were given (<https://github.com/orgs/community/discussions/24375>); else
+/// `CHANGES_REQUESTED` when a reviewer's latest review requests changes, `APPROVED` with enough
+/// approvals, and `REVIEW_REQUIRED` until then.
+pub(crate) fn review_decision(r: &Repo, p: &Pull) -> Option<&'static str> {
+    let required = r.opts.required_approving_review_count;
+    if required == 0 || !protected(r, p) {
+        return None;
+    }
+    let latest = latest_reviews(p);
+    let approvals = latest.iter().filter(|l| l.state == "APPROVED").count();
+    Some(if latest.iter().any(|l| l.state == "CHANGES_REQUESTED") {
+        "CHANGES_REQUESTED"
+    } else if approvals >= required as usize {
+        "APPROVED"
+    } else {
+        "REVIEW_REQUIRED"
+    })
+}
+
+/// Why the default branch's protection refuses to merge `p`, in the words of GitHub's 405
+/// answer to `PUT /pulls/{n}/merge`: `At least 1 approving review is required by reviewers with
+/// write access.` (also while a reviewer requests changes, which keeps the approval from
+/// counting), then, per required check in the order configured, `Required status check "ci" is
+/// expected.` (not reported, or still pending) or `Required status check "ci" is failing.`
+/// (<https://docs.github.com/en/repositories/configuring-branches-and-merges-in-your-repository/managing-protected-branches/about-protected-branches>).
+pub(crate) fn protection_refusal(r: &Repo, p: &Pull) -> Option<String> {
+    if !protected(r, p) {
+        return None;
+    }
+    let required = r.opts.required_approving_review_count;
+    if required > 0 && review_decision(r, p) != Some("APPROVED") {
+        return Some(if required == 1 {
+            "At least 1 approving review is required by reviewers with write access.".to_string()
+        } else {
+            format!("At least {required} approving reviews are required by reviewers with write access.")
+        });
+    }
+    let outcomes = crate::checks::outcomes(r, &p.head_sha);
+    for name in &r.opts.required_status_checks {
+        match outcomes.iter().find(|o| o.name == *name).map(|o| o.state) {
+            Some("SUCCESS") => {}
+            Some("FAILURE" | "ERROR") => return Some(format!("Required status check \"{name}\" is failing.")),
+            _ => return Some(format!("Required status check \"{name}\" is expected.")),
+        }
+    }
+    None
+}
+
+fn review_json(req: &ApiReq, r: &Repo, p: &Pull, v: &ReviewRec) -> Value {
+    let full = r.full_name();
+    let html = format!("{}/pull/{}#pullrequestreview-{}", req.base().repo_web(&full), p.number, v.id);
+    let pull_url = format!("{}/pulls/{}", req.base().repo_api(&full), p.number);
+    json!({
+        "id": v.id,
+        "node_id": json::node_id("PRR", v.id),
+        "user": json::person(req.base(), &v.user),
+        "body": v.body,
+        "state": v.state,
+        "html_url": html,
+        "pull_request_url": pull_url,
+        "author_association": if v.user.eq_ignore_ascii_case(&r.owner) { "OWNER" } else { "COLLABORATOR" },
+        "_links": { "html": { "href": html }, "pull_request": { "href": pull_url } },
+        "submitted_at": if v.state == "PENDING" { Value::Null } else { json!(json::ts(v.submitted_at)) },
+        "commit_id": v.commit_id,
+    })
+}
+
+/// `POST /repos/{owner}/{repo}/pulls/{number}/reviews` `{commit_id, body, event}`
+/// (<https://docs.github.com/en/rest/pulls/reviews#create-a-review-for-a-pull-request>): `event`
+/// `APPROVE`, `REQUEST_CHANGES` or `COMMENT` submits the review (states `APPROVED`,
+/// `CHANGES_REQUESTED`, `COMMENTED`); without one it stays `PENDING`. `REQUEST_CHANGES` and
+/// `COMMENT` need a `body`. The pull request's author cannot approve or request changes
+/// (422 `Can not approve your own pull request`). 200 with the review. Inline `comments` are not
+/// kept by this server.
+pub(crate) fn create_review(shared: &Shared, req: &ApiReq) -> ApiResult {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        commit_id: Option<String>,
+        body: Option<String>,
+        event: Option<String>,
+    }
+    let body: Body = req.json()?;
+    let state = match body.event.as_deref() {
+        None | Some("") => "PENDING",
+        Some("APPROVE") => "APPROVED",
+        Some("REQUEST_CHANGES") => "CHANGES_REQUESTED",
+        Some("COMMENT") => "COMMENTED",
+        Some(_) => {
+            return Err(ApiError::validation(vec![ApiError::field_error("PullRequestReview", "event", "invalid")]));
+        }
+    };
+    let text = body.body.unwrap_or_default();
+    if matches!(state, "CHANGES_REQUESTED" | "COMMENTED") && text.trim().is_empty() {
+        return Err(ApiError::validation(vec![ApiError::field_error("PullRequestReview", "body", "missing_field")]));
+    }
+    let user = req.ident().login();
+    let mut st = shared.lock();
+    let id = st.next_id();
+    let r = find_mut(&mut st, req)?;
+    refresh(r);
+    let number = number_param(req, "number")?;
+    let p = r.pull(number).ok_or_else(ApiError::not_found)?;
+    if p.user.eq_ignore_ascii_case(&user) && matches!(state, "APPROVED" | "CHANGES_REQUESTED") {
+        let what = if state == "APPROVED" { "approve" } else { "request changes on" };
+        let mut err = ApiError::invalid("Unprocessable Entity");
+        err.body["errors"] = json!([format!("Can not {what} your own pull request")]);
+        return Err(err);
+    }
+    let review = ReviewRec {
+        id: 4_000_000_000 + id,
+        user,
+        state: state.to_string(),
+        body: text,
+        commit_id: body.commit_id.unwrap_or_else(|| p.head_sha.clone()),
+        submitted_at: now(),
+    };
+    let p = r.pull_mut(number).ok_or_else(ApiError::not_found)?;
+    p.reviews.push(review.clone());
+    if state != "PENDING" {
+        p.requested_reviewers.retain(|u| !u.eq_ignore_ascii_case(&review.user));
+        p.updated_at = review.submitted_at;
+    }
+    let r = &*r;
+    Ok(Reply::ok(review_json(req, r, pull_of(r, req)?, &review)))
+}
+
+/// `GET /repos/{owner}/{repo}/pulls/{number}/reviews`: oldest first
+/// (<https://docs.github.com/en/rest/pulls/reviews#list-reviews-for-a-pull-request>).
+pub(crate) fn list_reviews(shared: &Shared, req: &ApiReq) -> ApiResult {
+    let st = shared.lock();
+    let r = find(&st, req)?;
+    let p = pull_of(r, req)?;
+    let items = p.reviews.iter().map(|v| review_json(req, r, p, v)).collect();
+    Ok(page_reply(req, items))
 }

@@ -162,6 +162,10 @@ fn api_router(shared: Arc<Shared>) -> Router {
         .route("/repos/{owner}/{repo}/pulls/{number}/merge", r(get(h(pulls::merge_status)).put(h(pulls::merge))))
         .route("/repos/{owner}/{repo}/pulls/{number}/commits", r(get(h(pulls::commits))))
         .route(
+            "/repos/{owner}/{repo}/pulls/{number}/reviews",
+            r(get(h(pulls::list_reviews)).post(h(pulls::create_review))),
+        )
+        .route(
             "/repos/{owner}/{repo}/pulls/{number}/requested_reviewers",
             r(get(h(pulls::get_reviewers)).post(h(pulls::request_reviewers)).delete(h(pulls::remove_reviewers))),
         )

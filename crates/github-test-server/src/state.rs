@@ -117,6 +117,20 @@ pub(crate) struct Pull {
     pub assignees: Vec<String>,
     pub auto_merge: Option<AutoMergeRec>,
     pub maintainer_can_modify: bool,
+    /// Submitted reviews, oldest first.
+    pub reviews: Vec<ReviewRec>,
+}
+
+/// A submitted pull request review (`POST /pulls/{n}/reviews` with an `event`).
+#[derive(Clone, Debug)]
+pub(crate) struct ReviewRec {
+    pub id: u64,
+    pub user: String,
+    /// `APPROVED`, `CHANGES_REQUESTED` or `COMMENTED`.
+    pub state: String,
+    pub body: String,
+    pub commit_id: String,
+    pub submitted_at: OffsetDateTime,
 }
 
 #[derive(Clone, Debug)]
@@ -451,6 +465,12 @@ impl Shared {
             _ => self.config.login.clone(),
         };
         st.tokens.insert(token.to_string(), Token { kind, login, expires_at, installation: None, repositories: None });
+    }
+
+    pub fn add_user_token(&self, token: &str, login: &str) {
+        let kind = TokenKind::Classic { scopes: vec!["repo".to_string()] };
+        let rec = Token { kind, login: login.to_string(), expires_at: None, installation: None, repositories: None };
+        self.lock().tokens.insert(token.to_string(), rec);
     }
 
     pub fn register_app(&self, app_id: u64, pem: &str, installation_id: u64, owner: &str) -> Result<(), String> {

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod auth;
 mod batch;
+mod pr_status;
 pub mod status;
 
 use std::collections::HashMap;
@@ -26,7 +27,7 @@ use self::auth::TokenSource;
 use super::{
     ApiUsage, CheckState, CheckVerdict, CommitInfo, CommitStatus, FileChange, Forge, ForgeError, ForgeResult,
     MergeMethod, MergeResult, NewPullRequest, NewRelease, PrState, PullRequest, PullRequestBatchItem,
-    PullRequestUpdate, Release, RemoteRepo, RepoId, Tag, WorkflowRun,
+    PullRequestStatus, PullRequestUpdate, Release, RemoteRepo, RepoId, Tag, WorkflowRun,
 };
 
 pub struct GithubForge {
@@ -485,6 +486,33 @@ fn pr_fields(update: &PullRequestUpdate) -> ForgeResult<serde_json::Map<String, 
     Ok(body)
 }
 
+/// A refused `PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge`, carrying GitHub's own words
+/// so that a caller can print `refused: <reason>` per repository
+/// (<https://docs.github.com/en/rest/pulls/pulls#merge-a-pull-request>):
+///
+/// - 405 `Pull Request is not mergeable` (conflicts, or already closed) and 409 `Head branch was
+///   modified. Review and try the merge again.` are [`ForgeError::Conflict`]: the pull request's
+///   state is in the way, and may change.
+/// - any other 405 (branch protection: `At least 1 approving review is required by reviewers
+///   with write access.`, `Required status check "ci" is expected.`; `Pull Request is still a
+///   draft`) and 422 are [`ForgeError::Invalid`]: GitHub refuses the merge as things stand.
+/// - 404 is [`ForgeError::NotFound`]; anything else [`ForgeError::Remote`].
+fn merge_refusal(resp: Response) -> ForgeError {
+    let status = resp.status;
+    let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+    let message = match body["message"].as_str().filter(|m| !m.is_empty()) {
+        Some(m) => m.to_string(),
+        None => format!("GitHub refused the merge (HTTP {status})"),
+    };
+    match status {
+        StatusCode::CONFLICT => ForgeError::Conflict(message),
+        StatusCode::METHOD_NOT_ALLOWED if message.contains("not mergeable") => ForgeError::Conflict(message),
+        StatusCode::METHOD_NOT_ALLOWED | StatusCode::UNPROCESSABLE_ENTITY => ForgeError::Invalid(message),
+        StatusCode::NOT_FOUND => ForgeError::NotFound(message),
+        _ => refusal(resp, Method::PUT, "/repos/{owner}/{repo}/pulls/{pull_number}/merge"),
+    }
+}
+
 /// The path (relative to the REST root) of the `rel="next"` link, if any.
 fn next_link(header: &str, endpoints: &api::Endpoints) -> Option<String> {
     header.split(',').find_map(|part| {
@@ -529,6 +557,15 @@ impl Forge for GithubForge {
     async fn missing_write_access(&self, repos: &[RepoId]) -> ForgeResult<Vec<RepoId>> {
         let push = self.push.lock().map(|m| m.clone()).unwrap_or_default();
         Ok(repos.iter().filter(|r| push.get(*r) == Some(&false)).cloned().collect())
+    }
+
+    /// One GraphQL query per 100 repositories (see `pr_status.rs`).
+    async fn pull_request_statuses(
+        &self,
+        repos: &[RepoId],
+        branch: &str,
+    ) -> Vec<(RepoId, ForgeResult<Vec<PullRequestStatus>>)> {
+        self.statuses_by_graphql(repos, branch).await
     }
 
     async fn list_repos(&self, owner: &str) -> ForgeResult<Vec<RemoteRepo>> {
@@ -1035,7 +1072,7 @@ impl Forge for GithubForge {
                 let v: Value = resp.json(route)?;
                 Ok(MergeResult { sha: v["sha"].as_str().unwrap_or_default().to_string() })
             }
-            Ok(resp) => Err(refusal(resp, Method::PUT, route)),
+            Ok(resp) => Err(merge_refusal(resp)),
             Err(ApiError::Ambiguous { cause, .. }) => {
                 let pr = self.get_pull_request(repo, number).await?;
                 match (pr.state, pr.merge_commit_sha) {
