@@ -60,6 +60,19 @@ impl Forge for DefaultPath<'_> {
     ) -> ForgeResult<String> {
         self.0.create_commit(repo, parent, changes, message).await
     }
+    async fn commit_on_branch(
+        &self,
+        repo: &RepoId,
+        branch: &str,
+        expected_head: &str,
+        changes: &[FileChange],
+        message: &str,
+    ) -> ForgeResult<String> {
+        self.0.commit_on_branch(repo, branch, expected_head, changes, message).await
+    }
+    async fn read_file(&self, repo: &RepoId, sha: &str, path: &str) -> ForgeResult<Option<Vec<u8>>> {
+        self.0.read_file(repo, sha, path).await
+    }
     async fn update_branch(&self, repo: &RepoId, branch: &str, sha: &str, force: bool) -> ForgeResult<()> {
         self.0.update_branch(repo, branch, sha, force).await
     }
