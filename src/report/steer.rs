@@ -182,34 +182,8 @@ pub fn merge_text(branch: &str, results: &[RepoResult<MergeOutcome>], dry_run: b
 }
 
 pub fn merge_json(branch: &str, results: &[RepoResult<MergeOutcome>], dry_run: bool) -> Value {
-    let n = |k: &str| results.iter().filter(|r| r.result.as_ref().is_ok_and(|o| o.key() == k)).count();
-    let entries: Vec<Value> = results
-        .iter()
-        .map(|r| match &r.result {
-            Ok(o) => {
-                let mut v = serde_json::to_value(o).unwrap_or_default();
-                v["repo"] = json!(r.repo.full_name());
-                v
-            }
-            Err(e) => json!({"repo": r.repo.full_name(), "action": "failed", "error": e}),
-        })
-        .collect();
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "command": "merge",
-        "campaign": {"branch": branch},
-        "dry_run": dry_run,
-        "summary": {
-            "repos": results.len(),
-            "merged": n("merged"),
-            "would_merge": n("would_merge"),
-            "auto_merge": n("auto_merge"),
-            "refused": n("refused"),
-            "skipped": n("skipped"),
-            "failed": results.iter().filter(|r| r.result.is_err()).count(),
-        },
-        "results": entries,
-    })
+    let keys = ["merged", "would_merge", "auto_merge", "refused", "skipped"];
+    outcome_json("merge", branch, results, dry_run, &keys, MergeOutcome::key)
 }
 
 fn close_detail(o: &CloseOutcome) -> String {
@@ -246,8 +220,12 @@ pub fn close_text(branch: &str, results: &[RepoResult<CloseOutcome>], dry_run: b
 }
 
 pub fn close_json(branch: &str, results: &[RepoResult<CloseOutcome>], dry_run: bool) -> Value {
-    let n = |k: &str| results.iter().filter(|r| r.result.as_ref().is_ok_and(|o| o.key() == k)).count();
-    let entries: Vec<Value> = results
+    outcome_json("close", branch, results, dry_run, &["closed", "would_close", "skipped"], CloseOutcome::key)
+}
+
+/// The `results` of an outcome list: each outcome's fields plus `repo`, or `action: failed`.
+fn outcome_results<T: serde::Serialize>(results: &[RepoResult<T>]) -> Vec<Value> {
+    results
         .iter()
         .map(|r| match &r.result {
             Ok(o) => {
@@ -257,19 +235,32 @@ pub fn close_json(branch: &str, results: &[RepoResult<CloseOutcome>], dry_run: b
             }
             Err(e) => json!({"repo": r.repo.full_name(), "action": "failed", "error": e}),
         })
-        .collect();
+        .collect()
+}
+
+/// The envelope of a command that acts on a campaign (`merge`, `close`): `summary` counts each
+/// `keys` entry (by `key_of`) plus `repos` and `failed`.
+fn outcome_json<T: serde::Serialize>(
+    command: &str,
+    branch: &str,
+    results: &[RepoResult<T>],
+    dry_run: bool,
+    keys: &[&str],
+    key_of: impl Fn(&T) -> &'static str,
+) -> Value {
+    let mut summary = serde_json::Map::new();
+    summary.insert("repos".into(), json!(results.len()));
+    for k in keys {
+        let n = results.iter().filter(|r| r.result.as_ref().is_ok_and(|o| key_of(o) == *k)).count();
+        summary.insert((*k).into(), json!(n));
+    }
+    summary.insert("failed".into(), json!(results.iter().filter(|r| r.result.is_err()).count()));
     json!({
         "schema_version": SCHEMA_VERSION,
-        "command": "close",
+        "command": command,
         "campaign": {"branch": branch},
         "dry_run": dry_run,
-        "summary": {
-            "repos": results.len(),
-            "closed": n("closed"),
-            "would_close": n("would_close"),
-            "skipped": n("skipped"),
-            "failed": results.iter().filter(|r| r.result.is_err()).count(),
-        },
-        "results": entries,
+        "summary": summary,
+        "results": outcome_results(results),
     })
 }
