@@ -537,3 +537,37 @@ async fn status_merge_and_close_on_github() {
     assert_eq!(doc["summary"]["closed_by_convoy"], 1, "{doc}");
     assert_eq!(doc["summary"]["open"], 1, "{doc}");
 }
+
+/// A two-wave rollout through the real client against the test server: the pilot is applied, its
+/// gate holds until its PR is merged (checks set green, `merge --wave pilot`), then the rest is
+/// applied and its `opened` gate passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rollout_advances_wave_by_wave_on_github() {
+    let gh = org(3).await;
+    gh.manifest(
+        &gh.server.api_url(),
+        "",
+        "merge_method = \"squash\"\n\n[[wave]]\nname = \"pilot\"\nrepos = [\"svc-00\"]\n\n[[wave]]\nname = \"rest\"\nrest = true\nrequire = \"opened\"\n",
+    );
+    let env = [("GITHUB_TOKEN", TOKEN), ("CONVOY_NOW", "2026-11-29T10:00:00Z")];
+    let out = gh.convoy(&["rollout", "advance", "-q"], &env).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!((gh.open_prs("svc-00"), gh.open_prs("svc-01"), gh.open_prs("svc-02")), (1, 0, 0), "{out:?}");
+
+    let out = gh.convoy(&["rollout", "advance", "-q"], &env).await;
+    assert!(out.stdout.contains("waiting: wave `pilot` waits: acme/svc-00: PR #1 is not merged"), "{out:?}");
+    assert_eq!(gh.open_prs("svc-01"), 0);
+
+    let set = gh.convoy(&["forge", "set-status", "-q", "--repo", "svc-00", "--state", "success"], &env).await;
+    assert_eq!(set.code, 0, "{set:?}");
+    let merge = gh.convoy(&["merge", "-q", "--wave", "pilot"], &env).await;
+    assert!(row(&merge.stdout, "acme/svc-00").starts_with("acme/svc-00 merged PR #1"), "{merge:?}");
+
+    let out = gh.convoy(&["rollout", "advance", "-q"], &env).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!((gh.open_prs("svc-01"), gh.open_prs("svc-02")), (1, 1), "{out:?}");
+    let status = gh.convoy(&["rollout", "status"], &env).await;
+    assert!(row(&status.stdout, "pilot").starts_with("pilot passed 1/1 0 1 0"), "{status:?}");
+    assert!(row(&status.stdout, "rest").starts_with("rest passed 2/2 2 0 0"), "{status:?}");
+    assert!(status.stdout.contains("done: every wave is applied and its gate passed"), "{status:?}");
+}
