@@ -22,7 +22,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
-use super::body::{parse_siblings, with_siblings};
+use super::body::{parse_merged, parse_siblings, with_siblings};
 use super::{CampaignId, RepoPlan, RepoResult, Session};
 use crate::change::FileDiff;
 use crate::forge::{
@@ -80,6 +80,9 @@ struct Pass1 {
     title: String,
     body: String,
     notes: Vec<String>,
+    /// The repository's newest campaign PR, when it is merged and none is open: it stays in the
+    /// sibling list, marked merged, so reviewers see the campaign's progress.
+    merged: Option<u64>,
 }
 
 fn context(session: &Session) -> Arc<ApplyContext> {
@@ -196,20 +199,29 @@ async fn finish(
 ) -> Vec<RepoResult<ApplyOutcome>> {
     // Pass 2: the sibling list. Siblings this run did not settle (filtered out with --repo, or
     // failed before their PR could be looked at) keep what the PR bodies listed before.
+    // Merged PRs stay listed, marked merged.
     let mut siblings: BTreeMap<RepoId, u64> = BTreeMap::new();
+    let mut merged: std::collections::BTreeSet<RepoId> = Default::default();
     let in_run: std::collections::BTreeSet<RepoId> =
         results.iter().filter(|r| r.result.is_ok()).map(|r| r.repo.clone()).collect();
     for r in &results {
         if let Ok(p) = &r.result {
             if let Some(pr) = &p.pr {
+                let was_merged = parse_merged(&pr.body);
                 for (repo, number) in parse_siblings(&pr.body) {
                     if !in_run.contains(&repo) {
+                        if was_merged.contains(&repo) {
+                            merged.insert(repo.clone());
+                        }
                         siblings.insert(repo, number);
                     }
                 }
             }
             if let Some(n) = p.action.open_pr() {
                 siblings.insert(r.repo.clone(), n);
+            } else if let Some(n) = p.merged {
+                siblings.insert(r.repo.clone(), n);
+                merged.insert(r.repo.clone());
             }
         }
     }
@@ -222,7 +234,7 @@ async fn finish(
     for RepoResult { repo, result } in results {
         match result {
             Ok(p) => {
-                let update = ctx.second_update(&repo, &p, &siblings);
+                let update = ctx.second_update(&repo, &p, &siblings, &merged);
                 let slot = update.map(|(pr, update)| {
                     items.push(PullRequestBatchItem { repo: repo.clone(), pr, update });
                     items.len() - 1
@@ -378,8 +390,16 @@ impl ApplyContext {
         let closed_by_person =
             prs.first().filter(|p| p.state == PrState::Closed && !p.body.contains(CLOSED_BY_CONVOY)).cloned();
         let mut notes = Vec::new();
-        let nothing =
-            |action, notes| Pass1 { action, files: 0, pr: None, title: String::new(), body: String::new(), notes };
+        let merged = prs.first().filter(|p| p.state == PrState::Merged && open.is_none()).map(|p| p.number);
+        let nothing = |action, notes| Pass1 {
+            action,
+            files: 0,
+            pr: None,
+            title: String::new(),
+            body: String::new(),
+            notes,
+            merged,
+        };
 
         if plan.files.is_empty() {
             return Ok(match open {
@@ -458,7 +478,7 @@ impl ApplyContext {
         let changes = || plan.files.iter().map(FileDiff::to_change).collect::<Vec<_>>();
         let new_pr = || NewPullRequest {
             title: plan.title.clone(),
-            body: with_siblings(&plan.body, self.campaign.branch(), &[], repo),
+            body: with_siblings(&plan.body, self.campaign.branch(), &[], repo, &Default::default()),
             head: self.campaign.branch().to_string(),
             base: plan.base_branch.clone(),
             draft: self.draft,
@@ -500,7 +520,15 @@ impl ApplyContext {
                 } else {
                     ApplyAction::Updated { number: pr.number, url: pr.url.clone(), pushed: !up_to_date }
                 };
-                Ok(Pass1 { action, files, title: plan.title.clone(), body: plan.body.clone(), pr: Some(pr), notes })
+                Ok(Pass1 {
+                    action,
+                    files,
+                    title: plan.title.clone(),
+                    body: plan.body.clone(),
+                    pr: Some(pr),
+                    notes,
+                    merged: None,
+                })
             }
             None => {
                 // Asked to reopen a PR a person closed: reopen that one (its discussion stays),
@@ -519,7 +547,7 @@ impl ApplyContext {
                             let action =
                                 ApplyAction::Updated { number: pr.number, url: pr.url.clone(), pushed: !up_to_date };
                             let (title, body) = (plan.title.clone(), plan.body.clone());
-                            return Ok(Pass1 { action, files, title, body, pr: Some(pr), notes });
+                            return Ok(Pass1 { action, files, title, body, pr: Some(pr), notes, merged: None });
                         }
                         Err(e) => {
                             tracing::info!(%repo, "PR #{} cannot be reopened ({e}); opening a new one", closed.number)
@@ -546,7 +574,15 @@ impl ApplyContext {
             tracing::info!(%repo, "auto-merge not enabled: the repository does not allow it");
         }
         let action = ApplyAction::Opened { number: pr.number, url: pr.url.clone() };
-        Ok(Pass1 { action, files, title: plan.title.clone(), body: plan.body.clone(), pr: Some(pr), notes })
+        Ok(Pass1 {
+            action,
+            files,
+            title: plan.title.clone(),
+            body: plan.body.clone(),
+            pr: Some(pr),
+            notes,
+            merged: None,
+        })
     }
 
     /// Pass 2's update of one repository's open PR: the sibling list, and the title, labels and
@@ -556,9 +592,10 @@ impl ApplyContext {
         repo: &RepoId,
         p: &Pass1,
         siblings: &[(RepoId, u64)],
+        merged: &std::collections::BTreeSet<RepoId>,
     ) -> Option<(PullRequest, PullRequestUpdate)> {
         let pr = p.pr.as_ref()?;
-        let body = with_siblings(&p.body, self.campaign.branch(), siblings, repo);
+        let body = with_siblings(&p.body, self.campaign.branch(), siblings, repo, merged);
         let mut labels = pr.labels.clone();
         for l in &self.labels {
             if !labels.contains(l) {

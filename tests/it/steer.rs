@@ -108,6 +108,15 @@ fn merge_takes_green_mergeable_prs_and_says_why_it_leaves_the_others() {
     assert_eq!(doc["summary"]["refused"], 2);
     let api = doc["results"].as_array().unwrap().iter().find(|r| r["repo"] == "acme/api").unwrap().clone();
     assert_eq!(api["action"], "skipped");
+
+    // The campaign goes on (its title changes): the other PRs keep the merged one listed.
+    let manifest = std::fs::read_to_string(org.path().join("org.toml")).unwrap();
+    org.manifest(&format!("{manifest}title = \"ci: one workflow\"\n"));
+    let out = org.convoy(&["apply", "-q"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let body = org.pulls("docs")[0]["body"].as_str().unwrap().to_string();
+    assert!(body.contains("- acme/api#1 (merged)\n"), "{body}");
+    assert!(body.contains("- acme/docs#1 (this pull request)\n"), "{body}");
 }
 
 #[test]
