@@ -282,6 +282,8 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
         Command::Apply { select, offline, reopen } => {
             let mut session = manifest_campaign(open(cli, select, Depth::Keep).await?);
             session.manifest.model.campaign.reopen_closed |= *reopen;
+            let branch = session.campaign.branch().to_string();
+            journaled(&mut session, &branch).await?;
             apply(cli, session, *offline).await
         }
         Command::Status(args) => steer::status(cli, args).await,
@@ -454,6 +456,34 @@ async fn auth_status(cli: &Cli, purpose: crate::forge::github::status::Purpose) 
 
 fn all_ok<T>(results: &[RepoResult<T>]) -> bool {
     results.iter().all(|r| r.result.is_ok())
+}
+
+/// The run identity recorded in journals and claims: `CONVOY_RUN_ID`, else `GITHUB_RUN_ID`, else
+/// this process.
+fn run_id() -> String {
+    std::env::var(crate::env_vars::CONVOY_RUN_ID)
+        .or_else(|_| std::env::var(crate::env_vars::GITHUB_RUN_ID))
+        .unwrap_or_else(|_| format!("pid-{}-{}", std::process::id(), crate::clock::now().unix_timestamp()))
+}
+
+/// Put every forge write of this run of `campaign` on the campaign's journal (beside the
+/// manifest, `.convoy/campaigns/<slug>/journal.jsonl`): the session's forge is wrapped in
+/// [`crate::journal::forge::JournaledForge`]. A journal that fails verification stops the run
+/// before anything is written.
+async fn journaled(session: &mut Session, campaign: &str) -> Result<(), Failure> {
+    use crate::journal::{Campaign, Journal, LocalStore, SystemClock};
+    let id = Campaign::new(campaign).map_err(|e| Failure::usage(e.to_string()))?;
+    let store = LocalStore::new(&session.manifest.dir, &id);
+    let (journal, torn) = Journal::open(store, std::sync::Arc::new(SystemClock), run_id())
+        .await
+        .map_err(|e| Failure::run(format!("the journal of campaign `{campaign}`: {e}")))?;
+    if let Some(t) = torn {
+        eprintln!(
+            "warning: the journal of campaign `{campaign}` ended in a torn line (a crash mid-write); it was cut away: {t:?}"
+        );
+    }
+    session.forge = std::sync::Arc::new(crate::journal::forge::JournaledForge::new(session.forge.clone(), journal));
+    Ok(())
 }
 
 fn load_manifest(cli: &Cli) -> Result<manifest::Manifest, Failure> {

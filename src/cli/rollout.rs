@@ -197,7 +197,11 @@ async fn advance(cli: &Cli, args: &AdvanceArgs) -> Result<bool, Failure> {
     let claim = if args.dry_run { None } else { Some(take_claim(&r)?) };
     // Read the state again under the claim: a run that finished just before may have moved it.
     r.state = RolloutState::load(&r.state_path, r.session.campaign.branch()).map_err(Failure::run)?;
-    let result = advance_claimed(cli, args, r).await;
+    let branch = r.session.campaign.branch().to_string();
+    let result = match if args.dry_run { Ok(()) } else { super::journaled(&mut r.session, &branch).await } {
+        Ok(()) => advance_claimed(cli, args, r).await,
+        Err(e) => Err(e),
+    };
     if let Some((store, claim)) = claim
         && let Err(e) = store.release_sync(&claim)
     {
@@ -213,9 +217,7 @@ fn take_claim(r: &Rollout) -> Result<(crate::journal::LocalStore, crate::journal
     use crate::journal::{Campaign, ClaimRequest, LocalStore};
     let campaign = Campaign::new(r.session.campaign.branch()).map_err(|e| Failure::usage(e.to_string()))?;
     let store = LocalStore::new(&r.session.manifest.dir, &campaign);
-    let run = std::env::var(crate::env_vars::CONVOY_RUN_ID)
-        .or_else(|_| std::env::var(crate::env_vars::GITHUB_RUN_ID))
-        .unwrap_or_else(|_| format!("pid-{}-{}", std::process::id(), crate::clock::now().unix_timestamp()));
+    let run = super::run_id();
     let request = ClaimRequest::for_this_process(run, std::time::Duration::from_secs(30 * 60));
     match store.claim_sync(&request, crate::clock::now()) {
         Ok(acquired) => {

@@ -134,7 +134,10 @@ pub async fn status(cli: &Cli, args: &StatusArgs) -> Result<bool, Failure> {
 }
 
 pub async fn merge(cli: &Cli, args: &MergeArgs) -> Result<bool, Failure> {
-    let (session, campaign) = session(cli, &args.campaign).await?;
+    let (mut session, campaign) = session(cli, &args.campaign).await?;
+    if !args.dry_run {
+        super::journaled(&mut session, campaign.branch()).await?;
+    }
     let mut statuses = read(&session, &campaign).await;
     if let Some(wave) = &args.wave {
         let waves = crate::campaign::rollout::waves(&session.manifest, &session.selection);
@@ -159,7 +162,10 @@ pub async fn merge(cli: &Cli, args: &MergeArgs) -> Result<bool, Failure> {
 }
 
 pub async fn close(cli: &Cli, args: &CloseArgs) -> Result<bool, Failure> {
-    let (session, campaign) = session(cli, &args.campaign).await?;
+    let (mut session, campaign) = session(cli, &args.campaign).await?;
+    if !args.dry_run {
+        super::journaled(&mut session, campaign.branch()).await?;
+    }
     let statuses = read(&session, &campaign).await;
     let results =
         steer::close(session.forge.clone(), campaign.branch(), statuses, args.delete_branch, args.dry_run).await;

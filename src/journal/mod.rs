@@ -81,6 +81,7 @@
 
 pub mod claim;
 pub mod entry;
+pub mod forge;
 mod local;
 mod state_branch;
 pub mod verify;

@@ -139,3 +139,28 @@ fn close_marks_prs_closed_by_convoy_and_can_delete_the_branch() {
     let again = org.convoy(&["close", "--repo", "api"]);
     assert_eq!(row(&again.stdout, "acme/api"), "acme/api nothing to close: PR #1 is closed by convoy");
 }
+
+/// Every forge write of `apply`, `merge` and `close` is on the campaign's journal, an intent
+/// before and an outcome after, and the journal verifies.
+#[test]
+fn apply_merge_and_close_write_the_campaign_journal() {
+    let org = applied();
+    org.convoy(&["forge", "set-status", "-q", "--repo", "api", "--state", "success"]);
+    assert_eq!(org.convoy(&["merge", "-q"]).code, 0);
+    assert_eq!(org.convoy(&["close", "-q", "--repo", "web"]).code, 0);
+    let text = std::fs::read_to_string(org.path().join(".convoy/campaigns/convoy~ci/journal.jsonl")).unwrap();
+    let entries: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let ops = |t: &str| entries.iter().filter(|e| e["kind"] == "intent" && e["op"]["type"] == t).count();
+    assert_eq!(ops("pr_open"), 3, "one per repository's first PR: {text}");
+    assert_eq!(ops("pr_merge"), 1, "{text}");
+    assert_eq!(ops("pr_close"), 1, "{text}");
+    let intents = entries.iter().filter(|e| e["kind"] == "intent").count();
+    let outcomes = entries.iter().filter(|e| e["kind"] == "outcome").count();
+    assert_eq!(intents, outcomes, "every intent has its outcome: {text}");
+    let merged = entries
+        .iter()
+        .find(|e| e["kind"] == "outcome" && e["result"]["ok"]["sha"].is_string() && e["result"]["ok"]["pr"] == 1);
+    assert!(merged.is_some(), "{text}");
+    let verify = org.convoy(&["journal", "verify"]);
+    assert_eq!(verify.code, 0, "{verify:?}");
+}
