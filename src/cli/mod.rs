@@ -461,9 +461,50 @@ fn all_ok<T>(results: &[RepoResult<T>]) -> bool {
 /// The run identity recorded in journals and claims: `CONVOY_RUN_ID`, else `GITHUB_RUN_ID`, else
 /// this process.
 fn run_id() -> String {
-    std::env::var(crate::env_vars::CONVOY_RUN_ID)
-        .or_else(|_| std::env::var(crate::env_vars::GITHUB_RUN_ID))
-        .unwrap_or_else(|_| format!("pid-{}-{}", std::process::id(), crate::clock::now().unix_timestamp()))
+    static RUN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| {
+        std::env::var(crate::env_vars::CONVOY_RUN_ID)
+            .or_else(|_| std::env::var(crate::env_vars::GITHUB_RUN_ID))
+            .unwrap_or_else(|_| format!("pid-{}-{}", std::process::id(), crate::clock::now().unix_timestamp()))
+    })
+    .clone()
+}
+
+/// How long a run waits for another run of the same campaign to give its claim back before it
+/// gives up (exit 3).
+const CLAIM_WAIT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Take the campaign's claim for this run, waiting while another live run holds it (two
+/// `apply`s at once: the second waits, then converges on what the first did).
+async fn claim_or_wait(store: &crate::journal::LocalStore, campaign: &str) -> Result<crate::journal::Claim, Failure> {
+    use crate::journal::{ClaimRequest, JournalError};
+    let request = ClaimRequest::for_this_process(run_id(), std::time::Duration::from_secs(30 * 60));
+    let started = std::time::Instant::now();
+    let mut said = false;
+    loop {
+        match store.claim_sync(&request, crate::clock::now()) {
+            Ok(acquired) => {
+                if let Some(old) = &acquired.took_over {
+                    eprintln!(
+                        "warning: took over the expired claim of run {} ({}@{}, pid {}) on campaign `{campaign}`",
+                        old.run, old.holder, old.host, old.pid
+                    );
+                }
+                return Ok(acquired.claim);
+            }
+            Err(e @ JournalError::ClaimHeld { .. }) => {
+                if started.elapsed() >= CLAIM_WAIT {
+                    return Err(Failure { code: 3, text: e.to_string(), diagnostics: None });
+                }
+                if !said {
+                    eprintln!("waiting: {e}");
+                    said = true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(Failure::run(e.to_string())),
+        }
+    }
 }
 
 /// Put every forge write of this run of `campaign` on the campaign's journal (beside the
@@ -473,16 +514,30 @@ fn run_id() -> String {
 async fn journaled(session: &mut Session, campaign: &str) -> Result<(), Failure> {
     use crate::journal::{Campaign, Journal, LocalStore, SystemClock};
     let id = Campaign::new(campaign).map_err(|e| Failure::usage(e.to_string()))?;
+    // One run writes a campaign's journal at a time: the claim, held until the forge is dropped.
+    let claim_store = LocalStore::new(&session.manifest.dir, &id);
+    let claim = claim_or_wait(&claim_store, campaign).await?;
+    let release = move || {
+        if let Err(e) = claim_store.release_sync(&claim) {
+            tracing::warn!("could not give the campaign's claim back: {e}");
+        }
+    };
     let store = LocalStore::new(&session.manifest.dir, &id);
-    let (journal, torn) = Journal::open(store, std::sync::Arc::new(SystemClock), run_id())
-        .await
-        .map_err(|e| Failure::run(format!("the journal of campaign `{campaign}`: {e}")))?;
+    let (journal, torn) = match Journal::open(store, std::sync::Arc::new(SystemClock), run_id()).await {
+        Ok(opened) => opened,
+        Err(e) => {
+            release();
+            return Err(Failure::run(format!("the journal of campaign `{campaign}`: {e}")));
+        }
+    };
     if let Some(t) = torn {
         eprintln!(
             "warning: the journal of campaign `{campaign}` ended in a torn line (a crash mid-write); it was cut away: {t:?}"
         );
     }
-    session.forge = std::sync::Arc::new(crate::journal::forge::JournaledForge::new(session.forge.clone(), journal));
+    session.forge = std::sync::Arc::new(
+        crate::journal::forge::JournaledForge::new(session.forge.clone(), journal).on_drop(release),
+    );
     Ok(())
 }
 

@@ -24,11 +24,21 @@ use crate::forge::{
 pub struct JournaledForge<S: JournalStore + Send + Sync + 'static> {
     inner: Arc<dyn Forge>,
     journal: Mutex<Journal<S>>,
+    /// Run when the forge is dropped at the end of the command: gives the campaign's claim back.
+    on_drop: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 impl<S: JournalStore + Send + Sync + 'static> JournaledForge<S> {
     pub fn new(inner: Arc<dyn Forge>, journal: Journal<S>) -> Self {
-        JournaledForge { inner, journal: Mutex::new(journal) }
+        JournaledForge { inner, journal: Mutex::new(journal), on_drop: std::sync::Mutex::new(None) }
+    }
+
+    /// Run `f` when this forge is dropped (the run is over).
+    pub fn on_drop(self, f: impl FnOnce() + Send + 'static) -> Self {
+        if let Ok(mut slot) = self.on_drop.lock() {
+            *slot = Some(Box::new(f));
+        }
+        self
     }
 
     async fn intent(&self, op: Op) -> ForgeResult<u64> {
@@ -44,6 +54,14 @@ impl<S: JournalStore + Send + Sync + 'static> JournaledForge<S> {
         };
         if let Err(e) = self.journal.lock().await.outcome(of, outcome).await {
             tracing::warn!("could not journal the outcome of step {of}: {e}");
+        }
+    }
+}
+
+impl<S: JournalStore + Send + Sync + 'static> Drop for JournaledForge<S> {
+    fn drop(&mut self) {
+        if let Some(f) = self.on_drop.get_mut().ok().and_then(Option::take) {
+            f();
         }
     }
 }
