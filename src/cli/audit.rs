@@ -153,6 +153,8 @@ pub async fn audit(cli: &Cli, args: &AuditArgs) -> Result<bool, Failure> {
         let pins = crate::policy::pins::resolve(session.forge.as_ref(), &wanted).await;
         session.producers = vec![Box::new(PolicyFixes::new(policy, pins))];
         return if args.apply {
+            let branch = session.campaign.branch().to_string();
+            super::journaled(&mut session, &branch).await?;
             super::apply_fetched(cli, session, fetched).await
         } else {
             super::plan_fetched(cli, session, fetched)

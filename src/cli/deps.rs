@@ -199,6 +199,8 @@ async fn align_command(cli: &Cli, args: &AlignArgs) -> Result<bool, Failure> {
     session.forge.scope_to(&ids).await;
     fetched.retain(|r| written.contains(&r.repo));
     let done = if args.apply {
+        let branch = session.campaign.branch().to_string();
+        super::journaled(&mut session, &branch).await?;
         super::apply_fetched(cli, session, fetched).await?
     } else {
         super::plan_fetched(cli, session, fetched)?

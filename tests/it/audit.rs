@@ -208,6 +208,9 @@ fn fixes_flow_into_a_campaign_of_their_own() {
     assert!(org.pulls("status").is_empty(), "a plan writes nothing");
 
     let out = org.convoy(&["audit", "--fix", "--apply", "--repo", "status"]);
+    let journal = org.path().join(".convoy/campaigns/convoy~policy-fixes/journal.jsonl");
+    let journal = std::fs::read_to_string(&journal).unwrap_or_default();
+    assert!(journal.contains(r#""type":"pr_open""#), "the fix campaign's writes are journaled: {journal}");
     assert_eq!(out.code, 0, "{out:?}");
     let prs = org.pulls("status");
     assert_eq!(prs.len(), 1, "{prs:?}");
