@@ -143,7 +143,7 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<bool, DemoError> {
     if let Some(last) = ids.last().cloned().filter(|_| ids.len() > 1) {
         say(format!("\n$ convoy close --repo {}", last.name));
         let one = read(vec![last.clone()]).await;
-        let closed = crate::campaign::steer::close(session.forge.clone(), &branch, one, false, false).await;
+        let closed = crate::campaign::steer::close(session.forge.as_ref(), &branch, one, false, false).await;
         steered &= all_ok(&closed);
         say(crate::report::steer::close_text(&branch, &closed, false).trim_end().to_string());
         say("\n$ convoy status".into());

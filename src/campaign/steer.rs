@@ -7,8 +7,6 @@
 //! report one result per repository; a refusal by the forge (branch protection, a conflict) is
 //! that repository's result, never the run's.
 
-use std::sync::Arc;
-
 use serde::Serialize;
 
 use super::RepoResult;
@@ -354,7 +352,7 @@ impl CloseOutcome {
 /// Close the campaign's open pull requests (marked [`CLOSED_BY_CONVOY`] so `status` and `apply`
 /// tell them from a person's), and with `delete_branch` delete the campaign branch.
 pub async fn close(
-    forge: Arc<dyn Forge>,
+    forge: &dyn Forge,
     branch: &str,
     statuses: Vec<RepoResult<RepoStatus>>,
     delete_branch: bool,
@@ -364,7 +362,7 @@ pub async fn close(
     for RepoResult { repo, result } in statuses {
         let result = match result {
             Err(e) => Err(e),
-            Ok(st) => close_one(forge.as_ref(), &repo, branch, &st, delete_branch, dry_run).await,
+            Ok(st) => close_one(forge, &repo, branch, &st, delete_branch, dry_run).await,
         };
         out.push(RepoResult { repo, result });
     }

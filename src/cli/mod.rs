@@ -470,13 +470,18 @@ fn run_id() -> String {
     .clone()
 }
 
-/// How long a run waits for another run of the same campaign to give its claim back before it
-/// gives up (exit 3).
+/// How long a journaled run waits for another run of the same campaign to give its claim back
+/// before it gives up (exit 3).
 const CLAIM_WAIT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
-/// Take the campaign's claim for this run, waiting while another live run holds it (two
-/// `apply`s at once: the second waits, then converges on what the first did).
-async fn claim_or_wait(store: &crate::journal::LocalStore, campaign: &str) -> Result<crate::journal::Claim, Failure> {
+/// Take the campaign's claim for this run, waiting up to `wait` while another live run holds it
+/// (two `apply`s at once: the second waits, then converges on what the first did), then exit 3
+/// naming the holder. An expired claim is taken over with a warning.
+async fn claim_or_wait(
+    store: &crate::journal::LocalStore,
+    campaign: &str,
+    wait: std::time::Duration,
+) -> Result<crate::journal::Claim, Failure> {
     use crate::journal::{ClaimRequest, JournalError};
     let request = ClaimRequest::for_this_process(run_id(), std::time::Duration::from_secs(30 * 60));
     let started = std::time::Instant::now();
@@ -493,7 +498,7 @@ async fn claim_or_wait(store: &crate::journal::LocalStore, campaign: &str) -> Re
                 return Ok(acquired.claim);
             }
             Err(e @ JournalError::ClaimHeld { .. }) => {
-                if started.elapsed() >= CLAIM_WAIT {
+                if started.elapsed() >= wait {
                     return Err(Failure { code: 3, text: e.to_string(), diagnostics: None });
                 }
                 if !said {
@@ -516,7 +521,7 @@ async fn journaled(session: &mut Session, campaign: &str) -> Result<(), Failure>
     let id = Campaign::new(campaign).map_err(|e| Failure::usage(e.to_string()))?;
     // One run writes a campaign's journal at a time: the claim, held until the forge is dropped.
     let claim_store = LocalStore::new(&session.manifest.dir, &id);
-    let claim = claim_or_wait(&claim_store, campaign).await?;
+    let claim = claim_or_wait(&claim_store, campaign, CLAIM_WAIT).await?;
     let release = move || {
         if let Err(e) = claim_store.release_sync(&claim) {
             tracing::warn!("could not give the campaign's claim back: {e}");

@@ -194,7 +194,7 @@ async fn advance(cli: &Cli, args: &AdvanceArgs) -> Result<bool, Failure> {
         return Err(Failure::run("some repositories could not be read; nothing was advanced"));
     }
     // One `advance` (or `approve`, `resume`) of a campaign at a time: the claim.
-    let claim = if args.dry_run { None } else { Some(take_claim(&r)?) };
+    let claim = if args.dry_run { None } else { Some(take_claim(&r).await?) };
     // Read the state again under the claim: a run that finished just before may have moved it.
     r.state = RolloutState::load(&r.state_path, r.session.campaign.branch()).map_err(Failure::run)?;
     let branch = r.session.campaign.branch().to_string();
@@ -211,29 +211,15 @@ async fn advance(cli: &Cli, args: &AdvanceArgs) -> Result<bool, Failure> {
 }
 
 /// The campaign's exclusive claim (`.convoy/campaigns/<slug>/claim.json`), held for the run.
-/// A live claim of another run is an error naming it; an expired one is taken over with a
-/// warning.
-fn take_claim(r: &Rollout) -> Result<(crate::journal::LocalStore, crate::journal::Claim), Failure> {
-    use crate::journal::{Campaign, ClaimRequest, LocalStore};
-    let campaign = Campaign::new(r.session.campaign.branch()).map_err(|e| Failure::usage(e.to_string()))?;
+/// Unlike `apply`, `advance` does not wait: a live claim of another run is exit 3 at once,
+/// naming it (a schedule runs it again later); an expired one is taken over with a warning.
+async fn take_claim(r: &Rollout) -> Result<(crate::journal::LocalStore, crate::journal::Claim), Failure> {
+    use crate::journal::{Campaign, LocalStore};
+    let branch = r.session.campaign.branch();
+    let campaign = Campaign::new(branch).map_err(|e| Failure::usage(e.to_string()))?;
     let store = LocalStore::new(&r.session.manifest.dir, &campaign);
-    let run = super::run_id();
-    let request = ClaimRequest::for_this_process(run, std::time::Duration::from_secs(30 * 60));
-    match store.claim_sync(&request, crate::clock::now()) {
-        Ok(acquired) => {
-            if let Some(old) = &acquired.took_over {
-                eprintln!(
-                    "warning: took over the expired claim of run {} ({}@{}, pid {})",
-                    old.run, old.holder, old.host, old.pid
-                );
-            }
-            Ok((store, acquired.claim))
-        }
-        Err(e @ crate::journal::JournalError::ClaimHeld { .. }) => {
-            Err(Failure { code: 3, text: e.to_string(), diagnostics: None })
-        }
-        Err(e) => Err(Failure::run(e.to_string())),
-    }
+    let claim = super::claim_or_wait(&store, branch, std::time::Duration::ZERO).await?;
+    Ok((store, claim))
 }
 
 async fn advance_claimed(cli: &Cli, args: &AdvanceArgs, mut r: Rollout) -> Result<bool, Failure> {
@@ -280,7 +266,7 @@ async fn advance_claimed(cli: &Cli, args: &AdvanceArgs, mut r: Rollout) -> Resul
                     .filter(|s| s.result.as_ref().is_ok_and(|s| s.state == steer::PrView::Merged))
                     .map(|s| s.repo.full_name())
                     .collect();
-                let closed = steer::close(r.session.forge.clone(), &branch, statuses, true, false).await;
+                let closed = steer::close(r.session.forge.as_ref(), &branch, statuses, true, false).await;
                 for c in &closed {
                     match &c.result {
                         Ok(steer::CloseOutcome::Closed { number, .. }) => {

@@ -102,23 +102,26 @@ async fn session(cli: &Cli, args: &CampaignArgs) -> Result<(Session, CampaignId)
     Ok((session, campaign))
 }
 
-/// The campaign's reading, each row with its wave (when `[[wave]]`s are configured).
-async fn read(session: &Session, campaign: &CampaignId) -> Vec<crate::campaign::RepoResult<steer::RepoStatus>> {
+/// The campaign's reading, each row with its wave (when `[[wave]]`s are configured), and the waves.
+async fn read(
+    session: &Session,
+    campaign: &CampaignId,
+) -> (Vec<crate::campaign::RepoResult<steer::RepoStatus>>, Vec<crate::campaign::rollout::WavePlan>) {
     let repos: Vec<_> = session.targets().iter().map(|t| t.repo.id.clone()).collect();
-    let waves =
-        crate::campaign::rollout::wave_of(&crate::campaign::rollout::waves(&session.manifest, &session.selection));
+    let waves = crate::campaign::rollout::waves(&session.manifest, &session.selection);
+    let wave_of = crate::campaign::rollout::wave_of(&waves);
     let mut results = steer::read(session.forge.as_ref(), &repos, campaign.branch()).await;
     for r in &mut results {
         if let Ok(s) = &mut r.result {
-            s.wave = waves.get(&r.repo).cloned();
+            s.wave = wave_of.get(&r.repo).cloned();
         }
     }
-    results
+    (results, waves)
 }
 
 pub async fn status(cli: &Cli, args: &StatusArgs) -> Result<bool, Failure> {
     let (session, campaign) = session(cli, &args.campaign).await?;
-    let results = read(&session, &campaign).await;
+    let (results, _) = read(&session, &campaign).await;
     let branch = campaign.to_string();
     let skipped = &session.selection.skipped;
     session.forge.persist_cache();
@@ -138,9 +141,8 @@ pub async fn merge(cli: &Cli, args: &MergeArgs) -> Result<bool, Failure> {
     if !args.dry_run {
         super::journaled(&mut session, campaign.branch()).await?;
     }
-    let mut statuses = read(&session, &campaign).await;
+    let (mut statuses, waves) = read(&session, &campaign).await;
     if let Some(wave) = &args.wave {
-        let waves = crate::campaign::rollout::waves(&session.manifest, &session.selection);
         let Some(w) = waves.iter().find(|w| &w.name == wave) else {
             let names: Vec<&str> = waves.iter().map(|w| w.name.as_str()).collect();
             return Err(Failure::usage(format!("--wave {wave}: no such wave (waves: {})", names.join(", "))));
@@ -166,9 +168,9 @@ pub async fn close(cli: &Cli, args: &CloseArgs) -> Result<bool, Failure> {
     if !args.dry_run {
         super::journaled(&mut session, campaign.branch()).await?;
     }
-    let statuses = read(&session, &campaign).await;
+    let (statuses, _) = read(&session, &campaign).await;
     let results =
-        steer::close(session.forge.clone(), campaign.branch(), statuses, args.delete_branch, args.dry_run).await;
+        steer::close(session.forge.as_ref(), campaign.branch(), statuses, args.delete_branch, args.dry_run).await;
     let branch = campaign.to_string();
     session.forge.persist_cache();
     print_result(
