@@ -21,7 +21,7 @@ use convoy::forge::github::api::{Api, Endpoints, Limits};
 use convoy::forge::github::auth::StaticToken;
 use convoy::forge::{
     CheckState, CheckVerdict, CommitInfo, CommitStatus, FileChange, Forge, ForgeResult, MergeMethod, MergeResult,
-    NewPullRequest, NewRelease, PullRequest, PullRequestUpdate, Release, RemoteRepo, RepoId, Tag,
+    NewPullRequest, NewRelease, NewRevert, PullRequest, PullRequestUpdate, Release, RemoteRepo, RepoId, Tag,
 };
 use futures_util::StreamExt;
 use github_test_server::{RepoOptions, ServerConfig, TestServer, TokenKind};
@@ -101,6 +101,14 @@ impl Forge for DefaultPath<'_> {
     }
     async fn merge_pull_request(&self, repo: &RepoId, number: u64, method: MergeMethod) -> ForgeResult<MergeResult> {
         self.0.merge_pull_request(repo, number, method).await
+    }
+    async fn revert_pull_request(
+        &self,
+        repo: &RepoId,
+        pr: &PullRequest,
+        revert: &NewRevert,
+    ) -> ForgeResult<PullRequest> {
+        self.0.revert_pull_request(repo, pr, revert).await
     }
     async fn set_commit_status(&self, repo: &RepoId, sha: &str, status: &CommitStatus) -> ForgeResult<()> {
         self.0.set_commit_status(repo, sha, status).await

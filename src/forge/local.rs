@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     CheckVerdict, CommitInfo, CommitStatus, FileChange, Forge, ForgeError, ForgeResult, MergeMethod, MergeResult,
-    Mergeable, NewPullRequest, NewRelease, PrState, PullRequest, PullRequestStatus, PullRequestUpdate, Release,
-    RemoteRepo, RepoId, Tag,
+    Mergeable, NewPullRequest, NewRelease, NewRevert, PrState, PullRequest, PullRequestStatus, PullRequestUpdate,
+    Release, RemoteRepo, RepoId, Tag,
 };
 
 const STATE_FILE: &str = "convoy-forge.json";
@@ -68,6 +68,10 @@ struct RepoState {
     releases: Vec<Release>,
     #[serde(default = "one")]
     next_release_id: u64,
+    /// The base branch's head just before each merge, by pull request number: what a revert
+    /// takes the base back to (a rebase merge leaves no merge commit whose parent says it).
+    #[serde(default)]
+    merged_onto: BTreeMap<u64, String>,
 }
 
 fn one() -> u64 {
@@ -88,6 +92,7 @@ impl Default for RepoState {
             statuses: BTreeMap::new(),
             releases: Vec::new(),
             next_release_id: 1,
+            merged_onto: BTreeMap::new(),
         }
     }
 }
@@ -472,6 +477,59 @@ impl Inner {
         )
         .map_err(|e| ForgeError::Conflict(format!("base branch moved during merge: {e}")))?;
         Ok(new_head.to_string())
+    }
+}
+
+impl Inner {
+    /// The revert commit of merged `pr` on top of its base's head, and that head: see
+    /// [`Forge::revert_pull_request`]. Writes objects only (no ref).
+    fn revert_commit_sync(&self, id: &RepoId, pr: &PullRequest) -> ForgeResult<(String, String)> {
+        let merged = pr
+            .merge_commit_sha
+            .as_deref()
+            .filter(|_| pr.state == PrState::Merged)
+            .ok_or_else(|| ForgeError::Invalid(format!("pull request #{} of {id} is not merged", pr.number)))?;
+        let repo = self.open(id)?;
+        let head = self
+            .branch_head_sync(&repo, &pr.base)?
+            .ok_or_else(|| ForgeError::NotFound(format!("base branch {} of {id}", pr.base)))?;
+        let merged_id = parse_oid(merged)?;
+        let onto = match self.read_only(id, |s| s.merged_onto.get(&pr.number).cloned())? {
+            Some(sha) => parse_oid(&sha)?,
+            // Merged before convoy recorded it: a merge or squash commit's first parent.
+            None => repo
+                .find_commit(merged_id)
+                .map_err(|e| ForgeError::git(format!("commit {merged}"), e))?
+                .parent_ids()
+                .next()
+                .map(|p| p.detach())
+                .ok_or_else(|| ForgeError::Invalid(format!("merge commit {merged} of {id} has no parent")))?,
+        };
+        let tree_of = |oid: gix::ObjectId| -> ForgeResult<gix::ObjectId> {
+            Ok(repo
+                .find_commit(oid)
+                .map_err(|e| ForgeError::git(format!("commit {oid}"), e))?
+                .tree_id()
+                .map_err(|e| ForgeError::git("tree", e))?
+                .detach())
+        };
+        let head_id = parse_oid(&head)?;
+        let options = repo.tree_merge_options().map_err(|e| ForgeError::git("merge options", e))?;
+        // git revert: merge base = the merged commit, ours = the base now, theirs = before.
+        let mut outcome = repo
+            .merge_trees(tree_of(merged_id)?, tree_of(head_id)?, tree_of(onto)?, Default::default(), options)
+            .map_err(|e| ForgeError::git(format!("reverting #{}", pr.number), e))?;
+        if outcome.has_unresolved_conflicts(gix::merge::tree::TreatAsUnresolved::git()) {
+            let paths: Vec<String> = outcome.conflicts.iter().map(|c| c.ours.location().to_string()).collect();
+            return Err(ForgeError::Conflict(format!(
+                "reverting pull request #{} of {id} conflicts with later changes to {}",
+                pr.number,
+                paths.join(", ")
+            )));
+        }
+        let tree = outcome.tree.write().map_err(|e| ForgeError::git("writing tree", e))?.detach();
+        let message = format!("Revert \"{}\"\n\nThis reverts commit {merged}.\n", pr.title);
+        Ok((write_commit(&repo, tree, &[head_id], &message)?.to_string(), head))
     }
 }
 
@@ -915,8 +973,12 @@ impl Forge for LocalForge {
             if pr.state != PrState::Open {
                 return Err(ForgeError::Conflict(format!("pull request #{number} of {id} is not open")));
             }
+            let onto = inner.branch_head_sync(&inner.open(&id)?, &pr.base)?;
             let sha = inner.merge_sync(&id, &pr, method)?;
             inner.with_state(&id, |s| {
+                if let Some(onto) = onto {
+                    s.merged_onto.insert(number, onto);
+                }
                 if let Some(p) = s.pull_requests.iter_mut().find(|p| p.number == number) {
                     p.state = PrState::Merged;
                     p.merge_commit_sha = Some(sha.clone());
@@ -929,6 +991,39 @@ impl Forge for LocalForge {
             Ok(MergeResult { sha })
         })
         .await
+    }
+
+    async fn revert_pull_request(
+        &self,
+        repo: &RepoId,
+        pr: &PullRequest,
+        revert: &NewRevert,
+    ) -> ForgeResult<PullRequest> {
+        let branch = super::revert_branch(pr);
+        let (id, original, name) = (repo.clone(), pr.clone(), branch.clone());
+        self.blocking(move |inner| {
+            // A revert branch that a pull request uses is a revert made already; one with no
+            // pull request was left by a run that stopped between the two steps, and is redone.
+            if let Some(p) = inner.read_only(&id, |s| s.pull_requests.iter().find(|p| p.head == name).cloned())? {
+                return Err(ForgeError::Conflict(format!(
+                    "{id} has a revert of #{} already: #{} on {name}",
+                    original.number, p.number
+                )));
+            }
+            let (commit, _) = inner.revert_commit_sync(&id, &original)?;
+            let git = inner.open(&id)?;
+            inner.set_ref(&git, &format!("refs/heads/{name}"), &commit)
+        })
+        .await?;
+        let new = NewPullRequest {
+            title: revert.title.clone(),
+            body: revert.body.clone(),
+            head: branch,
+            base: pr.base.clone(),
+            draft: revert.draft,
+            ..Default::default()
+        };
+        self.create_pull_request(repo, &new).await
     }
 
     async fn set_commit_status(&self, repo: &RepoId, sha: &str, status: &CommitStatus) -> ForgeResult<()> {

@@ -145,6 +145,20 @@ pub struct PullRequestStatus {
     pub mergeable: Mergeable,
 }
 
+/// What the pull request of [`Forge::revert_pull_request`] says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewRevert {
+    pub title: String,
+    pub body: String,
+    pub draft: bool,
+}
+
+/// The branch a revert of `pr` is made on: `revert-<number>-<head branch>`, the name GitHub's
+/// `revertPullRequest` picks (so a re-run finds the revert it made, on either forge).
+pub fn revert_branch(pr: &PullRequest) -> String {
+    format!("revert-{}-{}", pr.number, pr.head)
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewPullRequest {
     pub title: String,
@@ -575,6 +589,25 @@ pub trait Forge: Send + Sync {
         update_one_by_one(self, items, (0..items.len()).collect(), concurrency).await
     }
     async fn merge_pull_request(&self, repo: &RepoId, number: u64, method: MergeMethod) -> ForgeResult<MergeResult>;
+
+    /// Open a pull request that reverts the merged pull request `pr`, as GitHub's
+    /// `revertPullRequest` mutation does
+    /// (<https://docs.github.com/en/graphql/reference/mutations#revertpullrequest>): a new branch
+    /// [`revert_branch`]`(pr)` off the head of `pr.base`, with one commit (parent: that head)
+    /// whose tree takes back what the merge brought: the three-way merge of the base's head
+    /// (ours) and the base as it was before the merge (theirs) over the merged commit (the
+    /// merge base). Where nothing else changed since, that tree is the pre-merge tree exactly.
+    /// The commit message is `Revert "<pr title>"` and `This reverts commit <sha>.`; the pull
+    /// request gets `revert.title`, `revert.body` and `revert.draft`.
+    ///
+    /// Errors: `Invalid` when `pr` is not merged; `Conflict` when the revert does not apply
+    /// cleanly (nothing is created) or the revert branch exists already.
+    async fn revert_pull_request(
+        &self,
+        repo: &RepoId,
+        pr: &PullRequest,
+        revert: &NewRevert,
+    ) -> ForgeResult<PullRequest>;
 
     async fn set_commit_status(&self, repo: &RepoId, sha: &str, status: &CommitStatus) -> ForgeResult<()>;
     async fn check_verdict(&self, repo: &RepoId, sha: &str) -> ForgeResult<CheckVerdict>;

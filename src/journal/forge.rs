@@ -17,7 +17,7 @@ use super::entry::{Done, Op, Outcome};
 use super::{Journal, JournalStore};
 use crate::forge::{
     ApiUsage, CheckVerdict, CommitInfo, CommitStatus, FileChange, Forge, ForgeError, ForgeResult, MergeMethod,
-    MergeResult, NewPullRequest, NewRelease, PrState, PullRequest, PullRequestBatchItem, PullRequestStatus,
+    MergeResult, NewPullRequest, NewRelease, NewRevert, PrState, PullRequest, PullRequestBatchItem, PullRequestStatus,
     PullRequestUpdate, Release, RemoteRepo, RepoId, Tag, WorkflowRun,
 };
 
@@ -237,6 +237,22 @@ impl<S: JournalStore + Send + Sync + 'static> Forge for JournaledForge<S> {
             self.intent(Op::PrMerge { repo: repo.full_name(), pr: number, method: method_name.to_string() }).await?;
         let result = self.inner.merge_pull_request(repo, number, method).await;
         self.outcome(seq, &result, |m| Done { sha: Some(m.sha.clone()), pr: Some(number), ..Default::default() }).await;
+        result
+    }
+    async fn revert_pull_request(
+        &self,
+        repo: &RepoId,
+        pr: &PullRequest,
+        revert: &NewRevert,
+    ) -> ForgeResult<PullRequest> {
+        let op = Op::Revert {
+            repo: repo.full_name(),
+            branch: crate::forge::revert_branch(pr),
+            commit: pr.merge_commit_sha.clone().unwrap_or_default(),
+        };
+        let seq = self.intent(op).await?;
+        let result = self.inner.revert_pull_request(repo, pr, revert).await;
+        self.outcome(seq, &result, pr_done).await;
         result
     }
     async fn set_commit_status(&self, repo: &RepoId, sha: &str, status: &CommitStatus) -> ForgeResult<()> {

@@ -26,7 +26,7 @@ use self::api::{Api, ApiError, Repeat, Response};
 use self::auth::TokenSource;
 use super::{
     ApiUsage, CheckState, CheckVerdict, CommitInfo, CommitStatus, FileChange, Forge, ForgeError, ForgeResult,
-    MergeMethod, MergeResult, NewPullRequest, NewRelease, PrState, PullRequest, PullRequestBatchItem,
+    MergeMethod, MergeResult, NewPullRequest, NewRelease, NewRevert, PrState, PullRequest, PullRequestBatchItem,
     PullRequestStatus, PullRequestUpdate, Release, RemoteRepo, RepoId, Tag, WorkflowRun,
 };
 
@@ -1051,6 +1051,14 @@ impl Forge for GithubForge {
         self.batch_update(items, concurrency).await
     }
 
+    async fn revert_pull_request(
+        &self,
+        repo: &RepoId,
+        pr: &PullRequest,
+        _revert: &NewRevert,
+    ) -> ForgeResult<PullRequest> {
+        Err(ForgeError::Invalid(format!("reverting #{} of {repo}: not built for GitHub yet", pr.number)))
+    }
     async fn merge_pull_request(&self, repo: &RepoId, number: u64, method: MergeMethod) -> ForgeResult<MergeResult> {
         let route = "/repos/{owner}/{repo}/pulls/{pull_number}/merge";
         let m = match method {
