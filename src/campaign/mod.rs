@@ -12,6 +12,7 @@
 
 mod apply;
 mod body;
+pub mod rollback;
 pub mod rollout;
 pub mod steer;
 

@@ -97,6 +97,18 @@ pub struct RolloutState {
     pub approved: BTreeMap<String, Approval>,
     #[serde(default)]
     pub halted: Option<Halt>,
+    /// Repositories `convoy rollback` took the campaign out of (`owner/name` → when): neither
+    /// `advance` nor `apply` puts it back until `convoy rollout resume` clears the mark.
+    #[serde(default)]
+    pub rolled_back: BTreeMap<String, RolledBack>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RolledBack {
+    /// RFC 3339.
+    pub at: String,
+    /// What was done: `closed #7`, `reverted #7 by #9`, ….
+    pub what: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -180,6 +192,8 @@ pub struct WaveReport {
     /// Failing checks, or closed unmerged by a person.
     pub failed: usize,
     pub without_pr: usize,
+    /// Repositories rolled back by `convoy rollback`: left out of the wave and its gate.
+    pub rolled_back: usize,
     /// `not started`, `applying`, `waiting`, `passed`, `halted`.
     pub phase: &'static str,
     /// What the wave's gate (or its start) waits for, one line per reason.
@@ -249,18 +263,22 @@ pub fn decide(
     let mut decision: Option<Decision> = None;
     if let Some(h) = &state.halted {
         let what = if h.rolled_back { "halted and rolled back" } else { "halted" };
+        // A halt by `convoy rollback` names no wave.
+        let wave = if h.wave.is_empty() { String::new() } else { format!("wave `{}`, ", h.wave) };
         decision = Some(Decision::Wait {
             reason: format!(
-                "the campaign is {what} (wave `{}`, {}: {}); fix the cause, then run `convoy rollout resume`",
-                h.wave, h.at, h.reason
+                "the campaign is {what} ({wave}{}: {}); fix the cause, then run `convoy rollout resume`",
+                h.at, h.reason
             ),
         });
     }
     let mut previous_passed = true;
     for w in waves {
+        let live: Vec<&RepoId> = w.repos.iter().filter(|r| !state.rolled_back.contains_key(&r.full_name())).collect();
         let mut r = WaveReport {
             name: w.name.clone(),
-            repos: w.repos.len(),
+            repos: live.len(),
+            rolled_back: w.repos.len() - live.len(),
             applied: 0,
             open: 0,
             merged: 0,
@@ -274,7 +292,7 @@ pub fn decide(
         let mut last_event: Option<i64> = None; // seconds ago of the last merge / apply
         let mut last_merge: Option<i64> = None;
         let mut with_pr = 0;
-        for repo in &w.repos {
+        for &repo in &live {
             let applied = state.applied.get(&repo.full_name());
             if applied.is_none() {
                 pending.push(repo.clone());

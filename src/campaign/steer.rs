@@ -369,7 +369,7 @@ pub async fn close(
     out
 }
 
-async fn close_one(
+pub(crate) async fn close_one(
     forge: &dyn Forge,
     repo: &RepoId,
     branch: &str,

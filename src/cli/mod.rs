@@ -104,6 +104,13 @@ pub enum Command {
     /// Close the campaign's open pull requests (marked as closed by convoy), optionally deleting
     /// the campaign branch.
     Close(steer::CloseArgs),
+    /// Take the campaign back out: close its open pull requests (deleting their branches) and
+    /// open a revert pull request for each merged one; mark those repositories so `rollout
+    /// advance` and `apply` do not put it back until `convoy rollout resume`.
+    ///
+    /// Re-running is a no-op. A revert that conflicts is that repository's error. Exit 1 when a
+    /// repository failed.
+    Rollback(rollout::RollbackArgs),
     /// Staged rollout in `[[wave]]`s with gates and caps.
     Rollout {
         #[command(subcommand)]
@@ -284,12 +291,14 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
             session.manifest.model.campaign.reopen_closed |= *reopen;
             let branch = session.campaign.branch().to_string();
             journaled(&mut session, &branch).await?;
+            rollout::leave_rolled_back_out(&mut session)?;
             apply(cli, session, *offline).await
         }
         Command::Status(args) => steer::status(cli, args).await,
         Command::Merge(args) => steer::merge(cli, args).await,
         Command::Close(args) => steer::close(cli, args).await,
         Command::Rollout { command } => rollout::rollout(cli, command).await,
+        Command::Rollback(args) => rollout::rollback_command(cli, args).await,
         Command::Forge { command: ForgeCommand::SetStatus(args) } => steer::set_status(cli, args).await,
         Command::Audit(args) => audit::audit(cli, args).await,
         Command::Cost(args) => cost::cost(cli, args).await,

@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::{Cli, Failure, SelectArgs, all_ok, open, print_result, progress, report_apply};
+use crate::campaign::rollback::{self, RollbackOutcome};
 use crate::campaign::rollout::{self, Caps, Decision, Halt, RolloutState, WavePlan};
 use crate::campaign::steer::{self, RepoStatus};
 use crate::campaign::{RepoResult, Session};
@@ -31,8 +32,21 @@ pub enum RolloutCommand {
         /// The wave's name.
         wave: String,
     },
-    /// Clear a halt (and a rollback mark) so `advance` goes on.
+    /// Clear a halt and rollback marks so `advance` (and `apply`) go on: every repository
+    /// rolled back, or only those of `--repo`.
     Resume(RolloutArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub campaign: super::steer::CampaignArgs,
+    /// Only the repositories of this `[[wave]]`.
+    #[arg(long, value_name = "WAVE")]
+    pub wave: Option<String>,
+    /// Say what would be closed and reverted; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -261,27 +275,9 @@ async fn advance_claimed(cli: &Cli, args: &AdvanceArgs, mut r: Rollout) -> Resul
             if rollback {
                 let repos: Vec<RepoId> = r.waves.iter().flat_map(|w| w.repos.iter().cloned()).collect();
                 let statuses = steer::read(r.session.forge.as_ref(), &repos, &branch).await;
-                let merged: Vec<String> = statuses
-                    .iter()
-                    .filter(|s| s.result.as_ref().is_ok_and(|s| s.state == steer::PrView::Merged))
-                    .map(|s| s.repo.full_name())
-                    .collect();
-                let closed = steer::close(r.session.forge.as_ref(), &branch, statuses, true, false).await;
-                for c in &closed {
-                    match &c.result {
-                        Ok(steer::CloseOutcome::Closed { number, .. }) => {
-                            lines.push(format!("{} closed PR #{number}; branch deleted", c.repo))
-                        }
-                        Ok(_) => {}
-                        Err(e) => lines.push(format!("{} failed to close: {e}", c.repo)),
-                    }
-                }
-                if !merged.is_empty() {
-                    lines.push(format!(
-                        "merged pull requests are not reverted by this version of convoy; revert them by hand: {}",
-                        merged.join(", ")
-                    ));
-                }
+                let results = rollback::rollback(r.session.forge.as_ref(), &branch, statuses, false).await;
+                record(&mut r.state, &results);
+                lines.push(crate::report::steer::rollback_text(&branch, &results, false).trim_end().to_string());
             }
             r.state.halted = Some(Halt { wave, at: crate::clock::now_rfc3339(), reason, rolled_back: rollback });
             r.state.save(&r.state_path).map_err(Failure::run)?;
@@ -326,23 +322,149 @@ async fn approve(cli: &Cli, args: &RolloutArgs, wave: &str) -> Result<bool, Fail
 }
 
 async fn resume(cli: &Cli, args: &RolloutArgs) -> Result<bool, Failure> {
-    let mut r = load(cli, &args.select).await?;
-    let was = r.state.halted.take();
-    if was.as_ref().is_some_and(|h| h.rolled_back) {
-        // The rollback closed the campaign's pull requests: every wave starts again.
-        r.state.applied.clear();
+    // No waves needed: a campaign applied with `apply` and rolled back resumes too.
+    let session = open(cli, &args.select, Depth::Keep).await?;
+    let branch = session.campaign.branch().to_string();
+    let state_path = rollout::state_path(&session.manifest.dir, &branch).map_err(Failure::usage)?;
+    let campaign = crate::journal::Campaign::new(&branch).map_err(|e| Failure::usage(e.to_string()))?;
+    let store = crate::journal::LocalStore::new(&session.manifest.dir, &campaign);
+    let claim = super::claim_or_wait(&store, &branch, std::time::Duration::ZERO).await?;
+    let state = RolloutState::load(&state_path, &branch).map_err(Failure::run);
+    let result = match state {
+        Ok(state) => resume_claimed(cli, args, session, state, state_path),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = store.release_sync(&claim) {
+        eprintln!("warning: could not release the claim: {e}");
     }
-    if was.is_some() {
-        r.state.save(&r.state_path).map_err(Failure::run)?;
+    result
+}
+
+fn resume_claimed(
+    cli: &Cli,
+    args: &RolloutArgs,
+    session: Session,
+    mut state: RolloutState,
+    state_path: std::path::PathBuf,
+) -> Result<bool, Failure> {
+    let whole = args.select.repos.is_empty();
+    let selected: Vec<String> = session.targets().iter().map(|t| t.repo.id.full_name()).collect();
+    let was = if whole { state.halted.take() } else { None };
+    if was.as_ref().is_some_and(|h| h.rolled_back) {
+        // The rollback took the campaign out: every wave starts again.
+        state.applied.clear();
+    }
+    let cleared: Vec<String> =
+        state.rolled_back.keys().filter(|name| whole || selected.contains(name)).cloned().collect();
+    for name in &cleared {
+        state.rolled_back.remove(name);
+        state.applied.remove(name);
+    }
+    if was.is_some() || !cleared.is_empty() {
+        state.save(&state_path).map_err(Failure::run)?;
     }
     print_result(
         cli,
         None,
-        || json!({"schema_version": crate::report::SCHEMA_VERSION, "command": "rollout resume", "resumed": was}),
-        || match &was {
-            Some(h) => format!("resumed: the halt at wave `{}` ({}) is cleared\n", h.wave, h.reason),
-            None => "the campaign is not halted; nothing to resume\n".into(),
+        || json!({"schema_version": crate::report::SCHEMA_VERSION, "command": "rollout resume", "resumed": was, "cleared": cleared}),
+        || {
+            let mut out = String::new();
+            if let Some(h) = &was {
+                let wave = if h.wave.is_empty() { String::new() } else { format!(" at wave `{}`", h.wave) };
+                out.push_str(&format!("resumed: the halt{wave} ({}) is cleared\n", h.reason));
+            }
+            if !cleared.is_empty() {
+                out.push_str(&format!(
+                    "rolled back no longer: {} (the next `convoy rollout advance` or `convoy apply` applies the campaign there again)\n",
+                    cleared.join(", ")
+                ));
+            }
+            if out.is_empty() {
+                out.push_str("the campaign is neither halted nor rolled back; nothing to resume\n");
+            }
+            out
         },
     );
     Ok(true)
+}
+
+/// Leave the repositories `convoy rollback` took the campaign out of out of an apply: they are
+/// moved to the selection's skipped list with the way back (`convoy rollout resume`). Called
+/// under the campaign's claim, by every command that applies a campaign.
+pub(super) fn leave_rolled_back_out(session: &mut Session) -> Result<(), Failure> {
+    let branch = session.campaign.branch().to_string();
+    let path = rollout::state_path(&session.manifest.dir, &branch).map_err(Failure::usage)?;
+    let state = RolloutState::load(&path, &branch).map_err(Failure::run)?;
+    if state.rolled_back.is_empty() {
+        return Ok(());
+    }
+    let selection = &mut session.selection;
+    let (out, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut selection.targets)
+        .into_iter()
+        .partition(|t| state.rolled_back.contains_key(&t.repo.id.full_name()));
+    selection.targets = kept;
+    for t in out {
+        let name = t.repo.id.full_name();
+        let at = state.rolled_back.get(&name).map(|r| r.at.clone()).unwrap_or_default();
+        selection.skipped.push((
+            t.repo.id,
+            format!("rolled back at {at}; run `convoy rollout resume --repo {name}` to apply the campaign here again"),
+        ));
+    }
+    Ok(())
+}
+
+/// Mark each repository the rollback took the campaign out of, so neither `advance` nor
+/// `apply` puts it back until `convoy rollout resume`.
+fn record(state: &mut RolloutState, results: &[crate::campaign::RepoResult<RollbackOutcome>]) {
+    let at = crate::clock::now_rfc3339();
+    for res in results {
+        if let Ok(o) = &res.result
+            && o.rolled_back()
+        {
+            state.rolled_back.insert(res.repo.full_name(), rollout::RolledBack { at: at.clone(), what: o.text() });
+        }
+    }
+}
+
+/// `convoy rollback`: close the campaign's open pull requests, revert its merged ones, and mark
+/// those repositories rolled back. Without `--repo`/`--wave` the whole campaign is marked
+/// halted too, so `rollout advance` waits for `convoy rollout resume`.
+pub async fn rollback_command(cli: &Cli, args: &RollbackArgs) -> Result<bool, Failure> {
+    let (mut session, campaign) = super::steer::session(cli, &args.campaign).await?;
+    if !args.dry_run {
+        super::journaled(&mut session, campaign.branch()).await?;
+    }
+    let (mut statuses, waves) = super::steer::read(&session, &campaign).await;
+    if let Some(wave) = &args.wave {
+        let Some(w) = waves.iter().find(|w| &w.name == wave) else {
+            let names: Vec<&str> = waves.iter().map(|w| w.name.as_str()).collect();
+            return Err(Failure::usage(format!("--wave {wave}: no such wave (waves: {})", names.join(", "))));
+        };
+        statuses.retain(|s| w.repos.contains(&s.repo));
+    }
+    let branch = campaign.branch().to_string();
+    let results = rollback::rollback(session.forge.as_ref(), &branch, statuses, args.dry_run).await;
+    if !args.dry_run {
+        let path = rollout::state_path(&session.manifest.dir, &branch).map_err(Failure::usage)?;
+        let mut state = RolloutState::load(&path, &branch).map_err(Failure::run)?;
+        record(&mut state, &results);
+        if args.wave.is_none() && args.campaign.select.repos.is_empty() {
+            state.halted = Some(Halt {
+                wave: String::new(),
+                at: crate::clock::now_rfc3339(),
+                reason: "rolled back with `convoy rollback`".into(),
+                rolled_back: true,
+            });
+        }
+        state.save(&path).map_err(Failure::run)?;
+    }
+    session.forge.persist_cache();
+    print_result(
+        cli,
+        session.forge.api_usage(),
+        || crate::report::steer::rollback_json(&branch, &results, args.dry_run),
+        || crate::report::steer::rollback_text(&branch, &results, args.dry_run),
+    );
+    Ok(all_ok(&results))
 }

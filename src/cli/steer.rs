@@ -88,7 +88,7 @@ impl From<MergeMethodArg> for MergeMethod {
 
 /// The session and the campaign the command works on. The branch is checked as git checks
 /// branch names, like `[campaign] branch`.
-async fn session(cli: &Cli, args: &CampaignArgs) -> Result<(Session, CampaignId), Failure> {
+pub(super) async fn session(cli: &Cli, args: &CampaignArgs) -> Result<(Session, CampaignId), Failure> {
     let session = open(cli, &args.select, Depth::Keep).await?;
     let campaign = match &args.campaign {
         Some(branch) => {
@@ -103,7 +103,7 @@ async fn session(cli: &Cli, args: &CampaignArgs) -> Result<(Session, CampaignId)
 }
 
 /// The campaign's reading, each row with its wave (when `[[wave]]`s are configured), and the waves.
-async fn read(
+pub(super) async fn read(
     session: &Session,
     campaign: &CampaignId,
 ) -> (Vec<crate::campaign::RepoResult<steer::RepoStatus>>, Vec<crate::campaign::rollout::WavePlan>) {

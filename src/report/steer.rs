@@ -223,6 +223,49 @@ pub fn close_json(branch: &str, results: &[RepoResult<CloseOutcome>], dry_run: b
     outcome_json("close", branch, results, dry_run, &["closed", "would_close", "skipped"], CloseOutcome::key)
 }
 
+pub fn rollback_text(
+    branch: &str,
+    results: &[RepoResult<crate::campaign::rollback::RollbackOutcome>],
+    dry_run: bool,
+) -> String {
+    let mut out = String::new();
+    for r in results {
+        let detail = match &r.result {
+            Ok(o) => o.text(),
+            Err(e) => format!("failed: {e}"),
+        };
+        out.push_str(&format!("{} {detail}\n", r.repo));
+    }
+    let n = |k: &str| results.iter().filter(|r| r.result.as_ref().is_ok_and(|o| o.key() == k)).count();
+    let failed = results.iter().filter(|r| r.result.is_err()).count();
+    if dry_run {
+        out.push_str(&format!(
+            "Campaign `{branch}`: {} would be closed, {} reverted, {} with nothing to undo, {failed} failed (dry run: nothing was written)\n",
+            n("would_close"),
+            n("would_revert"),
+            n("nothing") + n("already_reverted"),
+        ));
+    } else {
+        out.push_str(&format!(
+            "Campaign `{branch}`: {} closed, {} reverted ({} already), {} with nothing to undo, {failed} failed\n",
+            n("closed"),
+            n("reverted"),
+            n("already_reverted"),
+            n("nothing"),
+        ));
+    }
+    out
+}
+
+pub fn rollback_json(
+    branch: &str,
+    results: &[RepoResult<crate::campaign::rollback::RollbackOutcome>],
+    dry_run: bool,
+) -> Value {
+    let keys = ["closed", "reverted", "already_reverted", "would_close", "would_revert", "nothing"];
+    outcome_json("rollback", branch, results, dry_run, &keys, crate::campaign::rollback::RollbackOutcome::key)
+}
+
 /// The `results` of an outcome list: each outcome's fields plus `repo`, or `action: failed`.
 fn outcome_results<T: serde::Serialize>(results: &[RepoResult<T>]) -> Vec<Value> {
     results

@@ -1,5 +1,6 @@
 //! `convoy rollout` on the local forge: three waves, a gate that holds, soak with the injected
-//! clock, a halt past the failure ratio that rolls the wave back, resume.
+//! clock, a halt past the failure ratio that rolls the campaign back (open PRs closed, merged
+//! ones reverted), resume.
 
 use crate::support::{HEAD, Org, row};
 
@@ -80,6 +81,8 @@ fn waves_advance_behind_their_gates_and_a_failing_wave_halts_and_rolls_back() {
     assert_eq!(org.pulls("docs")[0]["state"], "closed");
     assert_eq!(org.branch_head("web", "convoy/ci"), None);
     assert_eq!(org.pulls("api")[0]["state"], "merged", "a merged PR stays merged");
+    assert_eq!(org.pulls("api")[1]["head"], "revert-1-convoy/ci", "and gets a revert PR: {out:?}");
+    assert_eq!(org.pulls("api")[1]["state"], "open");
     assert!(org.pulls("site").is_empty(), "the next wave never started");
 
     // A halted campaign does nothing until resumed.
