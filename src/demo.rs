@@ -1,4 +1,6 @@
-//! `convoy demo`: a throwaway local org, then validate → fetch → plan → apply against it.
+//! `convoy demo`: a throwaway local org, then validate → fetch → plan against it, and a two-wave
+//! rollout with the real commands: `rollout advance`, `forge set-status`, `merge`, `apply`,
+//! `rollout status`, `rollback` and `status`.
 //!
 //! The demo's manifest, templates and shared files are the ones at the root of this project
 //! (`org.toml`, `templates/`, `files/`), embedded at build time: the demo is exactly the example
@@ -8,7 +10,7 @@
 
 use std::path::Path;
 
-use crate::campaign::{RunOptions, Session, apply};
+use crate::campaign::{RunOptions, Session};
 use crate::forge::RepoId;
 use crate::forge::local::{LocalForge, RepoMeta};
 use crate::progress::Silent;
@@ -94,61 +96,37 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<bool, DemoError> {
     ));
     say(text[summary_at..].trim_end().to_string());
 
-    say("\n$ convoy apply".into());
-    let results = apply(&session, plans, &Silent).await;
-    say(crate::report::apply_text(&branch, &results, &session.selection.skipped).trim_end().to_string());
-
-    say("\n$ convoy apply   # again: converges, opens nothing new".into());
-    let again = apply(&session, session.plan(&Silent), &Silent).await;
-    say(crate::report::apply_text(&branch, &again, &session.selection.skipped).trim_end().to_string());
-
-    // The steering half: CI reports, then status, merge and close, as the user would type them.
-    let ids: Vec<RepoId> = session.targets().iter().map(|t| t.repo.id.clone()).collect();
-    say("\n$ convoy forge set-status --state success   # what CI would report on each PR".into());
-    let mut steered = true;
-    for id in &ids {
-        let green = crate::forge::CommitStatus {
-            context: "ci".into(),
-            state: crate::forge::CheckState::Success,
-            description: "demo".into(),
-        };
-        match session.forge.branch_head(id, &branch).await {
-            Ok(Some(sha)) => steered &= session.forge.set_commit_status(id, &sha, &green).await.is_ok(),
-            Ok(None) => {}
-            Err(_) => steered = false,
-        }
-    }
-    say(format!("{} repositories: ci = success", ids.len()));
-    let read = |ids: Vec<RepoId>| {
-        let forge = session.forge.clone();
-        let branch = branch.clone();
-        async move { crate::campaign::steer::read(forge.as_ref(), &ids, &branch).await }
+    // The rollout half runs the real commands, as the user would type them, with this binary.
+    let mut steps_ok = true;
+    let mut step = |args: &[&str], note: &str| -> Result<(), DemoError> {
+        let shown = args.join(" ");
+        say(format!("\n$ convoy {shown}{}", if note.is_empty() { String::new() } else { format!("   # {note}") }));
+        let out = std::process::Command::new(std::env::current_exe().map_err(fail)?)
+            .arg("-m")
+            .arg(&manifest_path)
+            .arg("-q")
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .map_err(fail)?;
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        say(text.trim_end().to_string());
+        // `advance` exits 0 while it waits; anything else failing fails the demo.
+        steps_ok &= out.status.success();
+        Ok(())
     };
-    say("\n$ convoy status".into());
-    let statuses = read(ids.clone()).await;
-    say(crate::report::steer::status_text(&branch, &statuses, &[]).trim_end().to_string());
-    let first = ids.first().cloned();
-    if let Some(first) = first {
-        say(format!("\n$ convoy merge --repo {}", first.name));
-        let one = read(vec![first.clone()]).await;
-        let options = crate::campaign::steer::MergeOptions {
-            method: session.manifest.campaign().merge_method(),
-            auto: false,
-            dry_run: false,
-        };
-        let merged = crate::campaign::steer::merge(session.forge.as_ref(), one, options).await;
-        steered &= all_ok(&merged);
-        say(crate::report::steer::merge_text(&branch, &merged, false).trim_end().to_string());
-    }
-    if let Some(last) = ids.last().cloned().filter(|_| ids.len() > 1) {
-        say(format!("\n$ convoy close --repo {}", last.name));
-        let one = read(vec![last.clone()]).await;
-        let closed = crate::campaign::steer::close(session.forge.as_ref(), &branch, one, false, false).await;
-        steered &= all_ok(&closed);
-        say(crate::report::steer::close_text(&branch, &closed, false).trim_end().to_string());
-        say("\n$ convoy status".into());
-        say(crate::report::steer::status_text(&branch, &read(ids.clone()).await, &[]).trim_end().to_string());
-    }
+    step(&["rollout", "advance"], "wave 1: the pilot")?;
+    step(&["rollout", "advance"], "again: the pilot's gate holds until its PR is merged")?;
+    step(&["forge", "set-status", "--state", "success"], "what CI would report on each PR")?;
+    step(&["merge", "--wave", "pilot"], "")?;
+    step(&["rollout", "advance"], "the gate passed: wave 2, the rest")?;
+    step(&["apply"], "converges: opens nothing new")?;
+    step(&["forge", "set-status", "--state", "success"], "")?;
+    step(&["status"], "")?;
+    step(&["merge"], "")?;
+    step(&["rollout", "advance"], "every wave passed its gate")?;
+    step(&["rollback", "--repo", "api"], "take the merged pilot back out: a revert PR")?;
+    step(&["status"], "")?;
 
     say(format!(
         "\nThe pull requests live in {}/forge/acme/<repo>.git/convoy-forge.json.\nNext: convoy -m {} plan   (from a source tree: cargo run -- -m {} plan)",
@@ -156,7 +134,7 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<bool, DemoError> {
         manifest_path.display(),
         manifest_path.display()
     ));
-    Ok(all_ok(&fetched) && all_ok(&results) && all_ok(&again) && steered)
+    Ok(all_ok(&fetched) && steps_ok)
 }
 
 fn all_ok<T>(results: &[crate::campaign::RepoResult<T>]) -> bool {

@@ -98,6 +98,7 @@ fn context(session: &Session) -> Arc<ApplyContext> {
         auto_merge: campaign.auto_merge,
         conflict: campaign.conflict_strategy,
         reopen_closed: campaign.reopen_closed,
+        outside_run: session.outside_run.clone(),
     })
 }
 
@@ -225,6 +226,13 @@ async fn finish(
             }
         }
     }
+    // What the caller read of repositories outside the run is fresher than the bodies' lists.
+    for (repo, (number, was_merged)) in ctx.outside_run.iter().filter(|(repo, _)| !in_run.contains(*repo)) {
+        siblings.insert(repo.clone(), *number);
+        if *was_merged {
+            merged.insert(repo.clone());
+        }
+    }
     let siblings: Vec<(RepoId, u64)> = siblings.into_iter().collect();
     // Every update is handed over at once, so the forge can send them together (GitHub: one
     // GraphQL document, a single paced write, per `graphql_batch` pull requests). `settled`
@@ -299,6 +307,8 @@ struct ApplyContext {
     auto_merge: Option<crate::forge::MergeMethod>,
     conflict: ConflictStrategy,
     reopen_closed: bool,
+    /// [`super::Session::outside_run`].
+    outside_run: BTreeMap<RepoId, (u64, bool)>,
 }
 
 /// The git trailer convoy ends each of its commits with, `Convoy-Campaign: <branch>`.

@@ -110,6 +110,11 @@ pub struct Session {
     /// What each repository's change set is made of, run in this order (none until the caller
     /// sets them: a session that only fetches or reads needs none).
     pub producers: Vec<Box<dyn Producer>>,
+    /// The campaign's pull requests in repositories outside this run, as the caller read them
+    /// (number, merged): `apply` lists them in every PR's sibling list. `rollout advance`
+    /// fills it with the other waves' pull requests, so a wave's PRs list the earlier waves'
+    /// from the start; empty otherwise (pass 2 then keeps what the PR bodies listed).
+    pub outside_run: BTreeMap<RepoId, (u64, bool)>,
 }
 
 /// Build the forge a manifest names.
@@ -199,7 +204,17 @@ impl Session {
         forge.scope_to(&ids).await;
         let cache = Cache::new(manifest.cache_dir(), options.depth);
         let campaign = CampaignId::of(&manifest);
-        Ok(Session { manifest, forge, cache, selection, renderer, options, campaign, producers: Vec::new() })
+        Ok(Session {
+            manifest,
+            forge,
+            cache,
+            selection,
+            renderer,
+            options,
+            campaign,
+            producers: Vec::new(),
+            outside_run: BTreeMap::new(),
+        })
     }
 
     pub fn targets(&self) -> &[Target] {

@@ -65,6 +65,9 @@ pub struct RepoStatus {
     pub closed_at: Option<String>,
     /// The rollout wave the repository belongs to, when `[[wave]]`s are configured.
     pub wave: Option<String>,
+    /// `convoy rollback` took the campaign out of this repository (its mark in the rollout
+    /// state): the PR was closed, or a revert PR opened.
+    pub rolled_back: bool,
 }
 
 impl RepoStatus {
@@ -84,6 +87,7 @@ impl RepoStatus {
                 merged_at: None,
                 closed_at: None,
                 wave: None,
+                rolled_back: false,
             };
         };
         let state = match s.pr.state {
@@ -107,6 +111,7 @@ impl RepoStatus {
             merged_at: s.pr.merged_at.clone(),
             closed_at: s.pr.closed_at.clone(),
             wave: None,
+            rolled_back: false,
             status: Some(s),
         }
     }

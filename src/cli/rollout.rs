@@ -257,6 +257,17 @@ async fn advance_claimed(cli: &Cli, args: &AdvanceArgs, mut r: Rollout) -> Resul
         Decision::Apply { wave, repos, .. } => {
             let at = crate::clock::now_rfc3339();
             r.session.selection.targets.retain(|t| repos.contains(&t.repo.id));
+            // The other waves' pull requests go in the new PRs' sibling lists from the start.
+            r.session.outside_run = r
+                .statuses
+                .iter()
+                .filter(|(repo, _)| !repos.contains(repo))
+                .filter_map(|(repo, s)| match s.state {
+                    steer::PrView::Open | steer::PrView::Draft => s.number.map(|n| (repo.clone(), (n, false))),
+                    steer::PrView::Merged => s.number.map(|n| (repo.clone(), (n, true))),
+                    _ => None,
+                })
+                .collect();
             if !cli.quiet && !cli.json {
                 eprintln!("{}", decision_text(&decision));
             }

@@ -43,7 +43,7 @@ fn row(repo: &RepoId, r: &Result<RepoStatus, String>) -> Vec<String> {
         Ok(s) => vec![
             repo.full_name(),
             s.number.map_or("-".into(), |n| format!("#{n}")),
-            s.state.as_str().into(),
+            if s.rolled_back { format!("{}, rolled back", s.state.as_str()) } else { s.state.as_str().into() },
             checks_text(s.checks, s.state).into(),
             review_text(s.review).into(),
             mergeable_text(s.mergeable).into(),

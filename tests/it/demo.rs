@@ -16,20 +16,32 @@ fn demo_runs_end_to_end_and_converges() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("skipped acme/legacy-tool: archived"), "{stdout}");
-    assert!(stdout.contains("4 repositories: 4 opened, 0 updated, 0 unchanged, 0 closed, 0 failed"), "{stdout}");
-    assert!(stdout.contains("4 repositories: 0 opened, 0 updated, 4 unchanged, 0 closed, 0 failed"), "{stdout}");
-    // The steering half: checks set green, one PR merged for real, one closed by convoy.
-    assert!(stdout.contains("4 open; checks of open PRs: 4 success"), "{stdout}");
-    assert!(stdout.contains("acme/api merged PR #1"), "{stdout}");
-    assert!(stdout.contains("2 open, 1 merged, 1 closed by convoy"), "{stdout}");
+    // The rollout half, with the real commands: the pilot alone, its gate holding, then the rest
+    // (each step found by its last occurrence).
+    let step = |cmd: &str| {
+        let at = stdout.rfind(&format!("$ convoy {cmd}")).unwrap_or_else(|| panic!("no `{cmd}` step: {stdout}"));
+        stdout[at..].splitn(2, "\n$ convoy").next().unwrap().to_string()
+    };
+    assert!(step("rollout advance   # wave 1").contains("1 repositories: 1 opened"), "{stdout}");
+    assert!(step("rollout advance   # again").contains("waiting: wave `pilot` waits: acme/api: PR #1 is not merged"));
+    assert!(step("merge --wave pilot").contains("acme/api merged PR #1"), "{stdout}");
+    assert!(step("rollout advance   # the gate passed").contains("3 repositories: 3 opened"), "{stdout}");
+    assert!(step("apply").contains("4 repositories: 0 opened, 0 updated, 3 unchanged"), "converges: {stdout}");
+    assert!(step("merge\n").contains("3 merged"), "{stdout}");
+    assert!(step("rollout advance   # every wave").contains("done: every wave is applied"), "{stdout}");
+    assert!(step("rollback --repo api").contains("acme/api merged PR #1 reverted by PR #2"), "{stdout}");
+    assert!(step("status\nCampaign").contains("merged, rolled back"), "{stdout}");
     let main = git(&dir.join("forge/acme/api.git"), &["show", "main:.github/workflows/ci.yml"]);
     assert!(main.contains("concurrency"), "the merge put the campaign on main: {main}");
+    let api = dir.join("forge/acme/api.git");
+    let tree = |rev: &str| git(&api, &["rev-parse", &format!("{rev}^{{tree}}")]);
+    assert_eq!(tree("revert-1-convoy/org-baseline"), tree("main^1"), "the revert's tree is the pre-merge tree");
 
     // Each rendered workflow: valid YAML, concurrency with cancel-in-progress, least privilege,
     // timeouts on every job, actions pinned to full SHAs with the version in a comment.
     for repo in ["api", "billing", "web", "docs-site"] {
         let bare = dir.join("forge/acme").join(format!("{repo}.git"));
-        let text = git(&bare, &["show", "convoy/org-baseline:.github/workflows/ci.yml"]);
+        let text = git(&bare, &["show", "main:.github/workflows/ci.yml"]);
         crate::support::assert_workflow_practices(repo, &text);
     }
     // A demo folder may be recreated; any other folder is refused.
