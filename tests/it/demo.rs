@@ -20,7 +20,7 @@ fn demo_runs_end_to_end_and_converges() {
     // (each step found by its last occurrence).
     let step = |cmd: &str| {
         let at = stdout.rfind(&format!("$ convoy {cmd}")).unwrap_or_else(|| panic!("no `{cmd}` step: {stdout}"));
-        stdout[at..].splitn(2, "\n$ convoy").next().unwrap().to_string()
+        stdout[at..].split("\n$ convoy").next().unwrap().to_string()
     };
     assert!(step("rollout advance   # wave 1").contains("1 repositories: 1 opened"), "{stdout}");
     assert!(step("rollout advance   # again").contains("waiting: wave `pilot` waits: acme/api: PR #1 is not merged"));
