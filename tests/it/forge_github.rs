@@ -7,10 +7,10 @@ use convoy::forge::github::GithubForge;
 use convoy::forge::github::api::{Api, Endpoints, Limits, Repeat};
 use convoy::forge::github::auth::StaticToken;
 use convoy::forge::{
-    CheckState, CommitStatus, FileChange, Forge, ForgeError, MergeMethod, Mergeable, NewRelease, PrState,
-    PullRequestUpdate, RepoId, ReviewDecision,
+    CheckState, CommitStatus, FileChange, Forge, ForgeError, MergeMethod, Mergeable, NewRelease, NewRevert, PrState,
+    PullRequest, PullRequestUpdate, RepoId, ReviewDecision, revert_branch,
 };
-use github_test_server::{RepoOptions, ServerConfig, TestServer, TokenKind};
+use github_test_server::{FaultFilter, RepoOptions, ServerConfig, TestServer, TokenKind};
 
 use crate::support::{git, open_pr, write};
 
@@ -304,4 +304,94 @@ async fn review_decisions_conflicts_and_protection_refusals_carry_githubs_words(
     let err = forge.merge_pull_request(&repo, c.pr.number, MergeMethod::Merge).await.unwrap_err();
     assert!(matches!(err, ForgeError::Conflict(_)), "{err:?}");
     assert_eq!(err.to_string(), "conflict: Pull Request is not mergeable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_pull_request_is_reverted_by_one_mutation() {
+    let (server, forge, repo) = setup().await;
+    let n = open_pr(&forge, &repo, "fix", &[write("README.md", "ONE\ntwo\nthree\n"), write("new.txt", "new\n")]).await;
+    let revert = NewRevert { title: "Revert the fix".into(), body: "It broke the build.".into(), draft: false };
+    let open = forge.get_pull_request(&repo, n).await.unwrap();
+    let err = forge.revert_pull_request(&repo, &open, &revert).await.unwrap_err();
+    assert!(matches!(err, ForgeError::Invalid(_)), "an open pull request: {err}");
+
+    let before = forge.branch_head(&repo, "main").await.unwrap().unwrap();
+    let pre_merge_tree = forge.commit_info(&repo, &before).await.unwrap().tree;
+    let merge = forge.merge_pull_request(&repo, n, MergeMethod::Merge).await.unwrap();
+    let pr = forge.get_pull_request(&repo, n).await.unwrap();
+    assert_eq!(pr.state, PrState::Merged);
+    server.clear_requests();
+    let new = forge.revert_pull_request(&repo, &pr, &revert).await.unwrap();
+    let log = server.requests();
+    assert_eq!((log.total, log.count("POST", "/graphql")), (1, 1), "one mutation: {:?}", log.counts);
+
+    assert_eq!(new.head, revert_branch(&pr));
+    assert_eq!(new.head, "revert-1-fix");
+    assert_eq!((new.base.as_str(), new.state, new.draft), ("main", PrState::Open, false));
+    assert_eq!((new.title.as_str(), new.body.as_str()), ("Revert the fix", "It broke the build."));
+    assert!(new.node_id.is_some());
+    assert_eq!(forge.get_pull_request(&repo, new.number).await.unwrap().head_sha, new.head_sha);
+    // One commit on main's head whose tree is main's tree from before the merge.
+    let commit = forge.commit_info(&repo, &new.head_sha).await.unwrap();
+    assert_eq!(commit.parents, vec![merge.sha.clone()]);
+    assert_eq!(commit.tree, pre_merge_tree);
+    assert!(
+        commit.message.starts_with(&format!("Revert \"t\"\n\nThis reverts commit {}.", merge.sha)),
+        "{}",
+        commit.message
+    );
+    let bare = server.repo_path("acme", "api");
+    assert_eq!(git(&bare, &["show", "revert-1-fix:README.md"]), "one\ntwo\nthree\n");
+    assert_eq!(git(&bare, &["ls-tree", "--name-only", "revert-1-fix"]), "README.md\n");
+
+    // The branch exists now: a second revert is a conflict, whether the node id is known or read.
+    let err = forge.revert_pull_request(&repo, &pr, &revert).await.unwrap_err();
+    assert!(matches!(err, ForgeError::Conflict(_)), "{err}");
+    let unknown_node = PullRequest { node_id: None, ..pr.clone() };
+    let err = forge.revert_pull_request(&repo, &unknown_node, &revert).await.unwrap_err();
+    assert!(matches!(err, ForgeError::Conflict(_)), "{err}");
+    assert_eq!(forge.find_pull_requests(&repo, "revert-1-fix").await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reverts_that_conflict_or_are_not_merged_make_nothing() {
+    let (server, forge, repo) = setup().await;
+    let n = open_pr(&forge, &repo, "fix", &[write("README.md", "ONE\ntwo\nthree\n")]).await;
+    // A pull request claimed merged that GitHub says is not: GitHub's answer decides, Invalid.
+    let open = forge.get_pull_request(&repo, n).await.unwrap();
+    let claimed = PullRequest { state: PrState::Merged, ..open };
+    let err = forge.revert_pull_request(&repo, &claimed, &NewRevert::default()).await.unwrap_err();
+    assert!(matches!(err, ForgeError::Invalid(_)), "{err}");
+
+    forge.merge_pull_request(&repo, n, MergeMethod::Squash).await.unwrap();
+    let later = open_pr(&forge, &repo, "later", &[write("README.md", "UNO\ntwo\nthree\n")]).await;
+    forge.merge_pull_request(&repo, later, MergeMethod::Merge).await.unwrap();
+    let pr = forge.get_pull_request(&repo, n).await.unwrap();
+    let err = forge.revert_pull_request(&repo, &pr, &NewRevert::default()).await.unwrap_err();
+    assert!(matches!(err, ForgeError::Conflict(_)), "a later change to the same line: {err}");
+    assert_eq!(forge.branch_head(&repo, "revert-1-fix").await.unwrap(), None);
+    assert!(forge.find_pull_requests(&repo, "revert-1-fix").await.unwrap().is_empty());
+    assert_eq!(server.pulls("acme", "api").len(), 2);
+
+    // GitHub's own title and body when none is given.
+    let other = open_pr(&forge, &repo, "other", &[write("other.txt", "o\n")]).await;
+    forge.merge_pull_request(&repo, other, MergeMethod::Rebase).await.unwrap();
+    let other = forge.get_pull_request(&repo, other).await.unwrap();
+    let new = forge.revert_pull_request(&repo, &other, &NewRevert::default()).await.unwrap();
+    assert_eq!((new.title.as_str(), new.body.as_str()), ("Revert \"t\"", "Reverts acme/api#3"));
+    let bare = server.repo_path("acme", "api");
+    assert_eq!(git(&bare, &["ls-tree", "--name-only", &new.head_sha]), "README.md\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revert_whose_answer_was_lost_is_found_on_its_branch() {
+    let (server, forge, repo) = setup().await;
+    let n = open_pr(&forge, &repo, "fix", &[write("fix.txt", "fix\n")]).await;
+    forge.merge_pull_request(&repo, n, MergeMethod::Merge).await.unwrap();
+    let pr = forge.get_pull_request(&repo, n).await.unwrap();
+    server.faults().apply_then_502_next(1, FaultFilter::route("POST", "/graphql"));
+    let new = forge.revert_pull_request(&repo, &pr, &NewRevert::default()).await.unwrap();
+    assert_eq!((new.number, new.head.as_str(), new.state), (2, "revert-1-fix", PrState::Open));
+    assert_eq!(server.requests().count("POST", "/graphql"), 1, "the mutation is not sent again");
+    assert_eq!(server.pulls("acme", "api").len(), 2, "one revert");
 }

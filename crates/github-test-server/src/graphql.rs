@@ -46,6 +46,14 @@
 //! - `createLabel`: `UNPROCESSABLE`: `Name has already been taken` (names are unique without
 //!   regard to case), `Color is invalid` (six hex digits, no `#`), `Name can't be blank`.
 //!
+//! - `revertPullRequest`: `UNPROCESSABLE`: `Pull request must be merged to be reverted.` (GitHub
+//!   documents no wording for this one; these are the server's), `A ref named
+//!   "refs/heads/revert-1-x" already exists in the repository.`, and for a revert that does not
+//!   apply cleanly or changes nothing (reverted already) the words of GitHub's Revert button:
+//!   `Sorry, this pull request couldn't be reverted automatically. It may have already been
+//!   reverted, or the content may have changed since it was merged.`; `NOT_FOUND` for a base
+//!   branch that no longer exists. None of them leaves a branch, commit or pull request behind.
+//!
 //! Nested fields with arguments ([`FIELD_ARGUMENTS`]): the parent's value holds everything the
 //! field could answer, and the arguments pick from it while the value is pruned:
 //!
@@ -107,6 +115,7 @@ const OBJECTS: &[(&str, &[(&str, &str)])] = &[
             ("createPullRequest", "CreatePullRequestPayload"),
             ("updatePullRequest", "UpdatePullRequestPayload"),
             ("createLabel", "CreateLabelPayload"),
+            ("revertPullRequest", "RevertPullRequestPayload"),
         ],
     ),
     ("Node", &[("id", "ID!")]),
@@ -270,6 +279,10 @@ const OBJECTS: &[(&str, &[(&str, &str)])] = &[
     ("CreatePullRequestPayload", &[("clientMutationId", "String"), ("pullRequest", "PullRequest")]),
     ("UpdatePullRequestPayload", &[("clientMutationId", "String"), ("pullRequest", "PullRequest"), ("actor", "Actor")]),
     ("CreateLabelPayload", &[("clientMutationId", "String"), ("label", "Label")]),
+    (
+        "RevertPullRequestPayload",
+        &[("clientMutationId", "String"), ("pullRequest", "PullRequest"), ("revertPullRequest", "PullRequest")],
+    ),
 ];
 
 /// The interfaces each object type implements.
@@ -299,6 +312,7 @@ const ARGUMENTS: &[(&str, &[(&str, &str)])] = &[
     ("createPullRequest", &[("input", "CreatePullRequestInput!")]),
     ("updatePullRequest", &[("input", "UpdatePullRequestInput!")]),
     ("createLabel", &[("input", "CreateLabelInput!")]),
+    ("revertPullRequest", &[("input", "RevertPullRequestInput!")]),
 ];
 
 /// A nested field that takes arguments: its parent's value holds everything the field could
@@ -414,6 +428,16 @@ const INPUTS: &[(&str, &[(&str, &str)])] = &[
             ("name", "String!"),
             ("color", "String!"),
             ("description", "String"),
+            ("clientMutationId", "String"),
+        ],
+    ),
+    (
+        "RevertPullRequestInput",
+        &[
+            ("pullRequestId", "ID!"),
+            ("title", "String"),
+            ("body", "String"),
+            ("draft", "Boolean"),
             ("clientMutationId", "String"),
         ],
     ),
@@ -1408,6 +1432,7 @@ fn resolve(
         ("Mutation", "createPullRequest") => create_pull_request(shared, req, &input, want),
         ("Mutation", "updatePullRequest") => update_pull_request(shared, req, &input, want),
         ("Mutation", "createLabel") => create_label(shared, req, &input),
+        ("Mutation", "revertPullRequest") => revert_pull_request(shared, req, &input, want),
         _ => Err(fail("INTERNAL", format!("{root}.{field} has no resolver"))),
     }
 }
@@ -2167,6 +2192,84 @@ fn create_label(shared: &Shared, req: &ApiReq, input: &Value) -> FieldResult {
         "__typename": "CreateLabelPayload",
         "clientMutationId": input.get("clientMutationId").cloned().unwrap_or(Value::Null),
         "label": label,
+    }))
+}
+
+/// What `revertPullRequest` answers when the revert does not apply: GitHub's words for a revert
+/// it cannot make (the pull request page says them when its Revert button fails).
+const REVERT_REFUSED: &str = "Sorry, this pull request couldn't be reverted automatically. It may have already been reverted, or the content may have changed since it was merged.";
+
+/// `revertPullRequest(input: {pullRequestId, title, body, draft})`
+/// (<https://docs.github.com/en/graphql/reference/mutations#revertpullrequest>): branch
+/// `revert-<number>-<head branch>` off the base's current head with one revert commit
+/// ([`pulls::revert_commit`]), by the caller and verified as GitHub's web commits are, and a pull
+/// request from it into the original's base, titled `Revert "<title>"` and with the body
+/// `Reverts <owner>/<repo>#<number>` unless the input says otherwise. The payload has both pull
+/// requests: `pullRequest` the original, `revertPullRequest` the new one.
+///
+/// Everything is checked before anything is written: a pull request that is not merged, a revert
+/// branch that exists, a revert that does not apply cleanly or changes nothing, and the new pull
+/// request's validations (`Title can't be blank`) each fail the field and leave no branch, commit
+/// or pull request behind.
+fn revert_pull_request(shared: &Shared, req: &ApiReq, input: &Value, want: Wants) -> FieldResult {
+    let node = opt_str(input, "pullRequestId").unwrap_or_default();
+    let base = req.base().clone();
+    let mut st = shared.lock();
+    let db_id = st.next_id();
+    let (r, number) = writable_pull(&mut st, req, node)?;
+    let Some(original) = r.pull(number).cloned() else { return Err(not_found_node(node)) };
+    if original.merged_at.is_none() {
+        return Err(fail("UNPROCESSABLE", "Pull request must be merged to be reverted."));
+    }
+    let repo = r.repo();
+    let branch = format!("revert-{}-{}", original.number, original.head_ref);
+    let full = format!("refs/heads/{branch}");
+    let exists = || fail("UNPROCESSABLE", format!("A ref named \"{full}\" already exists in the repository."));
+    if git::ref_target(&repo, &full).is_some() {
+        return Err(exists());
+    }
+    let Some(head) = pulls::branch_tip(&repo, &original.base_ref) else {
+        let base_ref = format!("refs/heads/{}", original.base_ref);
+        return Err(fail("NOT_FOUND", format!("Could not resolve to a Ref with the name '{base_ref}'.")));
+    };
+    let new = NewPull {
+        title: Some(opt_str(input, "title").map_or_else(|| format!("Revert \"{}\"", original.title), str::to_string)),
+        head: Some(branch.clone()),
+        base: Some(original.base_ref.clone()),
+        body: Some(
+            opt_str(input, "body")
+                .map_or_else(|| format!("Reverts {}#{}", r.full_name(), original.number), str::to_string),
+        ),
+        draft: input.get("draft").and_then(Value::as_bool).unwrap_or(false),
+        maintainer_can_modify: None,
+    };
+    if new.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        return Err(fail("UNPROCESSABLE", "Title can't be blank"));
+    }
+    pulls::check_body("PullRequest", new.body.as_deref()).map_err(|e| fail("UNPROCESSABLE", pull_error_message(&e)))?;
+    let author = git_data::default_signature(req.ident());
+    let Some(commit) = pulls::revert_commit(&repo, &original, head, &author)? else {
+        return Err(fail("UNPROCESSABLE", REVERT_REFUSED));
+    };
+    git::set_ref(&repo, &full, commit, Some(PreviousValue::MustNotExist)).map_err(|_| exists())?;
+    let revert_number = match pulls::open_pull(r, db_id, req.ident().login(), new) {
+        Ok(n) => n,
+        Err(e) => {
+            // Not expected after the checks above; leave nothing behind all the same.
+            let _ = git::delete_ref(&repo, &full);
+            return Err(fail("UNPROCESSABLE", pull_error_message(&e)));
+        }
+    };
+    r.verified.insert(commit.to_string());
+    r.pushed_at = now();
+    let (Some(original), Some(revert)) = (r.pull(number), r.pull(revert_number)) else {
+        return Err(fail("INTERNAL", "pull request vanished"));
+    };
+    Ok(json!({
+        "__typename": "RevertPullRequestPayload",
+        "clientMutationId": input.get("clientMutationId").cloned().unwrap_or(Value::Null),
+        "pullRequest": pull_value(&base, r, original, want),
+        "revertPullRequest": pull_value(&base, r, revert, want),
     }))
 }
 

@@ -50,8 +50,13 @@
 //! need `first`/`last` ≤ 100 and a document at most 500,000 nodes, as on GitHub), and the mutations
 //! `enablePullRequestAutoMerge`/`disablePullRequestAutoMerge` (recorded as the pull request's
 //! `auto_merge`), `createRef`, `createCommitOnBranch` (a real commit by the authenticated identity,
-//! verified for installation tokens) and `createPullRequest` (shared with `POST /pulls`). There is
-//! no introspection.
+//! verified for installation tokens), `createPullRequest` (shared with `POST /pulls`),
+//! `updatePullRequest`, `createLabel` and `revertPullRequest` (<https://docs.github.com/en/graphql/reference/mutations#revertpullrequest>:
+//! a merged pull request's revert on branch `revert-<number>-<head branch>`, one commit off the
+//! base's head whose tree is the three-way merge of that head and the base before the merge over
+//! the merged commit, and a pull request titled `Revert "<title>"`, body `Reverts o/r#n`; one
+//! that conflicts, or whose branch exists, is an error that creates nothing). There is no
+//! introspection.
 //!
 //! Smart HTTP: `GET /{owner}/{repo}.git/info/refs?service=git-upload-pack` and
 //! `POST /{owner}/{repo}.git/git-upload-pack` through `git http-backend` (push is refused).

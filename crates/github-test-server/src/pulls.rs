@@ -219,6 +219,7 @@ pub(crate) fn open_pull(r: &mut Repo, id: u64, user: String, new: NewPull) -> Re
         head_sha: head_tip.to_string(),
         base_ref: base,
         base_sha_closed: None,
+        merged_onto: None,
         created_at: t,
         updated_at: t,
         closed_at: None,
@@ -524,12 +525,47 @@ pub(crate) fn merge(shared: &Shared, req: &ApiReq) -> ApiResult {
         slot.merge_commit_sha = Some(new_head.to_string());
         slot.merged_by = Some(merger);
         slot.base_sha_closed = Some(base.to_string());
+        slot.merged_onto = Some(base.to_string());
     }
     Ok(Reply::ok(json!({
         "sha": new_head.to_string(),
         "merged": true,
         "message": "Pull Request successfully merged",
     })))
+}
+
+/// The commit that takes back what merged pull request `p` brought to its base, on top of the
+/// base's current head `head`, as GitHub's `revertPullRequest` makes it
+/// (<https://docs.github.com/en/graphql/reference/mutations#revertpullrequest>): one commit
+/// (parent `head`) whose tree is the three-way merge of `head` (ours) and the base before the
+/// merge (theirs, [`Pull::merged_onto`]) over the merged commit (the merge base), as `git revert`
+/// computes it. The message is `Revert "<title>"` and `This reverts commit <sha>.`; the author is
+/// `author`, the committer GitHub (web-flow).
+///
+/// `Ok(None)` when the revert does not apply cleanly (a later change to the same lines) or would
+/// change nothing (it was reverted already): nothing is written then, the trial runs in memory.
+pub(crate) fn revert_commit(
+    repo: &gix::Repository,
+    p: &Pull,
+    head: ObjectId,
+    author: &gix::actor::Signature,
+) -> Result<Option<ObjectId>, String> {
+    let merged = p.merge_commit_sha.as_deref().and_then(git::parse_oid);
+    let onto = p.merged_onto.as_deref().and_then(git::parse_oid);
+    let (Some(merged), Some(onto)) = (merged, onto) else {
+        return Err(format!("pull request #{} has no merge to revert", p.number));
+    };
+    let revert_tree = |repo: &gix::Repository| -> Result<Option<ObjectId>, String> {
+        let head_tree = git::commit_tree(repo, head)?;
+        let tree = git::merge_trees(repo, git::commit_tree(repo, merged)?, head_tree, git::commit_tree(repo, onto)?)?;
+        Ok(tree.filter(|t| *t != head_tree))
+    };
+    if revert_tree(&repo.clone().with_object_memory())?.is_none() {
+        return Ok(None);
+    }
+    let Some(tree) = revert_tree(repo)? else { return Ok(None) };
+    let message = format!("Revert \"{}\"\n\nThis reverts commit {merged}.", p.title);
+    git::write_commit(repo, tree, &[head], author, &git::web_flow(), &message).map(Some)
 }
 
 /// `GET /repos/{owner}/{repo}/pulls/{number}/commits`: oldest first.

@@ -105,6 +105,10 @@ pub(crate) struct Pull {
     pub base_ref: String,
     /// The base tip when the pull request was closed or merged (rendered then instead of the live one).
     pub base_sha_closed: Option<String>,
+    /// The base branch's head just before the merge: the base that `revertPullRequest` takes
+    /// back to. For merge and squash merges it is the merge commit's first parent; a rebase
+    /// merge leaves no commit whose parent says it, so it is kept here. Internal: no JSON shows it.
+    pub merged_onto: Option<String>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     pub closed_at: Option<OffsetDateTime>,

@@ -1,6 +1,6 @@
 //! GraphQL: parsing and operation selection, validation, pruning to the selection set, and the
-//! mutations (`createRef`, `createCommitOnBranch`, `createPullRequest`), checked against the bare
-//! repository with gix.
+//! mutations (`createRef`, `createCommitOnBranch`, `createPullRequest`, `updatePullRequest`,
+//! `createLabel`, `revertPullRequest`), checked against the bare repository with gix and git.
 
 mod common;
 
@@ -605,4 +605,194 @@ async fn update_pull_request_sets_body_title_and_labels_by_node_id() {
         messages,
         ["Field 'label' doesn't accept argument 'nam'", "Field 'label' is missing required arguments: name"]
     );
+}
+
+// ----- revertPullRequest -----
+
+const REVERT: &str = r#"mutation($input: RevertPullRequestInput!) {
+  revertPullRequest(input: $input) {
+    clientMutationId
+    pullRequest { number state }
+    revertPullRequest { number title body state isDraft headRefName headRefOid baseRefName }
+  }
+}"#;
+
+/// Open a pull request from `branch` (one commit of `files` per entry, off main) and merge it
+/// with `method`; its node id, and main's head before the merge.
+async fn merged_pull(
+    server: &TestServer,
+    api: &Api,
+    branch: &str,
+    commits: &[&[(&str, &[u8])]],
+    method: &str,
+) -> (String, String) {
+    for files in commits {
+        server.push_commit("acme", "api", branch, files, &format!("change {branch}"));
+    }
+    let before = head_of(server, "main").expect("main");
+    let created = api
+        .post("/repos/acme/api/pulls", json!({ "title": format!("Change {branch}"), "head": branch, "base": "main" }))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let number = created.body["number"].as_u64().expect("number");
+    let merged = api.put(&format!("/repos/acme/api/pulls/{number}/merge"), json!({ "merge_method": method })).await;
+    assert_eq!(merged.status, 200, "{}", merged.text);
+    (s(&created.body["node_id"]), before)
+}
+
+fn tree_of(server: &TestServer, rev: &str) -> String {
+    common::git(&server.repo_path("acme", "api"), &["rev-parse", &format!("{rev}^{{tree}}")])
+}
+
+async fn revert(api: &Api, input: Value) -> Resp {
+    gql(api, REVERT, json!({ "input": input })).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revert_pull_request_opens_a_revert_whose_tree_is_the_pre_merge_tree() {
+    let server = server_with_repo().await;
+    let api = Api::new(&server);
+    let (pr, before) =
+        merged_pull(&server, &api, "feature", &[&[("README.md", b"# API\n"), ("new.txt", b"new\n")]], "merge").await;
+    let merged = head_of(&server, "main").expect("main");
+    assert_ne!(tree_of(&server, &merged), tree_of(&server, &before));
+
+    let resp = revert(&api, json!({ "pullRequestId": pr, "clientMutationId": "r1" })).await;
+    assert!(resp.body.get("errors").is_none(), "{}", resp.text);
+    let payload = &resp.body["data"]["revertPullRequest"];
+    assert_eq!(payload["clientMutationId"], "r1");
+    assert_eq!(payload["pullRequest"], json!({ "number": 1, "state": "MERGED" }), "the original");
+    let new = &payload["revertPullRequest"];
+    assert_eq!(new["number"], 2);
+    assert_eq!(new["title"], "Revert \"Change feature\"");
+    assert_eq!(new["body"], "Reverts acme/api#1");
+    assert_eq!((&new["state"], &new["isDraft"]), (&json!("OPEN"), &json!(false)));
+    assert_eq!((&new["headRefName"], &new["baseRefName"]), (&json!("revert-1-feature"), &json!("main")));
+    let commit = s(&new["headRefOid"]);
+    assert_eq!(head_of(&server, "revert-1-feature").as_deref(), Some(commit.as_str()));
+
+    // One commit on main's head, with main's tree from before the merge.
+    let bare = server.repo_path("acme", "api");
+    assert_eq!(common::git(&bare, &["rev-list", "--parents", "-n", "1", &commit]), format!("{commit} {merged}"));
+    assert_eq!(tree_of(&server, &commit), tree_of(&server, &before));
+    assert_eq!(
+        common::git(&bare, &["log", "-1", "--format=%B", &commit]),
+        format!("Revert \"Change feature\"\n\nThis reverts commit {merged}.")
+    );
+    assert_eq!(common::git(&bare, &["log", "-1", "--format=%an|%cn", &commit]), "test-user|GitHub");
+    assert!(server.commit_verified("acme", "api", &commit), "GitHub signs the commits it makes");
+    let rest = api.get("/repos/acme/api/pulls/2").await.body;
+    assert_eq!((&rest["head"]["ref"], &rest["head"]["sha"]), (&json!("revert-1-feature"), &json!(commit)));
+
+    // Once made, the branch is there: a second revert is refused and makes nothing.
+    let again = revert(&api, json!({ "pullRequestId": pr })).await;
+    assert_eq!(again.body["data"]["revertPullRequest"], Value::Null);
+    assert_eq!(again.body["errors"][0]["type"], "UNPROCESSABLE", "{}", again.text);
+    assert_eq!(
+        again.body["errors"][0]["message"],
+        "A ref named \"refs/heads/revert-1-feature\" already exists in the repository."
+    );
+    assert_eq!(server.pulls("acme", "api").len(), 2);
+    assert_eq!(head_of(&server, "revert-1-feature").as_deref(), Some(commit.as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revert_keeps_later_changes_and_refuses_conflicting_ones() {
+    const REFUSED: &str = "Sorry, this pull request couldn't be reverted automatically. It may have already been reverted, or the content may have changed since it was merged.";
+    let server = server_with_repo().await;
+    let api = Api::new(&server);
+    let (one, _) = merged_pull(&server, &api, "one", &[&[("README.md", b"# API\n")]], "merge").await;
+    // An unrelated change after the merge stays; the pull request's change goes.
+    server.push_commit("acme", "api", "main", &[("later.txt", b"later\n")], "later");
+    let resp = revert(&api, json!({ "pullRequestId": one })).await;
+    assert!(resp.body.get("errors").is_none(), "{}", resp.text);
+    let commit = s(&resp.body["data"]["revertPullRequest"]["revertPullRequest"]["headRefOid"]);
+    let file = |path: &str, text: &str| (path.to_string(), text.to_string());
+    assert_eq!(
+        files_of(&server, &commit),
+        [file("README.md", "# api\n"), file("later.txt", "later\n"), file("src/lib.rs", "pub fn f() {}\n")]
+    );
+
+    // Reverted already: with the revert merged and its branch gone, another revert of the same
+    // pull request would change nothing, and GitHub refuses it.
+    let merged = api.put("/repos/acme/api/pulls/2/merge", json!({ "merge_method": "squash" })).await;
+    assert_eq!(merged.status, 200, "{}", merged.text);
+    assert_eq!(api.delete("/repos/acme/api/git/refs/heads/revert-1-one").await.status, 204);
+    let twice = revert(&api, json!({ "pullRequestId": one })).await;
+    assert_eq!(twice.body["data"]["revertPullRequest"], Value::Null, "{}", twice.text);
+    assert_eq!(twice.body["errors"][0]["message"], REFUSED);
+    assert_eq!(head_of(&server, "revert-1-one"), None);
+
+    // A later change to the lines the pull request changed: the revert does not apply, and
+    // nothing is made.
+    let (two, _) = merged_pull(&server, &api, "two", &[&[("src/lib.rs", b"pub fn g() {}\n")]], "merge").await;
+    server.push_commit("acme", "api", "main", &[("src/lib.rs", b"pub fn h() {}\n")], "rename again");
+    let main = head_of(&server, "main");
+    let refused = revert(&api, json!({ "pullRequestId": two })).await;
+    assert_eq!(refused.body["data"]["revertPullRequest"], Value::Null, "{}", refused.text);
+    assert_eq!(refused.body["errors"][0]["type"], "UNPROCESSABLE");
+    assert_eq!(refused.body["errors"][0]["path"], json!(["revertPullRequest"]));
+    assert_eq!(refused.body["errors"][0]["message"], REFUSED);
+    assert_eq!(head_of(&server, "revert-3-two"), None, "no branch");
+    assert_eq!(server.pulls("acme", "api").len(), 3, "no pull request");
+    assert_eq!(head_of(&server, "main"), main);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_merged_pull_requests_can_be_reverted() {
+    let server = server_with_repo().await;
+    let api = Api::new(&server);
+    server.push_commit("acme", "api", "open", &[("open.txt", b"open\n")], "open");
+    let open = api.post("/repos/acme/api/pulls", json!({ "title": "Open", "head": "open", "base": "main" })).await;
+    let node = s(&open.body["node_id"]);
+    let refused = revert(&api, json!({ "pullRequestId": node })).await;
+    assert_eq!(refused.body["data"]["revertPullRequest"], Value::Null, "{}", refused.text);
+    assert_eq!(refused.body["errors"][0]["type"], "UNPROCESSABLE");
+    assert_eq!(refused.body["errors"][0]["message"], "Pull request must be merged to be reverted.");
+    let closed = api.patch("/repos/acme/api/pulls/1", json!({ "state": "closed" })).await;
+    assert_eq!(closed.body["state"], "closed", "{}", closed.text);
+    let refused = revert(&api, json!({ "pullRequestId": node })).await;
+    assert_eq!(refused.body["errors"][0]["message"], "Pull request must be merged to be reverted.");
+    assert_eq!(head_of(&server, "revert-1-open"), None);
+    assert_eq!(server.pulls("acme", "api").len(), 1);
+
+    let unknown = revert(&api, json!({ "pullRequestId": "PR_nope" })).await;
+    assert_eq!(unknown.body["errors"][0]["type"], "NOT_FOUND");
+    let missing = api.post("/graphql", json!({ "query": REVERT, "variables": { "input": { "title": "x" } } })).await;
+    assert!(missing.body.get("data").is_none(), "pullRequestId is required: {}", missing.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn squash_and_rebase_merges_revert_too() {
+    for method in ["squash", "rebase"] {
+        let server = server_with_repo().await;
+        let api = Api::new(&server);
+        // Two commits, so that a rebase merge puts two commits on main.
+        let commits: [&[(&str, &[u8])]; 2] = [&[("README.md", b"# API\n")], &[("src/lib.rs", b"pub fn g() {}\n")]];
+        let (pr, before) = merged_pull(&server, &api, "topic", &commits, method).await;
+        let merged = head_of(&server, "main").expect("main");
+        let bare = server.repo_path("acme", "api");
+        let added = common::git(&bare, &["rev-list", "--count", &format!("{before}..{merged}")]);
+        assert_eq!(added, if method == "rebase" { "2" } else { "1" });
+
+        let resp = revert(
+            &api,
+            json!({ "pullRequestId": pr, "title": "Back out topic", "body": "Broke the build", "draft": true }),
+        )
+        .await;
+        assert!(resp.body.get("errors").is_none(), "{method}: {}", resp.text);
+        let new = &resp.body["data"]["revertPullRequest"]["revertPullRequest"];
+        assert_eq!(
+            (&new["title"], &new["body"], &new["isDraft"]),
+            (&json!("Back out topic"), &json!("Broke the build"), &json!(true))
+        );
+        let commit = s(&new["headRefOid"]);
+        assert_eq!(common::git(&bare, &["rev-list", "--parents", "-n", "1", &commit]), format!("{commit} {merged}"));
+        assert_eq!(tree_of(&server, &commit), tree_of(&server, &before), "{method}: the pre-merge tree");
+        assert_eq!(
+            common::git(&bare, &["log", "-1", "--format=%s", &commit]),
+            "Revert \"Change topic\"",
+            "the commit names the original, whatever the new pull request's title"
+        );
+    }
 }

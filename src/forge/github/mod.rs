@@ -1,5 +1,5 @@
 //! The GitHub forge: github.com and GitHub Enterprise Server through their REST API (and GraphQL
-//! for new pull requests, batched pull request updates and auto-merge), driven by octocrab
+//! for new pull requests, batched pull request updates, auto-merge and reverts), driven by octocrab
 //! through [`api::Api`].
 //!
 //! Every non-idempotent write is checked before it is tried again: a `create pull request` that
@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 mod batch;
 mod pr_status;
+mod revert;
 pub mod status;
 
 use std::collections::HashMap;
@@ -1055,9 +1056,9 @@ impl Forge for GithubForge {
         &self,
         repo: &RepoId,
         pr: &PullRequest,
-        _revert: &NewRevert,
+        revert: &NewRevert,
     ) -> ForgeResult<PullRequest> {
-        Err(ForgeError::Invalid(format!("reverting #{} of {repo}: not built for GitHub yet", pr.number)))
+        self.revert(repo, pr, revert).await
     }
     async fn merge_pull_request(&self, repo: &RepoId, number: u64, method: MergeMethod) -> ForgeResult<MergeResult> {
         let route = "/repos/{owner}/{repo}/pulls/{pull_number}/merge";

@@ -201,16 +201,9 @@ fn parse_connection(conn: &Value, repo: &RepoId) -> ForgeResult<(Vec<PullRequest
 }
 
 fn parse_pull(n: &Value, repo: &RepoId) -> ForgeResult<PullRequestStatus> {
-    let bad = |what: &str| ForgeError::Remote(format!("GitHub's answer for a pull request of {repo} has no {what}"));
-    let text = |key: &str| n[key].as_str().map(str::to_string);
-    let state = match n["state"].as_str() {
-        Some("OPEN") => PrState::Open,
-        Some("MERGED") => PrState::Merged,
-        Some("CLOSED") => PrState::Closed,
-        _ => return Err(bad("state")),
-    };
+    let pr = pull_request_from_graphql(n, repo)?;
     let checks = match n["commits"]["nodes"][0]["commit"]["statusCheckRollup"]["state"].as_str() {
-        _ if state != PrState::Open => None,
+        _ if pr.state != PrState::Open => None,
         Some("ERROR" | "FAILURE") => Some(CheckState::Failure),
         Some("EXPECTED" | "PENDING") => Some(CheckState::Pending),
         Some("SUCCESS") => Some(CheckState::Success),
@@ -227,7 +220,23 @@ fn parse_pull(n: &Value, repo: &RepoId) -> ForgeResult<PullRequestStatus> {
         Some("CONFLICTING") => Mergeable::Conflicting,
         _ => Mergeable::Unknown,
     };
-    let pr = PullRequest {
+    Ok(PullRequestStatus { pr, checks, review, mergeable })
+}
+
+/// A GraphQL `PullRequest` object as a [`PullRequest`], from its fields `id number url title body
+/// state isDraft headRefName headRefOid baseRefName createdAt mergedAt closedAt mergeCommit { oid }
+/// labels { nodes { name } }` (what this module and `revert.rs` select). Requested reviewers and
+/// assignees are not read (left empty).
+pub(super) fn pull_request_from_graphql(n: &Value, repo: &RepoId) -> ForgeResult<PullRequest> {
+    let bad = |what: &str| ForgeError::Remote(format!("GitHub's answer for a pull request of {repo} has no {what}"));
+    let text = |key: &str| n[key].as_str().map(str::to_string);
+    let state = match n["state"].as_str() {
+        Some("OPEN") => PrState::Open,
+        Some("MERGED") => PrState::Merged,
+        Some("CLOSED") => PrState::Closed,
+        _ => return Err(bad("state")),
+    };
+    Ok(PullRequest {
         number: n["number"].as_u64().ok_or_else(|| bad("number"))?,
         state,
         title: text("title").unwrap_or_default(),
@@ -250,8 +259,7 @@ fn parse_pull(n: &Value, repo: &RepoId) -> ForgeResult<PullRequestStatus> {
         created_at: text("createdAt"),
         merged_at: text("mergedAt"),
         closed_at: text("closedAt"),
-    };
-    Ok(PullRequestStatus { pr, checks, review, mergeable })
+    })
 }
 
 #[cfg(test)]
