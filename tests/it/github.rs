@@ -571,3 +571,52 @@ async fn a_rollout_advances_wave_by_wave_on_github() {
     assert!(row(&status.stdout, "rest").starts_with("rest passed 2/2 2 0 0"), "{status:?}");
     assert!(status.stdout.contains("done: every wave is applied and its gate passed"), "{status:?}");
 }
+
+/// Three waves on the test server: the pilot passes, the second wave crosses its failure ratio
+/// and halts with `on_halt = "rollback"`: its open PRs are closed and the pilot's merged PR is
+/// reverted by a real revert PR (GitHub's `revertPullRequest`) whose tree is the pre-merge
+/// tree; the third wave never starts; `convoy rollback` again changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failing_wave_halts_and_rolls_back_on_github() {
+    let gh = org(5).await;
+    gh.manifest(
+        &gh.server.api_url(),
+        "",
+        "merge_method = \"squash\"\n\n[[wave]]\nname = \"pilot\"\nrepos = [\"svc-00\"]\n\n\
+         [[wave]]\nname = \"early\"\nrepos = [\"svc-01\", \"svc-02\"]\nrequire = \"checks-green\"\nmax_failure_ratio = 0.4\non_halt = \"rollback\"\n\n\
+         [[wave]]\nname = \"rest\"\nrest = true\n",
+    );
+    let env = [("GITHUB_TOKEN", TOKEN), ("CONVOY_NOW", "2026-11-29T10:00:00Z")];
+    assert_eq!(gh.convoy(&["rollout", "advance", "-q"], &env).await.code, 0);
+    gh.convoy(&["forge", "set-status", "-q", "--repo", "svc-00", "--state", "success"], &env).await;
+    let merge = gh.convoy(&["merge", "-q", "--wave", "pilot"], &env).await;
+    assert!(row(&merge.stdout, "acme/svc-00").starts_with("acme/svc-00 merged PR #1"), "{merge:?}");
+    let out = gh.convoy(&["rollout", "advance", "-q"], &env).await;
+    assert_eq!((gh.open_prs("svc-01"), gh.open_prs("svc-02"), gh.open_prs("svc-03")), (1, 1, 0), "{out:?}");
+
+    gh.convoy(&["forge", "set-status", "-q", "--repo", "svc-01", "--state", "success"], &env).await;
+    gh.convoy(&["forge", "set-status", "-q", "--repo", "svc-02", "--state", "failure"], &env).await;
+    let out = gh.convoy(&["rollout", "advance", "-q"], &env).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("halted at wave `early`: 1 of 2 pull requests of wave `early` failed"), "{out:?}");
+    assert!(out.stdout.contains("acme/svc-00 merged PR #1 reverted by PR #2"), "{out:?}");
+    assert_eq!((gh.open_prs("svc-01"), gh.open_prs("svc-02")), (0, 0), "{out:?}");
+    let pulls = gh.server.pulls("acme", "svc-00");
+    let revert = pulls.iter().find(|p| p["number"] == 2).expect("a revert PR");
+    assert_eq!(revert["head"]["ref"], "revert-1-convoy/ci");
+    assert_eq!(revert["state"], "open");
+    assert!(revert["labels"].as_array().unwrap().iter().any(|l| l["name"] == "revert"), "{revert}");
+    // The revert commit: one parent (main's head), the tree main had before the squash merge.
+    let git_dir = gh.server.repo_path("acme", "svc-00");
+    let git = |args: &[&str]| crate::support::git(&git_dir, args).trim().to_string();
+    assert_eq!(git(&["rev-parse", "revert-1-convoy/ci^"]), git(&["rev-parse", "main"]));
+    assert_eq!(git(&["rev-parse", "revert-1-convoy/ci^{tree}"]), git(&["rev-parse", "main^^{tree}"]));
+
+    // Halted: nothing more is applied; a second rollback changes nothing.
+    let out = gh.convoy(&["rollout", "advance", "-q"], &env).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(gh.open_prs("svc-03"), 0);
+    let again = gh.convoy(&["rollback", "-q"], &env).await;
+    assert!(again.stdout.contains("acme/svc-00 merged PR #1 is reverted already by PR #2 (open)"), "{again:?}");
+    assert_eq!(gh.server.pulls("acme", "svc-00").len(), 2, "no second revert");
+}
