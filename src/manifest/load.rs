@@ -105,6 +105,7 @@ impl<'a> Checker<'a> {
         self.check_repo_rules();
         self.check_templates();
         self.check_files();
+        self.check_replaces();
         self.check_campaign();
         self.check_waves();
         self.check_policy();
@@ -303,6 +304,9 @@ impl<'a> Checker<'a> {
         for f in self.m.model.files.clone() {
             self.check_selector_refs(&f.repos, &groups);
         }
+        for r in self.m.model.replaces.clone() {
+            self.check_selector_refs(&r.repos, &groups);
+        }
     }
 
     fn check_repo_rules(&mut self) {
@@ -406,6 +410,23 @@ impl<'a> Checker<'a> {
                     format!("`{p}` is already written by the template on line {line} for every repository"),
                     "give one of them narrower `repos` selectors",
                 );
+            }
+        }
+    }
+
+    /// Each `[[replace]]` compiles (its globs and pattern), checked where they are written.
+    fn check_replaces(&mut self) {
+        for r in self.m.model.replaces.clone() {
+            if r.files.is_empty() {
+                self.at(r.pattern.span(), "a [[replace]] needs `files`", "add files = [\"**/*.md\"] (globs)");
+            }
+            if let Err(e) = crate::transform::replace::Compiled::new(&r) {
+                let span = if e.starts_with("`files`") {
+                    r.files.first().map(|f| f.span()).unwrap_or(r.pattern.span())
+                } else {
+                    r.pattern.span()
+                };
+                self.at(span, format!("invalid [[replace]]: {e}"), "see the README's [[replace]] section");
             }
         }
     }

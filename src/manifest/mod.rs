@@ -68,6 +68,9 @@ pub struct OrgManifest {
     pub templates: Vec<TemplateEntry>,
     #[serde(default, rename = "file")]
     pub files: Vec<FileEntry>,
+    /// `[[replace]]`: text replacements over matching files (`transform::replace`).
+    #[serde(default, rename = "replace")]
+    pub replaces: Vec<ReplaceEntry>,
     #[serde(default)]
     pub campaign: Campaign,
     /// `[policy]`: workflow rules for `convoy audit`.
@@ -368,6 +371,28 @@ pub struct TemplateEntry {
     pub repos: Vec<Spanned<String>>,
     #[serde(default)]
     pub vars: BTreeMap<String, toml::Value>,
+}
+
+/// A `[[replace]]`: a regular expression (or literal text) replaced in every file whose path
+/// matches `files`, in the selected repositories (`transform::replace` has the rules).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceEntry {
+    /// Globs over paths from the repository root (`globset`: `*` stays within a folder, `**`
+    /// crosses folders), e.g. `["**/*.rs", "Cargo.toml"]`.
+    pub files: Vec<Spanned<String>>,
+    /// A regular expression in the `regex` crate's syntax (or plain text with `literal`).
+    pub pattern: Spanned<String>,
+    /// What each match becomes; `$1`, `${name}` expand capture groups, `$$` is `$`.
+    pub replacement: Spanned<String>,
+    /// Match `pattern` as plain text and insert `replacement` as written.
+    #[serde(default)]
+    pub literal: bool,
+    /// At most this many replacements per file (the first ones); 0: all.
+    #[serde(default)]
+    pub max_per_file: usize,
+    #[serde(default = "all_repos")]
+    pub repos: Vec<Spanned<String>>,
 }
 
 /// A `[[file]]`: a shared file, copied verbatim or rendered.

@@ -3,7 +3,8 @@
 //! engine runs the producers the CLI hands it over each repository's [`RepoInput`] and writes the
 //! resulting change set; none of them writes to a forge or to disk.
 //!
-//! - [`templates`], [`files`]: the manifest's `[[template]]` and `[[file]]` entries;
+//! - [`templates`], [`files`], [`replace`]: the manifest's `[[template]]`, `[[file]]` and
+//!   `[[replace]]` entries;
 //!   [`prune`] wraps them when `[campaign] prune = true` ([`manifest_producers`]).
 //! - [`policy_fixes`]: the `audit --fix` edits, from the `policy/` fixers.
 //! - [`cargo_align`], [`actions_align`]: the `deps align` edits, from the `deps/` rules.
@@ -16,6 +17,7 @@ mod context;
 pub mod files;
 pub mod policy_fixes;
 pub mod prune;
+pub mod replace;
 pub mod templates;
 
 use std::collections::BTreeMap;
@@ -74,10 +76,13 @@ impl Changes {
 }
 
 /// The producers of the manifest's own campaign (`plan`, `apply`), in the order they run:
-/// templates and files, wrapped in prune when `[campaign] prune = true` (prune needs every other
+/// templates, files and replacements, wrapped in prune when `[campaign] prune = true` (prune needs every other
 /// edit to know what is still declared).
 pub fn manifest_producers(manifest: &Manifest) -> Vec<Box<dyn Producer>> {
-    let declared: Vec<Box<dyn Producer>> = vec![Box::new(templates::Templates), Box::new(files::Files)];
+    let mut declared: Vec<Box<dyn Producer>> = vec![Box::new(templates::Templates), Box::new(files::Files)];
+    if !manifest.model.replaces.is_empty() {
+        declared.push(Box::new(replace::Replace));
+    }
     if manifest.campaign().prune { vec![Box::new(prune::Prune::over(declared))] } else { declared }
 }
 
