@@ -76,6 +76,9 @@ pub enum Command {
         /// Use the cache as it is instead of fetching first.
         #[arg(long)]
         offline: bool,
+        /// Only the table and totals, no diffs.
+        #[arg(long)]
+        stat: bool,
     },
     /// Commit each change set to the campaign branch and open or update its pull request.
     Apply {
@@ -283,8 +286,8 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
             emit(cli, &session, || report::fetch_json(&results, skipped), || report::fetch_text(&results, skipped));
             Ok(all_ok(&results))
         }
-        Command::Plan { select, offline } => {
-            plan(cli, manifest_campaign(open(cli, select, Depth::Keep).await?), *offline).await
+        Command::Plan { select, offline, stat } => {
+            plan(cli, manifest_campaign(open(cli, select, Depth::Keep).await?), *offline, *stat).await
         }
         Command::Apply { select, offline, reopen } => {
             let mut session = manifest_campaign(open(cli, select, Depth::Keep).await?);
@@ -323,16 +326,31 @@ fn manifest_campaign(mut session: Session) -> Session {
 }
 
 /// Show what a campaign would change (fetching first unless `offline`).
-async fn plan(cli: &Cli, session: Session, offline: bool) -> Result<bool, Failure> {
+async fn plan(cli: &Cli, session: Session, offline: bool, stat: bool) -> Result<bool, Failure> {
     let fetched = if offline { Vec::new() } else { fetch(cli, &session).await? };
-    plan_fetched(cli, session, fetched)
+    plan_fetched_as(cli, session, fetched, stat)
 }
 
 fn plan_fetched(cli: &Cli, session: Session, fetched: Vec<RepoResult<FetchOutcome>>) -> Result<bool, Failure> {
+    plan_fetched_as(cli, session, fetched, false)
+}
+
+/// Plan and print; `stat`: the table only.
+fn plan_fetched_as(
+    cli: &Cli,
+    session: Session,
+    fetched: Vec<RepoResult<FetchOutcome>>,
+    stat: bool,
+) -> Result<bool, Failure> {
     let plans = session.plan_after(&fetched, progress::reporter(cli.quiet).as_ref());
     let branch = session.campaign.to_string();
     let skipped = &session.selection.skipped;
-    emit(cli, &session, || report::plan_json(&branch, &plans, skipped), || report::plan_text(&branch, &plans, skipped));
+    emit(
+        cli,
+        &session,
+        || report::plan_json(&branch, &plans, skipped),
+        || report::plan_text_with(&branch, &plans, skipped, stat),
+    );
     Ok(all_ok(&plans))
 }
 

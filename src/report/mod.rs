@@ -78,24 +78,71 @@ fn plan_status(r: &RepoResult<RepoPlan>) -> &'static str {
 }
 
 pub fn plan_text(branch: &str, results: &[RepoResult<RepoPlan>], skipped: &[(RepoId, String)]) -> String {
+    plan_text_with(branch, results, skipped, false)
+}
+
+/// [`plan_text`], with `stat`: only the table and totals (no diffs, `plan --stat`).
+///
+/// Repositories whose change sets are byte for byte the same (every file's path, action,
+/// origin and diff) are shown once, headed `same change in N repositories: …`, so a plan over
+/// hundreds of repositories that a template renders alike stays readable.
+pub fn plan_text_with(
+    branch: &str,
+    results: &[RepoResult<RepoPlan>],
+    skipped: &[(RepoId, String)],
+    stat: bool,
+) -> String {
     let mut out = String::new();
+    // Each distinct change set, in the order of its first repository.
+    let mut groups: Vec<(String, Vec<&RepoResult<RepoPlan>>)> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = Default::default();
     for r in results {
+        if stat {
+            break;
+        }
         if let Ok(p) = &r.result
             && !p.files.is_empty()
         {
-            out.push_str(&format!(
-                "━━ {} ({} @ {}) — {} file(s)\n",
-                r.repo,
-                p.base_branch,
-                &p.base[..p.base.len().min(12)],
-                p.files.len()
-            ));
+            let mut body = String::new();
             for f in &p.files {
-                out.push_str(&format!("# {} {} (from {})\n", action_word(f.action), f.path, f.origin));
-                out.push_str(&f.unified());
+                body.push_str(&format!("# {} {} (from {})\n", action_word(f.action), f.path, f.origin));
+                body.push_str(&f.unified());
             }
-            out.push('\n');
+            match index.get(&body) {
+                Some(&i) => groups[i].1.push(r),
+                None => {
+                    index.insert(body.clone(), groups.len());
+                    groups.push((body, vec![r]));
+                }
+            }
         }
+    }
+    for (body, members) in &groups {
+        let (first, files) = match &members[0].result {
+            Ok(p) => (p, p.files.len()),
+            Err(_) => continue,
+        };
+        if members.len() == 1 {
+            out.push_str(&format!(
+                "━━ {} ({} @ {}) — {files} file(s)\n",
+                members[0].repo,
+                first.base_branch,
+                &first.base[..first.base.len().min(12)],
+            ));
+        } else {
+            const SHOWN: usize = 8;
+            let mut names: Vec<String> = members.iter().take(SHOWN).map(|m| m.repo.full_name()).collect();
+            if members.len() > SHOWN {
+                names.push(format!("and {} more", members.len() - SHOWN));
+            }
+            out.push_str(&format!(
+                "━━ same change in {} repositories ({}) — {files} file(s)\n",
+                members.len(),
+                names.join(", ")
+            ));
+        }
+        out.push_str(body);
+        out.push('\n');
     }
     for r in results {
         if let Ok(p) = &r.result {

@@ -58,3 +58,24 @@ fn a_bad_pattern_is_refused_where_it_is_written() {
     assert!(out.stderr.contains("invalid [[replace]]: `pattern`:"), "{out:?}");
     assert!(out.stderr.contains("org.toml:"), "the error has the file, line and column: {out:?}");
 }
+
+/// Identical change sets are shown once; `--stat` shows only the table.
+#[test]
+fn plan_groups_identical_changes_and_stat_shows_only_the_table() {
+    let org = Org::new();
+    for name in ["a", "b", "c"] {
+        org.repo(name, &[("README.md", "old\n")]);
+    }
+    org.repo("d", &[("README.md", "old old\n")]);
+    org.manifest(&format!(
+        "{HEAD}[[replace]]\nfiles = [\"README.md\"]\npattern = \"old\"\nreplacement = \"new\"\n\n[campaign]\nbranch = \"convoy/r\"\n"
+    ));
+    let plan = org.convoy(&["plan", "-q"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(plan.stdout.contains("━━ same change in 3 repositories (acme/a, acme/b, acme/c) — 1 file(s)"), "{plan:?}");
+    assert_eq!(plan.stdout.matches("+new\n").count(), 1, "the shared diff is printed once: {plan:?}");
+    assert!(plan.stdout.contains("━━ acme/d (main @ "), "{plan:?}");
+    let stat = org.convoy(&["plan", "-q", "--stat"]);
+    assert!(!stat.stdout.contains("━━") && !stat.stdout.contains("+new"), "{stat:?}");
+    assert!(stat.stdout.contains("4 repositories: 4 changed, 0 unchanged, 0 failed"), "{stat:?}");
+}
