@@ -20,6 +20,7 @@ pub mod manifest;
 pub mod parallel;
 pub mod policy;
 pub mod progress;
+pub mod release;
 pub mod render;
 pub mod report;
 pub mod targets;

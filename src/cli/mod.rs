@@ -12,6 +12,7 @@ mod cost;
 mod deps;
 mod journal;
 mod progress;
+mod release;
 mod rollout;
 mod steer;
 
@@ -130,6 +131,11 @@ pub enum Command {
     Deps {
         #[command(subcommand)]
         command: deps::DepsCommand,
+    },
+    /// Coordinated releases across repositories (`release graph`, `release plan`).
+    Release {
+        #[command(subcommand)]
+        command: release::ReleaseCommand,
     },
     /// The campaign journal (`journal verify`).
     Journal {
@@ -306,6 +312,7 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
         Command::Audit(args) => audit::audit(cli, args).await,
         Command::Cost(args) => cost::cost(cli, args).await,
         Command::Deps { command } => deps::deps(cli, command).await,
+        Command::Release { command } => release::release(cli, command).await,
         Command::Report { command: ReportCommand::Merge(args) } => audit::merge(cli, args),
         Command::Journal { command } => journal::journal(cli, command),
         Command::Auth { command: AuthCommand::Status { purpose } } => auth_status(cli, *purpose).await,

@@ -14,6 +14,7 @@ mod forge_local;
 mod github;
 mod hostile;
 mod journal;
+mod release;
 mod replace;
 mod rollback;
 mod rollout;
