@@ -258,8 +258,19 @@ fn released_org() -> Org {
 #[test]
 fn plan_bumps_by_conventional_commits_with_safety_bumps_in_waves() {
     let org = released_org();
+    // `graph` leaves shallow clones in the cache; `plan` unshallows them to read history.
+    assert_eq!(org.convoy(&["release", "graph"]).code, 0);
+    let shallow = org.path().join("cache/acme/core.git/shallow");
+    assert!(shallow.exists(), "graph clones one commit");
+    let offline = org.convoy(&["release", "plan", "--offline"]);
+    assert_eq!(offline.code, 1, "{offline:?}");
+    assert!(
+        offline.stderr.contains("error: acme/core: crates/core/Cargo.toml: core: the cached clone is shallow"),
+        "each package names its repository and manifest: {offline:?}"
+    );
     let out = org.convoy(&["release", "plan", "--json"]);
     assert_eq!(out.code, 0, "{out:?}");
+    assert!(!shallow.exists(), "plan fetched full history");
     let v = parse(&out);
     assert_eq!(v["schema_version"], 1);
     assert_eq!(
