@@ -188,7 +188,9 @@ impl LocalStore {
     pub fn claim_sync(&self, request: &ClaimRequest, now: OffsetDateTime) -> Result<Acquired, JournalError> {
         let campaign = self.campaign.branch().to_string();
         self.with_claim(|existing| {
-            let acquired = claim::decide(&campaign, existing.as_ref(), request, now)?;
+            // Only this host's processes write this folder (claim.json names the host), so a
+            // holder whose process is gone is known dead and not waited for.
+            let acquired = claim::decide_on_host(&campaign, existing.as_ref(), request, now, claim::process_alive)?;
             let write = Change::Write(acquired.claim.clone());
             Ok((acquired, write))
         })
