@@ -307,6 +307,7 @@ impl<S: JournalStore> Journal<S> {
     }
 
     async fn push(&mut self, entry: Entry) -> Result<u64, JournalError> {
+        crash_point();
         self.store.append(std::slice::from_ref(&entry)).await?;
         let seq = entry.seq;
         match (entry.kind, entry.of) {
@@ -346,4 +347,39 @@ impl<S: JournalStore> Journal<S> {
     pub fn into_store(self) -> S {
         self.store
     }
+}
+
+/// Test only: with `CONVOY_TEST_KILL_AT_JOURNAL_STEP=N`, the process sends itself `SIGKILL` just
+/// before its N-th append (0-based, every journal of this process counted together). Every
+/// append of every store goes through [`Journal`]'s one push, so this is the one place: before
+/// an intent is a crash before the forge call, before an outcome a forge write that happened but
+/// was not recorded. A value that is not a number is ignored with a warning.
+fn crash_point() {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static AT: OnceLock<Option<u64>> = OnceLock::new();
+    static APPENDS: AtomicU64 = AtomicU64::new(0);
+    let at = AT.get_or_init(|| {
+        let name = crate::env_vars::CONVOY_TEST_KILL_AT_JOURNAL_STEP;
+        let value = std::env::var(name).ok()?;
+        let parsed = value.trim().parse().ok();
+        if parsed.is_none() {
+            tracing::warn!("{name}={value:?} is not a step number; ignored");
+        }
+        parsed
+    });
+    let Some(at) = *at else { return };
+    if APPENDS.fetch_add(1, Ordering::SeqCst) == at {
+        kill_self();
+    }
+}
+
+/// `SIGKILL` to this process: no destructor, no flush, no claim given back, as `kill -9` does.
+fn kill_self() {
+    #[cfg(unix)]
+    {
+        let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+    }
+    // Not reached where the signal was delivered.
+    std::process::abort();
 }
