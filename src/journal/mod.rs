@@ -8,8 +8,19 @@
 //! **claim** ([`claim`]), a lease that keeps a second run of the same campaign from acting at
 //! the same time.
 //!
-//! This module is the library: the campaign engine does not write to it yet, and the CLI has
-//! `convoy journal verify` only (resume comes with the engine's use of [`Progress`]).
+//! The CLI puts every forge write of a claiming command on the journal by wrapping the session's
+//! forge ([`forge::JournaledForge`]); `convoy journal verify` reads it back.
+//!
+//! # Resume
+//!
+//! A run killed at any point (`kill -9`) leaves its claim behind and, if it died between an
+//! intent and its outcome, a pending intent. Running the same command again takes the claim over
+//! (at once when the dead run was on this host and its process is gone, [`claim::decide_on_host`];
+//! else when its lease runs out), says what it resumes ([`resume::interrupted`]), and converges:
+//! the engine reads the forge and does only what is missing, so the pending step is found done
+//! or done now. The dead run's intents keep no outcome (only the run that tried a step writes
+//! its outcome); they are pending, which is no verify problem. A crash can be injected before
+//! any append with the test-only `CONVOY_TEST_KILL_AT_JOURNAL_STEP` (`tests/it/resume.rs`).
 //!
 //! # Where it lives
 //!
@@ -83,6 +94,7 @@ pub mod claim;
 pub mod entry;
 pub mod forge;
 mod local;
+pub mod resume;
 mod state_branch;
 pub mod verify;
 
@@ -95,6 +107,7 @@ use time::OffsetDateTime;
 pub use claim::{Acquired, Claim, ClaimRequest};
 pub use entry::{Done, Entry, GENESIS, Kind, Op, Outcome, SCHEMA_VERSION};
 pub use local::LocalStore;
+pub use resume::{Interrupted, interrupted};
 pub use state_branch::StateBranchStore;
 pub use verify::{Anchor, Completed, Pending, Problem, Progress, TornTail, VerifyReport, verify};
 

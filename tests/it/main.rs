@@ -14,6 +14,7 @@ mod forge_local;
 mod github;
 mod hostile;
 mod journal;
+mod resume;
 mod rollout;
 mod steer;
 mod support;
