@@ -555,8 +555,15 @@ static RESUMED: std::sync::Mutex<Vec<crate::journal::Interrupted>> = std::sync::
 /// When the claim was taken over from a run that did not finish, says on stderr what this run
 /// resumes (`resuming: run ... stopped after N steps; 1 step had no outcome: ...`), one line per
 /// earlier run ([`crate::journal::interrupted`]); the engine then converges by reading the forge.
+///
+/// `CONVOY_TEST_JOURNAL=off` (benchmarks only) skips all of it: no claim, no journal.
 async fn journaled(session: &mut Session, campaign: &str) -> Result<(), Failure> {
     use crate::journal::{Campaign, Journal, LocalStore, SystemClock};
+    let off = crate::env_vars::CONVOY_TEST_JOURNAL;
+    if std::env::var(off).is_ok_and(|v| v == "off") {
+        eprintln!("warning: {off}=off: this run takes no claim and writes no journal (for benchmarks only)");
+        return Ok(());
+    }
     let id = Campaign::new(campaign).map_err(|e| Failure::usage(e.to_string()))?;
     // One run writes a campaign's journal at a time: the claim, held until the forge is dropped.
     let claim_store = LocalStore::new(&session.manifest.dir, &id);
