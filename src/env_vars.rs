@@ -28,7 +28,20 @@ pub const CONVOY_RENDER_IN_PROCESS: &str = "CONVOY_RENDER_IN_PROCESS";
 /// periods, hourly caps and claim leases are tested with it instead of sleeping.
 pub const CONVOY_NOW: &str = "CONVOY_NOW";
 
-/// `(name, meaning)` for `--help` and the README.
+/// Test only: `N` (0-based) makes the process send itself `SIGKILL` just before its N-th append
+/// to a campaign journal (`journal::Journal`), counting the appends of this process: before an
+/// intent's append is a crash before the forge call, before an outcome's is a forge write that
+/// happened but was not recorded. `tests/it/resume.rs` kills a run at every step this way. Not
+/// in `--help`: nothing but a test should set it.
+pub const CONVOY_TEST_KILL_AT_JOURNAL_STEP: &str = "CONVOY_TEST_KILL_AT_JOURNAL_STEP";
+
+/// Benchmark only: `off` runs a journaled command (`apply`, `merge`, ...) without its journal
+/// and without the campaign's claim, so `bench/journal.sh` can time the journal's share of a
+/// run. It says so on stderr; it removes the record and the exclusion a real run needs. Not in
+/// `--help`.
+pub const CONVOY_TEST_JOURNAL: &str = "CONVOY_TEST_JOURNAL";
+
+/// `(name, meaning)` for `--help` and the README (the test-only variables above are left out).
 pub const ALL: &[(&str, &str)] = &[
     (CONVOY_MANIFEST, "path of org.toml when --manifest is not given"),
     (CONVOY_LOG, "log filter for stderr diagnostics (default: warn)"),

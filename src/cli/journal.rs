@@ -11,7 +11,8 @@ pub enum JournalCommand {
     /// manifest): edited, deleted, moved or cut-off entries, and a torn last line.
     ///
     /// Exit 0 when it verifies (a torn last line, the leftover of a crash, is reported and cut
-    /// away by the next run), 1 when it does not, 2 for a bad campaign name or manifest.
+    /// away by the next run; pending steps, intents a stopped run left without an outcome, are
+    /// listed and are no problem), 1 when it does not, 2 for a bad campaign name or manifest.
     Verify(VerifyArgs),
 }
 
@@ -79,7 +80,12 @@ fn text(location: &str, exists: bool, report: &VerifyReport, progress: &Progress
         progress.pending.len()
     );
     for p in &progress.pending {
-        out.push_str(&format!("  pending: seq {} by run {}: {:?}\n", p.intent, p.run, p.op));
+        out.push_str(&format!("  pending: seq {} by run {}: {}\n", p.intent, p.run, p.op));
+    }
+    if !progress.pending.is_empty() {
+        out.push_str(
+            "  (a pending step is one whose run stopped before recording how it ended, e.g. killed; it is no problem:\n   the next run of the command reads the forge, finds it done or does it, and its outcome stays unwritten)\n",
+        );
     }
     if let Some(torn) = &report.torn {
         out.push_str(&format!(

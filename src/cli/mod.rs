@@ -410,13 +410,22 @@ async fn apply_fetched(cli: &Cli, session: Session, fetched: Vec<RepoResult<Fetc
     Ok(all_ok(&results))
 }
 
+/// The apply report; its JSON has `resumed` (the earlier runs this one resumed, see
+/// [`journaled`]) when there were any.
 fn report_apply(cli: &Cli, session: &Session, results: &[RepoResult<crate::campaign::ApplyOutcome>]) {
     let branch = session.campaign.to_string();
     let skipped = &session.selection.skipped;
+    let resumed = RESUMED.lock().map(|r| r.clone()).unwrap_or_default();
     emit(
         cli,
         session,
-        || report::apply_json(&branch, results, skipped),
+        || {
+            let mut doc = report::apply_json(&branch, results, skipped);
+            if !resumed.is_empty() {
+                doc["resumed"] = serde_json::to_value(&resumed).unwrap_or_default();
+            }
+            doc
+        },
         || report::apply_text(&branch, results, skipped),
     );
 }
@@ -510,7 +519,9 @@ const CLAIM_WAIT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// Take the campaign's claim for this run, waiting up to `wait` while another live run holds it
 /// (two `apply`s at once: the second waits, then converges on what the first did), then exit 3
-/// naming the holder. An expired claim is taken over with a warning.
+/// naming the holder. An expired claim, or one whose process on this host is gone (`kill -9`), is
+/// taken over with a warning, and remembered ([`TAKEN_OVER`]) for [`journaled`] to say what it
+/// resumes.
 async fn claim_or_wait(
     store: &crate::journal::LocalStore,
     campaign: &str,
@@ -523,11 +534,27 @@ async fn claim_or_wait(
     loop {
         match store.claim_sync(&request, crate::clock::now()) {
             Ok(acquired) => {
-                if let Some(old) = &acquired.took_over {
-                    eprintln!(
-                        "warning: took over the expired claim of run {} ({}@{}, pid {}) on campaign `{campaign}`",
-                        old.run, old.holder, old.host, old.pid
-                    );
+                let unfinished = acquired.left_by_unfinished_run(&request, crate::journal::claim::process_alive);
+                match (&acquired.took_over, unfinished) {
+                    (Some(old), _) => {
+                        let (what, why) = if acquired.holder_gone {
+                            ("claim", ": its process is gone, so that run did not finish")
+                        } else {
+                            ("expired claim", "")
+                        };
+                        eprintln!(
+                            "warning: took over the {what} of run {} ({}@{}, pid {}) on campaign `{campaign}`{why}",
+                            old.run, old.holder, old.host, old.pid
+                        );
+                    }
+                    (None, Some(old)) => eprintln!(
+                        "warning: run {} held the claim on campaign `{campaign}` in another process (pid {} on {}), which is gone: it did not finish",
+                        old.run, old.pid, old.host
+                    ),
+                    (None, None) => {}
+                }
+                if let (Some(old), Ok(mut slot)) = (unfinished, TAKEN_OVER.lock()) {
+                    *slot = Some(old.clone());
                 }
                 return Ok(acquired.claim);
             }
@@ -546,12 +573,31 @@ async fn claim_or_wait(
     }
 }
 
+/// The claim [`claim_or_wait`] took over in this process: left by a run that did not finish
+/// (its process is gone, or its lease expired). `rollout advance` takes the claim before
+/// [`journaled`] renews it, so the takeover is remembered here rather than returned.
+static TAKEN_OVER: std::sync::Mutex<Option<crate::journal::Claim>> = std::sync::Mutex::new(None);
+
+/// What [`journaled`] found it resumes, for the JSON of `apply` and `rollout advance`.
+static RESUMED: std::sync::Mutex<Vec<crate::journal::Interrupted>> = std::sync::Mutex::new(Vec::new());
+
 /// Put every forge write of this run of `campaign` on the campaign's journal (beside the
 /// manifest, `.convoy/campaigns/<slug>/journal.jsonl`): the session's forge is wrapped in
 /// [`crate::journal::forge::JournaledForge`]. A journal that fails verification stops the run
 /// before anything is written.
+///
+/// When the claim was taken over from a run that did not finish, says on stderr what this run
+/// resumes (`resuming: run ... stopped after N steps; 1 step had no outcome: ...`), one line per
+/// earlier run ([`crate::journal::interrupted`]); the engine then converges by reading the forge.
+///
+/// `CONVOY_TEST_JOURNAL=off` (benchmarks only) skips all of it: no claim, no journal.
 async fn journaled(session: &mut Session, campaign: &str) -> Result<(), Failure> {
     use crate::journal::{Campaign, Journal, LocalStore, SystemClock};
+    let off = crate::env_vars::CONVOY_TEST_JOURNAL;
+    if std::env::var(off).is_ok_and(|v| v == "off") {
+        eprintln!("warning: {off}=off: this run takes no claim and writes no journal (for benchmarks only)");
+        return Ok(());
+    }
     let id = Campaign::new(campaign).map_err(|e| Failure::usage(e.to_string()))?;
     // One run writes a campaign's journal at a time: the claim, held until the forge is dropped.
     let claim_store = LocalStore::new(&session.manifest.dir, &id);
@@ -573,6 +619,14 @@ async fn journaled(session: &mut Session, campaign: &str) -> Result<(), Failure>
         eprintln!(
             "warning: the journal of campaign `{campaign}` ended in a torn line (a crash mid-write); it was cut away: {t:?}"
         );
+    }
+    let stale = TAKEN_OVER.lock().ok().and_then(|slot| slot.as_ref().map(|c| c.run.clone()));
+    let resumed = crate::journal::interrupted(journal.entries(), stale.as_deref());
+    for r in &resumed {
+        eprintln!("resuming: {r}; convoy reads the forge and does only what is missing");
+    }
+    if let Ok(mut slot) = RESUMED.lock() {
+        *slot = resumed;
     }
     session.forge = std::sync::Arc::new(
         crate::journal::forge::JournaledForge::new(session.forge.clone(), journal).on_drop(release),

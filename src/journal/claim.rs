@@ -110,6 +110,28 @@ pub struct Acquired {
     pub took_over: Option<Claim>,
     /// The same run already held it; its lease was extended.
     pub renewed: bool,
+    /// [`took_over`](Self::took_over)'s lease had not expired, but its process was gone (see
+    /// [`decide_on_host`]).
+    pub holder_gone: bool,
+    /// The claim found in its place (taken over, renewed, or none), as it was.
+    pub found: Option<Claim>,
+}
+
+impl Acquired {
+    /// The claim found was left by a process that did not give it back, so its run did not
+    /// finish: one taken over (expired, or its process gone), or one of this same run (the same
+    /// `CONVOY_RUN_ID` or `GITHUB_RUN_ID`, e.g. a re-run CI job) written by another process that
+    /// is gone (`alive`: whether a pid of this host has a process).
+    pub fn left_by_unfinished_run(&self, request: &ClaimRequest, alive: impl Fn(u32) -> bool) -> Option<&Claim> {
+        if let Some(c) = &self.took_over {
+            return Some(c);
+        }
+        self.found.as_ref().filter(|c| {
+            self.renewed
+                && (c.host != request.host || c.pid != request.pid)
+                && (c.host != request.host || !alive(c.pid))
+        })
+    }
 }
 
 /// Decide what to write, given the claim found (`existing`): a new claim, or the error that
@@ -122,10 +144,20 @@ pub fn decide(
 ) -> Result<Acquired, JournalError> {
     let now = whole_seconds(now);
     match existing {
-        None => Ok(Acquired { claim: request.claim(campaign, now, now), took_over: None, renewed: false }),
-        Some(c) if c.run == request.run => {
-            Ok(Acquired { claim: request.claim(campaign, c.acquired_at, now), took_over: None, renewed: true })
-        }
+        None => Ok(Acquired {
+            claim: request.claim(campaign, now, now),
+            took_over: None,
+            renewed: false,
+            holder_gone: false,
+            found: None,
+        }),
+        Some(c) if c.run == request.run => Ok(Acquired {
+            claim: request.claim(campaign, c.acquired_at, now),
+            took_over: None,
+            renewed: true,
+            holder_gone: false,
+            found: Some(c.clone()),
+        }),
         Some(c) if c.expired(now) => {
             tracing::warn!(
                 campaign,
@@ -136,9 +168,60 @@ pub fn decide(
                 c.pid,
                 rfc3339(c.expires_at)
             );
-            Ok(Acquired { claim: request.claim(campaign, now, now), took_over: Some(c.clone()), renewed: false })
+            Ok(Acquired {
+                claim: request.claim(campaign, now, now),
+                took_over: Some(c.clone()),
+                renewed: false,
+                holder_gone: false,
+                found: Some(c.clone()),
+            })
         }
         Some(c) => Err(JournalError::ClaimHeld { claim: Box::new(c.clone()), now }),
+    }
+}
+
+/// [`decide`] for a store only this host's processes write (the local one), where a holder whose
+/// process is gone need not be waited for: a claim of another run, taken on this host
+/// (`request.host`), whose pid `alive` says no process has any more, is taken over at once (a run
+/// killed with `kill -9` leaves its claim behind, and its lease would otherwise keep the campaign
+/// for 30 minutes). A pid reused by another process counts as alive: the new run waits for the
+/// lease, as before. Two hosts with the same name sharing the folder would defeat this, as
+/// would two pid namespaces (containers) with the same host name.
+pub fn decide_on_host(
+    campaign: &str,
+    existing: Option<&Claim>,
+    request: &ClaimRequest,
+    now: OffsetDateTime,
+    alive: impl Fn(u32) -> bool,
+) -> Result<Acquired, JournalError> {
+    match existing {
+        Some(c) if c.run != request.run && !c.expired(now) && c.host == request.host && !alive(c.pid) => {
+            // Said by the caller, which knows how (the CLI: `warning: took over ...`).
+            let now = whole_seconds(now);
+            Ok(Acquired {
+                claim: request.claim(campaign, now, now),
+                took_over: Some(c.clone()),
+                renewed: false,
+                holder_gone: true,
+                found: Some(c.clone()),
+            })
+        }
+        _ => decide(campaign, existing, request, now),
+    }
+}
+
+/// Whether a process with this pid exists on this host (`kill(pid, 0)`: only "no such process"
+/// says it is gone; a process of another user still counts).
+pub fn process_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
+        !matches!(rustix::process::test_kill_process(pid), Err(e) if e == rustix::io::Errno::SRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
     }
 }
 
@@ -181,5 +264,39 @@ mod tests {
         let taken = decide("c", Some(&first.claim), &req("b"), t0 + Duration::from_secs(600)).unwrap();
         assert_eq!(taken.took_over.unwrap().run, "a");
         assert_eq!(taken.claim.run, "b");
+    }
+
+    #[test]
+    fn a_live_claim_whose_process_is_gone_is_taken_over_on_its_own_host_only() {
+        let t0 = OffsetDateTime::from_unix_timestamp(1_750_000_000).unwrap();
+        let first = decide("c", None, &req("a"), t0).unwrap().claim;
+        let soon = t0 + Duration::from_secs(10);
+        // Same host, pid gone: taken over although the lease runs for 590 s more.
+        let taken = decide_on_host("c", Some(&first), &req("b"), soon, |_| false).unwrap();
+        assert!(taken.holder_gone && taken.took_over.as_ref().unwrap().run == "a" && taken.claim.run == "b");
+        // Same host, pid alive: held.
+        assert!(matches!(
+            decide_on_host("c", Some(&first), &req("b"), soon, |_| true),
+            Err(JournalError::ClaimHeld { .. })
+        ));
+        // Another host: its pids say nothing here.
+        let elsewhere = ClaimRequest { host: "other".into(), ..req("b") };
+        assert!(decide_on_host("c", Some(&first), &elsewhere, soon, |_| false).is_err());
+        // The same run renews, whatever its pid says; a claim of this run written by another
+        // process that is gone (a re-run CI job keeps its run id) was left by an unfinished run.
+        let again = ClaimRequest { pid: 2, ..req("a") };
+        let renewed = decide_on_host("c", Some(&first), &again, soon, |_| false).unwrap();
+        assert!(renewed.renewed && renewed.took_over.is_none());
+        assert_eq!(renewed.left_by_unfinished_run(&again, |_| false).unwrap().pid, 1);
+        assert!(renewed.left_by_unfinished_run(&again, |_| true).is_none(), "that process still runs");
+        // The same process asking again (rollout advance, then its journal) renews its own.
+        let own = decide_on_host("c", Some(&first), &req("a"), soon, |_| false).unwrap();
+        assert!(own.left_by_unfinished_run(&req("a"), |_| false).is_none());
+        assert_eq!(taken.left_by_unfinished_run(&req("b"), |_| true).unwrap().run, "a");
+    }
+
+    #[test]
+    fn this_process_is_alive() {
+        assert!(process_alive(std::process::id()));
     }
 }

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use tokio::sync::Mutex;
 
 use super::entry::{Done, Op, Outcome};
-use super::{Journal, JournalStore};
+use super::{Journal, JournalError, JournalStore};
 use crate::forge::{
     ApiUsage, CheckVerdict, CommitInfo, CommitStatus, FileChange, Forge, ForgeError, ForgeResult, MergeMethod,
     MergeResult, NewPullRequest, NewRelease, NewRevert, PrState, PullRequest, PullRequestBatchItem, PullRequestStatus,
@@ -41,10 +41,33 @@ impl<S: JournalStore + Send + Sync + 'static> JournaledForge<S> {
         self
     }
 
-    async fn intent(&self, op: Op) -> ForgeResult<u64> {
-        self.journal.lock().await.intent(op).await.map_err(|e| {
+    /// Write the intents of `ops` and wait until they are durable, without holding the journal
+    /// while the sync runs: other steps' entries written meanwhile share it (group commit).
+    async fn intents(&self, ops: Vec<Op>) -> ForgeResult<Vec<u64>> {
+        let refused = |e: JournalError| {
             ForgeError::Invalid(format!("the campaign journal refused the next step, so it was not taken: {e}"))
-        })
+        };
+        let written = self.journal.lock().await.write_intents(ops).await.map_err(refused)?;
+        written.wait().await.map_err(refused)?;
+        Ok(written.seqs)
+    }
+
+    async fn intent(&self, op: Op) -> ForgeResult<u64> {
+        Ok(self.intents(vec![op]).await?[0])
+    }
+
+    /// Write the outcomes and wait until they are durable (as [`intents`](Self::intents)); a
+    /// failure leaves the intents pending, which a resume checks against the forge.
+    async fn outcomes(&self, outcomes: Vec<(u64, Outcome)>) {
+        let seqs: Vec<u64> = outcomes.iter().map(|(of, _)| *of).collect();
+        let written = self.journal.lock().await.write_outcomes(outcomes).await;
+        let durable = match written {
+            Ok(w) => w.wait().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = durable {
+            tracing::warn!("could not journal the outcome of steps {seqs:?}: {e}");
+        }
     }
 
     async fn outcome<T>(&self, of: u64, result: &ForgeResult<T>, done: impl FnOnce(&T) -> Done) {
@@ -52,9 +75,7 @@ impl<S: JournalStore + Send + Sync + 'static> JournaledForge<S> {
             Ok(v) => Outcome::Ok(done(v)),
             Err(e) => Outcome::Err(e.to_string()),
         };
-        if let Err(e) = self.journal.lock().await.outcome(of, outcome).await {
-            tracing::warn!("could not journal the outcome of step {of}: {e}");
-        }
+        self.outcomes(vec![(of, outcome)]).await;
     }
 }
 
@@ -214,17 +235,30 @@ impl<S: JournalStore + Send + Sync + 'static> Forge for JournaledForge<S> {
         result
     }
     async fn update_pull_requests(&self, items: &[PullRequestBatchItem], concurrency: usize) -> Vec<ForgeResult<()>> {
-        let mut seqs = Vec::with_capacity(items.len());
-        for item in items {
-            match self.intent(update_op(&item.repo, item.pr.number, &item.update)).await {
-                Ok(seq) => seqs.push(seq),
-                Err(e) => return items.iter().map(|_| Err(ForgeError::Invalid(e.to_string()))).collect(),
-            }
+        if items.is_empty() {
+            return Vec::new();
         }
+        // The forge gets the whole batch at once, so every intent is made durable before it in
+        // one append (one sync, not one per pull request), and every outcome after it in another.
+        let ops = items.iter().map(|item| update_op(&item.repo, item.pr.number, &item.update)).collect();
+        let seqs = match self.intents(ops).await {
+            Ok(seqs) => seqs,
+            Err(e) => return items.iter().map(|_| Err(ForgeError::Invalid(e.to_string()))).collect(),
+        };
         let answers = self.inner.update_pull_requests(items, concurrency).await;
-        for ((seq, item), answer) in seqs.iter().zip(items).zip(&answers) {
-            self.outcome(*seq, answer, |_| Done { pr: Some(item.pr.number), ..Default::default() }).await;
-        }
+        let outcomes = seqs
+            .iter()
+            .zip(items)
+            .zip(&answers)
+            .map(|((seq, item), answer)| {
+                let outcome = match answer {
+                    Ok(()) => Outcome::Ok(Done { pr: Some(item.pr.number), ..Default::default() }),
+                    Err(e) => Outcome::Err(e.to_string()),
+                };
+                (*seq, outcome)
+            })
+            .collect();
+        self.outcomes(outcomes).await;
         answers
     }
     async fn merge_pull_request(&self, repo: &RepoId, number: u64, method: MergeMethod) -> ForgeResult<MergeResult> {

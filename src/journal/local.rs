@@ -3,13 +3,14 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::claim::{self, Acquired, Claim, ClaimRequest};
 use super::verify::{Anchor, VerifyReport, verify};
-use super::{Campaign, Entry, JournalError, JournalStore, Loaded};
+use super::{Campaign, Durability, Entry, JournalError, JournalStore, Loaded};
 
 const JOURNAL: &str = "journal.jsonl";
 const HEAD: &str = "journal.head";
@@ -26,7 +27,58 @@ pub struct LocalStore {
     campaign: Campaign,
     /// Open for append after [`JournalStore::load`].
     journal: Option<File>,
-    head: Option<File>,
+    /// What makes the journal durable, shared with writers that wait for it without the store.
+    sync: Option<Arc<GroupSync>>,
+}
+
+/// Group commit: [`LocalStore::write_sync`] writes entries without syncing; whoever needs them
+/// durable calls [`Durability::sync_through`], and one `fdatasync` makes everything written so
+/// far durable for every writer waiting at that moment (runs of `apply` with several jobs append
+/// from several repositories at once; one sync costs milliseconds on a disk). Each writer still
+/// returns only once its own entries are durable: an intent before its forge call, an outcome
+/// before its step returns.
+pub(crate) struct GroupSync {
+    path: PathBuf,
+    head_path: PathBuf,
+    /// A handle of the journal file, for `fdatasync`.
+    file: File,
+    /// The last entry written (not necessarily durable yet).
+    written: Mutex<Option<Anchor>>,
+    /// Held through each sync: the head file, and the last entry known durable.
+    synced: Mutex<(File, Option<u64>)>,
+}
+
+impl GroupSync {
+    fn wrote(&self, last: &Entry) {
+        if let Ok(mut w) = self.written.lock() {
+            *w = Some(Anchor::of(last));
+        }
+    }
+}
+
+impl Durability for GroupSync {
+    fn sync_through(&self, seq: u64) -> Result<(), JournalError> {
+        let poisoned =
+            || JournalError::Corrupt { location: self.path.display().to_string(), reason: "a writer panicked".into() };
+        let mut synced = self.synced.lock().map_err(|_| poisoned())?;
+        if synced.1.is_some_and(|s| s >= seq) {
+            return Ok(()); // made durable by another writer's sync
+        }
+        // Everything written before this point is covered by the sync below.
+        let Some(target) = self.written.lock().map_err(|_| poisoned())?.clone() else { return Ok(()) };
+        self.file.sync_data().map_err(|e| JournalError::io(format!("syncing {}", self.path.display()), e))?;
+        // The head follows the durable journal, never ahead of it (no sync of its own: after a
+        // power loss it can lag, which verify tells from a cut).
+        let mut record = serde_json::to_vec(&target).unwrap_or_default();
+        record.resize(HEAD_WIDTH.max(record.len()), b' ');
+        record.push(b'\n');
+        let head = &mut synced.0;
+        head.seek(SeekFrom::Start(0))
+            .and_then(|_| head.write_all(&record))
+            .map_err(|e| JournalError::io(format!("writing {}", self.head_path.display()), e))?;
+        synced.1 = Some(target.seq);
+        Ok(())
+    }
 }
 
 impl LocalStore {
@@ -36,7 +88,7 @@ impl LocalStore {
             dir: root.join(".convoy").join("campaigns").join(campaign.slug()),
             campaign: campaign.clone(),
             journal: None,
-            head: None,
+            sync: None,
         }
     }
 
@@ -118,32 +170,44 @@ impl LocalStore {
             .truncate(false)
             .open(&head_path)
             .map_err(|e| JournalError::io(format!("opening {}", head_path.display()), e))?;
+        let handle = file.try_clone().map_err(|e| JournalError::io(format!("opening {}", path.display()), e))?;
+        let last = report.entries.last().map(Anchor::of);
+        let durable = last.as_ref().map(|a| a.seq);
+        self.sync = Some(Arc::new(GroupSync {
+            path: path.clone(),
+            head_path,
+            file: handle,
+            written: Mutex::new(last),
+            synced: Mutex::new((head, durable)),
+        }));
         self.journal = Some(file);
-        self.head = Some(head);
         Ok(Loaded { entries: report.entries, repaired: report.torn })
     }
 
-    /// [`JournalStore::append`], blocking: one write of whole lines, `fdatasync`, then the head.
+    /// [`JournalStore::append`], blocking: [`write_sync`](Self::write_sync), then the sync.
     pub fn append_sync(&mut self, entries: &[Entry]) -> Result<(), JournalError> {
         let Some(last) = entries.last() else { return Ok(()) };
+        let sync = self.write_sync(entries)?;
+        sync.sync_through(last.seq)
+    }
+
+    /// [`JournalStore::write`], blocking: one write of whole lines to the file opened for append,
+    /// not yet durable; the returned handle makes it so (then writes the head).
+    pub fn write_sync(&mut self, entries: &[Entry]) -> Result<Arc<dyn Durability>, JournalError> {
         if self.journal.is_none() {
             self.load_sync()?;
         }
         let path = self.journal_path();
-        let (Some(file), Some(head)) = (self.journal.as_mut(), self.head.as_mut()) else {
+        let (Some(file), Some(sync)) = (self.journal.as_mut(), self.sync.as_ref()) else {
             return Err(JournalError::Corrupt { location: path.display().to_string(), reason: "not open".into() });
         };
-        let lines: String = entries.iter().map(Entry::to_line).collect();
-        file.write_all(lines.as_bytes())
-            .map_err(|e| JournalError::io(format!("appending to {}", path.display()), e))?;
-        file.sync_data().map_err(|e| JournalError::io(format!("syncing {}", path.display()), e))?;
-        let mut record = serde_json::to_vec(&Anchor::of(last)).unwrap_or_default();
-        record.resize(HEAD_WIDTH.max(record.len()), b' ');
-        record.push(b'\n');
-        head.seek(SeekFrom::Start(0))
-            .and_then(|_| head.write_all(&record))
-            .map_err(|e| JournalError::io(format!("writing {}", self.dir.join(HEAD).display()), e))?;
-        Ok(())
+        if let Some(last) = entries.last() {
+            let lines: String = entries.iter().map(Entry::to_line).collect();
+            file.write_all(lines.as_bytes())
+                .map_err(|e| JournalError::io(format!("appending to {}", path.display()), e))?;
+            sync.wrote(last);
+        }
+        Ok(sync.clone())
     }
 
     /// Run `f` on the claim found, under the exclusive lock of `claim.lock`; write what it
@@ -188,7 +252,9 @@ impl LocalStore {
     pub fn claim_sync(&self, request: &ClaimRequest, now: OffsetDateTime) -> Result<Acquired, JournalError> {
         let campaign = self.campaign.branch().to_string();
         self.with_claim(|existing| {
-            let acquired = claim::decide(&campaign, existing.as_ref(), request, now)?;
+            // Only this host's processes write this folder (claim.json names the host), so a
+            // holder whose process is gone is known dead and not waited for.
+            let acquired = claim::decide_on_host(&campaign, existing.as_ref(), request, now, claim::process_alive)?;
             let write = Change::Write(acquired.claim.clone());
             Ok((acquired, write))
         })
@@ -230,6 +296,10 @@ impl JournalStore for LocalStore {
 
     async fn append(&mut self, entries: &[Entry]) -> Result<(), JournalError> {
         self.append_sync(entries)
+    }
+
+    async fn write(&mut self, entries: &[Entry]) -> Result<Option<Arc<dyn Durability>>, JournalError> {
+        self.write_sync(entries).map(Some)
     }
 
     async fn claim(&mut self, request: &ClaimRequest, now: OffsetDateTime) -> Result<Acquired, JournalError> {
@@ -280,5 +350,55 @@ fn sync_dir(dir: &Path) -> Result<(), JournalError> {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
         Err(e) => Err(JournalError::io(format!("syncing {}", dir.display()), e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::journal::{GENESIS, Op};
+
+    fn entries(n: u64) -> Vec<Entry> {
+        let at = OffsetDateTime::from_unix_timestamp(1_750_000_000).unwrap();
+        let mut out: Vec<Entry> = Vec::new();
+        for seq in 0..n {
+            let prev = out.last().map_or(GENESIS.to_string(), |e| e.hash.clone());
+            out.push(Entry::intent(seq, at, "r", &prev, Op::PrUpdate { repo: "acme/api".into(), pr: seq }));
+        }
+        out
+    }
+
+    fn head(store: &LocalStore) -> Option<Anchor> {
+        store.read_anchor().unwrap()
+    }
+
+    /// Writes from several steps, then one sync: it covers all of them, the head follows it (and
+    /// only it), and a writer whose entries it covered does not sync again.
+    #[test]
+    fn one_sync_makes_every_earlier_write_durable_and_the_head_follows_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let campaign = Campaign::new("convoy/ci").unwrap();
+        let mut store = LocalStore::new(dir.path(), &campaign);
+        store.load_sync().unwrap();
+        let e = entries(3);
+        let first = store.write_sync(&e[..1]).unwrap();
+        let second = store.write_sync(&e[1..]).unwrap();
+        assert_eq!(head(&store), None, "nothing is durable yet, so the head says nothing");
+        second.sync_through(2).unwrap();
+        assert_eq!(head(&store), Some(Anchor::of(&e[2])));
+        // The first writer's entries are covered: nothing to do, and the head stays.
+        first.sync_through(0).unwrap();
+        assert_eq!(head(&store), Some(Anchor::of(&e[2])));
+        let report = store.verify_sync().unwrap();
+        assert!(report.is_intact() && report.entries == e, "{:?}", report.problems);
+        // A reopened store starts from what is there.
+        let mut again = LocalStore::new(dir.path(), &campaign);
+        assert_eq!(again.load_sync().unwrap().entries.len(), 3);
+        let more = entries(4);
+        again.append_sync(&more[3..]).unwrap();
+        assert_eq!(head(&again), Some(Anchor::of(&more[3])));
     }
 }

@@ -8,8 +8,19 @@
 //! **claim** ([`claim`]), a lease that keeps a second run of the same campaign from acting at
 //! the same time.
 //!
-//! This module is the library: the campaign engine does not write to it yet, and the CLI has
-//! `convoy journal verify` only (resume comes with the engine's use of [`Progress`]).
+//! The CLI puts every forge write of a claiming command on the journal by wrapping the session's
+//! forge ([`forge::JournaledForge`]); `convoy journal verify` reads it back.
+//!
+//! # Resume
+//!
+//! A run killed at any point (`kill -9`) leaves its claim behind and, if it died between an
+//! intent and its outcome, a pending intent. Running the same command again takes the claim over
+//! (at once when the dead run was on this host and its process is gone, [`claim::decide_on_host`];
+//! else when its lease runs out), says what it resumes ([`resume::interrupted`]), and converges:
+//! the engine reads the forge and does only what is missing, so the pending step is found done
+//! or done now. The dead run's intents keep no outcome (only the run that tried a step writes
+//! its outcome); they are pending, which is no verify problem. A crash can be injected before
+//! any append with the test-only `CONVOY_TEST_KILL_AT_JOURNAL_STEP` (`tests/it/resume.rs`).
 //!
 //! # Where it lives
 //!
@@ -68,10 +79,14 @@
 //! - **A torn last line** (no newline: a crash during an append) is reported by verify and cut
 //!   away, with a warning, when the journal is opened for append. It is never a side effect that
 //!   happened: the forge is only touched after the intent's append has returned.
-//! - **Durable**: an append is one `write` of whole lines to a file opened `O_APPEND`, then
-//!   `fdatasync`; creating the folders and the file fsyncs their parent folders. The head is
-//!   rewritten in place after the journal's sync, without a sync of its own: it can lag after a
-//!   power loss (then the last entries cannot be told from a cut), never run ahead.
+//! - **Durable**: an append is one `write` of whole lines (one entry, or a batch the forge is
+//!   then handed at once) to a file opened `O_APPEND`, then `fdatasync`; creating the folders
+//!   and the file fsyncs their parent folders. Writers that append at the same time (an `apply`
+//!   with several jobs) share one `fdatasync` (group commit, [`Journal::write_intents`] and
+//!   [`Written::wait`]), and none goes on before its own entries are durable: an intent before
+//!   its forge call, an outcome before its step returns. The head is rewritten in place after
+//!   the journal's sync, without a sync of its own: it can lag after a power loss (then the last
+//!   entries cannot be told from a cut), never run ahead.
 //! - **Claim**: two runs asking at once never both win: the local store decides under an
 //!   exclusive `flock` of `claim.lock`, re-reading `claim.json` under it, and replaces the file
 //!   atomically; the state branch decides by compare-and-swap. The loser gets
@@ -83,6 +98,7 @@ pub mod claim;
 pub mod entry;
 pub mod forge;
 mod local;
+pub mod resume;
 mod state_branch;
 pub mod verify;
 
@@ -95,6 +111,7 @@ use time::OffsetDateTime;
 pub use claim::{Acquired, Claim, ClaimRequest};
 pub use entry::{Done, Entry, GENESIS, Kind, Op, Outcome, SCHEMA_VERSION};
 pub use local::LocalStore;
+pub use resume::{Interrupted, interrupted};
 pub use state_branch::StateBranchStore;
 pub use verify::{Anchor, Completed, Pending, Problem, Progress, TornTail, VerifyReport, verify};
 
@@ -257,6 +274,14 @@ pub trait JournalStore: Send + Sync {
     /// appended since), durably, before returning.
     async fn append(&mut self, entries: &[Entry]) -> Result<(), JournalError>;
 
+    /// Append `entries` like [`append`](Self::append), but a store that can make them durable
+    /// later, for several writers with one sync (group commit), returns before they are, with
+    /// the handle that does it: they are durable once [`Durability::sync_through`] their last
+    /// `seq` returned. `None`: already durable (the default: [`append`](Self::append)).
+    async fn write(&mut self, entries: &[Entry]) -> Result<Option<Arc<dyn Durability>>, JournalError> {
+        self.append(entries).await.map(|()| None)
+    }
+
     /// Take the campaign's claim, renew it (same run), or take over an expired one.
     async fn claim(&mut self, request: &ClaimRequest, now: OffsetDateTime) -> Result<Acquired, JournalError>;
 
@@ -265,6 +290,34 @@ pub trait JournalStore: Send + Sync {
 
     /// The claim as stored now, if any.
     async fn current_claim(&mut self) -> Result<Option<Claim>, JournalError>;
+}
+
+/// Makes written entries durable, without the store (see [`JournalStore::write`]).
+pub trait Durability: Send + Sync {
+    /// Return once every entry through `seq` is durable. Writers calling at the same time share
+    /// one sync.
+    fn sync_through(&self, seq: u64) -> Result<(), JournalError>;
+}
+
+/// Entries written to the journal, durable once [`wait`](Self::wait) returned.
+#[must_use = "entries are durable only after `wait`"]
+pub struct Written {
+    /// Their `seq`s, in order.
+    pub seqs: Vec<u64>,
+    sync: Option<Arc<dyn Durability>>,
+}
+
+impl Written {
+    /// Wait until the entries are durable. Meant to be called without the journal's lock, so
+    /// that other writers can add theirs and share the sync; the sync runs on tokio's blocking
+    /// pool, so that the runtime's workers go on running the tasks that write them.
+    pub async fn wait(&self) -> Result<(), JournalError> {
+        let (Some(sync), Some(last)) = (self.sync.clone(), self.seqs.last().copied()) else { return Ok(()) };
+        tokio::task::spawn_blocking(move || sync.sync_through(last)).await.map_err(|e| JournalError::Io {
+            context: "waiting for the journal's sync".into(),
+            source: std::io::Error::other(e.to_string()),
+        })?
+    }
 }
 
 /// A journal open for append: builds each entry (sequence, chain, time, run) and hands it to
@@ -291,35 +344,89 @@ impl<S: JournalStore> Journal<S> {
         Ok((Journal { store, clock, run: run.into(), entries: loaded.entries, open }, loaded.repaired))
     }
 
-    /// Record that `op` is about to be tried; returns the intent's `seq`, for its outcome.
+    /// Record that `op` is about to be tried, durably; returns the intent's `seq`, for its
+    /// outcome.
     pub async fn intent(&mut self, op: Op) -> Result<u64, JournalError> {
-        let entry = Entry::intent(self.next_seq(), self.clock.now(), &self.run, &self.prev(), op);
-        self.push(entry).await
+        Ok(self.intents(vec![op]).await?[0])
     }
 
-    /// Record how intent `of` ended.
+    /// Record how intent `of` ended, durably.
     pub async fn outcome(&mut self, of: u64, result: Outcome) -> Result<u64, JournalError> {
-        if !self.open.contains(&of) {
-            return Err(JournalError::NoSuchIntent(of));
-        }
-        let entry = Entry::outcome(self.next_seq(), self.clock.now(), &self.run, &self.prev(), of, result);
-        self.push(entry).await
+        Ok(self.outcomes(vec![(of, result)]).await?[0])
     }
 
-    async fn push(&mut self, entry: Entry) -> Result<u64, JournalError> {
-        self.store.append(std::slice::from_ref(&entry)).await?;
-        let seq = entry.seq;
-        match (entry.kind, entry.of) {
-            (Kind::Intent, _) => {
-                self.open.insert(seq);
-            }
-            (Kind::Outcome, Some(of)) => {
-                self.open.remove(&of);
-            }
-            (Kind::Outcome, None) => {}
+    /// Record that each of `ops` is about to be tried, all in one durable append (one sync for a
+    /// batch of writes the forge is then handed at once); their `seq`s, in order.
+    pub async fn intents(&mut self, ops: Vec<Op>) -> Result<Vec<u64>, JournalError> {
+        let written = self.write_intents(ops).await?;
+        written.wait().await?;
+        Ok(written.seqs)
+    }
+
+    /// Record how each intent ended, all in one durable append.
+    pub async fn outcomes(&mut self, results: Vec<(u64, Outcome)>) -> Result<Vec<u64>, JournalError> {
+        let written = self.write_outcomes(results).await?;
+        written.wait().await?;
+        Ok(written.seqs)
+    }
+
+    /// [`intents`](Self::intents) without waiting until they are durable: the caller must
+    /// [`Written::wait`] before it acts on them (before the forge call), and should do so
+    /// without holding the journal, so that concurrent writers share one sync.
+    pub async fn write_intents(&mut self, ops: Vec<Op>) -> Result<Written, JournalError> {
+        let mut batch: Vec<Entry> = Vec::with_capacity(ops.len());
+        for op in ops {
+            let (seq, prev) = self.after(batch.last());
+            batch.push(Entry::intent(seq, self.clock.now(), &self.run, &prev, op));
         }
-        self.entries.push(entry);
-        Ok(seq)
+        self.write(batch).await
+    }
+
+    /// [`outcomes`](Self::outcomes) without waiting until they are durable (see
+    /// [`write_intents`](Self::write_intents)).
+    pub async fn write_outcomes(&mut self, results: Vec<(u64, Outcome)>) -> Result<Written, JournalError> {
+        let mut batch: Vec<Entry> = Vec::with_capacity(results.len());
+        for (of, result) in results {
+            if !self.open.contains(&of) || batch.iter().any(|e| e.of == Some(of)) {
+                return Err(JournalError::NoSuchIntent(of));
+            }
+            let (seq, prev) = self.after(batch.last());
+            batch.push(Entry::outcome(seq, self.clock.now(), &self.run, &prev, of, result));
+        }
+        self.write(batch).await
+    }
+
+    /// The `seq` and `prev` of an entry after `last` of a batch being built (or after the
+    /// journal's last entry).
+    fn after(&self, last: Option<&Entry>) -> (u64, String) {
+        match last {
+            Some(e) => (e.seq + 1, e.hash.clone()),
+            None => (self.next_seq(), self.prev()),
+        }
+    }
+
+    /// One append of `batch` (one write), then the bookkeeping.
+    async fn write(&mut self, batch: Vec<Entry>) -> Result<Written, JournalError> {
+        if batch.is_empty() {
+            return Ok(Written { seqs: Vec::new(), sync: None });
+        }
+        crash_point();
+        let sync = self.store.write(&batch).await?;
+        let mut seqs = Vec::with_capacity(batch.len());
+        for entry in batch {
+            seqs.push(entry.seq);
+            match (entry.kind, entry.of) {
+                (Kind::Intent, _) => {
+                    self.open.insert(entry.seq);
+                }
+                (Kind::Outcome, Some(of)) => {
+                    self.open.remove(&of);
+                }
+                (Kind::Outcome, None) => {}
+            }
+            self.entries.push(entry);
+        }
+        Ok(Written { seqs, sync })
     }
 
     fn next_seq(&self) -> u64 {
@@ -346,4 +453,40 @@ impl<S: JournalStore> Journal<S> {
     pub fn into_store(self) -> S {
         self.store
     }
+}
+
+/// Test only: with `CONVOY_TEST_KILL_AT_JOURNAL_STEP=N`, the process sends itself `SIGKILL` just
+/// before its N-th append (0-based, every journal of this process counted together; an append
+/// is one write of one entry or of a batch). Every append of every store goes through
+/// [`Journal`]'s one write, so this is the one place: before
+/// an intent is a crash before the forge call, before an outcome a forge write that happened but
+/// was not recorded. A value that is not a number is ignored with a warning.
+fn crash_point() {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static AT: OnceLock<Option<u64>> = OnceLock::new();
+    static APPENDS: AtomicU64 = AtomicU64::new(0);
+    let at = AT.get_or_init(|| {
+        let name = crate::env_vars::CONVOY_TEST_KILL_AT_JOURNAL_STEP;
+        let value = std::env::var(name).ok()?;
+        let parsed = value.trim().parse().ok();
+        if parsed.is_none() {
+            tracing::warn!("{name}={value:?} is not a step number; ignored");
+        }
+        parsed
+    });
+    let Some(at) = *at else { return };
+    if APPENDS.fetch_add(1, Ordering::SeqCst) == at {
+        kill_self();
+    }
+}
+
+/// `SIGKILL` to this process: no destructor, no flush, no claim given back, as `kill -9` does.
+fn kill_self() {
+    #[cfg(unix)]
+    {
+        let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+    }
+    // Not reached where the signal was delivered.
+    std::process::abort();
 }

@@ -16,6 +16,7 @@ mod hostile;
 mod journal;
 mod release;
 mod replace;
+mod resume;
 mod rollback;
 mod rollout;
 mod steer;
