@@ -144,28 +144,38 @@ pub fn state_path(manifest_dir: &Path, branch: &str) -> Result<PathBuf, String> 
 impl RolloutState {
     pub const SCHEMA_VERSION: u32 = 1;
 
+    /// A fresh state: nothing applied, approved, halted or rolled back.
+    pub fn fresh(campaign: &str) -> RolloutState {
+        RolloutState { schema_version: Self::SCHEMA_VERSION, campaign: campaign.to_string(), ..Default::default() }
+    }
+
+    /// Parse a stored state; `origin` names where it came from, for messages.
+    pub fn from_slice(bytes: &[u8], origin: &str) -> Result<RolloutState, String> {
+        let state: RolloutState =
+            serde_json::from_slice(bytes).map_err(|e| format!("{origin}: not a convoy rollout state: {e}"))?;
+        if state.schema_version != Self::SCHEMA_VERSION {
+            return Err(format!(
+                "{origin}: rollout state version {} (this convoy reads {})",
+                state.schema_version,
+                Self::SCHEMA_VERSION
+            ));
+        }
+        Ok(state)
+    }
+
+    /// The stored form: pretty JSON and a newline.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
+        bytes.push(b'\n');
+        bytes
+    }
+
     /// The recorded state, or a fresh one when there is none. A file convoy cannot read is an
     /// error naming it (never silently a fresh state, which would re-apply waves).
     pub fn load(path: &Path, campaign: &str) -> Result<RolloutState, String> {
         match crate::workspace::paths::read_bounded(path, crate::workspace::paths::MAX_INPUT_FILE) {
-            Ok(bytes) => {
-                let state: RolloutState = serde_json::from_slice(&bytes)
-                    .map_err(|e| format!("{}: not a convoy rollout state: {e}", path.display()))?;
-                if state.schema_version != Self::SCHEMA_VERSION {
-                    return Err(format!(
-                        "{}: rollout state version {} (this convoy reads {})",
-                        path.display(),
-                        state.schema_version,
-                        Self::SCHEMA_VERSION
-                    ));
-                }
-                Ok(state)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RolloutState {
-                schema_version: Self::SCHEMA_VERSION,
-                campaign: campaign.to_string(),
-                ..Default::default()
-            }),
+            Ok(bytes) => Self::from_slice(&bytes, &path.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::fresh(campaign)),
             Err(e) => Err(format!("{}: {e}", path.display())),
         }
     }
@@ -175,9 +185,7 @@ impl RolloutState {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
-        let mut bytes = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
-        bytes.push(b'\n');
-        crate::workspace::write::write_atomically(path, &bytes).map_err(|e| format!("{}: {e}", path.display()))
+        crate::workspace::write::write_atomically(path, &self.to_vec()).map_err(|e| format!("{}: {e}", path.display()))
     }
 }
 

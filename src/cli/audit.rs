@@ -155,7 +155,7 @@ pub async fn audit(cli: &Cli, args: &AuditArgs) -> Result<bool, Failure> {
         return if args.apply {
             let branch = session.campaign.branch().to_string();
             super::journaled(&mut session, &branch).await?;
-            super::rollout::leave_rolled_back_out(&mut session)?;
+            super::rollout::leave_rolled_back_out(&mut session).await?;
             super::apply_fetched(cli, session, fetched).await
         } else {
             super::plan_fetched(cli, session, fetched)

@@ -201,7 +201,7 @@ async fn align_command(cli: &Cli, args: &AlignArgs) -> Result<bool, Failure> {
     let done = if args.apply {
         let branch = session.campaign.branch().to_string();
         super::journaled(&mut session, &branch).await?;
-        super::rollout::leave_rolled_back_out(&mut session)?;
+        super::rollout::leave_rolled_back_out(&mut session).await?;
         super::apply_fetched(cli, session, fetched).await?
     } else {
         super::plan_fetched(cli, session, fetched)?

@@ -1,9 +1,10 @@
-//! `convoy journal verify`: check a campaign's local journal (see [`crate::journal`]).
+//! `convoy journal verify`: check a campaign's journal, beside the manifest or on the `[state]`
+//! branch (see [`crate::journal`]).
 
 use clap::{Args, Subcommand};
 
 use super::{Cli, Failure, load_manifest, print_result};
-use crate::journal::{Campaign, LocalStore, Progress, VerifyReport};
+use crate::journal::{Campaign, JournalStore, LocalStore, Progress, VerifyReport};
 
 #[derive(Debug, Subcommand)]
 pub enum JournalCommand {
@@ -23,23 +24,36 @@ pub struct VerifyArgs {
     pub campaign: Option<String>,
 }
 
-pub fn journal(cli: &Cli, command: &JournalCommand) -> Result<bool, Failure> {
+pub async fn journal(cli: &Cli, command: &JournalCommand) -> Result<bool, Failure> {
     let JournalCommand::Verify(args) = command;
-    let branch = match &args.campaign {
-        Some(b) => b.clone(),
-        None => load_manifest(cli)?.campaign().branch.get_ref().clone(),
+    // The manifest says where the journal is (`[state]`); without one, beside `--manifest`.
+    let manifest = load_manifest(cli);
+    let branch = match (&args.campaign, &manifest) {
+        (Some(b), _) => b.clone(),
+        (None, Ok(m)) => m.campaign().branch.get_ref().clone(),
+        (None, Err(_)) => return Err(manifest.err().unwrap_or_else(|| Failure::usage("no manifest"))),
     };
     let campaign = Campaign::new(&branch).map_err(|e| Failure::usage(e.to_string()))?;
-    let root = match cli.manifest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
+    let (report, location, exists) = match manifest.as_ref().ok().filter(|m| m.model.state.repo.is_some()) {
+        Some(m) => {
+            let mut store = super::state::store_of(m, &branch)?;
+            let report = store.verify().await.map_err(|e| Failure::run(e.to_string()))?;
+            let exists = !report.entries.is_empty() || report.torn.is_some();
+            (report, store.location(), exists)
+        }
+        None => {
+            let root = match cli.manifest.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => std::path::PathBuf::from("."),
+            };
+            let store = LocalStore::new(&root, &campaign);
+            let path = store.journal_path();
+            let exists = path.is_file();
+            let report = store.verify_sync().map_err(|e| Failure::run(e.to_string()))?;
+            (report, path.display().to_string(), exists)
+        }
     };
-    let store = LocalStore::new(&root, &campaign);
-    let path = store.journal_path();
-    let exists = path.is_file();
-    let report = store.verify_sync().map_err(|e| Failure::run(e.to_string()))?;
     let progress = Progress::of(&report.entries);
-    let location = path.display().to_string();
     print_result(
         cli,
         None,

@@ -14,6 +14,7 @@ mod journal;
 mod progress;
 mod release;
 mod rollout;
+mod state;
 mod steer;
 
 use std::io::IsTerminal;
@@ -300,7 +301,7 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
             session.manifest.model.campaign.reopen_closed |= *reopen;
             let branch = session.campaign.branch().to_string();
             journaled(&mut session, &branch).await?;
-            rollout::leave_rolled_back_out(&mut session)?;
+            rollout::leave_rolled_back_out(&mut session).await?;
             apply(cli, session, *offline).await
         }
         Command::Status(args) => steer::status(cli, args).await,
@@ -314,7 +315,7 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
         Command::Deps { command } => deps::deps(cli, command).await,
         Command::Release { command } => release::release(cli, command).await,
         Command::Report { command: ReportCommand::Merge(args) } => audit::merge(cli, args),
-        Command::Journal { command } => journal::journal(cli, command),
+        Command::Journal { command } => journal::journal(cli, command).await,
         Command::Auth { command: AuthCommand::Status { purpose } } => auth_status(cli, *purpose).await,
         Command::Demo { .. } if cli.json => Err(Failure::usage(
             "`demo` prints a walkthrough for people; run `plan --json` or `apply --json` on the demo org",
@@ -501,13 +502,20 @@ fn all_ok<T>(results: &[RepoResult<T>]) -> bool {
     results.iter().all(|r| r.result.is_ok())
 }
 
-/// The run identity recorded in journals and claims: `CONVOY_RUN_ID`, else `GITHUB_RUN_ID`, else
-/// this process.
+/// The run identity recorded in journals and claims: `CONVOY_RUN_ID`, else `GITHUB_RUN_ID` and
+/// `GITHUB_RUN_ATTEMPT`, else this process.
 fn run_id() -> String {
     static RUN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     RUN.get_or_init(|| {
+        // A re-run of a workflow keeps GITHUB_RUN_ID and counts GITHUB_RUN_ATTEMPT up: each
+        // attempt is a run of its own.
         std::env::var(crate::env_vars::CONVOY_RUN_ID)
-            .or_else(|_| std::env::var(crate::env_vars::GITHUB_RUN_ID))
+            .or_else(|_| {
+                std::env::var(crate::env_vars::GITHUB_RUN_ID).map(|id| match std::env::var("GITHUB_RUN_ATTEMPT") {
+                    Ok(attempt) => format!("{id}-{attempt}"),
+                    Err(_) => id,
+                })
+            })
             .unwrap_or_else(|_| format!("pid-{}-{}", std::process::id(), crate::clock::now().unix_timestamp()))
     })
     .clone()
@@ -523,16 +531,16 @@ const CLAIM_WAIT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 /// taken over with a warning, and remembered ([`TAKEN_OVER`]) for [`journaled`] to say what it
 /// resumes.
 async fn claim_or_wait(
-    store: &crate::journal::LocalStore,
+    store: &mut dyn crate::journal::JournalStore,
     campaign: &str,
     wait: std::time::Duration,
 ) -> Result<crate::journal::Claim, Failure> {
-    use crate::journal::{ClaimRequest, JournalError};
-    let request = ClaimRequest::for_this_process(run_id(), std::time::Duration::from_secs(30 * 60));
+    use crate::journal::JournalError;
+    let request = claim_request();
     let started = std::time::Instant::now();
     let mut said = false;
     loop {
-        match store.claim_sync(&request, crate::clock::now()) {
+        match store.claim(&request, crate::clock::now()).await {
             Ok(acquired) => {
                 let unfinished = acquired.left_by_unfinished_run(&request, crate::journal::claim::process_alive);
                 match (&acquired.took_over, unfinished) {
@@ -573,6 +581,45 @@ async fn claim_or_wait(
     }
 }
 
+/// How long a claim lasts unless renewed; a journaled run renews it every third of that
+/// ([`renew_claim`]), so a run that dies leaves a claim that expires within this time.
+const LEASE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+fn claim_request() -> crate::journal::ClaimRequest {
+    crate::journal::ClaimRequest::for_this_process(run_id(), LEASE)
+}
+
+/// Keep this run's claim alive while it works: every third of the lease, claim again (the same
+/// run renews its own claim). A renewal that fails is said once per failure; the run goes on
+/// (the store refuses appends once another run has taken the claim over).
+fn renew_claim(mut store: Box<dyn crate::journal::JournalStore>, campaign: String) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(LEASE / 3).await;
+            if let Err(e) = store.claim(&claim_request(), crate::clock::now()).await {
+                eprintln!("warning: could not renew the claim on campaign `{campaign}`: {e}");
+            }
+        }
+    })
+}
+
+/// Run `future` to its end from synchronous code (a `Drop`), on this runtime when there is one.
+fn finish_blocking<F: std::future::Future<Output = ()> + Send + 'static>(future: F) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| handle.block_on(future))
+        }
+        _ => {
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    rt.block_on(future);
+                }
+            })
+            .join();
+        }
+    }
+}
+
 /// The claim [`claim_or_wait`] took over in this process: left by a run that did not finish
 /// (its process is gone, or its lease expired). `rollout advance` takes the claim before
 /// [`journaled`] renews it, so the takeover is remembered here rather than returned.
@@ -592,22 +639,36 @@ static RESUMED: std::sync::Mutex<Vec<crate::journal::Interrupted>> = std::sync::
 ///
 /// `CONVOY_TEST_JOURNAL=off` (benchmarks only) skips all of it: no claim, no journal.
 async fn journaled(session: &mut Session, campaign: &str) -> Result<(), Failure> {
-    use crate::journal::{Campaign, Journal, LocalStore, SystemClock};
+    journaled_with(session, campaign, CLAIM_WAIT).await
+}
+
+/// [`journaled`] without waiting for another run's claim: a live claim is exit 3 at once
+/// (`rollout advance`, `approve`, `resume`: a schedule runs them again later).
+async fn journaled_now(session: &mut Session, campaign: &str) -> Result<(), Failure> {
+    journaled_with(session, campaign, std::time::Duration::ZERO).await
+}
+
+async fn journaled_with(session: &mut Session, campaign: &str, wait: std::time::Duration) -> Result<(), Failure> {
+    use crate::journal::{Journal, SystemClock};
     let off = crate::env_vars::CONVOY_TEST_JOURNAL;
     if std::env::var(off).is_ok_and(|v| v == "off") {
         eprintln!("warning: {off}=off: this run takes no claim and writes no journal (for benchmarks only)");
         return Ok(());
     }
-    let id = Campaign::new(campaign).map_err(|e| Failure::usage(e.to_string()))?;
-    // One run writes a campaign's journal at a time: the claim, held until the forge is dropped.
-    let claim_store = LocalStore::new(&session.manifest.dir, &id);
-    let claim = claim_or_wait(&claim_store, campaign, CLAIM_WAIT).await?;
+    // One run writes a campaign's journal at a time: the claim, renewed while the run works and
+    // given back when the forge is dropped. Beside the manifest, or on the `[state]` branch.
+    let mut claim_store = state::store(session, campaign)?;
+    let claim = claim_or_wait(claim_store.as_mut(), campaign, wait).await?;
+    let renewer = renew_claim(state::store(session, campaign)?, campaign.to_string());
     let release = move || {
-        if let Err(e) = claim_store.release_sync(&claim) {
-            tracing::warn!("could not give the campaign's claim back: {e}");
-        }
+        renewer.abort();
+        finish_blocking(async move {
+            if let Err(e) = claim_store.release(&claim).await {
+                tracing::warn!("could not give the campaign's claim back: {e}");
+            }
+        });
     };
-    let store = LocalStore::new(&session.manifest.dir, &id);
+    let store = state::store(session, campaign)?;
     let (journal, torn) = match Journal::open(store, std::sync::Arc::new(SystemClock), run_id()).await {
         Ok(opened) => opened,
         Err(e) => {

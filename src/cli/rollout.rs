@@ -73,7 +73,8 @@ struct Rollout {
     statuses: BTreeMap<RepoId, RepoStatus>,
     unread: Vec<(RepoId, String)>,
     state: RolloutState,
-    state_path: std::path::PathBuf,
+    /// Where the campaign's claim, journal and rollout state live (`super::state`).
+    store: Box<dyn crate::journal::JournalStore>,
 }
 
 async fn load(cli: &Cli, select: &SelectArgs) -> Result<Rollout, Failure> {
@@ -97,9 +98,9 @@ async fn load(cli: &Cli, select: &SelectArgs) -> Result<Rollout, Failure> {
             Err(e) => unread.push((repo, e)),
         }
     }
-    let state_path = rollout::state_path(&session.manifest.dir, &branch).map_err(Failure::usage)?;
-    let state = RolloutState::load(&state_path, &branch).map_err(Failure::run)?;
-    Ok(Rollout { session, waves, statuses, unread, state, state_path })
+    let mut store = super::state::store(&session, &branch)?;
+    let state = super::state::load_rollout(store.as_mut(), &branch).await?;
+    Ok(Rollout { session, waves, statuses, unread, state, store })
 }
 
 fn caps(session: &Session) -> Caps {
@@ -207,33 +208,16 @@ async fn advance(cli: &Cli, args: &AdvanceArgs) -> Result<bool, Failure> {
         }
         return Err(Failure::run("some repositories could not be read; nothing was advanced"));
     }
-    // One `advance` (or `approve`, `resume`) of a campaign at a time: the claim.
-    let claim = if args.dry_run { None } else { Some(take_claim(&r).await?) };
-    // Read the state again under the claim: a run that finished just before may have moved it.
-    r.state = RolloutState::load(&r.state_path, r.session.campaign.branch()).map_err(Failure::run)?;
+    // One `advance` (or `approve`, `resume`) of a campaign at a time: the claim, taken at once
+    // (a live claim of another run is exit 3 now; a schedule runs `advance` again later) and
+    // held by the journaled forge until the run ends.
     let branch = r.session.campaign.branch().to_string();
-    let result = match if args.dry_run { Ok(()) } else { super::journaled(&mut r.session, &branch).await } {
-        Ok(()) => advance_claimed(cli, args, r).await,
-        Err(e) => Err(e),
-    };
-    if let Some((store, claim)) = claim
-        && let Err(e) = store.release_sync(&claim)
-    {
-        eprintln!("warning: could not release the claim: {e}");
+    if !args.dry_run {
+        super::journaled_now(&mut r.session, &branch).await?;
     }
-    result
-}
-
-/// The campaign's exclusive claim (`.convoy/campaigns/<slug>/claim.json`), held for the run.
-/// Unlike `apply`, `advance` does not wait: a live claim of another run is exit 3 at once,
-/// naming it (a schedule runs it again later); an expired one is taken over with a warning.
-async fn take_claim(r: &Rollout) -> Result<(crate::journal::LocalStore, crate::journal::Claim), Failure> {
-    use crate::journal::{Campaign, LocalStore};
-    let branch = r.session.campaign.branch();
-    let campaign = Campaign::new(branch).map_err(|e| Failure::usage(e.to_string()))?;
-    let store = LocalStore::new(&r.session.manifest.dir, &campaign);
-    let claim = super::claim_or_wait(&store, branch, std::time::Duration::ZERO).await?;
-    Ok((store, claim))
+    // Read the state again under the claim: a run that finished just before may have moved it.
+    r.state = super::state::load_rollout(r.store.as_mut(), &branch).await?;
+    advance_claimed(cli, args, r).await
 }
 
 async fn advance_claimed(cli: &Cli, args: &AdvanceArgs, mut r: Rollout) -> Result<bool, Failure> {
@@ -277,7 +261,7 @@ async fn advance_claimed(cli: &Cli, args: &AdvanceArgs, mut r: Rollout) -> Resul
             for res in results.iter().filter(|res| res.result.is_ok()) {
                 r.state.applied.insert(res.repo.full_name(), rollout::Applied { wave: wave.clone(), at: at.clone() });
             }
-            r.state.save(&r.state_path).map_err(Failure::run)?;
+            super::state::save_rollout(r.store.as_mut(), &r.state).await?;
             report_apply(cli, &session, &results);
             Ok(all_ok(&results))
         }
@@ -291,7 +275,7 @@ async fn advance_claimed(cli: &Cli, args: &AdvanceArgs, mut r: Rollout) -> Resul
                 lines.push(crate::report::steer::rollback_text(&branch, &results, false).trim_end().to_string());
             }
             r.state.halted = Some(Halt { wave, at: crate::clock::now_rfc3339(), reason, rolled_back: rollback });
-            r.state.save(&r.state_path).map_err(Failure::run)?;
+            super::state::save_rollout(r.store.as_mut(), &r.state).await?;
             lines.push("run `convoy rollout resume` once the cause is fixed".into());
             print_result(
                 cli,
@@ -321,8 +305,11 @@ async fn approve(cli: &Cli, args: &RolloutArgs, wave: &str) -> Result<bool, Fail
         return Err(Failure::usage(format!("no wave named `{wave}` (waves: {})", names.join(", "))));
     }
     let by = std::env::var("USER").or_else(|_| std::env::var("GITHUB_ACTOR")).unwrap_or_else(|_| "unknown".into());
+    let branch = r.session.campaign.branch().to_string();
+    super::journaled_now(&mut r.session, &branch).await?;
+    r.state = super::state::load_rollout(r.store.as_mut(), &branch).await?;
     r.state.approved.insert(wave.to_string(), rollout::Approval { by: by.clone(), at: crate::clock::now_rfc3339() });
-    r.state.save(&r.state_path).map_err(Failure::run)?;
+    super::state::save_rollout(r.store.as_mut(), &r.state).await?;
     print_result(
         cli,
         None,
@@ -334,30 +321,11 @@ async fn approve(cli: &Cli, args: &RolloutArgs, wave: &str) -> Result<bool, Fail
 
 async fn resume(cli: &Cli, args: &RolloutArgs) -> Result<bool, Failure> {
     // No waves needed: a campaign applied with `apply` and rolled back resumes too.
-    let session = open(cli, &args.select, Depth::Keep).await?;
+    let mut session = open(cli, &args.select, Depth::Keep).await?;
     let branch = session.campaign.branch().to_string();
-    let state_path = rollout::state_path(&session.manifest.dir, &branch).map_err(Failure::usage)?;
-    let campaign = crate::journal::Campaign::new(&branch).map_err(|e| Failure::usage(e.to_string()))?;
-    let store = crate::journal::LocalStore::new(&session.manifest.dir, &campaign);
-    let claim = super::claim_or_wait(&store, &branch, std::time::Duration::ZERO).await?;
-    let state = RolloutState::load(&state_path, &branch).map_err(Failure::run);
-    let result = match state {
-        Ok(state) => resume_claimed(cli, args, session, state, state_path),
-        Err(e) => Err(e),
-    };
-    if let Err(e) = store.release_sync(&claim) {
-        eprintln!("warning: could not release the claim: {e}");
-    }
-    result
-}
-
-fn resume_claimed(
-    cli: &Cli,
-    args: &RolloutArgs,
-    session: Session,
-    mut state: RolloutState,
-    state_path: std::path::PathBuf,
-) -> Result<bool, Failure> {
+    super::journaled_now(&mut session, &branch).await?;
+    let mut store = super::state::store(&session, &branch)?;
+    let mut state = super::state::load_rollout(store.as_mut(), &branch).await?;
     let whole = args.select.repos.is_empty();
     let selected: Vec<String> = session.targets().iter().map(|t| t.repo.id.full_name()).collect();
     let was = if whole { state.halted.take() } else { None };
@@ -372,7 +340,7 @@ fn resume_claimed(
         state.applied.remove(name);
     }
     if was.is_some() || !cleared.is_empty() {
-        state.save(&state_path).map_err(Failure::run)?;
+        super::state::save_rollout(store.as_mut(), &state).await?;
     }
     print_result(
         cli,
@@ -402,10 +370,10 @@ fn resume_claimed(
 /// Leave the repositories `convoy rollback` took the campaign out of out of an apply: they are
 /// moved to the selection's skipped list with the way back (`convoy rollout resume`). Called
 /// under the campaign's claim, by every command that applies a campaign.
-pub(super) fn leave_rolled_back_out(session: &mut Session) -> Result<(), Failure> {
+pub(super) async fn leave_rolled_back_out(session: &mut Session) -> Result<(), Failure> {
     let branch = session.campaign.branch().to_string();
-    let path = rollout::state_path(&session.manifest.dir, &branch).map_err(Failure::usage)?;
-    let state = RolloutState::load(&path, &branch).map_err(Failure::run)?;
+    let mut store = super::state::store(session, &branch)?;
+    let state = super::state::load_rollout(store.as_mut(), &branch).await?;
     if state.rolled_back.is_empty() {
         return Ok(());
     }
@@ -457,8 +425,8 @@ pub async fn rollback_command(cli: &Cli, args: &RollbackArgs) -> Result<bool, Fa
     let branch = campaign.branch().to_string();
     let results = rollback::rollback(session.forge.as_ref(), &branch, statuses, args.dry_run).await;
     if !args.dry_run {
-        let path = rollout::state_path(&session.manifest.dir, &branch).map_err(Failure::usage)?;
-        let mut state = RolloutState::load(&path, &branch).map_err(Failure::run)?;
+        let mut store = super::state::store(&session, &branch)?;
+        let mut state = super::state::load_rollout(store.as_mut(), &branch).await?;
         record(&mut state, &results);
         if args.wave.is_none() && args.campaign.select.repos.is_empty() {
             state.halted = Some(Halt {
@@ -468,7 +436,7 @@ pub async fn rollback_command(cli: &Cli, args: &RollbackArgs) -> Result<bool, Fa
                 rolled_back: true,
             });
         }
-        state.save(&path).map_err(Failure::run)?;
+        super::state::save_rollout(store.as_mut(), &state).await?;
     }
     session.forge.persist_cache();
     print_result(

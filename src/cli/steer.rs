@@ -112,10 +112,13 @@ pub(super) async fn read(
     let wave_of = crate::campaign::rollout::wave_of(&waves);
     let mut results = steer::read(session.forge.as_ref(), &repos, campaign.branch()).await;
     // The rollback marks; a state convoy cannot read marks nothing here (`rollout` says why).
-    let rolled_back = crate::campaign::rollout::state_path(&session.manifest.dir, campaign.branch())
-        .and_then(|path| crate::campaign::rollout::RolloutState::load(&path, campaign.branch()))
-        .map(|state| state.rolled_back)
-        .unwrap_or_default();
+    let rolled_back = match super::state::store(session, campaign.branch()) {
+        Ok(mut store) => super::state::load_rollout(store.as_mut(), campaign.branch())
+            .await
+            .map(|state| state.rolled_back)
+            .unwrap_or_default(),
+        Err(_) => Default::default(),
+    };
     for r in &mut results {
         if let Ok(s) = &mut r.result {
             s.wave = wave_of.get(&r.repo).cloned();

@@ -151,7 +151,10 @@ pub fn decide(
             holder_gone: false,
             found: None,
         }),
-        Some(c) if c.run == request.run => Ok(Acquired {
+        // The same run on the same host renews. The same run id on another host is another
+        // runner (parallel jobs of one workflow run share `GITHUB_RUN_ID`): it waits like any
+        // other run.
+        Some(c) if c.run == request.run && c.host == request.host => Ok(Acquired {
             claim: request.claim(campaign, c.acquired_at, now),
             took_over: None,
             renewed: true,
@@ -264,6 +267,12 @@ mod tests {
         let taken = decide("c", Some(&first.claim), &req("b"), t0 + Duration::from_secs(600)).unwrap();
         assert_eq!(taken.took_over.unwrap().run, "a");
         assert_eq!(taken.claim.run, "b");
+        // The same run id on another host (a parallel job of one workflow run) does not renew.
+        let twin = ClaimRequest { host: "runner-2".into(), ..req("a") };
+        assert!(matches!(
+            decide("c", Some(&first.claim), &twin, t0 + Duration::from_secs(300)),
+            Err(JournalError::ClaimHeld { .. })
+        ));
     }
 
     #[test]

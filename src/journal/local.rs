@@ -313,6 +313,24 @@ impl JournalStore for LocalStore {
     async fn current_claim(&mut self) -> Result<Option<Claim>, JournalError> {
         self.current_claim_sync()
     }
+
+    async fn read_doc(&mut self, name: &str) -> Result<Option<Vec<u8>>, JournalError> {
+        super::check_doc_name(name)?;
+        let path = self.dir().join(name);
+        match crate::workspace::paths::read_bounded(&path, crate::workspace::paths::MAX_INPUT_FILE) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(JournalError::io(path.display().to_string(), e)),
+        }
+    }
+
+    async fn write_doc(&mut self, name: &str, bytes: &[u8]) -> Result<(), JournalError> {
+        super::check_doc_name(name)?;
+        create_dirs_durably(self.dir())?;
+        let path = self.dir().join(name);
+        crate::workspace::write::write_atomically(&path, bytes)
+            .map_err(|e| JournalError::io(path.display().to_string(), e))
+    }
 }
 
 /// `create_dir_all`, fsyncing each new folder's parent so the new entries survive a crash.

@@ -290,6 +290,28 @@ pub trait JournalStore: Send + Sync {
 
     /// The claim as stored now, if any.
     async fn current_claim(&mut self) -> Result<Option<Claim>, JournalError>;
+
+    /// Another file of the campaign's folder (`rollout.json`), as stored now; `None` when there
+    /// is none. `name` is one plain file name.
+    async fn read_doc(&mut self, name: &str) -> Result<Option<Vec<u8>>, JournalError>;
+
+    /// Replace the campaign's file `name` with `bytes`, durably and all at once (the local store
+    /// renames a synced temporary file; the state branch makes one compare-and-swap commit). The
+    /// caller holds the campaign's claim, so no other run writes the file meanwhile.
+    async fn write_doc(&mut self, name: &str, bytes: &[u8]) -> Result<(), JournalError>;
+}
+
+/// Refuse a document name that is not one plain file name of the campaign's folder.
+pub(crate) fn check_doc_name(name: &str) -> Result<(), JournalError> {
+    let plain = !name.is_empty()
+        && !name.starts_with('.')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_');
+    let ours = ["journal.jsonl", "journal.head", "claim.json", "claim.lock"].contains(&name);
+    if plain && !ours {
+        Ok(())
+    } else {
+        Err(JournalError::BadCampaign { name: name.to_string(), reason: "not a campaign document name".into() })
+    }
 }
 
 /// Makes written entries durable, without the store (see [`JournalStore::write`]).
@@ -317,6 +339,37 @@ impl Written {
             context: "waiting for the journal's sync".into(),
             source: std::io::Error::other(e.to_string()),
         })?
+    }
+}
+
+#[async_trait]
+impl JournalStore for Box<dyn JournalStore> {
+    fn location(&self) -> String {
+        (**self).location()
+    }
+    async fn verify(&mut self) -> Result<VerifyReport, JournalError> {
+        (**self).verify().await
+    }
+    async fn load(&mut self) -> Result<Loaded, JournalError> {
+        (**self).load().await
+    }
+    async fn append(&mut self, entries: &[Entry]) -> Result<(), JournalError> {
+        (**self).append(entries).await
+    }
+    async fn claim(&mut self, request: &ClaimRequest, now: OffsetDateTime) -> Result<Acquired, JournalError> {
+        (**self).claim(request, now).await
+    }
+    async fn release(&mut self, claim: &Claim) -> Result<(), JournalError> {
+        (**self).release(claim).await
+    }
+    async fn current_claim(&mut self) -> Result<Option<Claim>, JournalError> {
+        (**self).current_claim().await
+    }
+    async fn read_doc(&mut self, name: &str) -> Result<Option<Vec<u8>>, JournalError> {
+        (**self).read_doc(name).await
+    }
+    async fn write_doc(&mut self, name: &str, bytes: &[u8]) -> Result<(), JournalError> {
+        (**self).write_doc(name, bytes).await
     }
 }
 

@@ -286,4 +286,37 @@ impl JournalStore for StateBranchStore {
         let Some(head) = self.forge.branch_head(&self.repo, &self.branch).await? else { return Ok(None) };
         Ok(self.snapshot(head).await?.claim)
     }
+
+    async fn read_doc(&mut self, name: &str) -> Result<Option<Vec<u8>>, JournalError> {
+        super::check_doc_name(name)?;
+        let Some(head) = self.forge.branch_head(&self.repo, &self.branch).await? else { return Ok(None) };
+        Ok(self.forge.read_file(&self.repo, &head, &self.path(name)).await?)
+    }
+
+    async fn write_doc(&mut self, name: &str, bytes: &[u8]) -> Result<(), JournalError> {
+        super::check_doc_name(name)?;
+        let change = FileChange::Write {
+            path: self.path(name),
+            content: bytes.to_vec(),
+            executable: false,
+            was_executable: false,
+        };
+        let message = format!("convoy state: {} {name}", self.campaign);
+        for _ in 0..MAX_ATTEMPTS {
+            let head = self.ensure_branch().await?;
+            if let Some(sha) = self.cas(&head, std::slice::from_ref(&change), &message).await? {
+                if self.loaded && self.head.as_deref() == Some(head.as_str()) {
+                    self.head = Some(sha);
+                }
+                return Ok(());
+            }
+            // Lost the race (or the answer): if the file is there as written, it landed.
+            if let Some(now) = self.forge.branch_head(&self.repo, &self.branch).await?
+                && self.forge.read_file(&self.repo, &now, &self.path(name)).await?.as_deref() == Some(bytes)
+            {
+                return Ok(());
+            }
+        }
+        Err(self.contended())
+    }
 }

@@ -108,6 +108,7 @@ impl<'a> Checker<'a> {
         self.check_replaces();
         self.check_campaign();
         self.check_waves();
+        self.check_state();
         self.check_policy();
         self.problems
     }
@@ -511,6 +512,30 @@ impl<'a> Checker<'a> {
             }
             self.check_selector_refs(&w.repos, &groups);
             self.check_gate(&w.gate());
+        }
+    }
+
+    fn check_state(&mut self) {
+        let state = self.m.model.state.clone();
+        if let Some(branch) = &state.branch {
+            if state.repo.is_none() {
+                self.at(branch.span(), "`[state] branch` without `repo`", "add repo = \"owner/control-repo\"");
+            }
+            self.check_branch(branch);
+        }
+        if let Some(repo) = &state.repo {
+            let valid = repo
+                .get_ref()
+                .split_once('/')
+                .map(|(o, n)| crate::targets::valid_repo_id(&crate::forge::RepoId::new(o, n)).is_ok())
+                .unwrap_or(false);
+            if !valid {
+                self.at(
+                    repo.span(),
+                    format!("`{}` is not a repository `owner/name`", repo.get_ref().escape_debug()),
+                    "write e.g. repo = \"acme/convoy-control\"",
+                );
+            }
         }
     }
 

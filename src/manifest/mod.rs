@@ -85,6 +85,29 @@ pub struct OrgManifest {
     /// `[[wave]]`: the campaign's rollout waves, in order (none: one pass over every repository).
     #[serde(default, rename = "wave")]
     pub waves: Vec<Wave>,
+    /// `[state]`: where campaigns keep their journal, claim and rollout state (default: beside
+    /// the manifest, `.convoy/campaigns/`).
+    #[serde(default)]
+    pub state: StateConfig,
+}
+
+/// `[state]`: keep each campaign's journal, claim and rollout state on a branch of a control
+/// repository instead of beside the manifest, for scheduled runs in CI whose disk does not
+/// outlive them. Every change is one commit made with compare-and-swap (the branch moves only
+/// if it is still where the writer read it), so two runners cannot both win a claim. Artifacts
+/// and the Actions cache are not used: artifacts expire and cache entries are immutable.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// The control repository, `owner/name` (it need not be selected).
+    pub repo: Option<Spanned<String>>,
+    /// The state branch (default `convoy-state`); created from the control repository's
+    /// default branch on first use.
+    pub branch: Option<Spanned<String>>,
+}
+
+impl StateConfig {
+    pub const DEFAULT_BRANCH: &'static str = "convoy-state";
 }
 
 /// What a wave's gate requires of its pull requests before the next wave starts.

@@ -5,11 +5,10 @@
 //!   → patch (a commit that touched the package is a change worth a release);
 //! - `type!:` / `type(scope)!:` or a `BREAKING CHANGE:` / `BREAKING-CHANGE:` footer → major.
 //!
-//! Below 1.0.0, as issue 12 words it, "a breaking change bumps the minor": Cargo treats
-//! `0.x.y` → `0.(x+1).0` as incompatible, so a breaking change of `0.4.2` gives `0.5.0`.
-//! Nothing else changes below 1.0: a `feat` is still a minor bump (`0.4.2` → `0.5.0`) and a
-//! `fix` a patch (`0.4.2` → `0.4.3`). (release-plz and cargo-smart-release demote a `feat` to a
-//! patch below 1.0; the issue does not ask for that, so convoy does not.) A release never
+//! Below 1.0.0 the levels shift down one place, as Cargo reads 0.x versions (the left-most
+//! non-zero part is the breaking one): a breaking change bumps the minor (`0.4.2` → `0.5.0`), a
+//! `feat` the patch (`0.4.2` → `0.4.3`, as release-plz and cargo-smart-release do, so a feature
+//! does not force every dependent's requirement to move), a `fix` the patch. A release never
 //! leaves 0.x by itself: `--bump NAME=1.0.0` does that.
 
 use serde::Serialize;
@@ -41,12 +40,16 @@ impl Level {
         }
     }
 
-    /// `version` bumped by this level (pre-release and build metadata dropped). Below 1.0.0 a
-    /// major level bumps the minor.
+    /// `version` bumped by this level (pre-release and build metadata dropped). Below 1.0.0 the
+    /// levels shift down one place, as Cargo reads 0.x versions (a change of the left-most
+    /// non-zero part is breaking: <https://doc.rust-lang.org/cargo/reference/semver.html>): a
+    /// breaking change bumps the minor, a feature bumps the patch (as release-plz does), so a
+    /// feature does not force every dependent's requirement to move.
     pub fn apply(self, version: &semver::Version) -> semver::Version {
         let v = version;
         match self {
             Level::Major if v.major == 0 => semver::Version::new(0, v.minor + 1, 0),
+            Level::Minor if v.major == 0 => semver::Version::new(0, v.minor, v.patch + 1),
             Level::Major => semver::Version::new(v.major + 1, 0, 0),
             Level::Minor => semver::Version::new(v.major, v.minor + 1, 0),
             Level::Patch => semver::Version::new(v.major, v.minor, v.patch + 1),
@@ -146,7 +149,7 @@ mod tests {
         assert_eq!(next("0.4.2", &["feat!: b"]), "0.5.0");
         assert_eq!(next("0.4.2", &["fix: a\n\nBREAKING CHANGE: x"]), "0.5.0");
         assert_eq!(next("0.0.3", &["feat!: b"]), "0.1.0");
-        assert_eq!(next("0.4.2", &["feat: b"]), "0.5.0");
+        assert_eq!(next("0.4.2", &["feat: b"]), "0.4.3", "a feature is not breaking below 1.0 either");
         assert_eq!(next("0.4.2", &["fix: a"]), "0.4.3");
     }
 }

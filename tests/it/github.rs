@@ -620,3 +620,29 @@ async fn a_failing_wave_halts_and_rolls_back_on_github() {
     assert!(again.stdout.contains("acme/svc-00 merged PR #1 is reverted already by PR #2 (open)"), "{again:?}");
     assert_eq!(gh.server.pulls("acme", "svc-00").len(), 2, "no second revert");
 }
+
+/// `[state]` on GitHub: the journal and claim are commits on the control repository's state
+/// branch, made with `createCommitOnBranch` and `expectedHeadOid` (compare-and-swap), and the
+/// journal verifies from there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_campaign_state_lives_on_a_state_branch_on_github() {
+    let gh = org(2).await;
+    gh.server.create_repo("acme", "control", &[("README.md", b"control\n")], RepoOptions::default().private(true));
+    gh.manifest(
+        &gh.server.api_url(),
+        "",
+        "\n[[repo]]\nname = \"acme/control\"\nexclude = true\n\n[state]\nrepo = \"acme/control\"\n",
+    );
+    let out = gh.convoy(&["apply", "-q"], &with_token()).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!((gh.open_prs("svc-00"), gh.open_prs("svc-01"), gh.open_prs("control")), (1, 1, 0), "{out:?}");
+    assert!(!gh.path().join(".convoy/campaigns").exists(), "nothing beside the manifest");
+    let git_dir = gh.server.repo_path("acme", "control");
+    let journal = crate::support::git(&git_dir, &["show", "convoy-state:campaigns/convoy~ci/journal.jsonl"]);
+    assert!(journal.contains("\"pr_open\""), "{journal}");
+    let log = crate::support::git(&git_dir, &["log", "--format=%s", "convoy-state"]);
+    assert!(log.contains("convoy claim: convoy/ci released"), "{log}");
+    let verify = gh.convoy(&["journal", "verify"], &with_token()).await;
+    assert_eq!(verify.code, 0, "{verify:?}");
+    assert!(verify.stdout.contains("acme/control@convoy-state"), "{verify:?}");
+}

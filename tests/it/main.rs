@@ -19,6 +19,7 @@ mod replace;
 mod resume;
 mod rollback;
 mod rollout;
+mod state;
 mod steer;
 mod support;
 mod transport;

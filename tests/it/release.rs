@@ -248,7 +248,7 @@ fn released_org() -> Org {
     ] {
         tag(&org, repo, t);
     }
-    org.commit("tools", &[Entry::File("helper/src/lib.rs", "pub fn count() {}\n")], "feat: helper learns to count");
+    org.commit("tools", &[Entry::File("helper/src/lib.rs", "pub fn count() {}\n")], "feat!: helper learns to count");
     org.commit("core", &[Entry::File("crates/core/src/lib.rs", "pub fn core() { 1; }\n")], "fix(core): off by one");
     org.commit("core", &[Entry::File("README.md", "# core\n")], "docs: a readme");
     org.commit("app", &[Entry::File("src/lib.rs", "pub fn v3() {}\n")], "feat!: a new API");
@@ -276,7 +276,7 @@ fn plan_bumps_by_conventional_commits_with_safety_bumps_in_waves() {
     assert_eq!(
         planned(&v),
         vec![
-            vec!["helper 0.3.1 -> 0.4.0 minor"],
+            vec!["helper 0.3.1 -> 0.4.0 major"],
             vec!["macros 1.2.0 -> 1.2.1 patch"],
             vec!["core 1.2.0 -> 1.2.1 patch"],
             vec!["app 2.0.0 -> 3.0.0 major", "cli 0.1.0 -> 0.1.1 patch"],
@@ -286,7 +286,7 @@ fn plan_bumps_by_conventional_commits_with_safety_bumps_in_waves() {
     let helper = &v["waves"][0][0];
     assert_eq!(helper["repo"], "acme/tools");
     assert_eq!(helper["reason"], "1 commit since helper/v0.3.1");
-    assert_eq!(helper["commits"][0]["subject"], "feat: helper learns to count");
+    assert_eq!(helper["commits"][0]["subject"], "feat!: helper learns to count");
     assert_eq!(
         v["waves"][1][0]["reason"],
         "safety bump: it requires helper `0.3`, which the new helper 0.4.0 does not satisfy"
@@ -323,7 +323,7 @@ fn plan_bumps_by_conventional_commits_with_safety_bumps_in_waves() {
     assert_eq!(text.code, 0, "{text:?}");
     let t = &text.stdout;
     assert!(
-        t.starts_with("wave 1\n  helper (acme/tools) 0.3.1 -> 0.4.0  minor: 1 commit since helper/v0.3.1\n"),
+        t.starts_with("wave 1\n  helper (acme/tools) 0.3.1 -> 0.4.0  major: 1 commit since helper/v0.3.1\n"),
         "{t}"
     );
     assert!(t.contains("  app (acme/app) 2.0.0 -> 3.0.0  major: 1 commit since v2.0.0\n"), "{t}");
