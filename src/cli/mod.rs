@@ -158,8 +158,9 @@ pub enum Command {
         #[command(subcommand)]
         command: AuthCommand,
     },
-    /// Create a throwaway local org and run validate, fetch, plan and apply against it
-    /// (writes its own manifest: `--manifest` and `--json` do not apply).
+    /// Create a throwaway local org, run validate, fetch and plan against it, then roll the
+    /// campaign out in two waves with the real commands, and roll one repository back (writes
+    /// its own manifest: `--manifest` and `--json` do not apply).
     Demo {
         /// Where to create the demo org (recreated if it holds an earlier demo).
         #[arg(long, default_value = "convoy-demo")]
