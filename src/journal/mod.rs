@@ -83,8 +83,11 @@
 //!   then handed at once) to a file opened `O_APPEND`, then `fdatasync`; creating the folders
 //!   and the file fsyncs their parent folders. Writers that append at the same time (an `apply`
 //!   with several jobs) share one `fdatasync` (group commit, [`Journal::write_intents`] and
-//!   [`Written::wait`]), and none goes on before its own entries are durable: an intent before
-//!   its forge call, an outcome before its step returns. The head is rewritten in place after
+//!   [`Written::wait`]), and no intent's forge call is made before the intent is durable. The
+//!   [`forge::JournaledForge`] does not wait for an outcome's sync: the next intent's sync
+//!   covers it (a sync covers everything written before it), and the end of the run syncs the
+//!   rest, so a power cut can lose only outcomes (their intents stay pending, which a resume
+//!   checks against the forge), and a killed process loses nothing. The head is rewritten in place after
 //!   the journal's sync, without a sync of its own: it can lag after a power loss (then the last
 //!   entries cannot be told from a cut), never run ahead.
 //! - **Claim**: two runs asking at once never both win: the local store decides under an
@@ -330,6 +333,12 @@ pub struct Written {
 }
 
 impl Written {
+    /// What makes these entries durable, and their last `seq`, for a caller that syncs them
+    /// later (`None` when the store made them durable as it wrote them).
+    pub fn deferred(&self) -> Option<(Arc<dyn Durability>, u64)> {
+        Some((self.sync.clone()?, *self.seqs.last()?))
+    }
+
     /// Wait until the entries are durable. Meant to be called without the journal's lock, so
     /// that other writers can add theirs and share the sync; the sync runs on tokio's blocking
     /// pool, so that the runtime's workers go on running the tasks that write them.
