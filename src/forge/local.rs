@@ -528,6 +528,14 @@ impl Inner {
             )));
         }
         let tree = outcome.tree.write().map_err(|e| ForgeError::git("writing tree", e))?.detach();
+        // As GitHub refuses a revert that would change nothing (reverted already, or the
+        // content changed since): no empty revert commit.
+        if tree == tree_of(head_id)? {
+            return Err(ForgeError::Conflict(format!(
+                "pull request #{} of {id} has nothing left to revert: its changes are no longer on {}",
+                pr.number, pr.base
+            )));
+        }
         let message = format!("Revert \"{}\"\n\nThis reverts commit {merged}.\n", pr.title);
         Ok((write_commit(&repo, tree, &[head_id], &message)?.to_string(), head))
     }

@@ -601,7 +601,8 @@ pub trait Forge: Send + Sync {
     /// request gets `revert.title`, `revert.body` and `revert.draft`.
     ///
     /// Errors: `Invalid` when `pr` is not merged; `Conflict` when the revert does not apply
-    /// cleanly (nothing is created) or the revert branch exists already.
+    /// cleanly or would change nothing (its changes are gone already), in which case nothing is
+    /// created, or when a pull request uses the revert branch already.
     async fn revert_pull_request(
         &self,
         repo: &RepoId,

@@ -91,3 +91,25 @@ fn rollback_closes_open_prs_reverts_merged_ones_and_is_a_no_op_the_second_time()
     assert_eq!(org.pulls("docs").len(), 2, "a new PR once resumed");
     assert_eq!(org.pulls("api").len(), 2, "api is still rolled back");
 }
+
+/// A merged change a person already took back by hand leaves nothing to revert: that repository
+/// says so and no empty revert PR is opened (as GitHub refuses one).
+#[test]
+fn a_change_reverted_by_hand_gets_no_empty_revert() {
+    let org = org();
+    assert_eq!(org.convoy(&["apply", "-q", "--repo", "api"]).code, 0);
+    org.convoy(&["forge", "set-status", "-q", "--repo", "api", "--state", "success"]);
+    assert_eq!(org.convoy(&["merge", "-q", "--repo", "api"]).code, 0);
+    // The person's own revert: the workflow removed again.
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    git(w, &["clone", "-q", org.bare("api").to_str().unwrap(), "."]);
+    git(w, &["rm", "-q", ".github/workflows/ci.yml"]);
+    git(w, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "revert by hand"]);
+    git(w, &["push", "-q", "origin", "main"]);
+    let out = org.convoy(&["rollback", "--repo", "api"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("acme/api failed: pull request #1 of acme/api has nothing left to revert"), "{out:?}");
+    assert_eq!(org.pulls("api").len(), 1, "no revert PR");
+    assert_eq!(org.branch_head("api", "revert-1-convoy/ci"), None, "no revert branch");
+}
