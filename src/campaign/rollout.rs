@@ -15,12 +15,13 @@
 //!
 //! [`decide`] is pure: it takes the campaign's reading ([`super::steer::read`]), the recorded
 //! [`RolloutState`] and the time, and says what one `advance` does. The state (which
-//! repositories were applied when, approvals, a halt) is a JSON file beside the manifest,
-//! `.convoy/campaigns/<slug>/rollout.json` (beside the campaign's journal), written atomically; everything
-//! else is read from the forge each time, so a run that has nothing to do writes nothing.
+//! repositories were applied when, approvals, a halt, rollback marks) is `rollout.json` in the
+//! campaign's folder, beside its journal and claim (`.convoy/campaigns/<slug>/` beside the
+//! manifest, or on the `[state]` branch), read and written through the journal's store;
+//! everything else is read from the forge each time, so a run that has nothing to do writes
+//! nothing.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -133,14 +134,6 @@ pub struct Halt {
     pub rolled_back: bool,
 }
 
-/// Where a campaign's rollout state lives: `rollout.json` in the campaign's folder beside the
-/// manifest, `.convoy/campaigns/<slug>/`, the folder of its journal and claim
-/// ([`crate::journal::Campaign`]: the branch with `/` written `~`).
-pub fn state_path(manifest_dir: &Path, branch: &str) -> Result<PathBuf, String> {
-    let campaign = crate::journal::Campaign::new(branch).map_err(|e| e.to_string())?;
-    Ok(manifest_dir.join(".convoy").join("campaigns").join(campaign.slug()).join("rollout.json"))
-}
-
 impl RolloutState {
     pub const SCHEMA_VERSION: u32 = 1;
 
@@ -168,24 +161,6 @@ impl RolloutState {
         let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
         bytes.push(b'\n');
         bytes
-    }
-
-    /// The recorded state, or a fresh one when there is none. A file convoy cannot read is an
-    /// error naming it (never silently a fresh state, which would re-apply waves).
-    pub fn load(path: &Path, campaign: &str) -> Result<RolloutState, String> {
-        match crate::workspace::paths::read_bounded(path, crate::workspace::paths::MAX_INPUT_FILE) {
-            Ok(bytes) => Self::from_slice(&bytes, &path.display().to_string()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::fresh(campaign)),
-            Err(e) => Err(format!("{}: {e}", path.display())),
-        }
-    }
-
-    /// Write atomically (temporary file, fsync, rename).
-    pub fn save(&self, path: &Path) -> Result<(), String> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-        crate::workspace::write::write_atomically(path, &self.to_vec()).map_err(|e| format!("{}: {e}", path.display()))
     }
 }
 
@@ -462,6 +437,7 @@ fn apply_within_caps(
 mod tests {
     use super::*;
     use crate::forge::{Mergeable, PrState, PullRequest, PullRequestStatus};
+    use std::path::Path;
 
     fn id(n: &str) -> RepoId {
         RepoId::new("acme", n)
@@ -624,8 +600,9 @@ mod tests {
 
     #[test]
     fn state_paths_are_the_campaign_folder_of_the_journal() {
-        let p = state_path(Path::new("/m"), "convoy/ci").unwrap();
-        assert_eq!(p, Path::new("/m/.convoy/campaigns/convoy~ci/rollout.json"));
-        assert!(state_path(Path::new("/m"), "../x").is_err());
+        use crate::journal::{Campaign, LocalStore};
+        let store = LocalStore::new(Path::new("/m"), &Campaign::new("convoy/ci").unwrap());
+        assert_eq!(store.dir().join("rollout.json"), Path::new("/m/.convoy/campaigns/convoy~ci/rollout.json"));
+        assert!(Campaign::new("../x").is_err());
     }
 }
