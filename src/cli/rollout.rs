@@ -195,11 +195,8 @@ async fn status(cli: &Cli, args: &RolloutArgs) -> Result<bool, Failure> {
 
 async fn advance(cli: &Cli, args: &AdvanceArgs) -> Result<bool, Failure> {
     let mut r = load(cli, &args.select).await?;
-    if let Some(until) = &args.until
-        && !r.waves.iter().any(|w| &w.name == until)
-    {
-        let names: Vec<&str> = r.waves.iter().map(|w| w.name.as_str()).collect();
-        return Err(Failure::usage(format!("--until {until}: no such wave (waves: {})", names.join(", "))));
+    if let Some(until) = &args.until {
+        super::steer::wave_named(&r.waves, "--until", until)?;
     }
     if !r.unread.is_empty() {
         // A gate judged without some of its repositories could pass wrongly: do nothing.
@@ -416,10 +413,7 @@ pub async fn rollback_command(cli: &Cli, args: &RollbackArgs) -> Result<bool, Fa
     }
     let (mut statuses, waves) = super::steer::read(&session, &campaign).await;
     if let Some(wave) = &args.wave {
-        let Some(w) = waves.iter().find(|w| &w.name == wave) else {
-            let names: Vec<&str> = waves.iter().map(|w| w.name.as_str()).collect();
-            return Err(Failure::usage(format!("--wave {wave}: no such wave (waves: {})", names.join(", "))));
-        };
+        let w = super::steer::wave_named(&waves, "--wave", wave)?;
         statuses.retain(|s| w.repos.contains(&s.repo));
     }
     let branch = campaign.branch().to_string();

@@ -102,6 +102,18 @@ pub(super) async fn session(cli: &Cli, args: &CampaignArgs) -> Result<(Session, 
     Ok((session, campaign))
 }
 
+/// The wave `name` given with `flag`, or a usage error listing the waves there are.
+pub(super) fn wave_named<'a>(
+    waves: &'a [crate::campaign::rollout::WavePlan],
+    flag: &str,
+    name: &str,
+) -> Result<&'a crate::campaign::rollout::WavePlan, Failure> {
+    waves.iter().find(|w| w.name == name).ok_or_else(|| {
+        let names: Vec<&str> = waves.iter().map(|w| w.name.as_str()).collect();
+        Failure::usage(format!("{flag} {name}: no such wave (waves: {})", names.join(", ")))
+    })
+}
+
 /// The campaign's reading, each row with its wave (when `[[wave]]`s are configured), and the waves.
 pub(super) async fn read(
     session: &Session,
@@ -152,10 +164,7 @@ pub async fn merge(cli: &Cli, args: &MergeArgs) -> Result<bool, Failure> {
     }
     let (mut statuses, waves) = read(&session, &campaign).await;
     if let Some(wave) = &args.wave {
-        let Some(w) = waves.iter().find(|w| &w.name == wave) else {
-            let names: Vec<&str> = waves.iter().map(|w| w.name.as_str()).collect();
-            return Err(Failure::usage(format!("--wave {wave}: no such wave (waves: {})", names.join(", "))));
-        };
+        let w = wave_named(&waves, "--wave", wave)?;
         statuses.retain(|s| w.repos.contains(&s.repo));
     }
     let method = args.method.map(MergeMethod::from).unwrap_or_else(|| session.manifest.campaign().merge_method());
