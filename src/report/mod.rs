@@ -96,10 +96,7 @@ pub fn plan_text_with(
     // Each distinct change set, in the order of its first repository.
     let mut groups: Vec<(String, Vec<&RepoResult<RepoPlan>>)> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = Default::default();
-    for r in results {
-        if stat {
-            break;
-        }
+    for r in results.iter().filter(|_| !stat) {
         if let Ok(p) = &r.result
             && !p.files.is_empty()
         {
