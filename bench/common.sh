@@ -63,3 +63,33 @@ bench_forge() {
     rm -rf "$CACHE"
   fi
 }
+
+# A local forge of $REPOS repositories `acme/svc-NN` (one Cargo package and a README each) in
+# $FORGE, and the `ci.yml.j2` template the render and journal benchmarks render, in folder $1.
+bench_seed_forge() {
+  log "generating $REPOS repositories in $FORGE"
+  export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
+  export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
+  local seed="$WORK/seed"
+  git init -q -b main "$seed"
+  printf '[package]\nname = "svc"\nversion = "0.1.0"\n' >"$seed/Cargo.toml"
+  printf '# svc\n' >"$seed/README.md"
+  git -C "$seed" add -A && git -C "$seed" commit -qm init
+  mkdir -p "$FORGE/acme" "$1"
+  for i in $(seq -w 1 "$REPOS"); do
+    git clone -q --bare "$seed" "$FORGE/acme/svc-$i.git"
+  done
+  cat >"$1/ci.yml.j2" <<'T'
+name: ci
+on: [push, pull_request]
+jobs:
+{% for eco in repo.ecosystems %}
+  {{ eco }}:
+    runs-on: ubuntu-latest
+    timeout-minutes: 15
+    steps:
+      - uses: actions/checkout@v4
+      - run: echo "{{ repo.full_name }} {{ eco }}"
+{% endfor %}
+T
+}

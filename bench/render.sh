@@ -29,31 +29,7 @@ RESULTS=${BENCH_RESULTS:-$BENCH_DIR/results-render.json}
 bench_work
 bench_convoy plan
 
-log "generating $REPOS repositories in $FORGE"
-export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
-export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
-seed="$WORK/seed"
-git init -q -b main "$seed"
-printf '[package]\nname = "svc"\nversion = "0.1.0"\n' >"$seed/Cargo.toml"
-printf '# svc\n' >"$seed/README.md"
-git -C "$seed" add -A && git -C "$seed" commit -qm init
-mkdir -p "$FORGE/acme" "$WORK/templates"
-for i in $(seq -w 1 "$REPOS"); do
-  git clone -q --bare "$seed" "$FORGE/acme/svc-$i.git"
-done
-cat >"$WORK/templates/ci.yml.j2" <<'T'
-name: ci
-on: [push, pull_request]
-jobs:
-{% for eco in repo.ecosystems %}
-  {{ eco }}:
-    runs-on: ubuntu-latest
-    timeout-minutes: 15
-    steps:
-      - uses: actions/checkout@v4
-      - run: echo "{{ repo.full_name }} {{ eco }}"
-{% endfor %}
-T
+bench_seed_forge "$WORK/templates"
 printf '# {{ repo.name }}\nowned by {{ vars.team }}\n' >"$WORK/templates/CODEOWNERS.j2"
 printf 'root = true\n# {{ repo.full_name }}\n' >"$WORK/templates/editorconfig.j2"
 cat >"$MANIFEST" <<M
