@@ -1,15 +1,18 @@
-//! `convoy release`: coordinated releases across the org's repositories (read-only so far:
-//! `graph` and `plan`).
+//! `convoy release`: coordinated releases across the org's repositories: `graph`, `plan`
+//! (read-only), `run` and `rollback`.
 
 use std::collections::BTreeMap;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::{Cli, Failure, SelectArgs, fetch, open};
+use super::{Cli, Failure, SelectArgs, fetch, open, state};
 use crate::deps::skew;
 use crate::forge::RepoId;
+use crate::journal::JournalStore;
+use crate::release::budget;
 use crate::release::graph::{self, Graph, GraphError};
 use crate::release::plan::{self, Options, Override};
+use crate::release::run::{self, ReleaseState, RepoView, Runner};
 use crate::workspace::Depth;
 
 #[derive(Debug, Subcommand)]
@@ -26,6 +29,21 @@ pub enum ReleaseCommand {
     ///
     /// Exit 1 when a package could not be planned (listed under errors; the others are planned).
     Plan(PlanArgs),
+    /// Carry out the release plan wave by wave: per repository, bump the versions and move the
+    /// requirements of in-org dependents (one pull request merged when green, or one commit:
+    /// `[release] mode`), tag each package, create its forge release with notes, then wait for
+    /// the publish gate before the next wave. Every step is recorded: after a failure, `--resume`
+    /// continues without repeating finished steps.
+    ///
+    /// Exit 1 when a step failed (the run stops after that wave; the others of the wave went
+    /// on); 2 when a release is already in progress and `--resume` was not given; 3 when another
+    /// run holds the release's claim.
+    Run(RunArgs),
+    /// Undo a partial or finished release, newest wave first: delete forge releases and tags of
+    /// versions no gate saw published, close or revert the bump pull requests (or restore the
+    /// bumped files with a commit), and run `[release] compensate` for published versions. Lists
+    /// what could not be undone.
+    Rollback(RollbackArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -76,10 +94,31 @@ pub struct PlanArgs {
     pub format: Option<PlanFormat>,
 }
 
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Continue the release in progress from its record (the plan is not made again).
+    #[arg(long)]
+    pub resume: bool,
+    /// Show the plan, the crates.io estimate and the steps; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Say what would be undone; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
 pub async fn release(cli: &Cli, command: &ReleaseCommand) -> Result<bool, Failure> {
     match command {
         ReleaseCommand::Graph(args) => graph_command(cli, args).await,
         ReleaseCommand::Plan(args) => plan_command(cli, args).await,
+        ReleaseCommand::Run(args) => run_command(cli, args).await,
+        ReleaseCommand::Rollback(args) => rollback_command(cli, args).await,
     }
 }
 
@@ -124,15 +163,38 @@ async fn graph_command(cli: &Cli, args: &GraphArgs) -> Result<bool, Failure> {
 }
 
 async fn plan_command(cli: &Cli, args: &PlanArgs) -> Result<bool, Failure> {
-    let mut options = Options { all: args.all, ..Options::default() };
+    // History since the last tag: the cache entries are unshallowed (kept full afterwards).
+    let depth = if args.offline { Depth::Keep } else { Depth::Full };
+    let session = open(cli, &args.select, depth).await?;
+    let planned = make_plan(cli, &session, args).await?;
+    session.forge.persist_cache();
+    match args.format.unwrap_or(if cli.json { PlanFormat::Json } else { PlanFormat::Text }) {
+        PlanFormat::Text => {
+            print!("{}", plan::text(&planned));
+            if let Some(line) = budget::line(&budget::estimate(&planned)) {
+                println!("\n{line}");
+            }
+        }
+        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&planned).unwrap_or_default()),
+    }
+    for e in &planned.errors {
+        eprintln!("error: {e}");
+    }
+    if let Some(u) = session.forge.api_usage() {
+        eprintln!("{}", crate::report::usage_line(&u));
+    }
+    Ok(planned.errors.is_empty())
+}
+
+/// The release plan of the session's repositories (fetched first unless `--offline`).
+async fn make_plan(cli: &Cli, session: &crate::campaign::Session, args: &PlanArgs) -> Result<plan::Plan, Failure> {
+    let mut options =
+        Options { all: args.all, no_safety_bumps: !session.manifest.model.release.safety_bumps, ..Options::default() };
     for b in &args.bump {
         let (name, o) = Override::parse(b).map_err(|e| Failure::usage(format!("--bump {e}")))?;
         options.overrides.insert(name, o);
     }
-    // History since the last tag: the cache entries are unshallowed (kept full afterwards).
-    let depth = if args.offline { Depth::Keep } else { Depth::Full };
-    let session = open(cli, &args.select, depth).await?;
-    let (graph, org) = read_graph(cli, &session, args.offline).await?;
+    let (graph, org) = read_graph(cli, session, args.offline).await?;
     for name in options.overrides.keys() {
         if graph.node(name).is_none() {
             return Err(Failure::usage(format!(
@@ -195,17 +257,196 @@ async fn plan_command(cli: &Cli, args: &PlanArgs) -> Result<bool, Failure> {
             }
         }
     }
-    let planned = plan::plan(&graph, &facts, &options);
+    Ok(plan::plan(&graph, &facts, &options))
+}
+
+/// The release in progress (or last finished), if any.
+async fn load_state(store: &mut dyn JournalStore) -> Result<Option<ReleaseState>, Failure> {
+    let origin = format!("{} ({})", store.location(), run::STATE_DOC);
+    match store.read_doc(run::STATE_DOC).await.map_err(|e| Failure::run(e.to_string()))? {
+        Some(bytes) => ReleaseState::from_slice(&bytes, &origin).map(Some).map_err(Failure::run),
+        None => Ok(None),
+    }
+}
+
+fn in_progress(state: &ReleaseState) -> bool {
+    !state.finished && !state.rolled_back
+}
+
+async fn run_command(cli: &Cli, args: &RunArgs) -> Result<bool, Failure> {
+    let depth = if args.plan.offline { Depth::Keep } else { Depth::Full };
+    let mut session = open(cli, &args.plan.select, depth).await?;
+    let mut store = state::store(&session, run::CAMPAIGN)?;
+    let existing = load_state(store.as_mut()).await?;
+    let state = match (existing, args.resume) {
+        (Some(s), true) if in_progress(&s) => {
+            let wave = s.current_wave().map_or(0, |w| w + 1);
+            eprintln!("resuming the release started {} at wave {wave} of {}", s.started_at, s.plan.waves.len());
+            s
+        }
+        (_, true) => {
+            return Err(Failure::usage("no release in progress to resume: start one with `convoy release run`"));
+        }
+        (Some(s), false) if in_progress(&s) => {
+            let wave = s.current_wave().map_or(0, |w| w + 1);
+            return Err(Failure::usage(format!(
+                "a release is in progress (started {}, stopped in wave {wave} of {}): continue it with `convoy release run --resume`, or undo it with `convoy release rollback`",
+                s.started_at,
+                s.plan.waves.len()
+            )));
+        }
+        (_, false) => {
+            let planned = make_plan(cli, &session, &args.plan).await?;
+            if !planned.errors.is_empty() {
+                for e in &planned.errors {
+                    eprintln!("error: {e}");
+                }
+                return Err(Failure::run(
+                    "the release cannot be planned; nothing was changed (see `convoy release plan`)",
+                ));
+            }
+            ReleaseState::new(planned, &session.manifest.model.release, crate::clock::now_rfc3339())
+        }
+    };
+    if !cli.json {
+        print!("{}", plan::text(&state.plan));
+        if let Some(line) = budget::line(&budget::estimate(&state.plan)) {
+            println!("\n{line}");
+        }
+    }
+    if state.plan.waves.is_empty() {
+        println!("nothing to release");
+        return Ok(true);
+    }
+    if args.dry_run {
+        let mode = match state.mode {
+            crate::release::config::Mode::Commit => "one commit on the default branch",
+            crate::release::config::Mode::PullRequest => "one pull request, merged when its checks pass",
+        };
+        println!(
+            "\ndry run: per repository and wave, {mode}; then a tag and a forge release per package, then its gate. Nothing was written."
+        );
+        return Ok(true);
+    }
+    super::journaled(&mut session, run::CAMPAIGN).await?;
+    store.write_doc(run::STATE_DOC, &state.to_vec()).await.map_err(|e| Failure::run(e.to_string()))?;
+    let credentials = if args.plan.offline { None } else { session.fetch_setup().await? };
+    let refresh = |repo: &str| -> Result<RepoView, String> {
+        let target = session
+            .targets()
+            .iter()
+            .find(|t| t.repo.id.full_name() == repo)
+            .ok_or_else(|| format!("{repo} is not among the selected repositories"))?;
+        if !args.plan.offline {
+            session.fetch_one(target, credentials.as_ref())?;
+        }
+        let snapshot = session.cache.snapshot(&target.repo).map_err(|e| e.to_string())?;
+        let mut files = BTreeMap::new();
+        for path in crate::deps::cargo::manifest_paths(&snapshot) {
+            if let Some(text) = snapshot.read(&path)?.and_then(|b| String::from_utf8(b).ok()) {
+                files.insert(path, text);
+            }
+        }
+        Ok(RepoView {
+            id: target.repo.id.clone(),
+            default_branch: target.repo.default_branch.clone(),
+            deps: crate::deps::cargo::discover(repo, &files),
+            snapshot,
+        })
+    };
+    let quiet = cli.quiet || cli.json;
+    let say = |line: String| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    };
+    let runner = Runner {
+        forge: session.forge.as_ref(),
+        config: &session.manifest.model.release,
+        dir: &session.manifest.dir,
+        jobs: session.options.jobs,
+        offline: args.plan.offline,
+        refresh: &refresh,
+        say: &say,
+    };
+    let (report, state) = runner.run(state, store.as_mut()).await.map_err(Failure::run)?;
     session.forge.persist_cache();
-    match args.format.unwrap_or(if cli.json { PlanFormat::Json } else { PlanFormat::Text }) {
-        PlanFormat::Text => print!("{}", plan::text(&planned)),
-        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&planned).unwrap_or_default()),
+    if cli.json {
+        let out = serde_json::json!({
+            "schema_version": crate::release::SCHEMA_VERSION,
+            "command": "release run",
+            "summary": {
+                "waves": state.plan.waves.len(),
+                "waves_done": state.plan.waves.len() - state.plan.waves.iter().filter(|w| w.iter().any(|p| !state.packages[&p.package].done())).count(),
+                "packages": state.packages.len(),
+                "finished": report.finished,
+            },
+            "results": state.packages,
+            "errors": report.errors.iter().map(|(p, e)| serde_json::json!({"package": p, "message": e})).collect::<Vec<_>>(),
+            "budget": budget::estimate(&state.plan),
+        });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    } else if report.finished {
+        println!("released {} packages in {} waves", state.packages.len(), state.plan.waves.len());
     }
-    for e in &planned.errors {
-        eprintln!("error: {e}");
+    for (package, e) in &report.errors {
+        eprintln!("error: {package}: {e}");
     }
-    if let Some(u) = session.forge.api_usage() {
-        eprintln!("{}", crate::report::usage_line(&u));
+    if !report.errors.is_empty() {
+        eprintln!(
+            "the release stopped; fix the cause and continue with `convoy release run --resume`, or undo it with `convoy release rollback`"
+        );
     }
-    Ok(planned.errors.is_empty())
+    Ok(report.errors.is_empty())
+}
+
+async fn rollback_command(cli: &Cli, args: &RollbackArgs) -> Result<bool, Failure> {
+    let mut session = open(cli, &SelectArgs { jobs: None, repos: Vec::new() }, Depth::Keep).await?;
+    let mut store = state::store(&session, run::CAMPAIGN)?;
+    let Some(mut state) = load_state(store.as_mut()).await? else {
+        return Err(Failure::usage(
+            "no release to roll back: `convoy release run` keeps its record in the campaign folder of convoy/release",
+        ));
+    };
+    if state.rolled_back {
+        println!("the release started {} was rolled back already", state.started_at);
+        return Ok(true);
+    }
+    if !args.dry_run {
+        super::journaled(&mut session, run::CAMPAIGN).await?;
+    }
+    let report = run::rollback(
+        session.forge.as_ref(),
+        &session.manifest.model.release,
+        &session.manifest.dir,
+        &state,
+        args.dry_run,
+    )
+    .await;
+    if !args.dry_run && report.errors.is_empty() {
+        state.rolled_back = true;
+        store.write_doc(run::STATE_DOC, &state.to_vec()).await.map_err(|e| Failure::run(e.to_string()))?;
+    }
+    if cli.json {
+        let out = serde_json::json!({
+            "schema_version": crate::release::SCHEMA_VERSION,
+            "command": "release rollback",
+            "summary": {"undone": report.undone.len(), "not_undone": report.not_undone.len(), "errors": report.errors.len(), "dry_run": args.dry_run},
+            "results": report.undone,
+            "skipped": report.not_undone,
+            "errors": report.errors,
+        });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    } else {
+        for line in &report.undone {
+            println!("{line}");
+        }
+        for line in &report.not_undone {
+            println!("not undone: {line}");
+        }
+        for line in &report.errors {
+            eprintln!("error: {line}");
+        }
+    }
+    Ok(report.errors.is_empty())
 }

@@ -283,7 +283,7 @@ pub fn pin_exactly(text: &str, c: &Changed, version: &semver::Version) -> Result
 
 /// The span of the requirement string of `u`: the value itself for `name = "1"`, or its
 /// `version` key for the inline-table and table forms.
-fn version_span(root: &toml_edit::Table, table: &[String], key: &str) -> Option<Range<usize>> {
+pub(crate) fn version_span(root: &toml_edit::Table, table: &[String], key: &str) -> Option<Range<usize>> {
     let mut item: &toml_edit::Item = root.get(table.first()?)?;
     for k in &table[1..] {
         item = item.get(k)?;

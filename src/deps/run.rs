@@ -253,7 +253,7 @@ pub fn actions_edits(config: &AlignConfig, alignment: &Alignment, snapshot: &Sna
     Ok(out)
 }
 
-fn parent_dir(path: &str) -> &str {
+pub(crate) fn parent_dir(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
@@ -358,23 +358,7 @@ fn update_lockfile(
             scratch.insert(c.manifest.clone(), align::pin_exactly(&text, c, to)?);
         }
     }
-    let dir = tempfile::tempdir().map_err(|e| format!("{lock}: no temporary folder: {e}"))?;
-    for path in snapshot.paths() {
-        if snapshot.kind(path) != Some(crate::workspace::EntryKind::File)
-            && snapshot.kind(path) != Some(crate::workspace::EntryKind::Executable)
-        {
-            continue;
-        }
-        let bytes = match scratch.get(path) {
-            Some(text) => text.clone().into_bytes(),
-            None => snapshot.read(path)?.unwrap_or_default(),
-        };
-        let dest = dir.path().join(path);
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{path}: {e}"))?;
-        }
-        std::fs::write(&dest, bytes).map_err(|e| format!("{path}: {e}"))?;
-    }
+    let dir = scratch_copy(snapshot, &scratch).map_err(|e| format!("{lock}: {e}"))?;
     let work = dir.path().join(parent_dir(lock));
     let specs: Vec<String> = moves.iter().map(|(name, locked, _)| format!("{name}@{locked}")).collect();
     let mut args = vec!["update"];
@@ -396,7 +380,34 @@ fn update_lockfile(
     Ok((text, lines))
 }
 
-fn run_cargo(dir: &Path, args: &[&str]) -> Result<(), String> {
+/// The regular files of `snapshot` written to a new temporary folder, with `edited` (path →
+/// text) in place of their snapshot content: where cargo can be run on the edited repository
+/// without touching the cache. Removed when the returned folder is dropped.
+pub(crate) fn scratch_copy(
+    snapshot: &Snapshot,
+    edited: &BTreeMap<String, String>,
+) -> Result<tempfile::TempDir, String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("no temporary folder: {e}"))?;
+    for path in snapshot.paths() {
+        if snapshot.kind(path) != Some(crate::workspace::EntryKind::File)
+            && snapshot.kind(path) != Some(crate::workspace::EntryKind::Executable)
+        {
+            continue;
+        }
+        let bytes = match edited.get(path) {
+            Some(text) => text.clone().into_bytes(),
+            None => snapshot.read(path)?.unwrap_or_default(),
+        };
+        let dest = dir.path().join(path);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{path}: {e}"))?;
+        }
+        std::fs::write(&dest, bytes).map_err(|e| format!("{path}: {e}"))?;
+    }
+    Ok(dir)
+}
+
+pub(crate) fn run_cargo(dir: &Path, args: &[&str]) -> Result<(), String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(cargo)
         .args(args)

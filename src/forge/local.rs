@@ -227,6 +227,31 @@ impl Inner {
         head.trim().strip_prefix("ref: refs/heads/").unwrap_or(&self.fallback_branch).to_string()
     }
 
+    /// Commit `changes` on `expected` and move `branch` there only if it is still at
+    /// `expected` (the ref lock compares the old value): `commit_on_branch`'s compare-and-swap.
+    fn commit_on_branch_sync(
+        &self,
+        id: &RepoId,
+        branch: &str,
+        expected: &str,
+        changes: &[FileChange],
+        message: &str,
+    ) -> ForgeResult<String> {
+        let repo = self.open(id)?;
+        let name = format!("refs/heads/{branch}");
+        let Some(current) = self.branch_head_sync(&repo, branch)? else {
+            return Err(ForgeError::NotFound(format!("branch {branch} of {id}")));
+        };
+        if current != expected {
+            return Err(ForgeError::Conflict(format!("{branch} of {id} is at {current}, not at {expected}")));
+        }
+        let sha = self.create_commit_sync(&repo, expected, changes, message)?;
+        let previous =
+            gix::refs::transaction::PreviousValue::MustExistAndMatch(gix::refs::Target::Object(parse_oid(expected)?));
+        self.set_ref_if(&repo, &name, &sha, previous)?;
+        Ok(sha)
+    }
+
     /// Refuse to write `branch` if it is `id`'s default branch.
     fn refuse_default_branch(&self, id: &RepoId, branch: &str, what: &str) -> ForgeResult<()> {
         if self.default_branch(id) == branch {
@@ -742,21 +767,24 @@ impl Forge for LocalForge {
         let (id, branch, expected, changes, message) =
             (repo.clone(), branch.to_string(), expected_head.to_string(), changes.to_vec(), message.to_string());
         self.blocking(move |inner| {
-            let repo = inner.open(&id)?;
             inner.refuse_default_branch(&id, &branch, "move")?;
-            let name = format!("refs/heads/{branch}");
-            let Some(current) = inner.branch_head_sync(&repo, &branch)? else {
-                return Err(ForgeError::NotFound(format!("branch {branch} of {id}")));
-            };
-            if current != expected {
-                return Err(ForgeError::Conflict(format!("{branch} of {id} is at {current}, not at {expected}")));
-            }
-            let sha = inner.create_commit_sync(&repo, &expected, &changes, &message)?;
-            let previous = gix::refs::transaction::PreviousValue::MustExistAndMatch(gix::refs::Target::Object(
-                parse_oid(&expected)?,
-            ));
-            inner.set_ref_if(&repo, &name, &sha, previous)?;
-            Ok(sha)
+            inner.commit_on_branch_sync(&id, &branch, &expected, &changes, &message)
+        })
+        .await
+    }
+
+    async fn commit_on_default_branch(
+        &self,
+        repo: &RepoId,
+        expected_head: &str,
+        changes: &[FileChange],
+        message: &str,
+    ) -> ForgeResult<String> {
+        let (id, expected, changes, message) =
+            (repo.clone(), expected_head.to_string(), changes.to_vec(), message.to_string());
+        self.blocking(move |inner| {
+            let branch = inner.default_branch(&id);
+            inner.commit_on_branch_sync(&id, &branch, &expected, &changes, &message)
         })
         .await
     }

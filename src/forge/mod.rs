@@ -367,6 +367,9 @@ pub struct WorkflowRun {
     pub run_started_at: Option<String>,
     pub updated_at: Option<String>,
     pub duration_seconds: Option<u64>,
+    /// The commit the run ran on (GitHub's `head_sha`), when the forge says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_sha: Option<String>,
 }
 
 impl WorkflowRun {
@@ -390,6 +393,7 @@ impl WorkflowRun {
             run_started_at: run_started_at.map(str::to_string),
             updated_at: updated_at.map(str::to_string),
             duration_seconds,
+            head_sha: None,
         }
     }
 }
@@ -535,6 +539,21 @@ pub trait Forge: Send + Sync {
         changes: &[FileChange],
         message: &str,
     ) -> ForgeResult<String>;
+    /// [`commit_on_branch`](Self::commit_on_branch) onto the repository's **default branch**,
+    /// the same compare-and-swap: only `convoy release run` with `[release] mode = "commit"`
+    /// writes a default branch, and only with the version bump a person asked for (every other
+    /// write refuses it). A protected default branch answers as the forge does (GitHub: a
+    /// `Remote` error naming the rule). Default: refused (`Invalid`), for forges without it.
+    async fn commit_on_default_branch(
+        &self,
+        repo: &RepoId,
+        expected_head: &str,
+        _changes: &[FileChange],
+        _message: &str,
+    ) -> ForgeResult<String> {
+        let _ = expected_head;
+        Err(ForgeError::Invalid(format!("{} cannot commit to the default branch of {repo}", self.kind())))
+    }
     /// The content of the file at `path` (`a/b.txt`) in commit `sha`; `None` when the commit has
     /// no such file. A `path` naming a folder is [`ForgeError::Invalid`]; an unknown commit is
     /// [`ForgeError::NotFound`].

@@ -84,6 +84,16 @@ pub enum Op {
         repo: String,
         tag: String,
     },
+    /// Delete tag `tag` (`release rollback`).
+    TagDelete {
+        repo: String,
+        tag: String,
+    },
+    /// Delete the forge release `id` (`release rollback`).
+    ReleaseDelete {
+        repo: String,
+        id: u64,
+    },
 }
 
 impl Op {
@@ -100,7 +110,9 @@ impl Op {
             | Op::PrMerge { repo, .. }
             | Op::Revert { repo, .. }
             | Op::Tag { repo, .. }
-            | Op::Release { repo, .. } => repo,
+            | Op::Release { repo, .. }
+            | Op::TagDelete { repo, .. }
+            | Op::ReleaseDelete { repo, .. } => repo,
         }
     }
 }

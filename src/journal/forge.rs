@@ -194,6 +194,20 @@ impl<S: JournalStore + Send + Sync + 'static> Forge for JournaledForge<S> {
         self.outcome(seq, &result, |s: &String| sha_done(s)).await;
         result
     }
+    async fn commit_on_default_branch(
+        &self,
+        repo: &RepoId,
+        expected_head: &str,
+        changes: &[FileChange],
+        message: &str,
+    ) -> ForgeResult<String> {
+        // The branch is named by the forge; the journal records the parent (the head expected).
+        let op = Op::Commit { repo: repo.full_name(), branch: String::new(), parent: expected_head.to_string() };
+        let seq = self.intent(op).await?;
+        let result = self.inner.commit_on_default_branch(repo, expected_head, changes, message).await;
+        self.outcome(seq, &result, |s: &String| sha_done(s)).await;
+        result
+    }
     async fn read_file(&self, repo: &RepoId, sha: &str, path: &str) -> ForgeResult<Option<Vec<u8>>> {
         self.inner.read_file(repo, sha, path).await
     }
@@ -325,7 +339,10 @@ impl<S: JournalStore + Send + Sync + 'static> Forge for JournaledForge<S> {
         result
     }
     async fn delete_tag(&self, repo: &RepoId, name: &str) -> ForgeResult<bool> {
-        self.inner.delete_tag(repo, name).await
+        let seq = self.intent(Op::TagDelete { repo: repo.full_name(), tag: name.to_string() }).await?;
+        let result = self.inner.delete_tag(repo, name).await;
+        self.outcome(seq, &result, |_| Done::default()).await;
+        result
     }
     async fn create_release(&self, repo: &RepoId, release: &NewRelease) -> ForgeResult<Release> {
         let seq = self.intent(Op::Release { repo: repo.full_name(), tag: release.tag.clone() }).await?;
@@ -337,6 +354,9 @@ impl<S: JournalStore + Send + Sync + 'static> Forge for JournaledForge<S> {
         self.inner.release_by_tag(repo, tag).await
     }
     async fn delete_release(&self, repo: &RepoId, id: u64) -> ForgeResult<()> {
-        self.inner.delete_release(repo, id).await
+        let seq = self.intent(Op::ReleaseDelete { repo: repo.full_name(), id }).await?;
+        let result = self.inner.delete_release(repo, id).await;
+        self.outcome(seq, &result, |_| Done { id: Some(id), ..Default::default() }).await;
+        result
     }
 }

@@ -99,6 +99,8 @@ impl fmt::Display for Op {
             Op::Revert { repo, branch, commit } => write!(f, "revert {repo} {} on {branch}", short(commit)),
             Op::Tag { repo, tag, sha } => write!(f, "tag {repo} {tag} at {}", short(sha)),
             Op::Release { repo, tag } => write!(f, "release {repo} {tag}"),
+            Op::TagDelete { repo, tag } => write!(f, "delete tag {repo} {tag}"),
+            Op::ReleaseDelete { repo, id } => write!(f, "delete release {repo} #{id}"),
         }
     }
 }

@@ -109,6 +109,7 @@ impl<'a> Checker<'a> {
         self.check_campaign();
         self.check_waves();
         self.check_state();
+        self.check_release();
         self.check_policy();
         self.problems
     }
@@ -512,6 +513,62 @@ impl<'a> Checker<'a> {
             }
             self.check_selector_refs(&w.repos, &groups);
             self.check_gate(&w.gate());
+        }
+    }
+
+    fn check_release(&mut self) {
+        let release = self.m.model.release.clone();
+        let mut tags: Vec<&Spanned<String>> = release.tag.iter().collect();
+        let mut gates: Vec<&Spanned<crate::release::config::GateConfig>> = release.gate.iter().collect();
+        for (repo, rule) in &release.repos {
+            if repo
+                .split_once('/')
+                .is_none_or(|(o, n)| crate::targets::valid_repo_id(&crate::forge::RepoId::new(o, n)).is_err())
+            {
+                self.at(
+                    rule.span(),
+                    format!("`[release.repos.\"{}\"]`: not a repository `owner/name`", repo.escape_debug()),
+                    "write e.g. [release.repos.\"acme/core\"]",
+                );
+            }
+            tags.extend(rule.get_ref().tag.iter());
+            gates.extend(rule.get_ref().gate.iter());
+        }
+        for tag in tags {
+            let t = tag.get_ref();
+            let sample = crate::release::config::tag_name(t, "core", "1.2.3");
+            if !t.contains("{version}") {
+                self.at(
+                    tag.span(),
+                    format!("tag template `{t}` has no `{{version}}`"),
+                    "write e.g. \"{name}-v{version}\"",
+                );
+            } else if let Err(e) = crate::manifest::valid_branch_name(&sample) {
+                self.at(
+                    tag.span(),
+                    format!("tag template `{t}` makes `{sample}`, not a valid tag name: {e}"),
+                    "use letters, digits, `-`, `.`, `/`, `@`",
+                );
+            }
+        }
+        for gate in gates {
+            if let Some((message, hint)) = gate.get_ref().problem() {
+                self.at(gate.span(), message, hint);
+            }
+        }
+        if let Some(t) = &release.merge_timeout
+            && let Err(e) = super::parse_duration(t.get_ref())
+        {
+            self.at(t.span(), format!("`merge_timeout`: {e}"), "write e.g. \"30m\"");
+        }
+        if let Some(c) = &release.compensate
+            && c.get_ref().trim().is_empty()
+        {
+            self.at(
+                c.span(),
+                "`compensate` is empty",
+                "write e.g. \"cargo yank --version {version} {name}\" or remove it",
+            );
         }
     }
 

@@ -89,6 +89,9 @@ pub struct OrgManifest {
     /// the manifest, `.convoy/campaigns/`).
     #[serde(default)]
     pub state: StateConfig,
+    /// `[release]`: how `convoy release run` lands bumps, names tags and gates waves.
+    #[serde(default)]
+    pub release: crate::release::config::ReleaseConfig,
 }
 
 /// `[state]`: keep each campaign's journal, claim and rollout state on a branch of a control

@@ -6,13 +6,20 @@
 //!   package, the bump they imply, overrides, and safety bumps of dependents.
 //! - [`conventional`]: conventional-commit messages and the bump each implies.
 //!
-//! Not built yet: `release run` (bumps, tags, forge releases, publish gates), resume and
-//! rollback. Per-repository settings (tag formats, safety bumps) are CLI flags and built-in
-//! defaults for now; there is no `[release]` manifest section.
+//! - [`run`]: `release run` (bumps through [`bump`], tags, forge releases with [`notes`],
+//!   publish [`gate`]s), its record for `--resume`, and `release rollback`;
+//! - [`budget`]: crates.io's publish limits over the waves;
+//! - [`config`]: the manifest's `[release]` section.
 
+pub mod budget;
+pub mod bump;
+pub mod config;
 pub mod conventional;
+pub mod gate;
 pub mod graph;
+pub mod notes;
 pub mod plan;
+pub mod run;
 
 /// Bumped when a field of the `release graph` or `release plan` JSON changes meaning or goes
 /// away (new fields do not bump it).

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::conventional::{self, Level};
 use super::graph::{Graph, Node};
@@ -29,7 +29,7 @@ use crate::deps::model::DepKind;
 use crate::forge::Tag;
 
 /// The release tag a package was last released as.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LastRelease {
     pub tag: String,
     pub version: String,
@@ -38,13 +38,14 @@ pub struct LastRelease {
 }
 
 /// One commit that touched a package since its last release.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommitInfo {
     pub sha: String,
     pub subject: String,
     /// The bump this commit implies.
     pub bump: Level,
-    #[serde(skip)]
+    /// The whole message (not in `release plan --json`; a resumed release reads the subject).
+    #[serde(skip_serializing, default)]
     pub message: String,
 }
 
@@ -83,10 +84,13 @@ impl Override {
 pub struct Options {
     pub overrides: BTreeMap<String, Override>,
     pub all: bool,
+    /// `[release] safety_bumps = false`: an unchanged package whose requirement no longer
+    /// matches is an error of the plan instead of a patch release.
+    pub no_safety_bumps: bool,
 }
 
 /// An org package this release also releases, that a planned package depends on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Requires {
     pub package: String,
     /// Its new version.
@@ -99,7 +103,7 @@ pub struct Requires {
 }
 
 /// A package this release publishes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Planned {
     pub package: String,
     pub repo: String,
@@ -117,7 +121,7 @@ pub struct Planned {
 }
 
 /// A package this release leaves alone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
     pub package: String,
     pub repo: String,
@@ -126,7 +130,7 @@ pub struct Skipped {
 }
 
 /// Something that could not be planned: the repository (and file or package) and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanError {
     pub repo: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -150,7 +154,7 @@ impl std::fmt::Display for PlanError {
 }
 
 /// The plan, as `release plan --json` prints it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     pub schema_version: u32,
     pub waves: Vec<Vec<Planned>>,
@@ -218,7 +222,20 @@ pub fn plan(graph: &Graph, facts: &BTreeMap<String, Result<Facts, String>>, opti
                 continue;
             }
         };
-        let decided = decided.or_else(|| safety_bump(graph, node, &from, &released));
+        let decided = match decided {
+            Some(d) => Some(d),
+            None if options.no_safety_bumps => {
+                if let Some((_, _, reason)) = safety_bump(graph, node, &from, &released) {
+                    out.errors.push(error(format!(
+                        "{} needs a release ({reason}) but [release] safety_bumps = false: --bump {}=patch",
+                        node.package, node.package
+                    )));
+                    continue;
+                }
+                None
+            }
+            None => safety_bump(graph, node, &from, &released),
+        };
         let Some((to, bump, reason)) = decided else {
             let reason = match &f.last {
                 Some(last) => format!("no commits touched it since {}", last.tag),

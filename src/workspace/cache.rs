@@ -111,6 +111,7 @@ impl Cache {
     /// temporary clones are found while the lock is held were left by a killed run, so they are
     /// removed first and listed in [`FetchOutcome::recovered`].
     pub fn fetch(&self, remote: &RemoteRepo, credentials: Option<&GitCredentials>) -> Result<FetchOutcome, CacheError> {
+        install_tls_provider();
         check_remote(remote)?;
         let dest = self.repo_dir(&remote.id);
         let _lock = self.lock_entry(&remote.id, &dest)?;
@@ -509,6 +510,17 @@ pub fn require_git_for(urls: &[&str]) -> Result<(), String> {
         Ok(out) if out.status.success() => Ok(()),
         _ => Err("the `git` program is needed to clone from the local forge (gix runs `git upload-pack` for file:// URLs), and it was not found on PATH\n  help: install git (e.g. `apt-get install git`), or serve the forge with `git daemon` and set `clone_url` under [org.forge]".into()),
     }
+}
+
+/// Make ring rustls's process-wide crypto provider, once, before gix's HTTPS client (reqwest
+/// with `rustls-no-provider`) builds a TLS configuration: ring is the one backend in the build
+/// (octocrab's too), so there is no choice to make, only this to say it.
+pub fn install_tls_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err: a provider is installed already (the same one, or the embedding program's).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 #[cfg(test)]

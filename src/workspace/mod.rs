@@ -14,7 +14,8 @@ mod snapshot;
 pub mod write;
 
 pub use cache::{
-    Cache, CacheError, Depth, FetchOutcome, FetchStatus, GitCredentials, may_send_credentials, require_git_for,
+    Cache, CacheError, Depth, FetchOutcome, FetchStatus, GitCredentials, install_tls_provider, may_send_credentials,
+    require_git_for,
 };
 pub use input::OrgInput;
 pub use snapshot::{EntryKind, Snapshot};

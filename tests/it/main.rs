@@ -15,6 +15,7 @@ mod github;
 mod hostile;
 mod journal;
 mod release;
+mod release_run;
 mod replace;
 mod resume;
 mod rollback;

@@ -360,6 +360,54 @@ impl GithubForge {
         Ok(branch)
     }
 
+    /// `createCommitOnBranch` with `expectedHeadOid` on any branch (the callers decide whether
+    /// the default branch may be written).
+    async fn commit_on_branch_unchecked(
+        &self,
+        repo: &RepoId,
+        branch: &str,
+        expected_head: &str,
+        changes: &[FileChange],
+        message: &str,
+    ) -> ForgeResult<String> {
+        // createCommitOnBranch takes paths and contents only: a write that makes or replaces an
+        // executable file would come out 100644 (see FileChange::Write).
+        if changes.iter().any(|c| {
+            matches!(c, FileChange::Write { executable: true, .. } | FileChange::Write { was_executable: true, .. })
+        }) {
+            return Err(ForgeError::Invalid(format!(
+                "commit_on_branch cannot write or replace executable files on {repo} (createCommitOnBranch keeps no file modes)"
+            )));
+        }
+        let (file_changes, commit_message) = commit_on_branch_fields(changes, message);
+        let variables = json!({"input": {
+            "branch": {"repositoryNameWithOwner": repo.full_name(), "branchName": branch},
+            "expectedHeadOid": expected_head,
+            "message": commit_message,
+            "fileChanges": file_changes,
+        }});
+        let answer = match self.api.graphql_document(COMMIT_ON_BRANCH_MUTATION, variables, Repeat::CheckFirst).await {
+            Ok(answer) => answer,
+            Err(e @ ApiError::Ambiguous { .. }) => return Err(ForgeError::Partial(e.to_string())),
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(oid) = answer["data"]["commit"]["commit"]["oid"].as_str() {
+            return Ok(oid.to_string());
+        }
+        let errors: Vec<&Value> = answer["errors"].as_array().map(|e| e.iter().collect()).unwrap_or_default();
+        let text = errors.iter().filter_map(|e| e["message"].as_str()).collect::<Vec<_>>().join("; ");
+        let kind = |t: &str| errors.iter().any(|e| e["type"].as_str() == Some(t));
+        Err(if kind("STALE_DATA") {
+            ForgeError::Conflict(format!("{branch} of {repo} is no longer at {expected_head}: {text}"))
+        } else if kind("NOT_FOUND") {
+            ForgeError::NotFound(format!("branch {branch} of {repo}: {text}"))
+        } else if text.is_empty() {
+            ForgeError::Remote(format!("createCommitOnBranch on {repo}: no commit in the answer"))
+        } else {
+            ForgeError::Remote(format!("createCommitOnBranch on {repo}: {text}"))
+        })
+    }
+
     /// Refuse to write `branch` if it is `repo`'s default branch.
     async fn refuse_default_branch(&self, repo: &RepoId, branch: &str, what: &str) -> ForgeResult<()> {
         if self.default_branch(repo).await? == branch {
@@ -780,42 +828,18 @@ impl Forge for GithubForge {
         message: &str,
     ) -> ForgeResult<String> {
         self.refuse_default_branch(repo, branch, "move").await?;
-        // createCommitOnBranch takes paths and contents only: a write that makes or replaces an
-        // executable file would come out 100644 (see FileChange::Write).
-        if changes.iter().any(|c| {
-            matches!(c, FileChange::Write { executable: true, .. } | FileChange::Write { was_executable: true, .. })
-        }) {
-            return Err(ForgeError::Invalid(format!(
-                "commit_on_branch cannot write or replace executable files on {repo} (createCommitOnBranch keeps no file modes)"
-            )));
-        }
-        let (file_changes, commit_message) = commit_on_branch_fields(changes, message);
-        let variables = json!({"input": {
-            "branch": {"repositoryNameWithOwner": repo.full_name(), "branchName": branch},
-            "expectedHeadOid": expected_head,
-            "message": commit_message,
-            "fileChanges": file_changes,
-        }});
-        let answer = match self.api.graphql_document(COMMIT_ON_BRANCH_MUTATION, variables, Repeat::CheckFirst).await {
-            Ok(answer) => answer,
-            Err(e @ ApiError::Ambiguous { .. }) => return Err(ForgeError::Partial(e.to_string())),
-            Err(e) => return Err(e.into()),
-        };
-        if let Some(oid) = answer["data"]["commit"]["commit"]["oid"].as_str() {
-            return Ok(oid.to_string());
-        }
-        let errors: Vec<&Value> = answer["errors"].as_array().map(|e| e.iter().collect()).unwrap_or_default();
-        let text = errors.iter().filter_map(|e| e["message"].as_str()).collect::<Vec<_>>().join("; ");
-        let kind = |t: &str| errors.iter().any(|e| e["type"].as_str() == Some(t));
-        Err(if kind("STALE_DATA") {
-            ForgeError::Conflict(format!("{branch} of {repo} is no longer at {expected_head}: {text}"))
-        } else if kind("NOT_FOUND") {
-            ForgeError::NotFound(format!("branch {branch} of {repo}: {text}"))
-        } else if text.is_empty() {
-            ForgeError::Remote(format!("createCommitOnBranch on {repo}: no commit in the answer"))
-        } else {
-            ForgeError::Remote(format!("createCommitOnBranch on {repo}: {text}"))
-        })
+        self.commit_on_branch_unchecked(repo, branch, expected_head, changes, message).await
+    }
+
+    async fn commit_on_default_branch(
+        &self,
+        repo: &RepoId,
+        expected_head: &str,
+        changes: &[FileChange],
+        message: &str,
+    ) -> ForgeResult<String> {
+        let branch = self.default_branch(repo).await?;
+        self.commit_on_branch_unchecked(repo, &branch, expected_head, changes, message).await
     }
 
     /// Through the git data API, one folder at a time (`GET git/trees/{sha}` of the commit,
@@ -1173,8 +1197,9 @@ impl Forge for GithubForge {
             .into_iter()
             .flatten()
             .take(limit)
-            .map(|run| {
-                WorkflowRun::new(
+            .map(|run| WorkflowRun {
+                head_sha: run["head_sha"].as_str().map(str::to_string),
+                ..WorkflowRun::new(
                     run["status"].as_str().unwrap_or_default(),
                     run["conclusion"].as_str(),
                     run["event"].as_str().unwrap_or_default(),
