@@ -437,7 +437,22 @@ impl<'a> Checker<'a> {
         for f in self.m.model.files.clone() {
             let FileEntry { source, dest, delete, render, mode, .. } = &f;
             self.check_dest(dest);
+            let folder = self.check_folder(&f, &dir);
+            if !folder {
+                let first = f.exclude.first().map(|g| g.span());
+                if let Some(span) = first.or_else(|| f.delete_orphaned.then(|| self.find("delete_orphaned"))) {
+                    self.at(
+                        span,
+                        "`exclude` and `delete_orphaned` are for a folder `source`",
+                        "point `source` at a folder in files/, or remove them",
+                    );
+                }
+            }
+            if *delete && !f.replace {
+                self.at(dest.span(), "`replace = false` makes no sense with `delete = true`", "remove `replace`");
+            }
             match (source, delete) {
+                (Some(_), false) if folder => {}
                 (Some(s), false) => self.check_source(s, &dir, "files", *render),
                 (None, false) => self.at(
                     dest.span(),
@@ -459,6 +474,41 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+    }
+
+    /// Whether `f`'s source is a folder (synced file by file); if so, whether it can be read
+    /// (no links, inside files/) and its keys fit a folder. Problems are reported here.
+    fn check_folder(&mut self, f: &FileEntry, dir: &Path) -> bool {
+        let Some(source) = &f.source else { return false };
+        let Ok(rel) = RepoPath::parse(source.get_ref()) else { return false };
+        match crate::transform::files::source_folder(dir, &rel) {
+            Ok(None) => return false,
+            Ok(Some(_)) => {}
+            Err(e) => self.at(
+                source.span(),
+                e,
+                "a synced folder must hold regular files and folders only, inside files/".to_string(),
+            ),
+        }
+        if f.render {
+            self.at(
+                source.span(),
+                "`render` is for a single file, not a folder source",
+                "remove `render`, or give one [[file]] per rendered file",
+            );
+        }
+        if let Some(mode) = &f.mode {
+            self.at(
+                mode.span(),
+                "`mode` is for a single file; a synced folder's files keep their source's executable bit",
+                "remove `mode` and set the bit on the files in files/",
+            );
+        }
+        if let Err(e) = crate::transform::files::exclude_set(&f.exclude) {
+            let span = f.exclude.first().map(|g| g.span()).unwrap_or(source.span());
+            self.at(span, format!("invalid [[file]]: {e}"), "see the README's [[file]] section");
+        }
+        true
     }
 
     fn check_gate(&mut self, gate: &crate::manifest::Gate) {

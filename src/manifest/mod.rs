@@ -418,13 +418,16 @@ pub struct ReplaceEntry {
     pub repos: Vec<Spanned<String>>,
 }
 
-/// A `[[file]]`: a shared file, copied verbatim or rendered.
+/// A `[[file]]`: a shared file, copied verbatim or rendered, or a shared folder synced file by
+/// file (`transform::files` has the rules).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileEntry {
-    /// Relative to `files/` beside the manifest. Omitted with `delete = true`.
+    /// Relative to `files/` beside the manifest: a file, or a folder whose files (recursively)
+    /// go to the same relative paths under `dest`. Omitted with `delete = true`.
     #[serde(default)]
     pub source: Option<Spanned<String>>,
+    /// The file (or, for a folder source, the folder) in the repository.
     pub dest: Spanned<String>,
     #[serde(default = "all_repos")]
     pub repos: Vec<Spanned<String>>,
@@ -440,6 +443,18 @@ pub struct FileEntry {
     /// file is `100755` when its source is executable, an existing file keeps its mode.
     #[serde(default)]
     pub mode: Option<Spanned<crate::change::FileMode>>,
+    /// `false`: write `dest` only where the repository does not have it yet (create only).
+    #[serde(default = "yes")]
+    pub replace: bool,
+    /// Folder sources only: globs over paths relative to the source folder (`globset`, `*`
+    /// stays within a folder, `dir/**` is everything under `dir`) that are neither copied nor,
+    /// with `delete_orphaned`, deleted.
+    #[serde(default)]
+    pub exclude: Vec<Spanned<String>>,
+    /// Folder sources only: delete the files under `dest` that the source folder does not have
+    /// (and that `exclude` does not match).
+    #[serde(default)]
+    pub delete_orphaned: bool,
 }
 
 fn all_repos() -> Vec<Spanned<String>> {

@@ -21,6 +21,7 @@ mod rollback;
 mod rollout;
 mod state;
 mod steer;
+mod sync;
 mod support;
 mod transport;
 mod validate;
