@@ -106,6 +106,7 @@ impl<'a> Checker<'a> {
         self.check_templates();
         self.check_files();
         self.check_replaces();
+        self.check_patches();
         self.check_campaign();
         self.check_waves();
         self.check_state();
@@ -308,6 +309,9 @@ impl<'a> Checker<'a> {
         for r in self.m.model.replaces.clone() {
             self.check_selector_refs(&r.repos, &groups);
         }
+        for p in self.m.model.patches.clone() {
+            self.check_selector_refs(&p.repos, &groups);
+        }
     }
 
     fn check_repo_rules(&mut self) {
@@ -429,6 +433,27 @@ impl<'a> Checker<'a> {
                 };
                 self.at(span, format!("invalid [[replace]]: {e}"), "see the README's [[replace]] section");
             }
+        }
+    }
+
+    /// Each `[[patch]]` compiles (globs, format, ops and key paths), checked where written.
+    fn check_patches(&mut self) {
+        use crate::transform::patch::{Compiled, EntryError};
+        for p in self.m.model.patches.clone() {
+            let whole = p.files.first().map(|f| f.span()).unwrap_or_else(|| self.find("[[patch]]"));
+            let (span, e) = match Compiled::new(&p) {
+                Ok(_) => continue,
+                Err(EntryError::Files(e)) => (whole, e),
+                Err(EntryError::Format(e)) => (p.format.as_ref().map(|f| f.span()).unwrap_or(whole), e),
+                Err(EntryError::Op(i, e)) => {
+                    let op = &p.ops[i];
+                    let o = op.get_ref();
+                    let key = [&o.set, &o.remove, &o.append, &o.ensure_line, &o.remove_line];
+                    let at = key.into_iter().flatten().next().map(|k| k.span());
+                    (if e.starts_with("bad key path") { at.unwrap_or(op.span()) } else { op.span() }, e)
+                }
+            };
+            self.at(span, format!("invalid [[patch]]: {e}"), "see the README's [[patch]] section");
         }
     }
 
