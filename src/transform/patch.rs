@@ -87,9 +87,6 @@ pub fn parse_path(raw: &str) -> Result<Vec<Seg>, String> {
                 let n = digits
                     .parse::<usize>()
                     .map_err(|_| format!("`{raw}`: `[{digits}]` is not an index (a number from 0)"))?;
-                if segs.is_empty() && expect_key {
-                    // `[0].a` at the start: the document itself is a sequence.
-                }
                 segs.push(Seg::Index(n));
                 i = close + 1;
                 expect_key = false;
@@ -110,7 +107,9 @@ pub fn parse_path(raw: &str) -> Result<Vec<Seg>, String> {
                         Some('\\') => {
                             match chars.get(i + 1) {
                                 Some(c @ ('"' | '\\')) => key.push(*c),
-                                _ => return Err(format!("`{raw}`: only `\\\"` and `\\\\` are escapes in a quoted key")),
+                                _ => {
+                                    return Err(format!("`{raw}`: only `\\\"` and `\\\\` are escapes in a quoted key"));
+                                }
                             }
                             i += 2;
                         }
@@ -185,7 +184,8 @@ impl Op {
             (Some(v), true) => check_value(v)?,
             _ => {}
         }
-        let path = |p: &serde_spanned::Spanned<String>| parse_path(p.get_ref()).map_err(|e| format!("bad key path {e}"));
+        let path =
+            |p: &serde_spanned::Spanned<String>| parse_path(p.get_ref()).map_err(|e| format!("bad key path {e}"));
         let value = || op.value.clone().unwrap_or(toml::Value::Boolean(false));
         Ok(if let Some(p) = &op.set {
             Op::Set(path(p)?, value())
@@ -282,7 +282,11 @@ impl Compiled {
         };
         for (i, op) in ops.iter().enumerate() {
             if op.is_line_op() != (format == PatchFormat::Lines) {
-                let what = if op.is_line_op() { "a line op needs format = \"lines\"" } else { "`lines` files take `ensure_line` and `remove_line`, not key paths" };
+                let what = if op.is_line_op() {
+                    "a line op needs format = \"lines\""
+                } else {
+                    "`lines` files take `ensure_line` and `remove_line`, not key paths"
+                };
                 return Err(EntryError::Op(i, what.into()));
             }
         }
@@ -290,7 +294,7 @@ impl Compiled {
     }
 
     /// `text` with every op applied, and what changed; `Ok(None)` when nothing changes.
-    pub fn apply(&self, text: &[u8]) -> Result<Option<(Vec<u8>, Vec<String>)>, PatchError> {
+    pub fn apply(&self, text: &[u8]) -> Result<Option<Patched>, PatchError> {
         if self.format == PatchFormat::Lines {
             let mut current = text.to_vec();
             let mut done = Vec::new();
@@ -302,9 +306,8 @@ impl Compiled {
             }
             return Ok((!done.is_empty()).then_some((current, done)));
         }
-        let mut current = std::str::from_utf8(text)
-            .map_err(|e| PatchError::Parse(format!("not UTF-8 text: {e}")))?
-            .to_string();
+        let mut current =
+            std::str::from_utf8(text).map_err(|e| PatchError::Parse(format!("not UTF-8 text: {e}")))?.to_string();
         let mut done = Vec::new();
         for op in &self.ops {
             let before = meaning(self.format, &current).map_err(PatchError::Parse)?;
@@ -339,6 +342,9 @@ impl Compiled {
 fn unreachable_lines() -> Result<String, String> {
     Err("line ops are applied as bytes".into())
 }
+
+/// A patched file and what was done to it.
+pub type Patched = (Vec<u8>, Vec<String>);
 
 /// Why a file was not patched.
 #[derive(Debug, PartialEq)]
@@ -550,7 +556,10 @@ impl Producer for Patch {
                     None => input.snapshot.read(&path)?.unwrap_or_default(),
                 };
                 if crate::workspace::paths::MAX_INPUT_FILE < current.len() as u64 {
-                    return Err(format!("{path}: larger than {} bytes, not patched", crate::workspace::paths::MAX_INPUT_FILE));
+                    return Err(format!(
+                        "{path}: larger than {} bytes, not patched",
+                        crate::workspace::paths::MAX_INPUT_FILE
+                    ));
                 }
                 match compiled.apply(&current) {
                     Ok(None) => {}
@@ -559,10 +568,8 @@ impl Producer for Patch {
                         changed.insert(path, next);
                     }
                     Err(PatchError::Parse(e)) => {
-                        return Err(format!("[[patch]]: {path} does not parse as {:?}: {e}", compiled.format).replace(
-                            &format!("{:?}", compiled.format),
-                            format_name(compiled.format),
-                        ));
+                        let format = format_name(compiled.format);
+                        return Err(format!("[[patch]]: {path} does not parse as {format}: {e}"));
                     }
                     Err(PatchError::Cannot(e)) => notes.push(format!("[[patch]] {path}: {e}; left as it is")),
                 }
@@ -570,7 +577,11 @@ impl Producer for Patch {
         }
         let mut edits = Vec::new();
         for (path, content) in changed {
-            edits.push(Edit { path: RepoPath::parse(&path)?, want: Want::Content(content), origin: format!("[[patch]] {path}") });
+            edits.push(Edit {
+                path: RepoPath::parse(&path)?,
+                want: Want::Content(content),
+                origin: format!("[[patch]] {path}"),
+            });
         }
         let mut changes = Changes { edits, notes, ..Changes::default() };
         if !lists.is_empty() {
@@ -709,7 +720,8 @@ mod json {
                 let Some(Seg::Key(k)) = path.get(depth) else {
                     return Err(format!("`{}` does not exist", show_path(&path[..=depth])));
                 };
-                let obj = node.as_object().ok_or_else(|| format!("`{}` is not an object", show_path(&path[..depth])))?;
+                let obj =
+                    node.as_object().ok_or_else(|| format!("`{}` is not an object", show_path(&path[..depth])))?;
                 obj.append(k, nested(&path[depth + 1..], v)?);
             }
         }

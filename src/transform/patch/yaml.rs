@@ -364,7 +364,12 @@ fn entry_range(t: &Text<'_>, key: Option<&Node<'_>>, value: &Node<'_>) -> Result
     }
 }
 
-fn set(t: &Text<'_>, path: &[Seg], chain: &[(Option<&Node<'_>>, &Node<'_>)], v: &toml::Value) -> Result<String, String> {
+fn set(
+    t: &Text<'_>,
+    path: &[Seg],
+    chain: &[(Option<&Node<'_>>, &Node<'_>)],
+    v: &toml::Value,
+) -> Result<String, String> {
     let found = chain.len() - 1;
     let (key_node, target) = chain[found];
     if found == path.len() {
@@ -379,7 +384,8 @@ fn set(t: &Text<'_>, path: &[Seg], chain: &[(Option<&Node<'_>>, &Node<'_>)], v: 
             && key_node.is_none_or(|k| t.line_of(t.byte(k)) == t.line_of(start))
             && !is_null(target);
         if one_line_scalar && !nonempty_collection(v) {
-            let end = scalar_end(t, start).ok_or("the value is a block scalar, anchor, alias or tag; left for a person")?;
+            let end =
+                scalar_end(t, start).ok_or("the value is a block scalar, anchor, alias or tag; left for a person")?;
             return Ok(splice(t.s, start..end, &inline(v)));
         }
         let Some(k) = key_node else { return Err("replacing a whole sequence item is left for a person".into()) };
@@ -396,7 +402,7 @@ fn set(t: &Text<'_>, path: &[Seg], chain: &[(Option<&Node<'_>>, &Node<'_>)], v: 
             if is_flow(target, t) {
                 return Err(FLOW.into());
             }
-            let (last_key, _) = m.iter().last().ok_or("empty mapping")?;
+            let (last_key, _) = m.iter().next_back().ok_or("empty mapping")?;
             let at = t.byte(last_key);
             let col = t.col(at);
             let end = t.entry_end(t.line_of(at), col, false);
