@@ -106,6 +106,7 @@ impl<'a> Checker<'a> {
         self.check_templates();
         self.check_files();
         self.check_replaces();
+        self.check_patches();
         self.check_campaign();
         self.check_waves();
         self.check_state();
@@ -309,6 +310,9 @@ impl<'a> Checker<'a> {
         for r in self.m.model.replaces.clone() {
             self.check_selector_refs(&r.repos, &groups);
         }
+        for p in self.m.model.patches.clone() {
+            self.check_selector_refs(&p.repos, &groups);
+        }
     }
 
     fn check_repo_rules(&mut self) {
@@ -433,12 +437,48 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Each `[[patch]]` compiles (globs, format, ops and key paths), checked where written.
+    fn check_patches(&mut self) {
+        use crate::transform::patch::{Compiled, EntryError};
+        for p in self.m.model.patches.clone() {
+            let whole = p.files.first().map(|f| f.span()).unwrap_or_else(|| self.find("[[patch]]"));
+            let (span, e) = match Compiled::new(&p) {
+                Ok(_) => continue,
+                Err(EntryError::Files(e)) => (whole, e),
+                Err(EntryError::Format(e)) => (p.format.as_ref().map(|f| f.span()).unwrap_or(whole), e),
+                Err(EntryError::Op(i, e)) => {
+                    let op = &p.ops[i];
+                    let o = op.get_ref();
+                    let key = [&o.set, &o.remove, &o.append, &o.ensure_line, &o.remove_line];
+                    let at = key.into_iter().flatten().next().map(|k| k.span());
+                    (if e.starts_with("bad key path") { at.unwrap_or(op.span()) } else { op.span() }, e)
+                }
+            };
+            self.at(span, format!("invalid [[patch]]: {e}"), "see the README's [[patch]] section");
+        }
+    }
+
     fn check_files(&mut self) {
         let dir = self.m.files_dir();
         for f in self.m.model.files.clone() {
             let FileEntry { source, dest, delete, render, mode, .. } = &f;
             self.check_dest(dest);
+            let folder = self.check_folder(&f, &dir);
+            if !folder {
+                let first = f.exclude.first().map(|g| g.span());
+                if let Some(span) = first.or_else(|| f.delete_orphaned.then(|| self.find("delete_orphaned"))) {
+                    self.at(
+                        span,
+                        "`exclude` and `delete_orphaned` are for a folder `source`",
+                        "point `source` at a folder in files/, or remove them",
+                    );
+                }
+            }
+            if *delete && !f.replace {
+                self.at(dest.span(), "`replace = false` makes no sense with `delete = true`", "remove `replace`");
+            }
             match (source, delete) {
+                (Some(_), false) if folder => {}
                 (Some(s), false) => self.check_source(s, &dir, "files", *render),
                 (None, false) => self.at(
                     dest.span(),
@@ -460,6 +500,41 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+    }
+
+    /// Whether `f`'s source is a folder (synced file by file); if so, whether it can be read
+    /// (no links, inside files/) and its keys fit a folder. Problems are reported here.
+    fn check_folder(&mut self, f: &FileEntry, dir: &Path) -> bool {
+        let Some(source) = &f.source else { return false };
+        let Ok(rel) = RepoPath::parse(source.get_ref()) else { return false };
+        match crate::transform::files::source_folder(dir, &rel) {
+            Ok(None) => return false,
+            Ok(Some(_)) => {}
+            Err(e) => self.at(
+                source.span(),
+                e,
+                "a synced folder must hold regular files and folders only, inside files/".to_string(),
+            ),
+        }
+        if f.render {
+            self.at(
+                source.span(),
+                "`render` is for a single file, not a folder source",
+                "remove `render`, or give one [[file]] per rendered file",
+            );
+        }
+        if let Some(mode) = &f.mode {
+            self.at(
+                mode.span(),
+                "`mode` is for a single file; a synced folder's files keep their source's executable bit",
+                "remove `mode` and set the bit on the files in files/",
+            );
+        }
+        if let Err(e) = crate::transform::files::exclude_set(&f.exclude) {
+            let span = f.exclude.first().map(|g| g.span()).unwrap_or(source.span());
+            self.at(span, format!("invalid [[file]]: {e}"), "see the README's [[file]] section");
+        }
+        true
     }
 
     fn check_gate(&mut self, gate: &crate::manifest::Gate) {

@@ -71,6 +71,10 @@ pub struct OrgManifest {
     /// `[[replace]]`: text replacements over matching files (`transform::replace`).
     #[serde(default, rename = "replace")]
     pub replaces: Vec<ReplaceEntry>,
+    /// `[[patch]]`: key-level edits of YAML, JSON and TOML files and line edits of line lists,
+    /// the rest of each file kept byte for byte (`transform::patch`).
+    #[serde(default, rename = "patch")]
+    pub patches: Vec<PatchEntry>,
     #[serde(default)]
     pub campaign: Campaign,
     /// `[policy]`: workflow rules for `convoy audit`.
@@ -421,13 +425,71 @@ pub struct ReplaceEntry {
     pub repos: Vec<Spanned<String>>,
 }
 
-/// A `[[file]]`: a shared file, copied verbatim or rendered.
+/// A `[[patch]]`: operations on every file whose path matches `files`, in the selected
+/// repositories, in one format (`transform::patch` has the rules).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchEntry {
+    /// Globs over paths from the repository root (`globset`, as `[[replace]]`'s `files`).
+    pub files: Vec<Spanned<String>>,
+    /// How the files are read; unset: `lines` when every op is a line op, otherwise from the
+    /// extension every glob ends with (`.yml`/`.yaml`, `.json`, `.toml`).
+    #[serde(default)]
+    pub format: Option<Spanned<PatchFormat>>,
+    /// `[[patch.op]]`: the operations, applied in order.
+    #[serde(default, rename = "op")]
+    pub ops: Vec<Spanned<PatchOp>>,
+    #[serde(default = "all_repos")]
+    pub repos: Vec<Spanned<String>>,
+}
+
+/// The format of a `[[patch]]`'s files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PatchFormat {
+    Yaml,
+    Json,
+    Toml,
+    /// A list of lines (`.gitignore`, `CODEOWNERS`).
+    Lines,
+}
+
+/// One `[[patch.op]]`: exactly one of `set`, `remove`, `append` (a key path, with `value` for
+/// `set` and `append`), `ensure_line` or `remove_line` (for `lines`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchOp {
+    /// Set the key path to `value`, creating missing mappings on the way.
+    #[serde(default)]
+    pub set: Option<Spanned<String>>,
+    /// Remove the key (or item) at the key path, if it is there.
+    #[serde(default)]
+    pub remove: Option<Spanned<String>>,
+    /// Append `value` to the sequence at the key path unless an equal item is there (the
+    /// sequence is created when missing).
+    #[serde(default)]
+    pub append: Option<Spanned<String>>,
+    /// The value of `set` and `append`, a TOML value written in the target format.
+    #[serde(default)]
+    pub value: Option<toml::Value>,
+    /// `lines`: append this line unless the file has it.
+    #[serde(default)]
+    pub ensure_line: Option<Spanned<String>>,
+    /// `lines`: remove every line equal to this one.
+    #[serde(default)]
+    pub remove_line: Option<Spanned<String>>,
+}
+
+/// A `[[file]]`: a shared file, copied verbatim or rendered, or a shared folder synced file by
+/// file (`transform::files` has the rules).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileEntry {
-    /// Relative to `files/` beside the manifest. Omitted with `delete = true`.
+    /// Relative to `files/` beside the manifest: a file, or a folder whose files (recursively)
+    /// go to the same relative paths under `dest`. Omitted with `delete = true`.
     #[serde(default)]
     pub source: Option<Spanned<String>>,
+    /// The file (or, for a folder source, the folder) in the repository.
     pub dest: Spanned<String>,
     #[serde(default = "all_repos")]
     pub repos: Vec<Spanned<String>>,
@@ -443,6 +505,18 @@ pub struct FileEntry {
     /// file is `100755` when its source is executable, an existing file keeps its mode.
     #[serde(default)]
     pub mode: Option<Spanned<crate::change::FileMode>>,
+    /// `false`: write `dest` only where the repository does not have it yet (create only).
+    #[serde(default = "yes")]
+    pub replace: bool,
+    /// Folder sources only: globs over paths relative to the source folder (`globset`, `*`
+    /// stays within a folder, `dir/**` is everything under `dir`) that are neither copied nor,
+    /// with `delete_orphaned`, deleted.
+    #[serde(default)]
+    pub exclude: Vec<Spanned<String>>,
+    /// Folder sources only: delete the files under `dest` that the source folder does not have
+    /// (and that `exclude` does not match).
+    #[serde(default)]
+    pub delete_orphaned: bool,
 }
 
 fn all_repos() -> Vec<Spanned<String>> {

@@ -6,6 +6,8 @@
 //! - [`templates`], [`files`], [`replace`]: the manifest's `[[template]]`, `[[file]]` and
 //!   `[[replace]]` entries;
 //!   [`prune`] wraps them when `[campaign] prune = true` ([`manifest_producers`]).
+//! - [`patch`]: the manifest's `[[patch]]` entries, key-level edits of YAML, JSON and TOML files
+//!   and line edits, outside prune (a patched file is the repository's, not convoy's).
 //! - [`policy_fixes`]: the `audit --fix` edits, from the `policy/` fixers.
 //! - [`cargo_align`], [`actions_align`]: the `deps align` edits, from the `deps/` rules.
 //!
@@ -15,6 +17,7 @@ pub mod actions_align;
 pub mod cargo_align;
 mod context;
 pub mod files;
+pub mod patch;
 pub mod policy_fixes;
 pub mod prune;
 pub mod replace;
@@ -83,7 +86,11 @@ pub fn manifest_producers(manifest: &Manifest) -> Vec<Box<dyn Producer>> {
     if !manifest.model.replaces.is_empty() {
         declared.push(Box::new(replace::Replace));
     }
-    if manifest.campaign().prune { vec![Box::new(prune::Prune::over(declared))] } else { declared }
+    let mut all = if manifest.campaign().prune { vec![Box::new(prune::Prune::over(declared)) as _] } else { declared };
+    if !manifest.model.patches.is_empty() {
+        all.push(Box::new(patch::Patch));
+    }
+    all
 }
 
 #[cfg(test)]
