@@ -71,6 +71,9 @@ pub struct OrgManifest {
     /// `[[replace]]`: text replacements over matching files (`transform::replace`).
     #[serde(default, rename = "replace")]
     pub replaces: Vec<ReplaceEntry>,
+    /// `[[script]]`: commands run in a scratch checkout of each repository (`transform::script`).
+    #[serde(default, rename = "script")]
+    pub scripts: Vec<ScriptEntry>,
     #[serde(default)]
     pub campaign: Campaign,
     /// `[policy]`: workflow rules for `convoy audit`.
@@ -414,6 +417,27 @@ pub struct ReplaceEntry {
     /// At most this many replacements per file (the first ones); 0: all.
     #[serde(default)]
     pub max_per_file: usize,
+    #[serde(default = "all_repos")]
+    pub repos: Vec<Spanned<String>>,
+}
+
+/// A `[[script]]`: a command run in a scratch checkout of each selected repository; what it
+/// changes there becomes the repository's edits (`transform::script` has the rules).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptEntry {
+    /// What the entry is called in the plan, the PR body's `changes` list and errors (default:
+    /// the command).
+    pub name: Option<Spanned<String>>,
+    /// A command line, run with `sh -c` in the checkout. Exactly one of `run` and `command`.
+    pub run: Option<Spanned<String>>,
+    /// A program and its arguments, run as they are (no shell).
+    pub command: Option<Vec<Spanned<String>>>,
+    /// How long one run may take before it is killed: `30s`, `5m` (default), `1h`.
+    pub timeout: Option<Spanned<String>>,
+    /// Extra environment variables for the command (after convoy's own, so they may override).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
     #[serde(default = "all_repos")]
     pub repos: Vec<Spanned<String>>,
 }

@@ -3,8 +3,8 @@
 //! engine runs the producers the CLI hands it over each repository's [`RepoInput`] and writes the
 //! resulting change set; none of them writes to a forge or to disk.
 //!
-//! - [`templates`], [`files`], [`replace`]: the manifest's `[[template]]`, `[[file]]` and
-//!   `[[replace]]` entries;
+//! - [`templates`], [`files`], [`replace`], [`script`]: the manifest's `[[template]]`, `[[file]]`,
+//!   `[[replace]]` and `[[script]]` entries;
 //!   [`prune`] wraps them when `[campaign] prune = true` ([`manifest_producers`]).
 //! - [`policy_fixes`]: the `audit --fix` edits, from the `policy/` fixers.
 //! - [`cargo_align`], [`actions_align`]: the `deps align` edits, from the `deps/` rules.
@@ -18,6 +18,7 @@ pub mod files;
 pub mod policy_fixes;
 pub mod prune;
 pub mod replace;
+pub mod script;
 pub mod templates;
 
 use std::collections::BTreeMap;
@@ -79,9 +80,18 @@ impl Changes {
 /// templates, files and replacements, wrapped in prune when `[campaign] prune = true` (prune needs every other
 /// edit to know what is still declared).
 pub fn manifest_producers(manifest: &Manifest) -> Vec<Box<dyn Producer>> {
+    manifest_producers_for(manifest, true)
+}
+
+/// [`manifest_producers`] for a run that writes (`apply`, `rollout advance`): `dry_run` false is
+/// what `[[script]]` commands see as `CONVOY_DRY_RUN=0`.
+pub fn manifest_producers_for(manifest: &Manifest, dry_run: bool) -> Vec<Box<dyn Producer>> {
     let mut declared: Vec<Box<dyn Producer>> = vec![Box::new(templates::Templates), Box::new(files::Files)];
     if !manifest.model.replaces.is_empty() {
         declared.push(Box::new(replace::Replace));
+    }
+    if !manifest.model.scripts.is_empty() {
+        declared.push(Box::new(script::Script { dry_run }));
     }
     if manifest.campaign().prune { vec![Box::new(prune::Prune::over(declared))] } else { declared }
 }

@@ -122,6 +122,14 @@ impl Snapshot {
         self.entries.iter().map(|(p, (k, _))| (p.as_str(), *k))
     }
 
+    /// The target of a symbolic link; `None` if `path` is not one.
+    pub fn link_target(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
+        match self.kind(path) {
+            Some(EntryKind::Symlink) => self.blob(path),
+            _ => Ok(None),
+        }
+    }
+
     /// Every folder of the tree, parents before their children.
     pub(super) fn dirs(&self) -> impl Iterator<Item = &str> {
         self.dirs.iter().map(String::as_str)
