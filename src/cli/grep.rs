@@ -143,10 +143,8 @@ pub async fn grep(cli: &Cli, args: &GrepArgs) -> Result<bool, Failure> {
     let globs = Globs::new(&args.globs).map_err(Failure::usage)?;
     let session = open(cli, &args.select, Depth::Keep).await?;
     let fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
-    let fetch_failed: std::collections::BTreeMap<String, String> = fetched
-        .iter()
-        .filter_map(|r| r.result.as_ref().err().map(|e| (r.repo.full_name(), e.clone())))
-        .collect();
+    let fetch_failed: std::collections::BTreeMap<String, String> =
+        fetched.iter().filter_map(|r| r.result.as_ref().err().map(|e| (r.repo.full_name(), e.clone()))).collect();
     let per_repo = tokio::task::block_in_place(|| {
         crate::parallel::map(session.targets(), session.options.jobs, |t| -> Result<Vec<Match>, String> {
             let repo = t.repo.id.full_name();
@@ -156,7 +154,8 @@ pub async fn grep(cli: &Cli, args: &GrepArgs) -> Result<bool, Failure> {
             let snapshot = session.cache.snapshot(&t.repo).map_err(|e| e.to_string())?;
             let mut matches = Vec::new();
             for path in snapshot.paths() {
-                if !matches!(snapshot.kind(path), Some(EntryKind::File | EntryKind::Executable)) || !globs.matches(path) {
+                if !matches!(snapshot.kind(path), Some(EntryKind::File | EntryKind::Executable)) || !globs.matches(path)
+                {
                     continue;
                 }
                 let bytes = snapshot.read(path)?.unwrap_or_default();

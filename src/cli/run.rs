@@ -15,8 +15,8 @@ use serde::Serialize;
 use super::{Cli, Failure, SelectArgs, open};
 use crate::report;
 use crate::transform::script;
-use crate::workspace::scratch::{self, RunSpec, Scratch};
 use crate::workspace::Depth;
+use crate::workspace::scratch::{self, RunSpec, Scratch};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {

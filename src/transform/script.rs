@@ -236,11 +236,9 @@ fn edits_against(
             continue;
         }
         match snapshot.kind(path) {
-            Some(EntryKind::File | EntryKind::Executable) => edits.push(Edit {
-                path: RepoPath::parse(path)?,
-                want: Want::Absent,
-                origin: origin(path),
-            }),
+            Some(EntryKind::File | EntryKind::Executable) => {
+                edits.push(Edit { path: RepoPath::parse(path)?, want: Want::Absent, origin: origin(path) })
+            }
             Some(EntryKind::Symlink) => {
                 return Err(format!(
                     "{} removed the symbolic link `{path}`; convoy does not remove symbolic links",

@@ -164,7 +164,8 @@ impl Scratch {
         let io = |what: &str, e: std::io::Error| format!("scratch checkout: {what}: {e}");
         let fence = tempfile::Builder::new().prefix("convoy-scratch-").tempdir().map_err(|e| io("tempdir", e))?;
         let root = fence.path().canonicalize().map_err(|e| io("tempdir", e))?;
-        let scratch = Scratch { work: root.join("work"), tmp: root.join("tmp"), home: root.join("home"), fence: Some(fence) };
+        let scratch =
+            Scratch { work: root.join("work"), tmp: root.join("tmp"), home: root.join("home"), fence: Some(fence) };
         for d in [&scratch.work, &scratch.tmp, &scratch.home] {
             std::fs::create_dir(d).map_err(|e| io("mkdir", e))?;
         }
@@ -277,9 +278,8 @@ impl Scratch {
         };
         // What the command left running in the background goes with it.
         kill_group(pid);
-        let [out, err] = readers.map(|r| {
-            r.and_then(|rx| rx.recv_timeout(Duration::from_secs(5)).ok()).unwrap_or_default()
-        });
+        let [out, err] =
+            readers.map(|r| r.and_then(|rx| rx.recv_timeout(Duration::from_secs(5)).ok()).unwrap_or_default());
         Ok(Ran {
             exit_code: status.and_then(|s| s.code()),
             timed_out,
@@ -354,7 +354,9 @@ impl Scratch {
                         .map_err(|e| format!("reading `{path}`: {e}"))?;
                     found.insert(path, Found::File { content, executable: is_executable(&meta) });
                 } else {
-                    return Err(format!("`{path}` is neither a file, a folder nor a symbolic link (a fifo, socket or device)"));
+                    return Err(format!(
+                        "`{path}` is neither a file, a folder nor a symbolic link (a fifo, socket or device)"
+                    ));
                 }
             }
         }
@@ -505,13 +507,15 @@ mod landlock {
             for dir in dirs {
                 ruleset.allow(dir, handled)?;
             }
-            ruleset.allow(Path::new("/dev/null"), handled & (WRITE_FILE | TRUNCATE))?;
+            // Best effort: a container without `/dev/null` still gets the rest of the rules.
+            let _ = ruleset.allow(Path::new("/dev/null"), handled & (WRITE_FILE | TRUNCATE));
             Ok(ruleset)
         }
 
         fn allow(&self, path: &Path, access: u64) -> std::io::Result<()> {
             use std::os::unix::fs::OpenOptionsExt;
-            let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH | libc::O_CLOEXEC).open(path)?;
+            let file =
+                std::fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH | libc::O_CLOEXEC).open(path)?;
             let attr = PathBeneathAttr { allowed_access: access, parent_fd: file.as_raw_fd() };
             // SAFETY: a valid rule for a ruleset we own, and an open O_PATH descriptor.
             let r = unsafe {

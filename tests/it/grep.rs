@@ -33,7 +33,10 @@ fn grep_prints_repo_path_line_and_text_and_skips_binary_files() {
          acme/web:index.js:1:const needle = 1;\n"
     );
     let insensitive = org.convoy(&["grep", "--offline", "-i", "NEEDLE", "--glob", "*.md"]);
-    assert_eq!(insensitive.stdout, "acme/api:docs/guide.md:1:find the Needle\nacme/api:docs/guide.md:2:and another needle\n");
+    assert_eq!(
+        insensitive.stdout,
+        "acme/api:docs/guide.md:1:find the Needle\nacme/api:docs/guide.md:2:and another needle\n"
+    );
 }
 
 #[test]

@@ -113,7 +113,9 @@ fn writes_outside_the_checkout_and_symbolic_links_are_refused() {
 
 #[test]
 fn the_forge_token_never_reaches_the_script() {
-    let org = org("[[script]]\nrun = \"env | sort > env.txt\"\nenv = { EXTRA = \"from-the-entry\" }\nrepos = [\"api\"]\n[vars]\nteam = \"core\"\n");
+    let org = org(
+        "[[script]]\nrun = \"env | sort > env.txt\"\nenv = { EXTRA = \"from-the-entry\" }\nrepos = [\"api\"]\n[vars]\nteam = \"core\"\n",
+    );
     let secrets = [
         ("GITHUB_TOKEN", "ghp_secret1"),
         ("GH_TOKEN", "ghp_secret2"),
@@ -124,7 +126,15 @@ fn the_forge_token_never_reaches_the_script() {
     let plan = org.convoy_env(&["plan"], &secrets);
     assert_eq!(plan.code, 0, "{plan:?}");
     assert!(!plan.stdout.contains("secret"), "a secret reached the script: {plan:?}");
-    for want in ["+CONVOY_REPO=acme/api", "+CONVOY_OWNER=acme", "+CONVOY_DEFAULT_BRANCH=main", "+CONVOY_DRY_RUN=1", "+EXTRA=from-the-entry", "+CONVOY_VAR_TEAM=core", "+PATH="] {
+    for want in [
+        "+CONVOY_REPO=acme/api",
+        "+CONVOY_OWNER=acme",
+        "+CONVOY_DEFAULT_BRANCH=main",
+        "+CONVOY_DRY_RUN=1",
+        "+EXTRA=from-the-entry",
+        "+CONVOY_VAR_TEAM=core",
+        "+PATH=",
+    ] {
         assert!(plan.stdout.contains(want), "{want} missing: {plan:?}");
     }
 }
