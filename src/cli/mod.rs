@@ -10,10 +10,12 @@
 mod audit;
 mod cost;
 mod deps;
+mod grep;
 mod journal;
 mod progress;
 mod release;
 mod rollout;
+mod run;
 mod state;
 mod steer;
 
@@ -143,6 +145,15 @@ pub enum Command {
         #[command(subcommand)]
         command: journal::JournalCommand,
     },
+    /// Run a command in a scratch checkout of each selected repository and print its output;
+    /// a read-only preview (nothing is fetched, written or kept).
+    ///
+    /// Exit 1 when a command failed in a repository.
+    Run(run::RunArgs),
+    /// Search the selected repositories' default branches in the clone cache (no checkout).
+    ///
+    /// Exit 0 when something matched, 1 when nothing did or a repository could not be read.
+    Grep(grep::GrepArgs),
     /// Work with audit reports.
     Report {
         #[command(subcommand)]
@@ -298,7 +309,8 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
             plan(cli, manifest_campaign(open(cli, select, Depth::Keep).await?), *offline, *stat).await
         }
         Command::Apply { select, offline, reopen } => {
-            let mut session = manifest_campaign(open(cli, select, Depth::Keep).await?);
+            let mut session = open(cli, select, Depth::Keep).await?;
+            session.producers = crate::transform::manifest_producers_for(&session.manifest, false);
             session.manifest.model.campaign.reopen_closed |= *reopen;
             let branch = session.campaign.branch().to_string();
             journaled(&mut session, &branch).await?;
@@ -317,6 +329,8 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
         Command::Release { command } => release::release(cli, command).await,
         Command::Report { command: ReportCommand::Merge(args) } => audit::merge(cli, args),
         Command::Journal { command } => journal::journal(cli, command).await,
+        Command::Run(args) => run::run(cli, args).await,
+        Command::Grep(args) => grep::grep(cli, args).await,
         Command::Auth { command: AuthCommand::Status { purpose } } => auth_status(cli, *purpose).await,
         Command::Demo { .. } if cli.json => Err(Failure::usage(
             "`demo` prints a walkthrough for people; run `plan --json` or `apply --json` on the demo org",

@@ -79,7 +79,7 @@ struct Rollout {
 
 async fn load(cli: &Cli, select: &SelectArgs) -> Result<Rollout, Failure> {
     let mut session = open(cli, select, Depth::Keep).await?;
-    session.producers = crate::transform::manifest_producers(&session.manifest);
+    session.producers = crate::transform::manifest_producers_for(&session.manifest, false);
     let waves = rollout::waves(&session.manifest, &session.selection);
     if waves.is_empty() {
         return Err(Failure::usage(

@@ -107,6 +107,7 @@ impl<'a> Checker<'a> {
         self.check_files();
         self.check_replaces();
         self.check_patches();
+        self.check_scripts();
         self.check_campaign();
         self.check_waves();
         self.check_state();
@@ -313,6 +314,9 @@ impl<'a> Checker<'a> {
         for p in self.m.model.patches.clone() {
             self.check_selector_refs(&p.repos, &groups);
         }
+        for s in self.m.model.scripts.clone() {
+            self.check_selector_refs(&s.repos, &groups);
+        }
     }
 
     fn check_repo_rules(&mut self) {
@@ -455,6 +459,39 @@ impl<'a> Checker<'a> {
                 }
             };
             self.at(span, format!("invalid [[patch]]: {e}"), "see the README's [[patch]] section");
+        }
+    }
+
+    /// Each `[[script]]` has one command (`run` or `command`, not empty) and a valid `timeout`.
+    fn check_scripts(&mut self) {
+        for s in self.m.model.scripts.clone() {
+            let entry = s.name.as_ref().map(|n| n.span()).unwrap_or_else(|| self.find("[[script]]"));
+            match (&s.run, &s.command) {
+                (Some(_), Some(c)) => self.at(
+                    c.first().map(|c| c.span()).unwrap_or(entry),
+                    "a [[script]] has `run` or `command`, not both",
+                    "keep `run = \"...\"` (a shell command line) or `command = [\"program\", \"arg\"]`",
+                ),
+                (None, None) => self.at(
+                    entry,
+                    "a [[script]] needs `run` (a shell command line) or `command` (a program and its arguments)",
+                    "add e.g. run = \"./scripts/fix.sh\"",
+                ),
+                (Some(r), None) if r.get_ref().trim().is_empty() => {
+                    self.at(r.span(), "`run` is empty", "write the command line to run")
+                }
+                (None, Some(c)) if c.first().is_none_or(|p| p.get_ref().is_empty()) => {
+                    self.at(entry, "`command` needs a program", "write e.g. command = [\"sh\", \"fix.sh\"]")
+                }
+                _ => {}
+            }
+            if let Some(t) = &s.timeout {
+                match crate::manifest::parse_duration(t.get_ref()) {
+                    Ok(0) => self.at(t.span(), "`timeout` must be at least one second", "write e.g. timeout = \"5m\""),
+                    Ok(_) => {}
+                    Err(e) => self.at(t.span(), format!("invalid `timeout`: {e}"), "write e.g. timeout = \"5m\""),
+                }
+            }
         }
     }
 

@@ -75,6 +75,9 @@ pub struct OrgManifest {
     /// the rest of each file kept byte for byte (`transform::patch`).
     #[serde(default, rename = "patch")]
     pub patches: Vec<PatchEntry>,
+    /// `[[script]]`: commands run in a scratch checkout of each repository (`transform::script`).
+    #[serde(default, rename = "script")]
+    pub scripts: Vec<ScriptEntry>,
     #[serde(default)]
     pub campaign: Campaign,
     /// `[policy]`: workflow rules for `convoy audit`.
@@ -439,6 +442,27 @@ pub struct PatchEntry {
     /// `[[patch.op]]`: the operations, applied in order.
     #[serde(default, rename = "op")]
     pub ops: Vec<Spanned<PatchOp>>,
+    #[serde(default = "all_repos")]
+    pub repos: Vec<Spanned<String>>,
+}
+
+/// A `[[script]]`: a command run in a scratch checkout of each selected repository; what it
+/// changes there becomes the repository's edits (`transform::script` has the rules).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptEntry {
+    /// What the entry is called in the plan, the PR body's `changes` list and errors (default:
+    /// the command).
+    pub name: Option<Spanned<String>>,
+    /// A command line, run with `sh -c` in the checkout. Exactly one of `run` and `command`.
+    pub run: Option<Spanned<String>>,
+    /// A program and its arguments, run as they are (no shell).
+    pub command: Option<Vec<Spanned<String>>>,
+    /// How long one run may take before it is killed: `30s`, `5m` (default), `1h`.
+    pub timeout: Option<Spanned<String>>,
+    /// Extra environment variables for the command (after convoy's own, so they may override).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
     #[serde(default = "all_repos")]
     pub repos: Vec<Spanned<String>>,
 }

@@ -163,6 +163,7 @@ pub fn plan_text_with(
         .collect();
     out.push_str(&format!("Plan for campaign branch `{branch}` (nothing was written)\n"));
     out.push_str(&table::text(&["REPOSITORY", "STATUS", "FILES", "DETAIL"], &rows));
+    out.push_str(&error_details(results));
     for (repo, why) in skipped {
         out.push_str(&format!("skipped {repo}: {why}\n"));
     }
@@ -174,6 +175,20 @@ pub fn plan_text_with(
         n("unchanged"),
         n("failed")
     ));
+    out
+}
+
+/// The whole text of the errors the table cut to their first line (a script's exit code with
+/// the tail of its output, a help line), one block per repository.
+fn error_details<T>(results: &[RepoResult<T>]) -> String {
+    let mut out = String::new();
+    for r in results {
+        if let Err(e) = &r.result
+            && e.trim_end().contains('\n')
+        {
+            out.push_str(&format!("error {}: {}\n", r.repo, e.trim_end()));
+        }
+    }
     out
 }
 
@@ -253,6 +268,7 @@ pub fn apply_text(branch: &str, results: &[RepoResult<ApplyOutcome>], skipped: &
         .collect();
     let mut out = format!("Applied campaign branch `{branch}`\n");
     out.push_str(&table::text(&["REPOSITORY", "RESULT", "PULL REQUEST"], &rows));
+    out.push_str(&error_details(results));
     for (repo, why) in skipped {
         out.push_str(&format!("skipped {repo}: {why}\n"));
     }

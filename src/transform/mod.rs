@@ -3,8 +3,8 @@
 //! engine runs the producers the CLI hands it over each repository's [`RepoInput`] and writes the
 //! resulting change set; none of them writes to a forge or to disk.
 //!
-//! - [`templates`], [`files`], [`replace`]: the manifest's `[[template]]`, `[[file]]` and
-//!   `[[replace]]` entries;
+//! - [`templates`], [`files`], [`replace`], [`script`]: the manifest's `[[template]]`, `[[file]]`,
+//!   `[[replace]]` and `[[script]]` entries;
 //!   [`prune`] wraps them when `[campaign] prune = true` ([`manifest_producers`]).
 //! - [`patch`]: the manifest's `[[patch]]` entries, key-level edits of YAML, JSON and TOML files
 //!   and line edits, outside prune (a patched file is the repository's, not convoy's).
@@ -21,6 +21,7 @@ pub mod patch;
 pub mod policy_fixes;
 pub mod prune;
 pub mod replace;
+pub mod script;
 pub mod templates;
 
 use std::collections::BTreeMap;
@@ -82,11 +83,23 @@ impl Changes {
 /// templates, files and replacements, wrapped in prune when `[campaign] prune = true` (prune needs every other
 /// edit to know what is still declared).
 pub fn manifest_producers(manifest: &Manifest) -> Vec<Box<dyn Producer>> {
+    manifest_producers_for(manifest, true)
+}
+
+/// [`manifest_producers`] for a run that writes (`apply`, `rollout advance`): `dry_run` false is
+/// what `[[script]]` commands see as `CONVOY_DRY_RUN=0`.
+pub fn manifest_producers_for(manifest: &Manifest, dry_run: bool) -> Vec<Box<dyn Producer>> {
     let mut declared: Vec<Box<dyn Producer>> = vec![Box::new(templates::Templates), Box::new(files::Files)];
     if !manifest.model.replaces.is_empty() {
         declared.push(Box::new(replace::Replace));
     }
     let mut all = if manifest.campaign().prune { vec![Box::new(prune::Prune::over(declared)) as _] } else { declared };
+    // Outside prune: these change files the repository owns, which must never be listed in
+    // the managed list (prune would delete a file once its replacement or script stops
+    // changing it).
+    if !manifest.model.scripts.is_empty() {
+        all.push(Box::new(script::Script { dry_run }));
+    }
     if !manifest.model.patches.is_empty() {
         all.push(Box::new(patch::Patch));
     }

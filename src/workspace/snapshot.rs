@@ -112,6 +112,47 @@ impl Snapshot {
         }
     }
 
+    /// The cache's git folder this snapshot reads from (for a scratch checkout's alternates).
+    pub fn git_dir(&self) -> &std::path::Path {
+        self.repo.path()
+    }
+
+    /// Every non-folder entry with its kind, in path order (scratch checkouts materialise them).
+    pub(super) fn entries(&self) -> impl Iterator<Item = (&str, EntryKind)> {
+        self.entries.iter().map(|(p, (k, _))| (p.as_str(), *k))
+    }
+
+    /// The target of a symbolic link; `None` if `path` is not one.
+    pub fn link_target(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
+        match self.kind(path) {
+            Some(EntryKind::Symlink) => self.blob(path),
+            _ => Ok(None),
+        }
+    }
+
+    /// Every folder of the tree, parents before their children.
+    pub(super) fn dirs(&self) -> impl Iterator<Item = &str> {
+        self.dirs.iter().map(String::as_str)
+    }
+
+    /// The raw bytes of any blob entry: a file's content or a symbolic link's target.
+    pub(super) fn blob(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
+        match self.entries.get(path) {
+            Some((EntryKind::File | EntryKind::Executable | EntryKind::Symlink, oid)) => {
+                Ok(Some(self.repo.find_blob(*oid).map_err(|e| format!("reading {path}: {e}"))?.data.clone()))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// This commit's tree as a git index file at `path` (no stat data: git refreshes it).
+    pub(super) fn write_index(&self, path: &std::path::Path) -> Result<(), String> {
+        let state = gix::index::State::from_tree(&self.tree, &self.repo.objects, Default::default())
+            .map_err(|e| format!("index of {}: {e}", self.commit))?;
+        let mut file = gix::index::File::from_state(state, path.to_path_buf());
+        file.write(Default::default()).map_err(|e| format!("writing {}: {e}", path.display()))
+    }
+
     /// The id of this commit's tree with `changes` applied (computed in memory).
     pub fn tree_with(&self, changes: &[FileChange]) -> Result<String, String> {
         Ok(crate::git_tree::write_tree(&self.repo, self.tree, changes)?.to_string())
