@@ -80,8 +80,9 @@ impl Changes {
 }
 
 /// The producers of the manifest's own campaign (`plan`, `apply`), in the order they run:
-/// templates, files and replacements, wrapped in prune when `[campaign] prune = true` (prune needs every other
-/// edit to know what is still declared).
+/// templates and files, wrapped in prune when `[campaign] prune = true` (prune needs their edits
+/// to know what is still declared); then replacements, scripts and patches, which edit files the
+/// repository owns and so are never pruned.
 pub fn manifest_producers(manifest: &Manifest) -> Vec<Box<dyn Producer>> {
     manifest_producers_for(manifest, true)
 }
@@ -89,14 +90,14 @@ pub fn manifest_producers(manifest: &Manifest) -> Vec<Box<dyn Producer>> {
 /// [`manifest_producers`] for a run that writes (`apply`, `rollout advance`): `dry_run` false is
 /// what `[[script]]` commands see as `CONVOY_DRY_RUN=0`.
 pub fn manifest_producers_for(manifest: &Manifest, dry_run: bool) -> Vec<Box<dyn Producer>> {
-    let mut declared: Vec<Box<dyn Producer>> = vec![Box::new(templates::Templates), Box::new(files::Files)];
-    if !manifest.model.replaces.is_empty() {
-        declared.push(Box::new(replace::Replace));
-    }
+    let declared: Vec<Box<dyn Producer>> = vec![Box::new(templates::Templates), Box::new(files::Files)];
     let mut all = if manifest.campaign().prune { vec![Box::new(prune::Prune::over(declared)) as _] } else { declared };
     // Outside prune: these change files the repository owns, which must never be listed in
     // the managed list (prune would delete a file once its replacement or script stops
     // changing it).
+    if !manifest.model.replaces.is_empty() {
+        all.push(Box::new(replace::Replace));
+    }
     if !manifest.model.scripts.is_empty() {
         all.push(Box::new(script::Script { dry_run }));
     }

@@ -79,3 +79,22 @@ fn plan_groups_identical_changes_and_stat_shows_only_the_table() {
     assert!(!stat.stdout.contains("━━") && !stat.stdout.contains("+new"), "{stat:?}");
     assert!(stat.stdout.contains("4 repositories: 4 changed, 0 unchanged, 0 failed"), "{stat:?}");
 }
+
+#[test]
+fn a_replaced_file_is_never_pruned_once_the_replacement_is_merged() {
+    // With prune on, a file a replacement changed must not join the managed list: after the
+    // merge the replacement changes nothing, and prune would delete every listed file that no
+    // entry declares any more.
+    let org = org(RENAME);
+    let manifest = std::fs::read_to_string(org.path().join("org.toml")).unwrap();
+    org.manifest(&manifest.replace("[campaign]\n", "[campaign]\nprune = true\n"));
+    assert_eq!(org.convoy(&["apply", "-q"]).code, 0);
+    assert_eq!(org.convoy(&["forge", "set-status", "-q", "--repo", "api", "--state", "success"]).code, 0);
+    let merged = org.convoy(&["merge"]);
+    assert_eq!(merged.code, 0, "{merged:?}");
+    assert!(org.show("api", "main", "src/lib.rs").contains("new_sum"), "merged: {merged:?}");
+    let plan = org.convoy(&["plan"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(!plan.stdout.contains("delete"), "nothing is pruned: {plan:?}");
+    assert_eq!(org.show("api", "main", "src/lib.rs").lines().count(), 3, "the file is still there");
+}
