@@ -184,3 +184,74 @@ fn pull_request_mode_opens_and_merges_one_pull_request_per_repository() {
     assert_eq!(pulls.len(), 2);
     assert_eq!(pulls[1]["head"], "revert-1-convoy/release/top-0.4.3");
 }
+
+/// A sparse index on 127.0.0.1 that answers every crate file stale (404, then without the new
+/// version) for its first `stale` requests, then fresh. Returns its URL and the request log.
+fn sparse_index(stale: usize, fresh: &'static [(&'static str, &'static str)]) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = log.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut line = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            // Skip the headers.
+            let mut h = String::new();
+            while reader.read_line(&mut h).is_ok_and(|n| n > 2) {
+                h.clear();
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or_default().to_string();
+            let n = {
+                let mut l = seen.lock().unwrap();
+                l.push(path.clone());
+                l.len()
+            };
+            let name = path.rsplit('/').next().unwrap_or_default();
+            let old = format!("{{\"name\":\"{name}\",\"vers\":\"0.0.1\",\"deps\":[],\"cksum\":\"00\",\"features\":{{}},\"yanked\":false}}\n");
+            let (status, body) = if n <= stale / 2 {
+                ("404 Not Found", String::new())
+            } else if n <= stale {
+                ("200 OK", old)
+            } else {
+                let new: String = fresh
+                    .iter()
+                    .filter(|(crate_name, _)| *crate_name == name)
+                    .map(|(c, v)| format!("{{\"name\":\"{c}\",\"vers\":\"{v}\",\"deps\":[],\"cksum\":\"00\",\"features\":{{}},\"yanked\":false}}\n"))
+                    .collect();
+                ("200 OK", old + &new)
+            };
+            let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    (url, log)
+}
+
+#[test]
+fn a_sparse_index_gate_waits_out_a_stale_index_and_never_counts_a_timeout_as_success() {
+    const FRESH: &[(&str, &str)] = &[("base", "2.0.0"), ("mid", "1.0.1"), ("top", "0.4.3")];
+    let (url, log) = sparse_index(2, FRESH);
+    let gate = format!("[release.gate]\nkind = \"index\"\nindex = \"{url}\"\ninterval = \"1s\"\ntimeout = \"60s\"\n");
+    let org = org("commit", &gate);
+    let out = org.convoy(&["release", "run"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let requests = log.lock().unwrap().clone();
+    // base's file (`ba/se/base`) was asked for until it listed 2.0.0: 404, stale, fresh.
+    assert_eq!(requests.iter().filter(|p| *p == "/ba/se/base").count(), 3, "{requests:?}");
+    assert_eq!(requests.last().map(String::as_str), Some("/3/t/top"), "{requests:?}");
+    assert!(out.stderr.contains("base 2.0.0 is in the index"), "{out:?}");
+
+    // An index that never lists the version: the gate times out, and that is a failure.
+    let (url, _) = sparse_index(usize::MAX, FRESH);
+    let gate = format!("[release.gate]\nkind = \"index\"\nindex = \"{url}\"\ninterval = \"1s\"\ntimeout = \"2s\"\n");
+    let org = self::org("commit", &gate);
+    let out = org.convoy(&["release", "run"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("the gate of base 2.0.0: timed out after 2s"), "{out:?}");
+    assert_eq!(tags(&org, "mid"), ["mid-v1.0.0"], "wave 2 never started");
+}
