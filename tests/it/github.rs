@@ -646,3 +646,73 @@ async fn the_campaign_state_lives_on_a_state_branch_on_github() {
     assert_eq!(verify.code, 0, "{verify:?}");
     assert!(verify.stdout.contains("acme/control@convoy-state"), "{verify:?}");
 }
+
+/// `release run` on the test server: three repositories, three waves in dependency order, each
+/// bump a pull request merged when green, tags made with `POST git/refs`, releases with `POST
+/// releases`; a finished release is not resumed; `release rollback` reverts the merged bump
+/// pull requests with `revertPullRequest` and deletes the tags and releases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_three_wave_release_through_pull_requests_on_github() {
+    let gh = org(0).await;
+    let crates: [(&str, &str); 3] = [
+        ("base", "[package]\nname = \"base\"\nversion = \"1.0.0\"\nedition = \"2021\"\n"),
+        (
+            "mid",
+            "[package]\nname = \"mid\"\nversion = \"1.0.0\"\nedition = \"2021\"\n\n[dependencies]\nbase = \"1.0\"\n",
+        ),
+        (
+            "top",
+            "[package]\nname = \"top\"\nversion = \"0.4.2\"\nedition = \"2021\"\n\n[dependencies]\nmid = \"=1.0.0\"\n",
+        ),
+    ];
+    for (name, manifest) in crates {
+        gh.server.create_repo(
+            "acme",
+            name,
+            &[("Cargo.toml", manifest.as_bytes()), ("src/lib.rs", b"\n")],
+            RepoOptions::default().private(true),
+        );
+        let git_dir = gh.server.repo_path("acme", name);
+        crate::support::git(
+            &git_dir,
+            &["tag", &format!("{name}-v{}", if name == "top" { "0.4.2" } else { "1.0.0" }), "main"],
+        );
+    }
+    gh.server.push_commit("acme", "base", "main", &[("src/lib.rs", b"pub fn two() {}\n")], "feat!: two");
+    gh.server.push_commit("acme", "top", "main", &[("src/lib.rs", b"pub fn top() {}\n")], "fix: top");
+    gh.manifest(&gh.server.api_url(), "", "\n[release]\nmode = \"pull-request\"\n");
+    let out = gh.convoy(&["release", "run", "--json"], &with_token()).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["command"], "release run");
+    assert_eq!(v["summary"]["finished"], true);
+    assert_eq!(v["results"]["mid"]["tag"], "mid-v1.0.1");
+    let tags = |repo: &str| crate::support::git(&gh.server.repo_path("acme", repo), &["tag", "--list"]);
+    for (repo, tag) in [("base", "base-v2.0.0"), ("mid", "mid-v1.0.1"), ("top", "top-v0.4.3")] {
+        let pulls = gh.server.pulls("acme", repo);
+        assert_eq!(pulls.len(), 1, "{repo}");
+        assert_eq!(pulls[0]["merged"], true, "{repo}: {}", pulls[0]);
+        let releases = gh.server.releases("acme", repo);
+        assert_eq!(releases.len(), 1, "{repo}");
+        assert_eq!(releases[0]["tag_name"], tag);
+        assert!(tags(repo).contains(tag), "{repo}");
+        // The tag is on the merge commit of the bump pull request.
+        let git_dir = gh.server.repo_path("acme", repo);
+        let sha = crate::support::git(&git_dir, &["rev-parse", &format!("{tag}^{{commit}}")]);
+        assert_eq!(Some(sha.trim()), pulls[0]["merge_commit_sha"].as_str(), "{repo}");
+    }
+    let top = crate::support::git(&gh.server.repo_path("acme", "top"), &["show", "main:Cargo.toml"]);
+    assert!(top.contains("version = \"0.4.3\"") && top.contains("mid = \"=1.0.1\""), "{top}");
+
+    let again = gh.convoy(&["release", "run", "--resume"], &with_token()).await;
+    assert_eq!(again.code, 2, "a finished release is not resumed: {again:?}");
+    let back = gh.convoy(&["release", "rollback"], &with_token()).await;
+    assert_eq!(back.code, 0, "{back:?}");
+    for (repo, old) in [("base", "base-v1.0.0"), ("mid", "mid-v1.0.0"), ("top", "top-v0.4.2")] {
+        assert_eq!(tags(repo).trim(), old, "{repo}: the new tag is deleted");
+        assert!(gh.server.releases("acme", repo).is_empty(), "{repo}");
+        let pulls = gh.server.pulls("acme", repo);
+        assert_eq!(pulls.len(), 2, "{repo}: the revert pull request");
+        assert!(pulls[1]["head"]["ref"].as_str().unwrap().starts_with("revert-1-"), "{repo}");
+    }
+}

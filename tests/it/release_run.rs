@@ -187,7 +187,10 @@ fn pull_request_mode_opens_and_merges_one_pull_request_per_repository() {
 
 /// A sparse index on 127.0.0.1 that answers every crate file stale (404, then without the new
 /// version) for its first `stale` requests, then fresh. Returns its URL and the request log.
-fn sparse_index(stale: usize, fresh: &'static [(&'static str, &'static str)]) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+fn sparse_index(
+    stale: usize,
+    fresh: &'static [(&'static str, &'static str)],
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use std::io::{BufRead as _, BufReader, Write as _};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -213,7 +216,9 @@ fn sparse_index(stale: usize, fresh: &'static [(&'static str, &'static str)]) ->
                 l.len()
             };
             let name = path.rsplit('/').next().unwrap_or_default();
-            let old = format!("{{\"name\":\"{name}\",\"vers\":\"0.0.1\",\"deps\":[],\"cksum\":\"00\",\"features\":{{}},\"yanked\":false}}\n");
+            let old = format!(
+                "{{\"name\":\"{name}\",\"vers\":\"0.0.1\",\"deps\":[],\"cksum\":\"00\",\"features\":{{}},\"yanked\":false}}\n"
+            );
             let (status, body) = if n <= stale / 2 {
                 ("404 Not Found", String::new())
             } else if n <= stale {
@@ -226,7 +231,11 @@ fn sparse_index(stale: usize, fresh: &'static [(&'static str, &'static str)]) ->
                     .collect();
                 ("200 OK", old + &new)
             };
-            let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
         }
     });
     (url, log)

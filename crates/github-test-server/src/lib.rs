@@ -419,6 +419,12 @@ impl TestServer {
         self.shared.pulls_json(owner, repo)
     }
 
+    /// Releases of `owner/repo` as the REST API renders them (`GET /releases/{id}` JSON), oldest
+    /// first, drafts included. Empty if the repository does not exist.
+    pub fn releases(&self, owner: &str, repo: &str) -> Vec<serde_json::Value> {
+        self.shared.releases_json(owner, repo)
+    }
+
     /// Comments on issue or pull request `number` (`GET /issues/{n}/comments` JSON).
     pub fn issue_comments(&self, owner: &str, repo: &str, number: u64) -> Vec<serde_json::Value> {
         self.shared.comments_json(owner, repo, number)

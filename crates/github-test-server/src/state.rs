@@ -500,6 +500,13 @@ impl Shared {
         rec.pulls.iter().map(|p| crate::json::pull(&base, rec, p, true)).collect()
     }
 
+    pub fn releases_json(&self, owner: &str, name: &str) -> Vec<Value> {
+        let base = self.root_base();
+        let st = self.lock();
+        let Some(rec) = st.repo(owner, name) else { return Vec::new() };
+        rec.releases.iter().map(|r| crate::json::release(&base, rec, r)).collect()
+    }
+
     pub fn comments_json(&self, owner: &str, name: &str, number: u64) -> Vec<Value> {
         let base = self.root_base();
         let st = self.lock();
