@@ -386,8 +386,48 @@ async fn run_command(cli: &Cli, args: &RunArgs) -> Result<bool, Failure> {
             "budget": budget::estimate(&state.plan),
         });
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
-    } else if report.finished {
-        println!("released {} packages in {} waves", state.packages.len(), state.plan.waves.len());
+    } else {
+        // What each package got, in release order.
+        let rows: Vec<[String; 5]> = state
+            .plan
+            .waves
+            .iter()
+            .flatten()
+            .filter_map(|p| state.packages.get(&p.package).map(|st| (p, st)))
+            .filter(|(_, st)| st.sha.is_some())
+            .map(|(p, st)| {
+                [
+                    p.package.clone(),
+                    st.version.clone(),
+                    if st.tagged { st.tag.clone() } else { "-".into() },
+                    st.sha.as_deref().map_or("-".into(), |s| s[..s.len().min(7)].to_string()),
+                    st.gate.clone().unwrap_or_else(|| st.error.clone().map_or("not yet".into(), |_| "failed".into())),
+                ]
+            })
+            .collect();
+        if !rows.is_empty() {
+            let header = ["PACKAGE", "VERSION", "TAG", "COMMIT", "GATE"].map(String::from);
+            let widths: Vec<usize> =
+                (0..4).map(|i| rows.iter().chain([&header]).map(|r| r[i].len()).max().unwrap_or(0)).collect();
+            println!();
+            for r in std::iter::once(&header).chain(&rows) {
+                println!(
+                    "{:w0$}  {:w1$}  {:w2$}  {:w3$}  {}",
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    w0 = widths[0],
+                    w1 = widths[1],
+                    w2 = widths[2],
+                    w3 = widths[3]
+                );
+            }
+        }
+        if report.finished {
+            println!("released {} packages in {} waves", state.packages.len(), state.plan.waves.len());
+        }
     }
     for (package, e) in &report.errors {
         eprintln!("error: {package}: {e}");

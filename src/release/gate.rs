@@ -165,6 +165,9 @@ async fn command(command: &str, input: &GateInput<'_>, timeout: Duration) -> Res
         .env("CONVOY_REPO", input.repo.full_name())
         .env("CONVOY_SHA", input.sha)
         .stdin(std::process::Stdio::null())
+        // Captured: stdout is `--json`'s; the tail is shown when the command fails.
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);
     #[cfg(unix)]
     cmd.process_group(0);

@@ -799,6 +799,8 @@ async fn run_compensation(cmd: &str, dir: &Path) -> Result<(), String> {
         .arg(cmd)
         .current_dir(dir)
         .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .output()
         .await
         .map_err(|e| format!("could not run: {e}"))?;

@@ -25,12 +25,27 @@ fn demo_runs_end_to_end_and_converges() {
     assert!(step("rollout advance   # wave 1").contains("1 repositories: 1 opened"), "{stdout}");
     assert!(step("rollout advance   # again").contains("waiting: wave `pilot` waits: acme/api: PR #1 is not merged"));
     assert!(step("merge --wave pilot").contains("acme/api merged PR #1"), "{stdout}");
-    assert!(step("rollout advance   # the gate passed").contains("3 repositories: 3 opened"), "{stdout}");
-    assert!(step("apply").contains("4 repositories: 0 opened, 0 updated, 3 unchanged"), "converges: {stdout}");
-    assert!(step("merge\n").contains("3 merged"), "{stdout}");
+    assert!(step("rollout advance   # the gate passed").contains("5 repositories: 5 opened"), "{stdout}");
+    assert!(step("apply").contains("6 repositories: 0 opened, 0 updated, 5 unchanged"), "converges: {stdout}");
+    assert!(step("merge\n").contains("5 merged"), "{stdout}");
     assert!(step("rollout advance   # every wave").contains("done: every wave is applied"), "{stdout}");
     assert!(step("rollback --repo api").contains("acme/api merged PR #1 reverted by PR #2"), "{stdout}");
     assert!(step("status\nCampaign").contains("merged, rolled back"), "{stdout}");
+    // The release: three waves across two repositories that use each other.
+    let graph = step("release graph");
+    assert!(graph.contains("wave 1\n  acme-core (acme/core-libs) 1.2.0"), "{graph}");
+    assert!(graph.contains("wave 3\n  acme-testkit (acme/core-libs) 0.2.0"), "{graph}");
+    let run = step("release run");
+    assert!(run.contains("released 3 packages in 3 waves"), "{run}");
+    let show = |repo: &str, rev: &str| git(&dir.join(format!("forge/acme/{repo}.git")), &["show", rev]);
+    assert!(show("proto", "acme-proto-v0.5.1:Cargo.toml").contains("version = \"0.5.1\""), "{run}");
+    let testkit = show("core-libs", "acme-testkit-v0.2.1:crates/acme-testkit/Cargo.toml");
+    assert!(
+        testkit.contains("# the exact protocol version the fixtures were recorded with\nacme-proto = \"=0.5.1\""),
+        "{testkit}"
+    );
+    assert!(show("core-libs", "acme-core-v1.3.0:crates/acme-core/Cargo.toml").contains("version = \"1.3.0\""));
+
     let main = git(&dir.join("forge/acme/api.git"), &["show", "main:.github/workflows/ci.yml"]);
     assert!(main.contains("concurrency"), "the merge put the campaign on main: {main}");
     let api = dir.join("forge/acme/api.git");
