@@ -331,7 +331,9 @@ fn plan_bumps_by_conventional_commits_with_safety_bumps_in_waves() {
     assert!(t.contains(" fix(core): off by one\n"), "{t}");
     assert!(t.contains("      requirement moves: core `1.3` does not match 1.2.1\n"), "{t}");
     assert!(t.contains("skipped lonely (acme/lonely) 0.5.0: no commits touched it since lonely-0.5.0\n"), "{t}");
-    assert!(t.ends_with("5 packages to release in 4 waves, 1 skipped, 0 errors\n"), "{t}");
+    assert!(t.contains("5 packages to release in 4 waves, 1 skipped, 0 errors\n"), "{t}");
+    // Then what crates.io's publish limits make of it.
+    assert!(t.ends_with("\ncrates.io: 5 new versions and 0 new crates fit within its publish limits' bursts\n"), "{t}");
 }
 
 #[test]

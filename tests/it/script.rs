@@ -207,3 +207,40 @@ fn convoy_run_prints_each_repositorys_output_and_changes_nothing() {
     assert_eq!((api["stdout"].as_str(), api["stderr"].as_str()), (Some("out\n"), Some("err\n")));
     assert_eq!(doc["results"][1]["exit_code"], 0);
 }
+
+/// A scripted change through the campaign engine unchanged: two waves (`rollout advance`, the
+/// pilot's gate, the rest), `merge`, then `rollback` of a merged repository through a revert
+/// pull request whose tree is the pre-merge tree.
+#[test]
+fn a_scripted_change_rolls_out_in_waves_and_rolls_back() {
+    let org = Org::new();
+    for name in ["api", "web", "db"] {
+        org.repo(name, &[("README.md", &format!("hello {name}\n"))]);
+    }
+    org.manifest(&format!(
+        "{HEAD}\n[[script]]\nname = \"shout\"\nrun = \"sed -i 's/hello/HELLO/' README.md\"\n\n\
+         [campaign]\nbranch = \"convoy/shout\"\n\n[[wave]]\nname = \"pilot\"\nrepos = [\"api\"]\n\n\
+         [[wave]]\nname = \"rest\"\nrest = true\n"
+    ));
+    let first = org.convoy(&["rollout", "advance", "-q"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert_eq!((org.pulls("api").len(), org.pulls("web").len()), (1, 0), "the pilot alone: {first:?}");
+    let waits = org.convoy(&["rollout", "advance", "-q"]);
+    assert!(waits.stdout.contains("waiting: wave `pilot`"), "{waits:?}");
+    assert_eq!(org.convoy(&["forge", "set-status", "-q", "--state", "success"]).code, 0);
+    assert_eq!(org.convoy(&["merge", "-q", "--wave", "pilot"]).code, 0);
+    let rest = org.convoy(&["rollout", "advance", "-q"]);
+    assert_eq!(rest.code, 0, "{rest:?}");
+    assert_eq!((org.pulls("web").len(), org.pulls("db").len()), (1, 1), "{rest:?}");
+    assert_eq!(org.show("web", "convoy/shout", "README.md"), "HELLO web\n");
+    assert_eq!(org.show("api", "main", "README.md"), "HELLO api\n", "the pilot is merged");
+
+    let back = org.convoy(&["rollback", "-q", "--repo", "api"]);
+    assert_eq!(back.code, 0, "{back:?}");
+    assert!(back.stdout.contains("acme/api merged PR #1 reverted by PR #2"), "{back:?}");
+    let tree = |rev: &str| git(&org.bare("api"), &["rev-parse", &format!("{rev}^{{tree}}")]);
+    assert_eq!(tree("revert-1-convoy/shout"), tree("main^1"), "the revert takes the script's change back");
+    // The rolled-back repository is left out of later applies; the others are untouched.
+    let again = org.convoy(&["apply", "-q"]);
+    assert!(again.stdout.contains("acme/api") && again.stdout.contains("rolled back"), "{again:?}");
+}
