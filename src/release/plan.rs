@@ -546,10 +546,10 @@ impl History {
             if self.touched[i].is_none() {
                 self.touched[i] = Some(self.touch(repo, folders, i)?);
             }
-            if let Some(Touch { folders: touched, info: Some(info) }) = &self.touched[i] {
-                if touched.contains(&folder) {
-                    out.push(info.clone());
-                }
+            if let Some(Touch { folders: touched, info: Some(info) }) = &self.touched[i]
+                && touched.contains(&folder)
+            {
+                out.push(info.clone());
             }
         }
         Ok(out)
@@ -593,10 +593,10 @@ impl History {
                 if mode.is_tree() {
                     continue;
                 }
-                if let Some(f) = owner(folders, path) {
-                    if !touched.contains(&f) {
-                        touched.push(f);
-                    }
+                if let Some(f) = owner(folders, path)
+                    && !touched.contains(&f)
+                {
+                    touched.push(f);
                 }
             }
         }
@@ -886,8 +886,7 @@ mod tests {
     #[test]
     fn one_walk_agrees_with_a_walk_per_package() {
         let mut f = Fixture::new();
-        let mut c = Vec::new();
-        c.push(f.commit(
+        let mut c = vec![f.commit(
             "init",
             &[
                 ("Cargo.toml", Some("[package]\n")),
@@ -898,7 +897,7 @@ mod tests {
                 ("crates/b/Cargo.toml", Some("b\n")),
                 ("tools/Cargo.toml", Some("tools\n")),
             ],
-        ));
+        )];
         c.push(f.commit("fix(a): one", &[("crates/a/src/lib.rs", Some("a1\n"))]));
         c.push(f.commit("feat(inner): two", &[("crates/a/inner/lib.rs", Some("i\n"))]));
         c.push(f.commit("docs: readme", &[("README.md", Some("r\n"))]));
@@ -911,7 +910,9 @@ mod tests {
         c.push(f.git(&["rev-parse", "HEAD"]));
         c.push(f.commit("chore: a file where a nested folder would be", &[("crates/a/inner2", Some("f\n"))]));
         c.push(f.commit("refactor!: tools becomes a file", &[("tools", Some("now a file\n"))]));
-        c.push(f.commit("fix: both", &[("crates/a/inner/lib.rs", Some("i2\n")), ("crates/b/src/lib.rs", Some("b2\n"))]));
+        c.push(
+            f.commit("fix: both", &[("crates/a/inner/lib.rs", Some("i2\n")), ("crates/b/src/lib.rs", Some("b2\n"))]),
+        );
         c.push(f.commit("fix: a file named like a package folder", &[("crates/a/inner2", Some("g\n"))]));
         f.git(&["checkout", "-q", "-b", "off", &c[4]]);
         let off = f.commit("fix(b): never merged", &[("crates/b/src/lib.rs", Some("b-off\n"))]);
