@@ -8,6 +8,7 @@ mod builtin_templates;
 mod cost;
 mod demo;
 mod deps;
+mod docs;
 mod fetch;
 mod forge_github;
 mod forge_local;
