@@ -81,7 +81,9 @@ pub fn man(args: &ManArgs) -> Result<bool, Failure> {
     match &args.dir {
         None => {
             let mut page = Vec::new();
-            clap_mangen::Man::new(cmd).render(&mut page).map_err(|e| Failure::run(format!("rendering the man page: {e}")))?;
+            clap_mangen::Man::new(cmd)
+                .render(&mut page)
+                .map_err(|e| Failure::run(format!("rendering the man page: {e}")))?;
             write_stdout(&page)?;
         }
         Some(dir) => {
@@ -323,7 +325,7 @@ mod tests {
         for rel in STARTER_FILES {
             let path = dir.path().join(rel);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, embedded(rel).unwrap()).unwrap();
+            std::fs::write(path, embedded(rel).ok().unwrap()).unwrap();
         }
         let text = starter_manifest(InitForge::Github, "acme-corp");
         let m = crate::manifest::load_str(&dir.path().join(MANIFEST_NAME), text).unwrap();
