@@ -42,7 +42,8 @@ pub async fn journal(cli: &Cli, command: &JournalCommand) -> Result<bool, Failur
             (report, store.location(), exists)
         }
         None => {
-            let root = match cli.manifest.parent() {
+            let manifest_path = cli.manifest_path().unwrap_or_default();
+            let root = match manifest_path.parent() {
                 Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
                 _ => std::path::PathBuf::from("."),
             };

@@ -16,6 +16,7 @@ mod progress;
 mod release;
 mod rollout;
 mod run;
+mod setup;
 mod state;
 mod steer;
 
@@ -33,9 +34,9 @@ use crate::workspace::{Depth, FetchOutcome};
 #[derive(Debug, Parser)]
 #[command(name = "convoy", version, about = "Keep a GitHub organisation's repositories in step.", after_help = env_help())]
 pub struct Cli {
-    /// The org manifest.
-    #[arg(short = 'm', long, global = true, env = "CONVOY_MANIFEST", default_value = "org.toml")]
-    pub manifest: PathBuf,
+    /// The org manifest (default: the nearest org.toml in this folder or a folder above it).
+    #[arg(short = 'm', long, global = true, env = "CONVOY_MANIFEST")]
+    pub manifest: Option<PathBuf>,
     /// No progress output; errors and the final summary only.
     #[arg(short, long, global = true)]
     pub quiet: bool,
@@ -44,6 +45,17 @@ pub struct Cli {
     pub json: bool,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// `--manifest`, else `CONVOY_MANIFEST`, else the nearest `org.toml` at or above the current
+    /// folder; none found is a usage error that suggests `convoy init` and `convoy demo`.
+    fn manifest_path(&self) -> Result<PathBuf, Failure> {
+        match &self.manifest {
+            Some(path) => Ok(path.clone()),
+            None => manifest::discover::find_from_current_dir().map_err(|e| Failure::usage(e.to_string())),
+        }
+    }
 }
 
 fn env_help() -> String {
@@ -177,6 +189,23 @@ pub enum Command {
         #[arg(long, default_value = "convoy-demo")]
         dir: PathBuf,
     },
+    /// Write a starter org (org.toml, templates/, files/) to edit; `convoy validate` passes on it.
+    ///
+    /// Refuses to overwrite existing files unless `--force` (exit 2).
+    Init(setup::InitArgs),
+    /// Print a shell completion script to stdout.
+    ///
+    /// bash: `convoy completions bash > ~/.local/share/bash-completion/completions/convoy`;
+    /// zsh: `convoy completions zsh > ~/.zfunc/_convoy` (with `fpath+=~/.zfunc` before
+    /// `compinit`); fish: `convoy completions fish > ~/.config/fish/completions/convoy.fish`;
+    /// PowerShell: `convoy completions powershell | Out-String | Invoke-Expression` in $PROFILE;
+    /// elvish: `eval (convoy completions elvish | slurp)` in rc.elv.
+    Completions(setup::CompletionsArgs),
+    /// Print convoy's man page (roff) to stdout, or write one page per subcommand with `--dir`.
+    ///
+    /// `convoy man | man -l -` reads it at once; `convoy man --dir ~/.local/share/man/man1`
+    /// installs convoy.1, convoy-plan.1 and the others for `man convoy-plan`.
+    Man(setup::ManArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -335,6 +364,9 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
         Command::Demo { .. } if cli.json => Err(Failure::usage(
             "`demo` prints a walkthrough for people; run `plan --json` or `apply --json` on the demo org",
         )),
+        Command::Init(args) => setup::init(cli, args),
+        Command::Completions(args) => setup::completions(args),
+        Command::Man(args) => setup::man(args),
         Command::Demo { dir } => crate::demo::run(dir, cli.quiet).await.map_err(|e| match e {
             crate::demo::DemoError::Refused(m) => Failure::usage(m),
             other => Failure::run(other.to_string()),
@@ -711,7 +743,7 @@ async fn journaled_with(session: &mut Session, campaign: &str, wait: std::time::
 }
 
 fn load_manifest(cli: &Cli) -> Result<manifest::Manifest, Failure> {
-    manifest::load(&cli.manifest).map_err(|e| Failure::from(SetupError::Manifest(e)))
+    manifest::load(&cli.manifest_path()?).map_err(|e| Failure::from(SetupError::Manifest(e)))
 }
 
 /// A campaign of its own, for commands whose changes are not the manifest's templates and files

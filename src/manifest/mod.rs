@@ -4,6 +4,7 @@
 //! as [`Spanned`] so every semantic error (a missing template, a selector that matches nothing)
 //! names the exact line and column, not only parse errors.
 
+pub mod discover;
 mod load;
 pub mod selector;
 

@@ -24,6 +24,7 @@ mod resume;
 mod rollback;
 mod rollout;
 mod script;
+mod setup;
 mod state;
 mod steer;
 mod support;

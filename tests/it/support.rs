@@ -279,3 +279,25 @@ pub async fn assert_statuses_fold(forge: &dyn convoy::forge::Forge, repo: &convo
     assert_eq!(verdict.state, CheckState::Success, "the latest status per context wins");
     assert_eq!(verdict.checks.len(), 2);
 }
+
+/// Run the real binary in `cwd` with neither `--manifest` nor `CONVOY_MANIFEST` (manifest
+/// discovery, `init`, `completions`, `man`); `env` adds variables. `cwd` becomes `[DIR]`.
+pub fn convoy_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(cargo_bin("convoy"));
+    cmd.args(args)
+        .current_dir(cwd)
+        .env_remove("CONVOY_MANIFEST")
+        .env_remove("CONVOY_LOG")
+        .env_remove("CONVOY_NOW")
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("convoy runs");
+    let root = cwd.display().to_string();
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).replace(&root, "[DIR]"),
+        stderr: String::from_utf8_lossy(&out.stderr).replace(&root, "[DIR]"),
+    }
+}
