@@ -240,7 +240,9 @@ async fn make_plan(cli: &Cli, session: &crate::campaign::Session, args: &PlanArg
                 };
                 let head = session.cache.snapshot(&target.repo).map_err(|e| e.to_string())?.commit_id();
                 let dir = session.cache.repo_dir(&target.repo.id);
-                Ok(plan::repo_facts(&dir, &head, tags, nodes, &folders))
+                let template = session.manifest.model.release.tag_template(repo);
+                let template = (template != crate::release::config::DEFAULT_TAG).then_some(template);
+                Ok(plan::repo_facts(&dir, &head, tags, nodes, &folders, template))
             };
             match read() {
                 Ok(facts) => facts,

@@ -164,11 +164,26 @@ pub struct Plan {
 
 /// The last release of package `name` among `tags` ([`crate::deps::run::release_version`]: the
 /// per-crate forms, and bare `v1.2.3`/`1.2.3` only when `primary`). Highest version wins.
-pub fn last_release(tags: &[Tag], name: &str, primary: bool) -> Option<LastRelease> {
+///
+/// `template` (`[release] tag` of the repository, e.g. `release-{name}-{version}`) is read too,
+/// so a release `release run` tagged is found again whatever the template.
+pub fn last_release(tags: &[Tag], name: &str, primary: bool, template: Option<&str>) -> Option<LastRelease> {
     tags.iter()
-        .filter_map(|t| crate::deps::run::release_version(&t.name, name, primary).map(|v| (v, t)))
+        .filter_map(|t| {
+            crate::deps::run::release_version(&t.name, name, primary)
+                .or_else(|| template.and_then(|tpl| templated_version(&t.name, tpl, name)))
+                .map(|v| (v, t))
+        })
         .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.name.cmp(&a.1.name)))
         .map(|(v, t)| LastRelease { tag: t.name.clone(), version: v.to_string(), sha: t.sha.clone() })
+}
+
+/// The version in `tag` when it is `template` filled with `name` (a release, not a pre-release).
+fn templated_version(tag: &str, template: &str, name: &str) -> Option<semver::Version> {
+    let (before, after) =
+        template.replace("{name}", name).split_once("{version}").map(|(a, b)| (a.to_string(), b.to_string()))?;
+    let middle = tag.strip_prefix(before.as_str())?.strip_suffix(after.as_str())?;
+    semver::Version::parse(middle).ok().filter(|v| v.pre.is_empty())
 }
 
 /// Plan the release from the graph and each package's facts (`Err`: why they could not be read).
@@ -371,7 +386,14 @@ pub type PackageFacts = Vec<(String, Result<Facts, String>)>;
 /// breadth-first order; merge commits are skipped (their parents are walked). The history is
 /// walked once for all packages ([`History`]): each commit is diffed against its parent once and
 /// every changed file is attributed to the innermost package folder that holds it ([`owner`]).
-pub fn repo_facts(git_dir: &Path, head: &str, tags: &[Tag], nodes: &[&Node], all_folders: &[String]) -> PackageFacts {
+pub fn repo_facts(
+    git_dir: &Path,
+    head: &str,
+    tags: &[Tag],
+    nodes: &[&Node],
+    all_folders: &[String],
+    template: Option<&str>,
+) -> PackageFacts {
     let started = std::time::Instant::now();
     let opened = gix::open(git_dir).map_err(|e| format!("opening the cache entry {}: {e}", git_dir.display())).and_then(
         |repo| {
@@ -396,7 +418,7 @@ pub fn repo_facts(git_dir: &Path, head: &str, tags: &[Tag], nodes: &[&Node], all
     let wants: Vec<Result<Want, String>> = nodes
         .iter()
         .map(|node| {
-            let last = last_release(tags, &node.package, node.primary);
+            let last = last_release(tags, &node.package, node.primary, template);
             let since = match &last {
                 Some(l) => {
                     let id = gix::ObjectId::from_hex(l.sha.as_bytes()).map_err(|e| format!("tag {}: {e}", l.tag))?;
@@ -694,7 +716,15 @@ mod tests {
     }
 
     fn last(names: &[&str], name: &str, primary: bool) -> Option<String> {
-        last_release(&tags(names), name, primary).map(|l| format!("{} {}", l.tag, l.version))
+        last_release(&tags(names), name, primary, None).map(|l| format!("{} {}", l.tag, l.version))
+    }
+
+    #[test]
+    fn a_configured_tag_template_is_read_back() {
+        let t = tags(&["release-core-1.4.0", "release-core-1.5.0-rc.1", "release-corex-9.0.0", "core-v1.2.0"]);
+        let got = last_release(&t, "core", false, Some("release-{name}-{version}")).map(|l| (l.tag, l.version));
+        assert_eq!(got, Some(("release-core-1.4.0".to_string(), "1.4.0".to_string())));
+        assert_eq!(last_release(&t, "core", false, None).map(|l| l.version).as_deref(), Some("1.2.0"));
     }
 
     #[test]
@@ -733,7 +763,7 @@ mod tests {
     /// a walk from `head` hiding the release tag, and per commit the package folder's subtree
     /// compared with its parent's. Kept as the oracle the single walk must agree with.
     fn oracle(repo: &gix::Repository, head: gix::ObjectId, tags: &[Tag], node: &Node, all: &[String]) -> Vec<String> {
-        let last = last_release(tags, &node.package, node.primary);
+        let last = last_release(tags, &node.package, node.primary, None);
         let since = last.map(|l| gix::ObjectId::from_hex(l.sha.as_bytes()).unwrap());
         let folder = node.folder();
         let nested: Vec<String> = all
@@ -961,7 +991,7 @@ mod tests {
             vec![tag("v1.0.0", &head_hex), tag("a-v1.0.0", &c[9])],
         ];
         for (k, tags) in tag_sets.iter().enumerate() {
-            let got = repo_facts(&git_dir, &head_hex, tags, &refs, &all);
+            let got = repo_facts(&git_dir, &head_hex, tags, &refs, &all, None);
             for (node, (name, facts)) in nodes.iter().zip(got) {
                 assert_eq!(name, node.package);
                 let facts = facts.unwrap_or_else(|e| panic!("tag set {k}, {name}: {e}"));
@@ -971,7 +1001,7 @@ mod tests {
         }
         // Spot checks of what the oracle and the walk agree on.
         let tags = &tag_sets[1];
-        let got: BTreeMap<String, Vec<String>> = repo_facts(&git_dir, &head_hex, tags, &refs, &all)
+        let got: BTreeMap<String, Vec<String>> = repo_facts(&git_dir, &head_hex, tags, &refs, &all, None)
             .into_iter()
             .map(|(n, f)| (n, f.unwrap().commits.into_iter().map(|c| c.subject).collect()))
             .collect();
@@ -990,7 +1020,7 @@ mod tests {
         );
         // A tag whose commit is not in the repository is that package's error only.
         let missing = [tag("a-v1.0.0", "0123456789012345678901234567890123456789")];
-        let got = repo_facts(&git_dir, &head_hex, &missing, &refs, &all);
+        let got = repo_facts(&git_dir, &head_hex, &missing, &refs, &all, None);
         assert_eq!(
             got[1].1.as_ref().unwrap_err(),
             "a-v1.0.0: the release tag's commit 0123456789012345678901234567890123456789 is not in the cached history"

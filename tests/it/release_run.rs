@@ -264,3 +264,19 @@ fn a_sparse_index_gate_waits_out_a_stale_index_and_never_counts_a_timeout_as_suc
     assert!(out.stderr.contains("the gate of base 2.0.0: timed out after 2s"), "{out:?}");
     assert_eq!(tags(&org, "mid"), ["mid-v1.0.0"], "wave 2 never started");
 }
+
+#[test]
+fn configured_tag_templates_are_written_and_read_back_by_the_next_plan() {
+    let org =
+        org("commit", "tag = \"release/{name}/{version}\"\n\n[release.repos.\"acme/mid\"]\ntag = \"v{version}\"\n");
+    let out = org.convoy(&["release", "run", "-q"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(tags(&org, "base").contains(&"release/base/2.0.0".to_string()), "{:?}", tags(&org, "base"));
+    assert!(tags(&org, "mid").contains(&"v1.0.1".to_string()), "the repository's own template");
+    // The next plan finds these releases: nothing is left to release.
+    let plan = org.convoy(&["release", "plan", "--json"]);
+    let v: Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(v["waves"], serde_json::json!([]), "{plan:?}");
+    let skipped: Vec<&str> = v["skipped"].as_array().unwrap().iter().map(|s| s["reason"].as_str().unwrap()).collect();
+    assert!(skipped.contains(&"no commits touched it since release/base/2.0.0"), "{skipped:?}");
+}
