@@ -73,6 +73,8 @@ pub fn bump(
             toml_edit::Document::parse(text.as_str()).map_err(|e| format!("{}: does not parse: {e}", p.manifest))?;
         let version = doc.get("package").and_then(|t| t.get("version"));
         match version {
+            // Already there (a first release of the manifest version, or a resumed run).
+            Some(toml_edit::Item::Value(toml_edit::Value::String(s))) if s.value() == &p.to.to_string() => {}
             Some(toml_edit::Item::Value(toml_edit::Value::String(s))) => {
                 let span = s.span().ok_or_else(|| format!("{}: no position for `version`", p.manifest))?;
                 splices.entry(p.manifest.to_string()).or_default().push((span, quoted(&text, s.span(), p.to)?));
@@ -95,6 +97,15 @@ pub fn bump(
         }
     }
     for (root, (to, names)) in &workspace_moves {
+        let current = {
+            let text = read(root)?;
+            toml_edit::Document::parse(text.as_str())
+                .ok()
+                .and_then(|d| d.get("workspace")?.get("package")?.get("version")?.as_str().map(str::to_string))
+        };
+        if current.as_deref() == Some(to.to_string().as_str()) {
+            continue;
+        }
         // Every package that inherits this version must be one of those released at `to`.
         let root_dir = parent_dir(root);
         for other in &deps.packages {

@@ -399,22 +399,18 @@ impl Runner<'_> {
         let prepared = tokio::task::block_in_place(|| -> Result<Prepared, String> {
             let view = (self.refresh)(&repo)?;
             let head = view.snapshot.commit_id();
-            let at_head = packages.iter().all(|p| {
-                view.deps.packages.iter().any(|q| q.name == p.package && q.version.as_deref() == Some(p.to.as_str()))
-            });
             let list: Vec<Released<'_>> = packages
                 .iter()
                 .filter_map(|p| {
                     Some(Released { name: &p.package, manifest: &p.manifest, to: released.get(&p.package)? })
                 })
                 .collect();
-            let changes = if at_head {
-                (Vec::new(), Vec::new())
-            } else {
-                let b = bump::bump(&view.snapshot, &view.deps, &list, released, self.offline)?;
-                let diffs = diff_against(&view.snapshot, b.edits)?;
-                (diffs.iter().map(|d| d.to_change()).collect::<Vec<FileChange>>(), b.lines)
-            };
+            // Computed even when the versions are there already: a run that stopped after its
+            // commit finds nothing left to change, while a first release (version unchanged)
+            // may still have requirements to move.
+            let b = bump::bump(&view.snapshot, &view.deps, &list, released, self.offline)?;
+            let diffs = diff_against(&view.snapshot, b.edits)?;
+            let changes = (diffs.iter().map(|d| d.to_change()).collect::<Vec<FileChange>>(), b.lines);
             Ok(Prepared { head, default_branch: view.default_branch, changes: changes.0, lines: changes.1 })
         })?;
         if prepared.changes.is_empty() {

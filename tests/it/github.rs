@@ -716,3 +716,74 @@ async fn a_three_wave_release_through_pull_requests_on_github() {
         assert!(pulls[1]["head"]["ref"].as_str().unwrap().starts_with("revert-1-"), "{repo}");
     }
 }
+
+/// The `workflow` publish gate on the test server: each wave waits until a completed run of
+/// `publish.yml` on the tag's commit is listed (GitHub's workflow runs, `head_sha`); a run on
+/// another commit does not count, and a failed run fails the gate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_workflow_gate_waits_for_the_publish_run_on_the_tag_on_github() {
+    let gh = org(0).await;
+    for (name, manifest) in [
+        ("base", "[package]\nname = \"base\"\nversion = \"1.0.0\"\nedition = \"2021\"\n"),
+        (
+            "mid",
+            "[package]\nname = \"mid\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nbase = \"=1.0.0\"\n",
+        ),
+    ] {
+        gh.server.create_repo(
+            "acme",
+            name,
+            &[("Cargo.toml", manifest.as_bytes())],
+            RepoOptions::default().private(true),
+        );
+        let tag = if name == "base" { "base-v1.0.0" } else { "mid-v0.1.0" };
+        crate::support::git(&gh.server.repo_path("acme", name), &["tag", tag, "main"]);
+    }
+    gh.server.push_commit("acme", "base", "main", &[("src/lib.rs", b"pub fn fixed() {}\n")], "fix: base");
+    gh.manifest(
+        &gh.server.api_url(),
+        "",
+        "\n[release]\nmode = \"commit\"\n\n[release.gate]\nkind = \"workflow\"\nworkflow = \"publish.yml\"\ninterval = \"1s\"\ntimeout = \"60s\"\n",
+    );
+    // A run of publish.yml on main's current commit (the last release's, not the new tag's)
+    // must not open the gate.
+    let old = crate::support::git(&gh.server.repo_path("acme", "base"), &["rev-parse", "main"]);
+    let run = |sha: &str, conclusion: &str| serde_json::json!({"path": ".github/workflows/publish.yml", "head_sha": sha, "conclusion": conclusion, "status": "completed"});
+    gh.server.seed_workflow_runs("acme", "base", vec![run(old.trim(), "success")]);
+    // The "CI": when a tag appears, a publish run on its commit completes (mid's fails).
+    let publisher = async {
+        let mut done = Vec::new();
+        for _ in 0..600 {
+            for (repo, tag, conclusion) in [("base", "base-v1.0.1", "success"), ("mid", "mid-v0.1.1", "failure")] {
+                if done.contains(&repo) {
+                    continue;
+                }
+                let dir = gh.server.repo_path("acme", repo);
+                let out = std::process::Command::new("git")
+                    .args(["rev-parse", "--verify", "-q", &format!("refs/tags/{tag}^{{commit}}")])
+                    .current_dir(&dir)
+                    .output()
+                    .unwrap();
+                if out.status.success() {
+                    let sha = String::from_utf8_lossy(&out.stdout).trim().to_string();
+                    gh.server.seed_workflow_runs("acme", repo, vec![run(&sha, conclusion), run(old.trim(), "success")]);
+                    done.push(repo);
+                }
+            }
+            if done.len() == 2 {
+                return done;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        done
+    };
+    let env = with_token();
+    let (out, seeded) = tokio::join!(gh.convoy(&["release", "run"], &env), publisher);
+    assert_eq!(seeded, ["base", "mid"], "{out:?}");
+    assert_eq!(out.code, 1, "mid's publish run failed: {out:?}");
+    assert!(out.stderr.contains("base 1.0.1 passed: publish.yml succeeded on"), "{out:?}");
+    assert!(
+        out.stderr.contains("error: mid: acme/mid: the gate of mid 0.1.1: publish.yml concluded failure on mid-v0.1.1"),
+        "{out:?}"
+    );
+}

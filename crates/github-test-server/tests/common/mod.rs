@@ -33,6 +33,8 @@ pub async fn server_with_repo() -> TestServer {
 }
 
 pub fn client() -> reqwest::Client {
+    // Err: installed already by another test of this binary.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().user_agent("github-test-server-tests").build().expect("client")
 }
 
