@@ -11,6 +11,7 @@ Subcommands:
   audit-report  check the audit reports, print the figures, write results-audit.json
   gen-deps      generate the dependency forge (Cargo workspaces and crates; one fast-import)
   deps-report   check the skew reports, print the figures, write results-deps.json
+  gen-script    generate the script/replace forge (small repos with a word to replace)
 """
 
 from __future__ import annotations
@@ -1591,6 +1592,78 @@ def cmd_gen_deps(a: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- gen-script
+
+SCRIPT_FORGE_VERSION = 1
+SCRIPT_MARKER = ".bench-script-forge.json"
+SCRIPT_OLD = "LegacyClient"  # the word bench/script.sh replaces (sed, [[script]], [[replace]])
+COMMENT = {"rs": "//", "js": "//", "go": "//", "py": "#"}
+
+
+def script_repo_files(idx: int, owner: str, name: str) -> tuple[dict[str, str], dict]:
+    """A small repository (20-50 files: README, LICENSE, workflows, manifest, lockfile, docs,
+    sources and tests in a few folders, as `gen` makes them) with SCRIPT_OLD written into about a
+    third of its docs and sources (1-3 lines each, some lines twice)."""
+    rng = random.Random(1_000_003 * idx + 7)
+    eco = ECOSYSTEMS[idx % len(ECOSYSTEMS)]
+    pm = NODE_PMS[(idx // len(ECOSYSTEMS)) % len(NODE_PMS)] if eco == "node" else None
+    files = _initial_tree(rng, owner, name, eco, pm, rng.randint(20, 50))
+    hits: dict[str, int] = {}
+    candidates = [p for p in sorted(files) if p.endswith((".md", ".rs", ".js", ".py", ".go"))]
+    for path in rng.sample(candidates, k=max(2, len(candidates) // 3)):
+        lines = files[path].split("\n")
+        ext = path.rsplit(".", 1)[1]
+        n = 0
+        for _ in range(rng.randint(1, 3)):
+            twice = rng.random() < 0.3
+            if ext == "md":
+                line = (f"The `{SCRIPT_OLD}` {' '.join(rng.choices(PROSE, k=rng.randint(4, 10)))}"
+                        + (f" (see {SCRIPT_OLD}::connect)." if twice else "."))
+            else:
+                line = (f"{COMMENT[ext]} TODO: move off {SCRIPT_OLD}, "
+                        + ' '.join(rng.choices(PROSE, k=rng.randint(3, 8)))
+                        + (f"; {SCRIPT_OLD} is deprecated" if twice else ""))
+            lines.insert(rng.randint(0, max(0, len(lines) - 1)), line)
+            n += 2 if twice else 1
+        files[path] = "\n".join(lines)
+        hits[path] = n
+    return files, {"eco": eco, "files": len(files), "hits": hits}
+
+
+def cmd_gen_script(a: argparse.Namespace) -> int:
+    forge = Path(a.forge).resolve()
+    marker = forge / SCRIPT_MARKER
+    want = {"version": SCRIPT_FORGE_VERSION, "owner": a.owner, "repos": a.repos}
+    if _forge_is_current(forge, marker, want, a.regen):
+        return 0
+    t0 = time.perf_counter()
+    names = audit_repo_names(a.repos)
+    expect: dict = {"word": SCRIPT_OLD, "repos": [], "files": 0, "bytes": 0,
+                    "changed_files": 0, "occurrences": 0, "per_repo": {}}
+
+    def files_for(i: int, name: str) -> dict:
+        files, info = script_repo_files(i, a.owner, name)
+        full = f"{a.owner}/{name}"
+        expect["repos"].append(full)
+        expect["files"] += info["files"]
+        expect["bytes"] += sum(len(t.encode()) for t in files.values())
+        expect["changed_files"] += len(info["hits"])
+        expect["occurrences"] += sum(info["hits"].values())
+        expect["per_repo"][full] = sorted(info["hits"])
+        return files
+
+    if not _import_pooled_forge(forge, a.owner, names, files_for, "gen-script"):
+        return 1
+    secs = time.perf_counter() - t0
+    (forge / "expect.json").write_text(json.dumps(expect, indent=1) + "\n")
+    want["generated_seconds"] = round(secs, 2)
+    marker.write_text(json.dumps(want, indent=2) + "\n")
+    print(f"forge: generated {a.repos} repos ({expect['files']} files, {expect['changed_files']} "
+          f"with {SCRIPT_OLD}, {expect['occurrences']} occurrences) in {secs:.1f}s under {forge}",
+          file=sys.stderr)
+    return 0
+
+
 # --------------------------------------------------------------------------- deps report
 
 def cmd_deps_report(a: argparse.Namespace) -> int:
@@ -1803,6 +1876,13 @@ def main() -> int:
     gd.add_argument("--repos", type=int, default=500)
     gd.add_argument("--regen", action="store_true")
     gd.set_defaults(fn=cmd_gen_deps)
+
+    gs = sub.add_parser("gen-script")
+    gs.add_argument("--forge", required=True)
+    gs.add_argument("--owner", default="acme")
+    gs.add_argument("--repos", type=int, default=200)
+    gs.add_argument("--regen", action="store_true")
+    gs.set_defaults(fn=cmd_gen_script)
 
     dr = sub.add_parser("deps-report")
     dr.add_argument("--record", required=True)
