@@ -121,25 +121,10 @@ impl Org {
 
     /// [`Org::convoy`] with extra environment variables (`CONVOY_NOW` for time-based rules).
     pub fn convoy_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(cargo_bin("convoy"));
-        cmd.arg("-m")
-            .arg(self.path().join("org.toml"))
-            .args(args)
-            .current_dir(self.path())
-            .env_remove("CONVOY_MANIFEST")
-            .env_remove("CONVOY_LOG")
-            .env_remove("CONVOY_NOW")
-            .env("NO_COLOR", "1");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let out = cmd.output().expect("convoy runs");
-        let root = self.path().display().to_string();
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).replace(&root, "[ORG]"),
-            stderr: String::from_utf8_lossy(&out.stderr).replace(&root, "[ORG]"),
-        }
+        let manifest = self.path().join("org.toml");
+        let mut all = vec!["-m", manifest.to_str().expect("a UTF-8 path")];
+        all.extend_from_slice(args);
+        run_convoy(self.path(), &all, env, "[ORG]")
     }
 
     /// The local forge's pull requests of `name` (from its documented state file).
@@ -283,6 +268,12 @@ pub async fn assert_statuses_fold(forge: &dyn convoy::forge::Forge, repo: &convo
 /// Run the real binary in `cwd` with neither `--manifest` nor `CONVOY_MANIFEST` (manifest
 /// discovery, `init`, `completions`, `man`); `env` adds variables. `cwd` becomes `[DIR]`.
 pub fn convoy_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    run_convoy(cwd, args, env, "[DIR]")
+}
+
+/// The binary in `cwd` with `args`, without the caller's manifest, log and clock variables;
+/// `cwd` is written `placeholder` in the output.
+fn run_convoy(cwd: &Path, args: &[&str], env: &[(&str, &str)], placeholder: &str) -> Output {
     let mut cmd = Command::new(cargo_bin("convoy"));
     cmd.args(args)
         .current_dir(cwd)
@@ -297,7 +288,7 @@ pub fn convoy_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let root = cwd.display().to_string();
     Output {
         code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).replace(&root, "[DIR]"),
-        stderr: String::from_utf8_lossy(&out.stderr).replace(&root, "[DIR]"),
+        stdout: String::from_utf8_lossy(&out.stdout).replace(&root, placeholder),
+        stderr: String::from_utf8_lossy(&out.stderr).replace(&root, placeholder),
     }
 }
