@@ -117,7 +117,9 @@ async fn listing_follows_pagination_and_reports_metadata() {
 async fn app_tokens_are_scoped_and_refreshed_before_they_expire() {
     use convoy::forge::github::auth::{AppToken, TokenSource};
     let server = TestServer::start(ServerConfig {
-        installation_token_ttl: std::time::Duration::from_secs(3),
+        // Fresh for at least 4 s (8 s less the 3 s margin, less GitHub's whole-second
+        // `expires_at`): room for a slow machine between the first two requests.
+        installation_token_ttl: std::time::Duration::from_secs(8),
         ..Default::default()
     })
     .await
@@ -128,7 +130,7 @@ async fn app_tokens_are_scoped_and_refreshed_before_they_expire() {
     server.register_app(7, &std::fs::read_to_string(fixtures.join("app-public-key.pem")).unwrap(), 70, "acme");
     let pem = std::fs::read(fixtures.join("app-private-key.pem")).unwrap();
     let app =
-        Arc::new(AppToken::new(7, &pem, "acme", None).unwrap().with_refresh_margin(std::time::Duration::from_secs(2)));
+        Arc::new(AppToken::new(7, &pem, "acme", None).unwrap().with_refresh_margin(std::time::Duration::from_secs(3)));
     let api =
         Api::new(Endpoints::from_api_url(&server.api_url()).unwrap(), Limits::default(), app.clone(), None).unwrap();
     let forge = GithubForge::new(api, app.clone());
@@ -141,7 +143,7 @@ async fn app_tokens_are_scoped_and_refreshed_before_they_expire() {
         first,
         "still fresh: reused"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5500)).await;
     // Within the margin of its expiry now: the next request mints a new one first.
     forge.list_repos("acme").await.unwrap();
     assert_ne!(
