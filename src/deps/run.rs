@@ -258,7 +258,7 @@ pub(crate) fn parent_dir(path: &str) -> &str {
 }
 
 /// Whether `dir` is `ancestor` or below it (whole components; `""` is the top).
-fn within(dir: &str, ancestor: &str) -> bool {
+pub(crate) fn within(dir: &str, ancestor: &str) -> bool {
     ancestor.is_empty() || dir == ancestor || dir.strip_prefix(ancestor).is_some_and(|r| r.starts_with('/'))
 }
 
@@ -266,12 +266,7 @@ fn within(dir: &str, ancestor: &str) -> bool {
 /// covers: a change belongs to the lockfile in the nearest folder at or above its manifest
 /// (the workspace root's, in any normal layout; nested workspaces have their own).
 fn lockfiles_for<'a>(paths: impl Iterator<Item = &'a str>, changed: &[Changed]) -> BTreeMap<String, Vec<Changed>> {
-    let locks: Vec<&str> = paths
-        .filter(|p| {
-            let mut parts = p.split('/').rev();
-            parts.next() == Some("Cargo.lock") && parts.all(|d| d != "target" && d != "vendor")
-        })
-        .collect();
+    let locks: Vec<&str> = paths.filter(|p| is_lockfile(p)).collect();
     let mut out: BTreeMap<String, Vec<Changed>> = BTreeMap::new();
     for c in changed {
         let dir = parent_dir(&c.manifest);
@@ -280,6 +275,12 @@ fn lockfiles_for<'a>(paths: impl Iterator<Item = &'a str>, changed: &[Changed]) 
         }
     }
     out
+}
+
+/// Whether `path` is a `Cargo.lock` of the repository's own (none under `target/` or `vendor/`).
+pub(crate) fn is_lockfile(path: &str) -> bool {
+    let mut parts = path.split('/').rev();
+    parts.next() == Some("Cargo.lock") && parts.all(|d| d != "target" && d != "vendor")
 }
 
 /// The `version`s of `name` in a lockfile's `[[package]]` list.

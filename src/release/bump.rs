@@ -18,7 +18,7 @@ use std::ops::Range;
 
 use crate::change::{Edit, Want};
 use crate::deps::model::{DepSource, RepoDeps};
-use crate::deps::run::{parent_dir, run_cargo, scratch_copy};
+use crate::deps::run::{is_lockfile, parent_dir, run_cargo, scratch_copy, within};
 use crate::deps::versions::{parse_req, retarget, simple};
 use crate::workspace::Snapshot;
 use crate::workspace::paths::RepoPath;
@@ -183,7 +183,7 @@ pub fn bump(
     // Lockfiles whose folder holds an edited manifest: cargo regenerates their workspace part.
     let locks: BTreeSet<&str> = snapshot
         .paths()
-        .filter(|p| p.rsplit('/').next() == Some("Cargo.lock") && !p.split('/').any(|d| d == "target" || d == "vendor"))
+        .filter(|p| is_lockfile(p))
         .filter(|lock| edited.keys().any(|m| within(parent_dir(m), parent_dir(lock))))
         .collect();
     let mut lock_texts = BTreeMap::new();
@@ -242,9 +242,4 @@ fn workspace_root(
         }
         dir = parent_dir(&dir).to_string();
     }
-}
-
-/// Whether folder `dir` is `ancestor` or below it (`""` is the top).
-fn within(dir: &str, ancestor: &str) -> bool {
-    ancestor.is_empty() || dir == ancestor || dir.strip_prefix(ancestor).is_some_and(|r| r.starts_with('/'))
 }
