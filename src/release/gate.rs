@@ -43,7 +43,14 @@ pub async fn wait(gate: &GateConfig, input: &GateInput<'_>, forge: &dyn Forge) -
         GateKind::Index => {
             let index = gate.index.as_deref().unwrap_or(CRATES_IO_INDEX);
             let url = index_url(index, input.package);
-            poll(timeout, Duration::from_secs(interval), || index_has(&url, input.version))
+            // One client for every look (its connection pool is reused between them).
+            crate::workspace::install_tls_provider();
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .user_agent(concat!("convoy/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| format!("no HTTP client: {e}"))?;
+            poll(timeout, Duration::from_secs(interval), || index_has(&client, &url, input.version))
                 .await
                 .map(|_| format!("{} {} is in the index ({url})", input.package, input.version))
         }
@@ -98,13 +105,7 @@ pub fn index_url(index: &str, name: &str) -> String {
     format!("{}/{prefix}/{name}", index.trim_end_matches('/'))
 }
 
-async fn index_has(url: &str, version: &str) -> Result<Seen, String> {
-    crate::workspace::install_tls_provider();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .user_agent(concat!("convoy/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| format!("no HTTP client: {e}"))?;
+async fn index_has(client: &reqwest::Client, url: &str, version: &str) -> Result<Seen, String> {
     let resp = match client.get(url).header("cache-control", "no-cache").send().await {
         Ok(r) => r,
         // The network may come back before the timeout.
