@@ -19,7 +19,7 @@ pub enum Want {
 
 /// A git file mode convoy writes: the two modes of a regular file in a git tree
 /// (git's `100644` and `100755`; GitHub's git data API takes the same strings in `mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub enum FileMode {
     /// `100644`: a regular file.
     #[serde(rename = "100644")]

@@ -193,6 +193,14 @@ pub enum Command {
     ///
     /// Refuses to overwrite existing files unless `--force` (exit 2).
     Init(setup::InitArgs),
+    /// Print the JSON Schema of org.toml (draft 7) to stdout, or write it with `-o FILE`.
+    ///
+    /// Editors with TOML support read it for completion, hover text and checks as you type:
+    /// Taplo and VS Code's Even Better TOML through a first line `#:schema ./org.schema.json` in
+    /// org.toml (`convoy init` writes both). After upgrading convoy, refresh the file with
+    /// `convoy schema -o org.schema.json`. The schema checks keys, types and values; `convoy
+    /// validate` also checks what needs the file system or the forge.
+    Schema(setup::SchemaArgs),
     /// Print a shell completion script to stdout.
     ///
     /// bash: `convoy completions bash > ~/.local/share/bash-completion/completions/convoy`;
@@ -365,6 +373,7 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
             "`demo` prints a walkthrough for people; run `plan --json` or `apply --json` on the demo org",
         )),
         Command::Init(args) => setup::init(cli, args),
+        Command::Schema(args) => setup::schema(args),
         Command::Completions(args) => setup::completions(args),
         Command::Man(args) => setup::man(args),
         Command::Demo { dir } => crate::demo::run(dir, cli.quiet).await.map_err(|e| match e {
@@ -808,6 +817,9 @@ async fn fetch(cli: &Cli, session: &Session) -> Result<Vec<RepoResult<FetchOutco
 /// the template variables each selected repository lacks.
 async fn validate(cli: &Cli) -> Result<bool, Failure> {
     let manifest = load_manifest(cli)?;
+    if let Some(note) = setup::stale_schema_note(&manifest) {
+        eprintln!("{note}");
+    }
     let (templates, files) = (manifest.model.templates.len(), manifest.model.files.len());
     let path = manifest.path.display().to_string();
     let forge = crate::campaign::open_forge(&manifest)?;

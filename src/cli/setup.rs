@@ -1,5 +1,6 @@
-//! Getting started: `convoy init` (a starter org to edit), `convoy completions SHELL` and
-//! `convoy man`. None of them reads a manifest.
+//! Getting started: `convoy init` (a starter org to edit), `convoy schema` (org.toml's JSON
+//! Schema, for editors), `convoy completions SHELL` and `convoy man`. None of them reads a
+//! manifest.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,7 @@ use super::{Cli, Failure, print_result};
 use crate::forge::RepoId;
 use crate::forge::local::{LocalForge, RepoMeta};
 use crate::manifest::discover::MANIFEST_NAME;
+use crate::manifest::schema::{SCHEMA_DIRECTIVE, SCHEMA_FILE};
 use crate::report;
 use crate::workspace::paths::{NameKind, check_name};
 
@@ -55,6 +57,44 @@ pub struct ManArgs {
     /// convoy.1 to stdout.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Write the schema to FILE (replaced whole, or left as it was on an error) instead of
+    /// printing it; `org.schema.json` beside org.toml is the file its `#:schema` line names.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `convoy schema [-o FILE]`: org.toml's JSON Schema, pretty-printed, on stdout or in FILE.
+pub fn schema(args: &SchemaArgs) -> Result<bool, Failure> {
+    let text = crate::manifest::schema::schema_json();
+    match &args.output {
+        None => write_stdout(text.as_bytes()),
+        Some(path) => {
+            crate::workspace::write::write_atomically(path, text.as_bytes())
+                .map_err(|e| Failure::run(format!("cannot write {}: {e}", path.display())))?;
+            eprintln!("wrote the schema of org.toml to {}", path.display());
+            Ok(true)
+        }
+    }
+}
+
+/// `convoy validate`'s note when an `org.schema.json` beside the manifest is not the schema this
+/// binary writes (convoy was upgraded since `convoy init` or `convoy schema -o` wrote it), so
+/// editors check against old rules. `None` when the file is absent, unreadable or current.
+pub(super) fn stale_schema_note(manifest: &crate::manifest::Manifest) -> Option<String> {
+    let path = manifest.dir.join(SCHEMA_FILE);
+    let on_disk = crate::workspace::paths::read_bounded(&path, crate::workspace::paths::MAX_INPUT_FILE).ok()?;
+    if on_disk == crate::manifest::schema::schema_json().as_bytes() {
+        return None;
+    }
+    let shown = if manifest.dir == Path::new(".") { PathBuf::from(SCHEMA_FILE) } else { path };
+    Some(format!(
+        "note: {shown} is not the schema of this convoy version, so editors check org.toml against old rules\n  help: run `convoy schema -o {shown}` to refresh it",
+        shown = shown.display()
+    ))
 }
 
 /// `convoy completions SHELL`: the script on stdout.
@@ -120,7 +160,10 @@ pub fn init(cli: &Cli, args: &InitArgs) -> Result<bool, Failure> {
     // `--dir .` (the default) names files as `org.toml`, not `./org.toml`.
     let under = |rel: &str| if dir.as_path() == Path::new(".") { PathBuf::from(rel) } else { dir.join(rel) };
     let manifest_path = under(MANIFEST_NAME);
-    let mut outputs: Vec<(PathBuf, String)> = vec![(manifest_path.clone(), starter_manifest(args.forge, &args.org))];
+    let mut outputs: Vec<(PathBuf, String)> = vec![
+        (manifest_path.clone(), starter_manifest(args.forge, &args.org)),
+        (under(SCHEMA_FILE), crate::manifest::schema::schema_json()),
+    ];
     for rel in STARTER_FILES {
         outputs.push((under(rel), embedded(rel)?.to_string()));
     }
@@ -226,8 +269,12 @@ forge = { kind = "github" }"#;
 
 /// The starter manifest: the shipped example (`org.toml`) cut down to what a first campaign
 /// needs, with comments for a newcomer. `@ORG@` and `@FORGE@` are filled in.
-const STARTER: &str = r#"# convoy's org manifest: which repositories convoy manages and what it keeps in them.
+const STARTER: &str = r#"@SCHEMA@
+# convoy's org manifest: which repositories convoy manages and what it keeps in them.
 # Written by `convoy init`; edit it. Reference: README.md, section "Manifest reference".
+# The line above points editors with TOML support (Taplo, VS Code's Even Better TOML) at
+# org.schema.json for completion and checks as you type; `convoy schema -o org.schema.json`
+# refreshes it after a convoy upgrade.
 # Check it with `convoy validate`, preview the changes with `convoy plan`, and open the pull
 # requests with `convoy apply`. convoy finds this file from any folder below it.
 
@@ -309,7 +356,7 @@ fn starter_manifest(forge: InitForge, org: &str) -> String {
         InitForge::Local => LOCAL_FORGE,
         InitForge::Github => GITHUB_FORGE,
     };
-    STARTER.replace("@FORGE@", forge_block).replace("@ORG@", org)
+    STARTER.replace("@SCHEMA@", SCHEMA_DIRECTIVE).replace("@FORGE@", forge_block).replace("@ORG@", org)
 }
 
 #[cfg(test)]
@@ -334,19 +381,18 @@ mod tests {
     }
 
     #[test]
-    fn starter_has_no_schema_line_and_no_placeholders() {
+    fn starter_starts_with_the_schema_line_and_has_no_placeholders() {
         for forge in [InitForge::Local, InitForge::Github] {
             let text = starter_manifest(forge, "acme");
-            assert!(!text.contains("@ORG@") && !text.contains("@FORGE@"), "{text}");
-            // No `convoy schema` command exists to generate org.schema.json.
-            assert!(!text.starts_with("#:schema"));
+            assert!(!text.contains("@ORG@") && !text.contains("@FORGE@") && !text.contains("@SCHEMA@"), "{text}");
+            assert_eq!(text.lines().next(), Some("#:schema ./org.schema.json"));
         }
     }
 
     #[test]
     fn every_subcommand_has_help_for_every_option() {
         let cmd = Cli::command();
-        for name in ["init", "completions", "man"] {
+        for name in ["init", "schema", "completions", "man"] {
             let sub = cmd.find_subcommand(name).unwrap();
             assert!(sub.get_about().is_some(), "{name} has no about");
             for arg in sub.get_arguments().filter(|a| !a.is_global_set()) {

@@ -17,6 +17,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_spanned::Spanned;
 
@@ -24,7 +25,7 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlignConfig {
     #[serde(default)]
@@ -32,19 +33,22 @@ pub struct AlignConfig {
     #[serde(default)]
     pub actions: ActionsAlign,
     /// The campaign branch of `convoy deps align` (default `convoy/align-deps`).
+    #[schemars(with = "Option<String>")]
     pub branch: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CargoAlign {
     /// Crate name → the version to move every use to (`"1.5"`, `"1.0.228"`, `"^1.5"`: version
     /// numbers; each use keeps its own operator), or `"highest"`: the highest caret or tilde
     /// requirement already used in the org (exact pins and ranges do not count).
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
     pub crates: BTreeMap<String, Spanned<String>>,
     /// Crates never touched.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub ignore: Vec<Spanned<String>>,
     /// Align `[dev-dependencies]` too.
     #[serde(default = "yes")]
@@ -78,11 +82,12 @@ impl Default for CargoAlign {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionsAlign {
     /// Action (`owner/repo`, or `owner/repo/path`) → the version to use everywhere (a tag).
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
     pub versions: BTreeMap<String, Spanned<String>>,
     /// Pin to the commit the version names, with the version as a trailing comment.
     #[serde(default = "yes")]

@@ -246,12 +246,17 @@ pub struct PullRequestUpdate {
     pub base: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// How a pull request is merged: GitHub's `merge_method` (REST "Merge a pull request") and
+/// `mergeMethod` (GraphQL `enablePullRequestAutoMerge`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MergeMethod {
+    /// A merge commit with both histories.
     #[default]
     Merge,
+    /// The pull request's commits squashed into one commit.
     Squash,
+    /// The pull request's commits replayed onto the base branch, one by one.
     Rebase,
 }
 

@@ -6,11 +6,13 @@
 
 pub mod discover;
 mod load;
+pub mod schema;
 pub mod selector;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_spanned::Spanned;
 
@@ -52,18 +54,21 @@ impl Manifest {
 }
 
 /// The whole `org.toml`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrgManifest {
     pub org: Org,
     /// Global template variables, visible as `vars.*` in every template.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub vars: BTreeMap<String, toml::Value>,
     /// Named selector lists, referenced as `group:NAME`.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Vec<String>>")]
     pub groups: BTreeMap<String, Vec<Spanned<String>>>,
     /// Repository rules: which repos are managed, with tags and variables.
     #[serde(default, rename = "repo")]
+    #[schemars(with = "Vec<RepoRule>")]
     pub repos: Vec<Spanned<RepoRule>>,
     #[serde(default, rename = "template")]
     pub templates: Vec<TemplateEntry>,
@@ -107,13 +112,15 @@ pub struct OrgManifest {
 /// outlive them. Every change is one commit made with compare-and-swap (the branch moves only
 /// if it is still where the writer read it), so two runners cannot both win a claim. Artifacts
 /// and the Actions cache are not used: artifacts expire and cache entries are immutable.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StateConfig {
     /// The control repository, `owner/name` (it need not be selected).
+    #[schemars(with = "Option<String>")]
     pub repo: Option<Spanned<String>>,
     /// The state branch (default `convoy-state`); created from the control repository's
     /// default branch on first use.
+    #[schemars(with = "Option<String>")]
     pub branch: Option<Spanned<String>>,
 }
 
@@ -122,7 +129,7 @@ impl StateConfig {
 }
 
 /// What a wave's gate requires of its pull requests before the next wave starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Require {
     /// Every pull request of the wave is merged.
@@ -134,7 +141,7 @@ pub enum Require {
 }
 
 /// What a halted campaign does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OnHalt {
     /// Stop: nothing more is applied until `convoy rollout resume`.
@@ -162,14 +169,21 @@ pub struct Gate {
 }
 
 /// `[rollout]`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolloutConfig {
-    /// See [`Gate`].
+    /// What the gate waits for: `merged`, `checks-green` or `opened` (see [`Require`]).
     pub require: Option<Require>,
+    /// How long after the wave's last merge (or, with nothing merged, after it was applied)
+    /// the next wave waits: `30m`, `24h`, `2d`.
+    #[schemars(with = "Option<String>")]
     pub soak: Option<Spanned<String>>,
+    /// Halt the campaign when more than this share of the wave's pull requests failed: `0.2`.
+    #[schemars(with = "Option<f64>")]
     pub max_failure_ratio: Option<Spanned<f64>>,
+    /// What a halted campaign does: `stop` (default) or `rollback`.
     pub on_halt: Option<OnHalt>,
+    /// A person must run `convoy rollout approve WAVE` before the wave is applied.
     pub approve: Option<bool>,
     /// At most this many of the campaign's pull requests open at once, across every wave.
     pub max_open_prs: Option<usize>,
@@ -179,22 +193,31 @@ pub struct RolloutConfig {
 }
 
 /// `[[wave]]`: a named set of repositories, applied in order.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Wave {
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// Selectors of the wave's repositories (names, globs, `tag:`, `topic:`, `group:`). A
     /// repository belongs to the first wave that selects it.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub repos: Vec<Spanned<String>>,
     /// Every selected repository no earlier wave took (the last wave, usually).
     #[serde(default)]
     pub rest: bool,
-    /// See [`Gate`].
+    /// What the gate waits for: `merged`, `checks-green` or `opened` (see [`Require`]).
     pub require: Option<Require>,
+    /// How long after the wave's last merge (or, with nothing merged, after it was applied)
+    /// the next wave waits: `30m`, `24h`, `2d`.
+    #[schemars(with = "Option<String>")]
     pub soak: Option<Spanned<String>>,
+    /// Halt the campaign when more than this share of the wave's pull requests failed: `0.2`.
+    #[schemars(with = "Option<f64>")]
     pub max_failure_ratio: Option<Spanned<f64>>,
+    /// What a halted campaign does: `stop` (default) or `rollback`.
     pub on_halt: Option<OnHalt>,
+    /// A person must run `convoy rollout approve WAVE` before the wave is applied.
     pub approve: Option<bool>,
 }
 
@@ -234,7 +257,7 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     Ok(d.as_secs())
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Org {
     /// The owner on the forge: a GitHub organisation or user, or a folder under the local root.
@@ -246,9 +269,11 @@ pub struct Org {
     /// `[align] branch`) may match, beside every repository's default branch: convoy
     /// force-updates and deletes its own branches. `*` stays within one `/` level.
     #[serde(default = "default_protected_branches")]
+    #[schemars(with = "Vec<String>")]
     pub protected_branches: Vec<Spanned<String>>,
     /// How many repositories are worked on at once.
     #[serde(default = "default_jobs")]
+    #[schemars(range(min = 1))]
     pub jobs: usize,
     /// The clone cache, relative to the manifest's folder.
     #[serde(default = "default_cache_dir")]
@@ -279,7 +304,7 @@ fn default_cache_dir() -> PathBuf {
 }
 
 /// Which forge backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ForgeKind {
     /// A folder of bare repositories plus convoy's own forge state: the embedded default.
@@ -290,19 +315,23 @@ pub enum ForgeKind {
 
 /// Where the repositories live. A flat struct rather than a tagged enum: serde's tagged enums
 /// buffer their content and lose the spans the error messages need.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForgeConfig {
+    #[schemars(with = "ForgeKind")]
     pub kind: Spanned<ForgeKind>,
     /// local: `<root>/<owner>/<name>.git`, relative to the manifest's folder.
     #[serde(default)]
+    #[schemars(with = "Option<PathBuf>")]
     pub root: Option<Spanned<PathBuf>>,
     /// local: clone through this URL instead of the bare repo's path, e.g.
     /// `git://127.0.0.1:9418/{owner}/{name}.git` for a `git daemon` serving `root`.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub clone_url: Option<Spanned<String>>,
     /// github: the REST API base (GitHub Enterprise Server: `https://HOST/api/v3`).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub api_url: Option<Spanned<String>>,
     /// github: authenticate as this GitHub App (when no GITHUB_TOKEN/GH_TOKEN is set).
     #[serde(default)]
@@ -310,6 +339,7 @@ pub struct ForgeConfig {
     /// github: the App's private key (PEM), relative to the manifest's folder; or set
     /// CONVOY_GITHUB_APP_PRIVATE_KEY to the PEM text.
     #[serde(default)]
+    #[schemars(with = "Option<PathBuf>")]
     pub private_key_path: Option<Spanned<PathBuf>>,
     /// github: the App's installation on the org (looked up when omitted).
     #[serde(default)]
@@ -372,20 +402,23 @@ fn default_rate_limit_wait() -> u64 {
 }
 
 /// A `[[repo]]` rule. Exactly one of `name` or `topic` selects repositories from the forge listing.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RepoRule {
     /// `owner/name`, `name`, or a glob such as `acme/svc-*`.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub name: Option<Spanned<String>>,
     /// Select every repository carrying this forge topic.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub topic: Option<Spanned<String>>,
     /// Manifest-side tags, used by `tag:` selectors.
     #[serde(default)]
     pub tags: Vec<String>,
     /// Per-repo template variables; they override global and template variables.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub vars: BTreeMap<String, toml::Value>,
     /// Remove the matched repositories from the selection.
     #[serde(default)]
@@ -393,31 +426,38 @@ pub struct RepoRule {
 }
 
 /// A `[[template]]`: a minijinja template rendered into each repo it applies to.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateEntry {
     /// Relative to `templates/` beside the manifest.
+    #[schemars(with = "String")]
     pub source: Spanned<String>,
     /// Destination path inside each repository.
+    #[schemars(with = "String")]
     pub dest: Spanned<String>,
     /// Selectors; default: every selected repository.
     #[serde(default = "all_repos")]
+    #[schemars(with = "Vec<String>")]
     pub repos: Vec<Spanned<String>>,
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub vars: BTreeMap<String, toml::Value>,
 }
 
 /// A `[[replace]]`: a regular expression (or literal text) replaced in every file whose path
 /// matches `files`, in the selected repositories (`transform::replace` has the rules).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplaceEntry {
     /// Globs over paths from the repository root (`globset`: `*` stays within a folder, `**`
     /// crosses folders), e.g. `["**/*.rs", "Cargo.toml"]`.
+    #[schemars(with = "Vec<String>")]
     pub files: Vec<Spanned<String>>,
     /// A regular expression in the `regex` crate's syntax (or plain text with `literal`).
+    #[schemars(with = "String")]
     pub pattern: Spanned<String>,
     /// What each match becomes; `$1`, `${name}` expand capture groups, `$$` is `$`.
+    #[schemars(with = "String")]
     pub replacement: Spanned<String>,
     /// Match `pattern` as plain text and insert `replacement` as written.
     #[serde(default)]
@@ -426,50 +466,60 @@ pub struct ReplaceEntry {
     #[serde(default)]
     pub max_per_file: usize,
     #[serde(default = "all_repos")]
+    #[schemars(with = "Vec<String>")]
     pub repos: Vec<Spanned<String>>,
 }
 
 /// A `[[patch]]`: operations on every file whose path matches `files`, in the selected
 /// repositories, in one format (`transform::patch` has the rules).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchEntry {
     /// Globs over paths from the repository root (`globset`, as `[[replace]]`'s `files`).
+    #[schemars(with = "Vec<String>")]
     pub files: Vec<Spanned<String>>,
     /// How the files are read; unset: `lines` when every op is a line op, otherwise from the
     /// extension every glob ends with (`.yml`/`.yaml`, `.json`, `.toml`).
     #[serde(default)]
+    #[schemars(with = "Option<PatchFormat>")]
     pub format: Option<Spanned<PatchFormat>>,
     /// `[[patch.op]]`: the operations, applied in order.
     #[serde(default, rename = "op")]
+    #[schemars(with = "Vec<PatchOp>")]
     pub ops: Vec<Spanned<PatchOp>>,
     #[serde(default = "all_repos")]
+    #[schemars(with = "Vec<String>")]
     pub repos: Vec<Spanned<String>>,
 }
 
 /// A `[[script]]`: a command run in a scratch checkout of each selected repository; what it
 /// changes there becomes the repository's edits (`transform::script` has the rules).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptEntry {
     /// What the entry is called in the plan, the PR body's `changes` list and errors (default:
     /// the command).
+    #[schemars(with = "Option<String>")]
     pub name: Option<Spanned<String>>,
     /// A command line, run with `sh -c` in the checkout. Exactly one of `run` and `command`.
+    #[schemars(with = "Option<String>")]
     pub run: Option<Spanned<String>>,
     /// A program and its arguments, run as they are (no shell).
+    #[schemars(with = "Option<Vec<String>>")]
     pub command: Option<Vec<Spanned<String>>>,
     /// How long one run may take before it is killed: `30s`, `5m` (default), `1h`.
+    #[schemars(with = "Option<String>")]
     pub timeout: Option<Spanned<String>>,
     /// Extra environment variables for the command (after convoy's own, so they may override).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     #[serde(default = "all_repos")]
+    #[schemars(with = "Vec<String>")]
     pub repos: Vec<Spanned<String>>,
 }
 
 /// The format of a `[[patch]]`'s files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PatchFormat {
     Yaml,
@@ -481,42 +531,51 @@ pub enum PatchFormat {
 
 /// One `[[patch.op]]`: exactly one of `set`, `remove`, `append` (a key path, with `value` for
 /// `set` and `append`), `ensure_line` or `remove_line` (for `lines`).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchOp {
     /// Set the key path to `value`, creating missing mappings on the way.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub set: Option<Spanned<String>>,
     /// Remove the key (or item) at the key path, if it is there.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub remove: Option<Spanned<String>>,
     /// Append `value` to the sequence at the key path unless an equal item is there (the
     /// sequence is created when missing).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub append: Option<Spanned<String>>,
     /// The value of `set` and `append`, a TOML value written in the target format.
     #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub value: Option<toml::Value>,
     /// `lines`: append this line unless the file has it.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub ensure_line: Option<Spanned<String>>,
     /// `lines`: remove every line equal to this one.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub remove_line: Option<Spanned<String>>,
 }
 
 /// A `[[file]]`: a shared file, copied verbatim or rendered, or a shared folder synced file by
 /// file (`transform::files` has the rules).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileEntry {
     /// Relative to `files/` beside the manifest: a file, or a folder whose files (recursively)
     /// go to the same relative paths under `dest`. Omitted with `delete = true`.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub source: Option<Spanned<String>>,
     /// The file (or, for a folder source, the folder) in the repository.
+    #[schemars(with = "String")]
     pub dest: Spanned<String>,
     #[serde(default = "all_repos")]
+    #[schemars(with = "Vec<String>")]
     pub repos: Vec<Spanned<String>>,
     /// Render through minijinja (same context as templates) instead of copying bytes.
     #[serde(default)]
@@ -525,10 +584,12 @@ pub struct FileEntry {
     #[serde(default)]
     pub delete: bool,
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub vars: BTreeMap<String, toml::Value>,
     /// `"100644"` or `"100755"`: the git file mode `dest` gets, new or existing. Unset: a new
     /// file is `100755` when its source is executable, an existing file keeps its mode.
     #[serde(default)]
+    #[schemars(with = "Option<crate::change::FileMode>")]
     pub mode: Option<Spanned<crate::change::FileMode>>,
     /// `false`: write `dest` only where the repository does not have it yet (create only).
     #[serde(default = "yes")]
@@ -537,6 +598,7 @@ pub struct FileEntry {
     /// stays within a folder, `dir/**` is everything under `dir`) that are neither copied nor,
     /// with `delete_orphaned`, deleted.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub exclude: Vec<Spanned<String>>,
     /// Folder sources only: delete the files under `dest` that the source folder does not have
     /// (and that `exclude` does not match).
@@ -549,19 +611,23 @@ fn all_repos() -> Vec<Spanned<String>> {
 }
 
 /// `[campaign]`: how changes reach the forge.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Campaign {
     /// One branch name across every repository: the campaign's identity.
     #[serde(default = "default_campaign_branch")]
+    #[schemars(with = "String")]
     pub branch: Spanned<String>,
     #[serde(default = "default_commit_message")]
+    #[schemars(with = "String")]
     pub commit_message: Spanned<String>,
     /// minijinja template for the PR title.
     #[serde(default = "default_title")]
+    #[schemars(with = "String")]
     pub title: Spanned<String>,
     /// minijinja template for the PR body; convoy appends the list of sibling PRs.
     #[serde(default = "default_body")]
+    #[schemars(with = "String")]
     pub body: Spanned<String>,
     #[serde(default)]
     pub labels: Vec<String>,
@@ -602,7 +668,7 @@ impl Campaign {
 }
 
 /// `[campaign] conflict_strategy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ConflictStrategy {
     /// Leave a campaign branch that carries commits convoy did not write.

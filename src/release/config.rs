@@ -20,6 +20,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_spanned::Spanned;
 
@@ -30,29 +31,34 @@ pub const DEFAULT_TAG: &str = "{name}-v{version}";
 /// The crates.io sparse index (<https://doc.rust-lang.org/cargo/reference/registry-index.html#sparse-protocol>).
 pub const CRATES_IO_INDEX: &str = "https://index.crates.io";
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseConfig {
     /// How version bumps land in each repository.
     #[serde(default)]
     pub mode: Mode,
     /// Tag name template with `{name}` (the package) and `{version}` (default [`DEFAULT_TAG`]).
+    #[schemars(with = "Option<String>")]
     pub tag: Option<Spanned<String>>,
     /// Release an unchanged package with a patch bump when a requirement it carries no longer
     /// matches a released dependency's new version (default true; false: plan an error instead).
     #[serde(default = "yes")]
     pub safety_bumps: bool,
     /// The publish gate of every repository without its own.
+    #[schemars(with = "Option<GateConfig>")]
     pub gate: Option<Spanned<GateConfig>>,
     /// Run by `release rollback` for each version a gate saw published, with `{name}`,
     /// `{version}`, `{tag}` and `{repo}` filled in (e.g. `cargo yank --version {version} {name}`).
     /// Without it, published versions are listed as not undone.
+    #[schemars(with = "Option<String>")]
     pub compensate: Option<Spanned<String>>,
     /// How long `mode = "pull-request"` waits for a bump pull request's checks before it merges
     /// it (default `30m`).
+    #[schemars(with = "Option<String>")]
     pub merge_timeout: Option<Spanned<String>>,
     /// Per repository (`owner/name`): its tag template and gate.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, RepoRelease>")]
     pub repos: BTreeMap<String, Spanned<RepoRelease>>,
 }
 
@@ -101,7 +107,7 @@ pub fn tag_name(template: &str, name: &str, version: &str) -> String {
     template.replace("{name}", name).replace("{version}", version)
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// One pull request per repository and wave (branch `convoy/release/<wave>`), merged by
@@ -113,14 +119,16 @@ pub enum Mode {
     Commit,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RepoRelease {
+    #[schemars(with = "Option<String>")]
     pub tag: Option<Spanned<String>>,
+    #[schemars(with = "Option<GateConfig>")]
     pub gate: Option<Spanned<GateConfig>>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum GateKind {
     /// Go on at once.
@@ -136,7 +144,7 @@ pub enum GateKind {
 }
 
 /// A publish gate: what must be true of each released package before the next wave starts.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GateConfig {
     #[serde(default)]
