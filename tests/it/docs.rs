@@ -27,7 +27,7 @@ use std::process::Command;
 
 use assert_cmd::cargo::cargo_bin;
 
-const NOT_A_MANIFEST: &str = "<!-- not-a-manifest -->";
+pub(crate) const NOT_A_MANIFEST: &str = "<!-- not-a-manifest -->";
 const RUN_AGAINST_DEMO: &str = "<!-- run-against-demo -->";
 
 fn root() -> PathBuf {
@@ -49,18 +49,18 @@ fn pages() -> Vec<String> {
 }
 
 #[derive(Debug)]
-struct Block {
+pub(crate) struct Block {
     page: String,
     /// 1-based line of the opening fence.
     line: usize,
-    lang: String,
+    pub(crate) lang: String,
     /// The HTML comment on the last non-blank line before the fence, if any.
-    marker: Option<String>,
-    text: String,
+    pub(crate) marker: Option<String>,
+    pub(crate) text: String,
 }
 
 impl Block {
-    fn at(&self) -> String {
+    pub(crate) fn at(&self) -> String {
         format!("{}:{}", self.page, self.line)
     }
 }
@@ -91,7 +91,7 @@ fn blocks_of(page: &str, text: &str) -> Vec<Block> {
     out
 }
 
-fn all_blocks() -> Vec<Block> {
+pub(crate) fn all_blocks() -> Vec<Block> {
     pages()
         .iter()
         .flat_map(|p| {
@@ -114,13 +114,13 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn has_table(toml: &str, header: &str) -> bool {
+pub(crate) fn has_table(toml: &str, header: &str) -> bool {
     toml.lines().any(|l| l.trim_start().starts_with(header))
 }
 
 /// The manifest text a ```toml block stands for: itself when it has `[org]`, else the block
 /// appended to a minimal head.
-fn manifest_text(block: &str) -> String {
+pub(crate) fn manifest_text(block: &str) -> String {
     if has_table(block, "[org]") {
         return block.to_string();
     }

@@ -23,6 +23,7 @@ mod replace;
 mod resume;
 mod rollback;
 mod rollout;
+mod schema;
 mod script;
 mod setup;
 mod state;

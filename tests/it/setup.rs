@@ -7,13 +7,19 @@ fn init_local_then_validate_passes_from_a_subfolder() {
     let root = tempfile::tempdir().unwrap();
     let out = convoy_in(root.path(), &["init", "--org", "acme"], &[]);
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.starts_with("Created a starter org for `acme` in .:\n  org.toml\n"), "{out:?}");
-    for rel in ["org.toml", "templates/rust-ci.yml.j2", "files/CODEOWNERS.j2", "forge/acme/example.git"] {
+    assert!(
+        out.stdout.starts_with("Created a starter org for `acme` in .:\n  org.toml\n  org.schema.json\n"),
+        "{out:?}"
+    );
+    for rel in
+        ["org.toml", "org.schema.json", "templates/rust-ci.yml.j2", "files/CODEOWNERS.j2", "forge/acme/example.git"]
+    {
         assert!(root.path().join(rel).exists(), "{rel} missing");
     }
     let text = std::fs::read_to_string(root.path().join("org.toml")).unwrap();
-    // No `convoy schema` command exists, so no `#:schema` line pointing at a file nobody writes.
-    assert!(!text.contains("#:schema"), "{text}");
+    // Taplo's schema directive, naming the file written beside it (tests/it/schema.rs checks
+    // the starter against that schema).
+    assert_eq!(text.lines().next(), Some("#:schema ./org.schema.json"), "{text}");
     assert!(text.contains("name = \"acme\""), "{text}");
 
     // No -m, no CONVOY_MANIFEST: the org.toml two folders up is found, as cargo finds Cargo.toml.
