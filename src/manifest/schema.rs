@@ -66,10 +66,8 @@ fn drop_null(schema: &mut schemars::Schema) {
             obj.insert("type".into(), only);
         }
     }
-    for key in ["enum"] {
-        if let Some(Value::Array(values)) = obj.get_mut(key) {
-            values.retain(|v| !v.is_null());
-        }
+    if let Some(Value::Array(values)) = obj.get_mut("enum") {
+        values.retain(|v| !v.is_null());
     }
     if let Some(Value::Array(one_of)) = obj.get_mut("oneOf") {
         one_of.retain(|v| !(v.get("const") == Some(&Value::Null) || is_null(v)));
