@@ -171,26 +171,13 @@ pub fn init(cli: &Cli, args: &InitArgs) -> Result<bool, Failure> {
             "Next: set GITHUB_TOKEN (or configure a GitHub App, see the comments in {manifest}), edit {manifest}, then\n  convoy -m {manifest} auth status\n  convoy -m {manifest} validate\n  convoy -m {manifest} plan"
         ),
     };
-    print_result(
-        cli,
-        None,
-        || {
-            serde_json::json!({
-                "schema_version": report::SCHEMA_VERSION, "command": "init", "manifest": manifest,
-                "forge": match args.forge { InitForge::Local => "local", InitForge::Github => "github" },
-                "org": args.org, "written": written,
-            })
-        },
-        || {
-            let mut s = format!("Created a starter org for `{}` in {}:\n", args.org, dir.display());
-            for w in &written {
-                s.push_str(&format!("  {w}\n"));
-            }
-            s.push_str(&next);
-            s.push('\n');
-            s
-        },
-    );
+    let mut out = format!("Created a starter org for `{}` in {}:\n", args.org, dir.display());
+    for w in &written {
+        out.push_str(&format!("  {w}\n"));
+    }
+    out.push_str(&next);
+    out.push('\n');
+    print!("{out}");
     Ok(true)
 }
 
