@@ -182,6 +182,7 @@ pub async fn grep(cli: &Cli, args: &GrepArgs) -> Result<bool, Failure> {
             Err(e) => errors.push(report::ErrorItem::repo(t.repo.id.full_name(), e)),
         }
     }
+    let ok = !results.is_empty() && errors.is_empty();
     if cli.json {
         let mut env = report::Envelope::new("grep")
             .count("repos", session.targets().len())
@@ -209,7 +210,7 @@ pub async fn grep(cli: &Cli, args: &GrepArgs) -> Result<bool, Failure> {
             eprintln!("error: {}: {}", e.repo.as_deref().unwrap_or_default(), e.message);
         }
     }
-    Ok(!results.is_empty() && errors.is_empty())
+    Ok(ok)
 }
 
 #[cfg(test)]

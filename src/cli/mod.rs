@@ -416,7 +416,7 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
                 cli.command_path
             )))
         }
-        Command::Init(args) => setup::init(cli, args),
+        Command::Init(args) => setup::init(args),
         Command::Completions(args) => setup::completions(args),
         Command::Man(args) => setup::man(args),
         Command::Demo { dir } => crate::demo::run(dir, cli.quiet).await.map_err(|e| match e {

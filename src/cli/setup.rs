@@ -5,11 +5,10 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, CommandFactory, ValueEnum};
 
-use super::{Cli, Failure, print_result};
+use super::{Cli, Failure};
 use crate::forge::RepoId;
 use crate::forge::local::{LocalForge, RepoMeta};
 use crate::manifest::discover::MANIFEST_NAME;
-use crate::report;
 use crate::workspace::paths::{NameKind, check_name};
 
 #[derive(Debug, Args)]
@@ -112,7 +111,7 @@ const SAMPLE_REPO: &str = "example";
 
 /// `convoy init`: write the starter org, then load it as any command would, so a starter that
 /// does not pass the manifest's own checks is caught here rather than by the user.
-pub fn init(cli: &Cli, args: &InitArgs) -> Result<bool, Failure> {
+pub fn init(args: &InitArgs) -> Result<bool, Failure> {
     check_name(NameKind::Owner, &args.org).map_err(|e| {
         Failure::usage(format!("--org {}: {e}\n  help: pass your GitHub organisation's (or user's) name", args.org))
     })?;

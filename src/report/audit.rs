@@ -35,7 +35,7 @@ pub fn audit_json(report: &AuditReport) -> Envelope {
 /// The fields of an audit document `report merge` reads back.
 #[derive(Deserialize)]
 struct AuditDoc {
-    schema_version: u32,
+    // `schema_version` is checked on the raw value before this is read.
     command: String,
     #[serde(default)]
     ok: Option<bool>,

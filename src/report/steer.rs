@@ -2,7 +2,7 @@
 //! `$GITHUB_STEP_SUMMARY`) and their [`Envelope`]s (`campaign` beside the envelope's keys,
 //! `results` with one entry per repository, failures under `errors`).
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::Envelope;
 use super::table::{md_cell, plural, text};

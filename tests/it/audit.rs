@@ -55,7 +55,7 @@ fn findings_per_repo_with_positions_and_exit_codes() {
     let report = json(&out);
     assert_eq!(report["schema_version"], 2);
     assert_eq!(report["repos"], serde_json::json!(["acme/api", "acme/broken", "acme/status"]));
-    assert_eq!(report["files"], 5, "docs/ci.yml is not a workflow: {report}");
+    assert_eq!(report["summary"]["files"], 5, "docs/ci.yml is not a workflow: {report}");
     assert!(rules_at(&report, "acme/api").is_empty(), "{report}");
     let status = rules_at(&report, "acme/status");
     let at = |rule: &str| status.iter().find(|(r, _, _)| r == rule).map(|(_, p, l)| (p.as_str(), *l));

@@ -228,7 +228,7 @@ fn skew_text_json_and_markdown() {
     assert_eq!(report["repos"], serde_json::json!(["acme/broken", "acme/legacy", "acme/platform", "acme/tool"]));
     assert_eq!(report["summary"], serde_json::json!({"repos": 4, "shared_crates": 4, "incompatible": 2, "errors": 1}));
     let error = &report["errors"][0];
-    assert_eq!((error["repo"].as_str(), error["manifest"].as_str()), (Some("acme/broken"), Some("Cargo.toml")));
+    assert_eq!((error["repo"].as_str(), error["file"].as_str()), (Some("acme/broken"), Some("Cargo.toml")));
     assert_eq!(error["message"], "5:14: unclosed table, expected `]`");
     let rand = &report["results"][1];
     assert_eq!(rand["name"], "rand");
