@@ -1140,8 +1140,9 @@ def cmd_audit_report(a: argparse.Namespace) -> int:
         except ValueError as e:
             problems.append(f"{path.name}: the report is not JSON: {e}")
             continue
-        r["files"] = rep.get("files")
-        r["findings"] = len(rep.get("findings", []))
+        # The envelope (schema version 2): findings are `results`, the file count is in `summary`.
+        r["files"] = rep.get("summary", {}).get("files")
+        r["findings"] = len(rep.get("results", []))
         r["repos"] = len(rep.get("repos", []))
         if reference is None:
             reference, reference_path = rep, path
@@ -1153,7 +1154,7 @@ def cmd_audit_report(a: argparse.Namespace) -> int:
     else:
         repos = reference.get("repos", [])
         errors = reference.get("errors", [])
-        findings = reference.get("findings", [])
+        findings = reference.get("results", [])
         invalid = {f["repo"]: f["path"] for f in findings if f.get("rule") == "invalid-workflow"}
         by_rule: dict[str, int] = {}
         by_sev: dict[str, int] = {}
@@ -1167,9 +1168,9 @@ def cmd_audit_report(a: argparse.Namespace) -> int:
             "repos_expected": want_repos,
             "repos_match": sorted(repos) == sorted(expect["repos"]),
             "errors": len(errors),
-            "files_in_report": reference.get("files"),
+            "files_in_report": reference.get("summary", {}).get("files"),
             "files_expected": expect["files"],
-            "files_match": reference.get("files") == expect["files"],
+            "files_match": reference.get("summary", {}).get("files") == expect["files"],
             "broken_repos": len(expect["broken"]),
             "broken_repos_flagged_invalid": len(expect["broken"]) - len(missed),
             "broken_repos_missed": missed[:20],
@@ -1177,7 +1178,7 @@ def cmd_audit_report(a: argparse.Namespace) -> int:
             "reports_identical_across_runs": len(set(digests.values())) <= 1,
             "reports_compared": len(digests),
         })
-        summary = {"files": reference.get("files"), "findings": len(findings),
+        summary = {"files": reference.get("summary", {}).get("files"), "findings": len(findings),
                    "findings_by_severity": dict(sorted(by_sev.items())),
                    "findings_by_rule": dict(sorted(by_rule.items())),
                    "repos_with_findings": len({f["repo"] for f in findings}),

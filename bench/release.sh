@@ -505,13 +505,13 @@ if len(plan_out) != 1:
 if outputs["plan_logged"] != plan_out:
     problems.append("plan with CONVOY_LOG printed a different plan")
 plan = json.loads(next(iter(plan_out))) if plan_out else {}
-planned = [p for w in plan.get("waves", []) for p in w]
+planned = [p for w in plan.get("results", []) for p in w["packages"]]
 bumps = {}
 for p in planned:
     bumps[p["bump"]] = bumps.get(p["bump"], 0) + 1
 graph = json.loads(next(iter(outputs["graph"]))) if outputs["graph"] else {}
-if len(graph.get("nodes", [])) != forge["packages"]:
-    problems.append(f"graph: {len(graph.get('nodes', []))} packages, the forge has {forge['packages']}")
+if len(graph.get("results", [])) != forge["packages"]:
+    problems.append(f"graph: {len(graph.get('results', []))} packages, the forge has {forge['packages']}")
 if plan.get("errors"):
     problems.append(f"plan: {len(plan['errors'])} errors, e.g. {plan['errors'][0]}")
 commits_listed = sum(len(p["commits"]) for p in planned)

@@ -85,10 +85,12 @@ fn format_of(cli: &Cli, format: Option<Format>) -> Format {
     format.unwrap_or(if cli.json { Format::Json } else { Format::Text })
 }
 
-pub fn render(report: &AuditReport, format: Format) -> String {
+/// `report` in `format`; JSON is the envelope of the command that runs (`audit`, `report
+/// merge`), with `usage` as its `api`.
+fn render(cli: &Cli, report: &AuditReport, format: Format, usage: Option<crate::forge::ApiUsage>) -> String {
     match format {
         Format::Text => render::text(report),
-        Format::Json => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
+        Format::Json => super::envelope(cli, usage, crate::report::audit::audit_json(report)).to_line() + "\n",
         Format::Sarif => serde_json::to_string_pretty(&sarif::sarif(report)).unwrap_or_default() + "\n",
         Format::Markdown => render::markdown(report),
         Format::Github => render::annotations(report),
@@ -175,14 +177,23 @@ pub async fn audit(cli: &Cli, args: &AuditArgs) -> Result<bool, Failure> {
     }
     session.forge.persist_cache();
     let format = format_of(cli, args.format);
-    deliver(&render(&report, format), args.output.as_deref())?;
+    let skipped = &session.selection.skipped;
+    let usage = session.forge.api_usage();
+    let text = match format {
+        Format::Json => {
+            let env = crate::report::audit::audit_json(&report).skipped(skipped);
+            super::envelope(cli, usage.clone(), env).to_line() + "\n"
+        }
+        _ => render(cli, &report, format, None),
+    };
+    deliver(&text, args.output.as_deref())?;
     if args.output.is_some() || format != Format::Text {
         // The report went elsewhere or is for machines: a one-line summary for the log.
         if !cli.quiet {
             eprintln!("{}", render::summary_line(&report));
         }
     }
-    if let Some(u) = session.forge.api_usage() {
+    if let Some(u) = usage {
         eprintln!("{}", crate::report::usage_line(&u));
     }
     Ok(verdict(&report, args.fail_on))
@@ -198,11 +209,11 @@ pub fn merge(cli: &Cli, args: &MergeArgs) -> Result<bool, Failure> {
         // Bounded like every input file: a FIFO or /dev/zero given as a shard is refused, not read.
         let bytes = crate::workspace::paths::read_bounded(path, MAX_SHARD_REPORT)
             .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
-        let report: AuditReport = serde_json::from_slice(&bytes)
-            .map_err(|e| Failure::usage(format!("{}: not a convoy audit report: {e}", path.display())))?;
+        let report = crate::report::audit::audit_from_json(&bytes)
+            .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
         reports.push((path.display().to_string(), report));
     }
     let merged = crate::policy::shard::merge(reports).map_err(Failure::usage)?;
-    deliver(&render(&merged, format_of(cli, args.format)), args.output.as_deref())?;
+    deliver(&render(cli, &merged, format_of(cli, args.format), None), args.output.as_deref())?;
     Ok(verdict(&merged, args.fail_on))
 }

@@ -67,11 +67,7 @@ pub async fn cost(cli: &Cli, args: &CostArgs) -> Result<bool, Failure> {
     emit(
         cli,
         &session,
-        || {
-            let mut doc = serde_json::to_value(&report).unwrap_or_default();
-            doc["command"] = serde_json::Value::String("cost".into());
-            doc
-        },
+        || crate::report::cost::cost_json(&report).skipped(&session.selection.skipped),
         || cost::text(&report, written.as_deref()),
     );
     Ok(ok)

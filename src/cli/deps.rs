@@ -83,8 +83,8 @@ pub async fn deps(cli: &Cli, command: &DepsCommand) -> Result<bool, Failure> {
 async fn actions_command(cli: &Cli, args: &SkewArgs) -> Result<bool, Failure> {
     let session = open(cli, &args.select, Depth::Keep).await?;
     let fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
-    let mut errors: Vec<String> =
-        fetched.iter().filter_map(|r| r.result.as_ref().err().map(|e| format!("{}: {e}", r.repo))).collect();
+    let mut errors: Vec<(String, String)> =
+        fetched.iter().filter_map(|r| r.result.as_ref().err().map(|e| (r.repo.full_name(), e.clone()))).collect();
     let per_repo = tokio::task::block_in_place(|| {
         let org = session.org();
         crate::parallel::map(org.targets(), org.jobs, |t| {
@@ -95,20 +95,23 @@ async fn actions_command(cli: &Cli, args: &SkewArgs) -> Result<bool, Failure> {
     for (t, r) in session.targets().iter().zip(per_repo) {
         match r.unwrap_or_else(|panic| Err(format!("internal error: {panic}"))) {
             Ok(found) => uses.extend(found),
-            Err(e) => errors.push(format!("{}: {e}", t.repo.id)),
+            Err(e) => errors.push((t.repo.id.full_name(), e)),
         }
     }
     let report = actions::report(uses);
     session.forge.persist_cache();
+    let (usage, skipped) = (session.forge.api_usage(), &session.selection.skipped);
     match args.format.unwrap_or(if cli.json { Format::Json } else { Format::Text }) {
         Format::Text => print!("{}", actions::render_text(&report.actions)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        Format::Json => {
+            super::print_json(cli, usage.clone(), crate::report::deps::actions_json(&report, &errors).skipped(skipped))
+        }
         Format::Markdown => print!("{}", actions::render_markdown(&report.actions)),
     }
-    for e in &errors {
-        eprintln!("error: {e}");
+    for (repo, e) in &errors {
+        eprintln!("error: {repo}: {e}");
     }
-    if let Some(u) = session.forge.api_usage() {
+    if let Some(u) = usage {
         eprintln!("{}", crate::report::usage_line(&u));
     }
     Ok(errors.is_empty())
@@ -224,7 +227,11 @@ async fn skew_command(cli: &Cli, args: &SkewArgs) -> Result<bool, Failure> {
     let format = args.format.unwrap_or(if cli.json { Format::Json } else { Format::Text });
     match format {
         Format::Text => print!("{}", skew::text(&report)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        Format::Json => super::print_json(
+            cli,
+            session.forge.api_usage(),
+            crate::report::deps::skew_json(&report).skipped(&session.selection.skipped),
+        ),
         Format::Markdown => print!("{}", skew::markdown(&report)),
     }
     if format != Format::Text && !cli.quiet {

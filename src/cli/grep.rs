@@ -179,19 +179,20 @@ pub async fn grep(cli: &Cli, args: &GrepArgs) -> Result<bool, Failure> {
                 repos_matched += usize::from(!m.is_empty());
                 results.extend(m);
             }
-            Err(e) => errors.push(serde_json::json!({"repo": t.repo.id.full_name(), "error": e})),
+            Err(e) => errors.push(report::ErrorItem::repo(t.repo.id.full_name(), e)),
         }
     }
+    let ok = !results.is_empty() && errors.is_empty();
     if cli.json {
-        let doc = serde_json::json!({
-            "schema_version": report::SCHEMA_VERSION,
-            "command": "grep",
-            "summary": {"repos": session.targets().len(), "repos_matched": repos_matched, "matches": results.len(), "errors": errors.len()},
-            "results": results,
-            "errors": errors,
-            "skipped": session.selection.skipped.iter().map(|(r, why)| serde_json::json!({"repo": r.full_name(), "reason": why})).collect::<Vec<_>>(),
-        });
-        println!("{doc}");
+        let mut env = report::Envelope::new("grep")
+            .count("repos", session.targets().len())
+            .count("repos_matched", repos_matched)
+            .count("matches", results.len())
+            .count("errors", errors.len())
+            .results(&results)
+            .skipped(&session.selection.skipped);
+        env.errors = errors;
+        super::print_json(cli, session.forge.api_usage(), env);
     } else {
         use std::io::Write;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -206,10 +207,10 @@ pub async fn grep(cli: &Cli, args: &GrepArgs) -> Result<bool, Failure> {
         }
         let _ = out.flush();
         for e in &errors {
-            eprintln!("error: {}: {}", e["repo"].as_str().unwrap_or_default(), e["error"].as_str().unwrap_or_default());
+            eprintln!("error: {}: {}", e.repo.as_deref().unwrap_or_default(), e.message);
         }
     }
-    Ok(!results.is_empty() && errors.is_empty())
+    Ok(ok)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 
 use super::{Cli, Failure, load_manifest, print_result};
 use crate::journal::{Campaign, JournalStore, LocalStore, Progress, VerifyReport};
+use crate::report::Envelope;
 
 #[derive(Debug, Subcommand)]
 pub enum JournalCommand {
@@ -64,24 +65,24 @@ pub async fn journal(cli: &Cli, command: &JournalCommand) -> Result<bool, Failur
     Ok(report.is_intact())
 }
 
-fn json(branch: &str, location: &str, exists: bool, report: &VerifyReport, progress: &Progress) -> serde_json::Value {
-    serde_json::json!({
-        "schema_version": crate::report::SCHEMA_VERSION,
-        "command": "journal verify",
-        "campaign": branch,
-        "journal": location,
-        "exists": exists,
-        "intact": report.is_intact(),
-        "entries": report.entries.len(),
-        "done": progress.done.len(),
-        "pending": progress.pending,
-        "problems": report.problems.iter().map(|p| {
+/// `results`: the problems found in the hash chain, each with its `message`.
+fn json(branch: &str, location: &str, exists: bool, report: &VerifyReport, progress: &Progress) -> Envelope {
+    Envelope::new("journal verify")
+        .with("campaign", branch)
+        .with("journal", location)
+        .with("exists", exists)
+        .with("intact", report.is_intact())
+        .with("pending", &progress.pending)
+        .with("torn", &report.torn)
+        .count("entries", report.entries.len())
+        .count("done", progress.done.len())
+        .count("pending", progress.pending.len())
+        .count("problems", report.problems.len())
+        .results(report.problems.iter().map(|p| {
             let mut v = serde_json::to_value(p).unwrap_or_default();
             v["message"] = serde_json::Value::String(p.to_string());
             v
-        }).collect::<Vec<_>>(),
-        "torn": report.torn,
-    })
+        }))
 }
 
 fn text(location: &str, exists: bool, report: &VerifyReport, progress: &Progress) -> String {

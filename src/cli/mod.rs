@@ -24,7 +24,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::campaign::{RepoResult, RunOptions, Session, SetupError};
 use crate::manifest::{self, ManifestError, Selector};
@@ -45,6 +45,9 @@ pub struct Cli {
     pub json: bool,
     #[command(subcommand)]
     pub command: Command,
+    /// The subcommand path (`"plan"`, `"deps align"`): the `command` of every JSON document.
+    #[arg(skip)]
+    command_path: String,
 }
 
 impl Cli {
@@ -255,7 +258,7 @@ struct Failure {
     code: u8,
     text: String,
     /// Diagnostics for `--json` (file, line, column per error).
-    diagnostics: Option<serde_json::Value>,
+    diagnostics: Option<Vec<report::ErrorItem>>,
 }
 
 impl Failure {
@@ -271,7 +274,7 @@ impl From<SetupError> for Failure {
     fn from(e: SetupError) -> Self {
         let diagnostics = match &e {
             SetupError::Invalid(d) | SetupError::Manifest(ManifestError::Invalid(d)) => {
-                Some(report::diagnostics_json(&d.0))
+                Some(report::diagnostics_errors(&d.0))
             }
             _ => None,
         };
@@ -280,7 +283,15 @@ impl From<SetupError> for Failure {
 }
 
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = match Cli::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => return usage_error(e),
+    };
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    cli.command_path = command_path(&matches);
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -299,16 +310,54 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// Errors go to stderr as text; with `--json`, stdout also gets one JSON document saying why.
+/// The names of the subcommands the arguments chose, joined by spaces (`"deps align"`).
+fn command_path(matches: &clap::ArgMatches) -> String {
+    let mut names = Vec::new();
+    let mut m = matches;
+    while let Some((name, sub)) = m.subcommand() {
+        names.push(name);
+        m = sub;
+    }
+    names.join(" ")
+}
+
+/// A command line clap refused: its own message on stderr (exit 2) and, when `--json` was
+/// among the arguments, the failure envelope on stdout. Help and version print as usual.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let wants_json = args.iter().take_while(|a| *a != "--").any(|a| a == "--json");
+    let is_output = matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if wants_json && !is_output {
+        // The subcommands named before clap stopped: walk the command tree with the words.
+        let mut cmd = Cli::command();
+        let mut names = Vec::new();
+        for word in args.iter().skip(1).take_while(|a| *a != "--").filter_map(|a| a.to_str()) {
+            if let Some(sub) = cmd.find_subcommand(word).cloned() {
+                names.push(sub.get_name().to_string());
+                cmd = sub;
+            }
+        }
+        let message = e.render().to_string();
+        let message = message.trim_end().trim_start_matches("error: ");
+        let env = report::Envelope::failure(names.join(" "), 2, vec![report::ErrorItem::run(message)]);
+        println!("{}", env.to_line());
+    }
+    let _ = e.print();
+    ExitCode::from(if is_output { 0 } else { 2 })
+}
+
+/// Errors go to stderr as text; with `--json`, stdout also gets the failure envelope saying why.
 fn print_failure(cli: &Cli, failure: &Failure) {
     if cli.json {
-        let mut doc =
-            serde_json::json!({"schema_version": report::SCHEMA_VERSION, "ok": false, "exit_code": failure.code});
-        match &failure.diagnostics {
-            Some(d) => doc["errors"] = d["errors"].clone(),
-            None => doc["error"] = serde_json::Value::String(failure.text.clone()),
-        }
-        println!("{doc}");
+        let errors = match &failure.diagnostics {
+            Some(d) => d.clone(),
+            None => vec![report::ErrorItem::run(failure.text.trim_start_matches("error: "))],
+        };
+        println!("{}", report::Envelope::failure(&cli.command_path, failure.code, errors).to_line());
     }
     let msg = &failure.text;
     if msg.starts_with("error: ") { eprintln!("{msg}") } else { eprintln!("error: {msg}") }
@@ -369,10 +418,15 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
         Command::Run(args) => run::run(cli, args).await,
         Command::Grep(args) => grep::grep(cli, args).await,
         Command::Auth { command: AuthCommand::Status { purpose } } => auth_status(cli, *purpose).await,
-        Command::Demo { .. } if cli.json => Err(Failure::usage(
-            "`demo` prints a walkthrough for people; run `plan --json` or `apply --json` on the demo org",
-        )),
-        Command::Init(args) => setup::init(cli, args),
+        Command::Demo { .. } | Command::Init(_) | Command::Schema(_) | Command::Completions(_) | Command::Man(_)
+            if cli.json =>
+        {
+            Err(Failure::usage(format!(
+                "`{}` writes files or text for people and has no JSON output; drop --json (the demo org answers `plan --json`, `apply --json` and the others)",
+                cli.command_path
+            )))
+        }
+        Command::Init(args) => setup::init(args),
         Command::Schema(args) => setup::schema(args),
         Command::Completions(args) => setup::completions(args),
         Command::Man(args) => setup::man(args),
@@ -432,7 +486,7 @@ async fn apply(cli: &Cli, session: Session, offline: bool) -> Result<bool, Failu
     let session = std::sync::Arc::new(session);
     let reporter = progress::reporter(cli.quiet);
     let results = crate::campaign::fetch_plan_apply(session.clone(), refused, reporter.as_ref()).await?;
-    report_apply(cli, &session, &results);
+    report_apply(cli, &session, &results, |env| env);
     Ok(all_ok(&results))
 }
 
@@ -463,33 +517,32 @@ async fn apply_fetched(cli: &Cli, session: Session, fetched: Vec<RepoResult<Fetc
         p.result = Err(NO_PUSH.into());
     }
     let results = crate::campaign::apply(&session, plans, reporter.as_ref()).await;
-    report_apply(cli, &session, &results);
+    report_apply(cli, &session, &results, |env| env);
     Ok(all_ok(&results))
 }
 
 /// The apply report; its JSON has `resumed` (the earlier runs this one resumed, see
-/// [`journaled`]) when there were any.
-fn report_apply(cli: &Cli, session: &Session, results: &[RepoResult<crate::campaign::ApplyOutcome>]) {
+/// [`journaled`]; empty when none) and whatever `context` adds (`rollout advance`: its waves).
+fn report_apply(
+    cli: &Cli,
+    session: &Session,
+    results: &[RepoResult<crate::campaign::ApplyOutcome>],
+    context: impl FnOnce(report::Envelope) -> report::Envelope,
+) {
     let branch = session.campaign.to_string();
     let skipped = &session.selection.skipped;
     let resumed = RESUMED.lock().map(|r| r.clone()).unwrap_or_default();
     emit(
         cli,
         session,
-        || {
-            let mut doc = report::apply_json(&branch, results, skipped);
-            if !resumed.is_empty() {
-                doc["resumed"] = serde_json::to_value(&resumed).unwrap_or_default();
-            }
-            doc
-        },
+        || context(report::apply_json(&branch, results, skipped).with("resumed", &resumed)),
         || report::apply_text(&branch, results, skipped),
     );
 }
 
 /// Print a command's result: JSON (with the API usage of remote forges under `api`) or text, and
 /// for remote forges a closing line on stderr with the requests the command spent.
-fn emit(cli: &Cli, session: &Session, json: impl FnOnce() -> serde_json::Value, text: impl FnOnce() -> String) {
+fn emit(cli: &Cli, session: &Session, json: impl FnOnce() -> report::Envelope, text: impl FnOnce() -> String) {
     session.forge.persist_cache();
     print_result(cli, session.forge.api_usage(), json, text);
 }
@@ -497,31 +550,41 @@ fn emit(cli: &Cli, session: &Session, json: impl FnOnce() -> serde_json::Value, 
 fn print_result(
     cli: &Cli,
     usage: Option<crate::forge::ApiUsage>,
-    json: impl FnOnce() -> serde_json::Value,
+    json: impl FnOnce() -> report::Envelope,
     text: impl FnOnce() -> String,
 ) {
-    print_result_as(cli.json, usage, json, text)
+    print_result_as(cli, cli.json, usage, json, text)
 }
 
-/// [`print_result`] with the JSON choice made by the caller (`--format json`).
+/// [`print_result`] with the JSON choice made by the caller (`--format json`). The envelope's
+/// `command` is the subcommand path that ran and `api` the usage of a remote forge.
 fn print_result_as(
+    cli: &Cli,
     as_json: bool,
     usage: Option<crate::forge::ApiUsage>,
-    json: impl FnOnce() -> serde_json::Value,
+    json: impl FnOnce() -> report::Envelope,
     text: impl FnOnce() -> String,
 ) {
     if as_json {
-        let mut doc = json();
-        if let Some(u) = &usage {
-            doc["api"] = serde_json::to_value(u).unwrap_or_default();
-        }
-        println!("{doc}");
+        println!("{}", envelope(cli, usage.clone(), json()).to_line());
     } else {
         print!("{}", text());
     }
     if let Some(u) = usage {
         eprintln!("{}", report::usage_line(&u));
     }
+}
+
+/// Print `env` (with [`envelope`]) on stdout: for commands that print text of their own.
+fn print_json(cli: &Cli, usage: Option<crate::forge::ApiUsage>, env: report::Envelope) {
+    println!("{}", envelope(cli, usage, env).to_line());
+}
+
+/// `env` with the `command` that ran and the API usage of a remote forge.
+fn envelope(cli: &Cli, usage: Option<crate::forge::ApiUsage>, env: report::Envelope) -> report::Envelope {
+    let mut env = env.with_api(usage);
+    env.command = cli.command_path.clone();
+    env
 }
 
 async fn auth_status(cli: &Cli, purpose: crate::forge::github::status::Purpose) -> Result<bool, Failure> {
@@ -548,7 +611,12 @@ async fn auth_status(cli: &Cli, purpose: crate::forge::github::status::Purpose) 
     print_result(
         cli,
         crate::forge::Forge::api_usage(&forge),
-        || serde_json::json!({"schema_version": report::SCHEMA_VERSION, "command": "auth status", "auth": status}),
+        || {
+            report::Envelope::new("auth status")
+                .count("repos", ids.len())
+                .count("reasons", status.reasons.len())
+                .result(&status)
+        },
         || report::auth_text(&status),
     );
     Ok(status.sufficient != Some(false))
@@ -838,21 +906,28 @@ async fn validate(cli: &Cli) -> Result<bool, Failure> {
     }
     let (targets, skipped) = (selection.targets, selection.skipped);
     let n = targets.len();
-    if cli.json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "schema_version": report::SCHEMA_VERSION, "command": "validate", "valid": true,
-                "manifest": path, "repos": targets.iter().map(|t| t.repo.id.full_name()).collect::<Vec<_>>(),
-                "skipped": skipped.iter().map(|(r, why)| serde_json::json!({"repo": r.full_name(), "reason": why})).collect::<Vec<_>>(),
-                "templates": templates, "files": files,
-            })
-        );
-    } else {
-        println!("{path} is valid: {n} repositories selected, {templates} templates, {files} files");
-        for (repo, why) in &skipped {
-            println!("skipped {repo}: {why}");
-        }
-    }
+    print_result(
+        cli,
+        forge.api_usage(),
+        || {
+            report::Envelope::new("validate")
+                .with("valid", true)
+                .with("manifest", &path)
+                .count("repos", n)
+                .count("templates", templates)
+                .count("files", files)
+                .results(targets.iter().map(|t| {
+                    serde_json::json!({"repo": t.repo.id.full_name(), "default_branch": t.repo.default_branch, "tags": t.tags})
+                }))
+                .skipped(&skipped)
+        },
+        || {
+            let mut out = format!("{path} is valid: {n} repositories selected, {templates} templates, {files} files\n");
+            for (repo, why) in &skipped {
+                out.push_str(&format!("skipped {repo}: {why}\n"));
+            }
+            out
+        },
+    );
     Ok(true)
 }

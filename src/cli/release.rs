@@ -149,7 +149,11 @@ async fn graph_command(cli: &Cli, args: &GraphArgs) -> Result<bool, Failure> {
     session.forge.persist_cache();
     match args.format.unwrap_or(if cli.json { GraphFormat::Json } else { GraphFormat::Text }) {
         GraphFormat::Text => print!("{}", graph::text(&graph)),
-        GraphFormat::Json => println!("{}", serde_json::to_string_pretty(&graph).unwrap_or_default()),
+        GraphFormat::Json => super::print_json(
+            cli,
+            session.forge.api_usage(),
+            crate::report::release::graph_json(&graph).skipped(&session.selection.skipped),
+        ),
         GraphFormat::Mermaid => print!("{}", graph::mermaid(&graph)),
         GraphFormat::Dot => print!("{}", graph::dot(&graph)),
     }
@@ -175,7 +179,11 @@ async fn plan_command(cli: &Cli, args: &PlanArgs) -> Result<bool, Failure> {
                 println!("\n{line}");
             }
         }
-        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&planned).unwrap_or_default()),
+        PlanFormat::Json => super::print_json(
+            cli,
+            session.forge.api_usage(),
+            crate::report::release::plan_json(&planned).skipped(&session.selection.skipped),
+        ),
     }
     for e in &planned.errors {
         eprintln!("error: {e}");
@@ -323,6 +331,15 @@ async fn run_command(cli: &Cli, args: &RunArgs) -> Result<bool, Failure> {
             println!("\n{line}");
         }
     }
+    if cli.json && (args.dry_run || state.plan.waves.is_empty()) {
+        // Nothing is written: the plan is what would be released.
+        let env = crate::report::release::plan_json(&state.plan)
+            .with("dry_run", args.dry_run)
+            .with("budget", budget::estimate(&state.plan))
+            .skipped(&session.selection.skipped);
+        super::print_json(cli, session.forge.api_usage(), env);
+        return Ok(true);
+    }
     if state.plan.waves.is_empty() {
         println!("nothing to release");
         return Ok(true);
@@ -381,20 +398,10 @@ async fn run_command(cli: &Cli, args: &RunArgs) -> Result<bool, Failure> {
     let (report, state) = runner.run(state, store.as_mut()).await.map_err(Failure::run)?;
     session.forge.persist_cache();
     if cli.json {
-        let out = serde_json::json!({
-            "schema_version": crate::release::SCHEMA_VERSION,
-            "command": "release run",
-            "summary": {
-                "waves": state.plan.waves.len(),
-                "waves_done": state.plan.waves.len() - state.plan.waves.iter().filter(|w| w.iter().any(|p| !state.packages[&p.package].done())).count(),
-                "packages": state.packages.len(),
-                "finished": report.finished,
-            },
-            "results": state.packages,
-            "errors": report.errors.iter().map(|(p, e)| serde_json::json!({"package": p, "message": e})).collect::<Vec<_>>(),
-            "budget": budget::estimate(&state.plan),
-        });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        let env =
+            crate::report::release::run_json(&state, report.finished, &report.errors, budget::estimate(&state.plan))
+                .skipped(&session.selection.skipped);
+        super::print_json(cli, session.forge.api_usage(), env);
     } else {
         // What each package got, in release order.
         let rows: Vec<[String; 5]> = state
@@ -458,6 +465,11 @@ async fn rollback_command(cli: &Cli, args: &RollbackArgs) -> Result<bool, Failur
         ));
     };
     if state.rolled_back {
+        if cli.json {
+            let env = crate::report::release::rollback_json(&Default::default(), args.dry_run, true);
+            super::print_json(cli, session.forge.api_usage(), env);
+            return Ok(true);
+        }
         println!("the release started {} was rolled back already", state.started_at);
         return Ok(true);
     }
@@ -477,15 +489,8 @@ async fn rollback_command(cli: &Cli, args: &RollbackArgs) -> Result<bool, Failur
         store.write_doc(run::STATE_DOC, &state.to_vec()).await.map_err(|e| Failure::run(e.to_string()))?;
     }
     if cli.json {
-        let out = serde_json::json!({
-            "schema_version": crate::release::SCHEMA_VERSION,
-            "command": "release rollback",
-            "summary": {"undone": report.undone.len(), "not_undone": report.not_undone.len(), "errors": report.errors.len(), "dry_run": args.dry_run},
-            "results": report.undone,
-            "skipped": report.not_undone,
-            "errors": report.errors,
-        });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        let env = crate::report::release::rollback_json(&report, args.dry_run, false);
+        super::print_json(cli, session.forge.api_usage(), env);
     } else {
         for line in &report.undone {
             println!("{line}");

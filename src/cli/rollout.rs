@@ -7,6 +7,8 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
+use crate::report::{Envelope, ErrorItem};
+
 use super::{Cli, Failure, SelectArgs, all_ok, open, print_result, progress, report_apply};
 use crate::campaign::rollback::{self, RollbackOutcome};
 use crate::campaign::rollout::{self, Caps, Decision, Halt, RolloutState, WavePlan};
@@ -160,6 +162,17 @@ pub async fn rollout(cli: &Cli, command: &RolloutCommand) -> Result<bool, Failur
     }
 }
 
+/// The envelope of `rollout advance` when it applies nothing: the waves' gates as `waves` (one
+/// report per wave, in order), the decision as `next`, no `results` (those are the repositories
+/// an `advance` applies, as `apply` reports them).
+fn waves_envelope(branch: &str, reports: &[rollout::WaveReport], decision: &Decision) -> Envelope {
+    Envelope::new("rollout advance")
+        .with("campaign", json!({"branch": branch}))
+        .with("waves", reports)
+        .with("next", decision)
+        .count("waves", reports.len())
+}
+
 async fn status(cli: &Cli, args: &RolloutArgs) -> Result<bool, Failure> {
     let r = load(cli, &args.select).await?;
     let (decision, reports) =
@@ -169,15 +182,16 @@ async fn status(cli: &Cli, args: &RolloutArgs) -> Result<bool, Failure> {
         cli,
         r.session.forge.api_usage(),
         || {
-            json!({
-                "schema_version": crate::report::SCHEMA_VERSION,
-                "command": "rollout status",
-                "campaign": {"branch": branch},
-                "waves": reports,
-                "next": decision,
-                "halted": r.state.halted,
-                "unread": r.unread.iter().map(|(repo, e)| json!({"repo": repo.full_name(), "error": e})).collect::<Vec<_>>(),
-            })
+            let mut env = Envelope::new("rollout status")
+                .with("campaign", json!({"branch": branch}))
+                .with("next", &decision)
+                .with("halted", &r.state.halted)
+                .count("waves", reports.len())
+                .results(&reports);
+            for (repo, e) in &r.unread {
+                env = env.error(ErrorItem::repo(repo.full_name(), e));
+            }
+            env.count("failed", r.unread.len())
         },
         || {
             let mut out = format!("Campaign `{branch}`\n");
@@ -229,7 +243,7 @@ async fn advance_claimed(cli: &Cli, args: &AdvanceArgs, mut r: Rollout) -> Resul
         print_result(
             cli,
             r.session.forge.api_usage(),
-            || json!({"schema_version": crate::report::SCHEMA_VERSION, "command": "rollout advance", "dry_run": true, "campaign": {"branch": branch}, "waves": reports, "next": decision}),
+            || waves_envelope(&branch, &reports, &decision).with("dry_run", true),
             || format!("{} (dry run: nothing was written)\n", decision_text(&decision)),
         );
         return Ok(true);
@@ -259,7 +273,9 @@ async fn advance_claimed(cli: &Cli, args: &AdvanceArgs, mut r: Rollout) -> Resul
                 r.state.applied.insert(res.repo.full_name(), rollout::Applied { wave: wave.clone(), at: at.clone() });
             }
             super::state::save_rollout(r.store.as_mut(), &r.state).await?;
-            report_apply(cli, &session, &results);
+            report_apply(cli, &session, &results, |env| {
+                env.with("waves", &reports).with("next", &decision).with("dry_run", false).count("waves", reports.len())
+            });
             Ok(all_ok(&results))
         }
         Decision::Halt { wave, reason, rollback } => {
@@ -277,7 +293,7 @@ async fn advance_claimed(cli: &Cli, args: &AdvanceArgs, mut r: Rollout) -> Resul
             print_result(
                 cli,
                 r.session.forge.api_usage(),
-                || json!({"schema_version": crate::report::SCHEMA_VERSION, "command": "rollout advance", "campaign": {"branch": branch}, "waves": reports, "next": decision, "log": lines}),
+                || waves_envelope(&branch, &reports, &decision).with("dry_run", false).with("log", &lines),
                 || lines.join("\n") + "\n",
             );
             Ok(false)
@@ -287,7 +303,7 @@ async fn advance_claimed(cli: &Cli, args: &AdvanceArgs, mut r: Rollout) -> Resul
             print_result(
                 cli,
                 r.session.forge.api_usage(),
-                || json!({"schema_version": crate::report::SCHEMA_VERSION, "command": "rollout advance", "campaign": {"branch": branch}, "waves": reports, "next": decision}),
+                || waves_envelope(&branch, &reports, &decision).with("dry_run", false),
                 || decision_text(&decision) + "\n",
             );
             Ok(!halted)
@@ -310,7 +326,7 @@ async fn approve(cli: &Cli, args: &RolloutArgs, wave: &str) -> Result<bool, Fail
     print_result(
         cli,
         None,
-        || json!({"schema_version": crate::report::SCHEMA_VERSION, "command": "rollout approve", "wave": wave, "by": by}),
+        || Envelope::new("rollout approve").count("approved", 1).result(json!({"wave": wave, "by": by})),
         || format!("wave `{wave}` approved by {by}; `convoy rollout advance` will apply it when its turn comes\n"),
     );
     Ok(true)
@@ -342,7 +358,12 @@ async fn resume(cli: &Cli, args: &RolloutArgs) -> Result<bool, Failure> {
     print_result(
         cli,
         None,
-        || json!({"schema_version": crate::report::SCHEMA_VERSION, "command": "rollout resume", "resumed": was, "cleared": cleared}),
+        || {
+            Envelope::new("rollout resume")
+                .count("cleared", cleared.len())
+                .results(cleared.iter().map(|repo| json!({"repo": repo})))
+                .with("resumed", &was)
+        },
         || {
             let mut out = String::new();
             if let Some(h) = &was {

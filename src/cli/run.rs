@@ -90,16 +90,18 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> Result<bool, Failure> {
     let failed = results.iter().filter(|r| r.exit_code != Some(0)).count();
     let ok = failed == 0 && errors.is_empty();
     if cli.json {
-        let doc = serde_json::json!({
-            "schema_version": report::SCHEMA_VERSION,
-            "command": "run",
-            "summary": {"repos": results.len() + errors.len(), "succeeded": results.len() - failed, "failed": failed, "errors": errors.len()},
-            "sandbox": scratch::sandbox(),
-            "results": results,
-            "errors": errors,
-            "skipped": session.selection.skipped.iter().map(|(r, why)| serde_json::json!({"repo": r.full_name(), "reason": why})).collect::<Vec<_>>(),
-        });
-        println!("{doc}");
+        let mut env = report::Envelope::new("run")
+            .count("repos", results.len() + errors.len())
+            .count("succeeded", results.len() - failed)
+            .count("failed", failed)
+            .count("errors", errors.len())
+            .with("sandbox", scratch::sandbox())
+            .results(&results)
+            .skipped(&session.selection.skipped);
+        for e in &errors {
+            env = env.error(report::ErrorItem::repo(&e.repo, &e.error));
+        }
+        super::print_json(cli, session.forge.api_usage(), env);
     } else {
         for r in &results {
             let status = match (r.exit_code, r.timed_out) {

@@ -6,12 +6,11 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, CommandFactory, ValueEnum};
 
-use super::{Cli, Failure, print_result};
+use super::{Cli, Failure};
 use crate::forge::RepoId;
 use crate::forge::local::{LocalForge, RepoMeta};
 use crate::manifest::discover::MANIFEST_NAME;
 use crate::manifest::schema::{SCHEMA_DIRECTIVE, SCHEMA_FILE};
-use crate::report;
 use crate::workspace::paths::{NameKind, check_name};
 
 #[derive(Debug, Args)]
@@ -152,7 +151,7 @@ const SAMPLE_REPO: &str = "example";
 
 /// `convoy init`: write the starter org, then load it as any command would, so a starter that
 /// does not pass the manifest's own checks is caught here rather than by the user.
-pub fn init(cli: &Cli, args: &InitArgs) -> Result<bool, Failure> {
+pub fn init(args: &InitArgs) -> Result<bool, Failure> {
     check_name(NameKind::Owner, &args.org).map_err(|e| {
         Failure::usage(format!("--org {}: {e}\n  help: pass your GitHub organisation's (or user's) name", args.org))
     })?;
@@ -214,26 +213,13 @@ pub fn init(cli: &Cli, args: &InitArgs) -> Result<bool, Failure> {
             "Next: set GITHUB_TOKEN (or configure a GitHub App, see the comments in {manifest}), edit {manifest}, then\n  convoy -m {manifest} auth status\n  convoy -m {manifest} validate\n  convoy -m {manifest} plan"
         ),
     };
-    print_result(
-        cli,
-        None,
-        || {
-            serde_json::json!({
-                "schema_version": report::SCHEMA_VERSION, "command": "init", "manifest": manifest,
-                "forge": match args.forge { InitForge::Local => "local", InitForge::Github => "github" },
-                "org": args.org, "written": written,
-            })
-        },
-        || {
-            let mut s = format!("Created a starter org for `{}` in {}:\n", args.org, dir.display());
-            for w in &written {
-                s.push_str(&format!("  {w}\n"));
-            }
-            s.push_str(&next);
-            s.push('\n');
-            s
-        },
-    );
+    let mut out = format!("Created a starter org for `{}` in {}:\n", args.org, dir.display());
+    for w in &written {
+        out.push_str(&format!("  {w}\n"));
+    }
+    out.push_str(&next);
+    out.push('\n');
+    print!("{out}");
     Ok(true)
 }
 

@@ -6,6 +6,7 @@ use super::{Cli, Failure, SelectArgs, all_ok, open, print_result, print_result_a
 use crate::campaign::steer::{self, MergeOptions};
 use crate::campaign::{CampaignId, Session};
 use crate::forge::MergeMethod;
+use crate::report::Envelope;
 use crate::report::steer as view;
 use crate::workspace::Depth;
 
@@ -148,11 +149,17 @@ pub async fn status(cli: &Cli, args: &StatusArgs) -> Result<bool, Failure> {
     session.forge.persist_cache();
     let usage = session.forge.api_usage();
     if cli.json || args.format == StatusFormat::Json {
-        print_result_as(true, usage, || view::status_json(&branch, &results, skipped), String::new);
+        print_result_as(cli, true, usage, || view::status_json(&branch, &results, skipped), String::new);
     } else if args.format == StatusFormat::Markdown {
-        print_result(cli, usage, || serde_json::Value::Null, || view::status_markdown(&branch, &results));
+        print_result_as(cli, false, usage, || Envelope::new("status"), || view::status_markdown(&branch, &results));
     } else {
-        print_result(cli, usage, || serde_json::Value::Null, || view::status_text(&branch, &results, skipped));
+        print_result_as(
+            cli,
+            false,
+            usage,
+            || Envelope::new("status"),
+            || view::status_text(&branch, &results, skipped),
+        );
     }
     Ok(all_ok(&results))
 }
@@ -235,8 +242,8 @@ pub async fn set_status(cli: &Cli, args: &SetStatusArgs) -> Result<bool, Failure
         StatusState::Pending => CheckState::Pending,
     };
     let status = CommitStatus { context: args.context.clone(), state, description: args.description.clone() };
-    let mut ok = true;
-    let mut lines = Vec::new();
+    // Per repository: the commit marked, or why not (`Err`: failed; `Ok(None)`: no campaign branch).
+    let mut marked: Vec<(crate::forge::RepoId, Result<Option<String>, String>)> = Vec::new();
     for target in session.targets() {
         let repo = &target.repo.id;
         let sha = match &args.sha {
@@ -244,22 +251,18 @@ pub async fn set_status(cli: &Cli, args: &SetStatusArgs) -> Result<bool, Failure
             None => match session.forge.branch_head(repo, campaign.branch()).await {
                 Ok(head) => head,
                 Err(e) => {
-                    ok = false;
-                    lines.push(serde_json::json!({"repo": repo.full_name(), "error": e.to_string()}));
+                    marked.push((repo.clone(), Err(e.to_string())));
                     continue;
                 }
             },
         };
         let Some(sha) = sha else {
-            lines.push(serde_json::json!({"repo": repo.full_name(), "skipped": format!("no branch {campaign}")}));
+            marked.push((repo.clone(), Ok(None)));
             continue;
         };
         match session.forge.set_commit_status(repo, &sha, &status).await {
-            Ok(()) => lines.push(serde_json::json!({"repo": repo.full_name(), "sha": sha})),
-            Err(e) => {
-                ok = false;
-                lines.push(serde_json::json!({"repo": repo.full_name(), "sha": sha, "error": e.to_string()}));
-            }
+            Ok(()) => marked.push((repo.clone(), Ok(Some(sha)))),
+            Err(e) => marked.push((repo.clone(), Err(format!("{sha}: {e}")))),
         }
     }
     session.forge.persist_cache();
@@ -269,27 +272,36 @@ pub async fn set_status(cli: &Cli, args: &SetStatusArgs) -> Result<bool, Failure
         StatusState::Failure => "failure",
         StatusState::Pending => "pending",
     };
+    let no_branch = format!("no branch {campaign}");
+    let ok = marked.iter().all(|(_, r)| r.is_ok());
     print_result(
         cli,
         session.forge.api_usage(),
         || {
-            serde_json::json!({
-                "schema_version": crate::report::SCHEMA_VERSION,
-                "command": "forge set-status",
-                "results": lines.clone(),
-            })
+            let mut env = Envelope::new("forge set-status")
+                .with("context", &context)
+                .with("state", state_name)
+                .count("repos", marked.len())
+                .count("set", marked.iter().filter(|(_, r)| matches!(r, Ok(Some(_)))).count())
+                .count("failed", marked.iter().filter(|(_, r)| r.is_err()).count());
+            for (repo, r) in &marked {
+                env = match r {
+                    Ok(Some(sha)) => env.result(serde_json::json!({"repo": repo.full_name(), "sha": sha})),
+                    Ok(None) => env.skipped(&[(repo.clone(), no_branch.clone())]),
+                    Err(e) => env.error(crate::report::ErrorItem::repo(repo.full_name(), e)),
+                };
+            }
+            env
         },
         || {
             let mut out = String::new();
-            for l in &lines {
-                let repo = l["repo"].as_str().unwrap_or_default();
-                if let Some(e) = l["error"].as_str() {
-                    out.push_str(&format!("{repo} failed: {e}\n"));
-                } else if let Some(s) = l["skipped"].as_str() {
-                    out.push_str(&format!("{repo} skipped: {s}\n"));
-                } else {
-                    let sha = l["sha"].as_str().unwrap_or_default();
-                    out.push_str(&format!("{repo} {context} = {} on {}\n", state_name, &sha[..sha.len().min(12)]));
+            for (repo, r) in &marked {
+                match r {
+                    Err(e) => out.push_str(&format!("{repo} failed: {e}\n")),
+                    Ok(None) => out.push_str(&format!("{repo} skipped: {no_branch}\n")),
+                    Ok(Some(sha)) => {
+                        out.push_str(&format!("{repo} {context} = {} on {}\n", state_name, &sha[..sha.len().min(12)]))
+                    }
                 }
             }
             out

@@ -3,15 +3,22 @@
 //! Markdown-cell and plural helpers every view shares (`policy/`, `deps/` included);
 //! [`markdown`] the block rules of pull request bodies.
 //!
-//! JSON compatibility: every document carries `schema_version`. Fields are only ever added
-//! within a version; renaming or removing one bumps it.
+//! JSON compatibility: every document is an [`envelope::Envelope`] and carries
+//! `schema_version`. Fields are only ever added within a version; renaming or removing one bumps
+//! it (version 2: one envelope for every command, per-repository failures under `errors`).
 
+pub mod audit;
+pub mod cost;
+pub mod deps;
+pub mod envelope;
 pub mod markdown;
+pub mod release;
 pub mod steer;
 pub mod table;
 
-use serde::Serialize;
 use serde_json::json;
+
+pub use envelope::{Envelope, ErrorItem};
 
 use crate::campaign::{ApplyAction, ApplyOutcome, RepoPlan, RepoResult};
 use crate::change::Action;
@@ -19,7 +26,7 @@ use crate::diagnostic::Diagnostic;
 use crate::forge::RepoId;
 use crate::workspace::{FetchOutcome, FetchStatus};
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 // ---- fetch ----
 
@@ -44,27 +51,23 @@ pub fn fetch_text(results: &[RepoResult<FetchOutcome>], skipped: &[(RepoId, Stri
     out
 }
 
-pub fn fetch_json(results: &[RepoResult<FetchOutcome>], skipped: &[(RepoId, String)]) -> serde_json::Value {
-    let repos: Vec<_> = results
-        .iter()
-        .map(|r| match &r.result {
-            Ok(o) if o.recovered.is_empty() => json!({"repo": r.repo.full_name(), "status": o.status, "head": o.head}),
-            Ok(o) => json!({"repo": r.repo.full_name(), "status": o.status, "head": o.head, "recovered": o.recovered}),
-            Err(e) => json!({"repo": r.repo.full_name(), "status": "failed", "error": e}),
+/// `fetch`: `results` one `{repo, status, head, recovered?}` per fetched repository.
+pub fn fetch_json(results: &[RepoResult<FetchOutcome>], skipped: &[(RepoId, String)]) -> Envelope {
+    let count = |s: FetchStatus| results.iter().filter(|r| matches!(&r.result, Ok(o) if o.status == s)).count();
+    Envelope::new("fetch")
+        .count("repos", results.len())
+        .count("cloned", count(FetchStatus::Cloned))
+        .count("updated", count(FetchStatus::Updated))
+        .count("up_to_date", count(FetchStatus::UpToDate))
+        .count("failed", results.iter().filter(|r| r.result.is_err()).count())
+        .repo_results(results, |repo, o| {
+            let mut v = json!({"repo": repo.full_name(), "status": o.status, "head": o.head});
+            if !o.recovered.is_empty() {
+                v["recovered"] = json!(o.recovered);
+            }
+            v
         })
-        .collect();
-    let failed = results.iter().filter(|r| r.result.is_err()).count();
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "command": "fetch",
-        "repos": repos,
-        "skipped": skipped_json(skipped),
-        "summary": {"repos": results.len(), "failed": failed},
-    })
-}
-
-fn skipped_json(skipped: &[(RepoId, String)]) -> Vec<serde_json::Value> {
-    skipped.iter().map(|(r, why)| json!({"repo": r.full_name(), "reason": why})).collect()
+        .skipped(skipped)
 }
 
 // ---- plan ----
@@ -200,13 +203,20 @@ fn action_word(a: Action) -> &'static str {
     }
 }
 
-pub fn plan_json(branch: &str, results: &[RepoResult<RepoPlan>], skipped: &[(RepoId, String)]) -> serde_json::Value {
-    let repos: Vec<_> = results
-        .iter()
-        .map(|r| match &r.result {
-            Ok(p) => json!({
-                "repo": r.repo.full_name(),
-                "status": plan_status(r),
+/// `plan` (and `deps align`): `results` one entry per planned repository (`status` `changed` or
+/// `unchanged`), `campaign: {branch}`.
+pub fn plan_json(branch: &str, results: &[RepoResult<RepoPlan>], skipped: &[(RepoId, String)]) -> Envelope {
+    let n = |s| results.iter().filter(|r| plan_status(r) == s).count();
+    Envelope::new("plan")
+        .with("campaign", json!({"branch": branch}))
+        .count("repos", results.len())
+        .count("changed", n("changed"))
+        .count("unchanged", n("unchanged"))
+        .count("failed", n("failed"))
+        .repo_results(results, |repo, p| {
+            let mut v = json!({
+                "repo": repo.full_name(),
+                "status": if p.files.is_empty() { "unchanged" } else { "changed" },
                 "base_branch": p.base_branch,
                 "base": p.base,
                 "tree": p.tree,
@@ -214,19 +224,13 @@ pub fn plan_json(branch: &str, results: &[RepoResult<RepoPlan>], skipped: &[(Rep
                     "path": f.path, "action": f.action, "origin": f.origin, "diff": f.unified(),
                 })).collect::<Vec<_>>(),
                 "pull_request": {"title": p.title, "body": p.body},
-            }),
-            Err(e) => json!({"repo": r.repo.full_name(), "status": "failed", "error": e}),
+            });
+            if !p.notes.is_empty() {
+                v["notes"] = json!(p.notes);
+            }
+            v
         })
-        .collect();
-    let n = |s| results.iter().filter(|r| plan_status(r) == s).count();
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "command": "plan",
-        "campaign": {"branch": branch},
-        "repos": repos,
-        "skipped": skipped_json(skipped),
-        "summary": {"repos": results.len(), "changed": n("changed"), "unchanged": n("unchanged"), "failed": n("failed")},
-    })
+        .skipped(skipped)
 }
 
 // ---- apply ----
@@ -290,60 +294,37 @@ pub fn apply_text(branch: &str, results: &[RepoResult<ApplyOutcome>], skipped: &
     out
 }
 
-pub fn apply_json(
-    branch: &str,
-    results: &[RepoResult<ApplyOutcome>],
-    skipped: &[(RepoId, String)],
-) -> serde_json::Value {
-    let repos: Vec<_> = results
-        .iter()
-        .map(|r| match &r.result {
-            Ok(o) => {
-                let mut v = serde_json::to_value(&o.action).unwrap_or_default();
-                v["repo"] = json!(r.repo.full_name());
-                v["files"] = json!(o.files);
-                if !o.notes.is_empty() {
-                    v["notes"] = json!(o.notes);
-                }
-                v
-            }
-            Err(e) => json!({"repo": r.repo.full_name(), "action": "failed", "error": e}),
-        })
-        .collect();
+/// `apply`: `results` one entry per repository with its `action` (`opened`, `updated`,
+/// `unchanged`, `closed`, `left`, `nothing`), `campaign: {branch}`.
+pub fn apply_json(branch: &str, results: &[RepoResult<ApplyOutcome>], skipped: &[(RepoId, String)]) -> Envelope {
     let n = |s| results.iter().filter(|r| apply_key(r) == s).count();
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "command": "apply",
-        "campaign": {"branch": branch},
-        "repos": repos,
-        "skipped": skipped_json(skipped),
-        "summary": {"repos": results.len(), "opened": n("opened"), "updated": n("updated"), "unchanged": n("unchanged"), "closed": n("closed"), "failed": n("failed")},
-    })
+    Envelope::new("apply")
+        .with("campaign", json!({"branch": branch}))
+        .count("repos", results.len())
+        .count("opened", n("opened"))
+        .count("updated", n("updated"))
+        .count("unchanged", n("unchanged"))
+        .count("closed", n("closed"))
+        .count("left", n("left"))
+        .count("nothing", n("nothing"))
+        .count("failed", n("failed"))
+        .repo_results(results, |repo, o| {
+            let mut v = serde_json::to_value(&o.action).unwrap_or_default();
+            v["repo"] = json!(repo.full_name());
+            v["files"] = json!(o.files);
+            if !o.notes.is_empty() {
+                v["notes"] = json!(o.notes);
+            }
+            v
+        })
+        .skipped(skipped)
 }
 
 // ---- diagnostics ----
 
-#[derive(Serialize)]
-struct DiagnosticJson<'a> {
-    file: String,
-    line: usize,
-    column: usize,
-    message: &'a str,
-    help: Option<&'a str>,
-}
-
-pub fn diagnostics_json(diags: &[Diagnostic]) -> serde_json::Value {
-    let errors: Vec<_> = diags
-        .iter()
-        .map(|d| DiagnosticJson {
-            file: d.file.display().to_string(),
-            line: d.line,
-            column: d.column,
-            message: &d.message,
-            help: d.help.as_deref(),
-        })
-        .collect();
-    json!({"schema_version": SCHEMA_VERSION, "errors": errors})
+/// Manifest diagnostics as envelope errors, each with its position and help.
+pub fn diagnostics_errors(diags: &[Diagnostic]) -> Vec<ErrorItem> {
+    diags.iter().map(ErrorItem::from).collect()
 }
 
 // ---- remote forge usage and credentials ----

@@ -1,11 +1,11 @@
 //! Views of `convoy status`, `merge` and `close`: text tables, Markdown (for
-//! `$GITHUB_STEP_SUMMARY`) and the JSON envelope (`schema_version`, `command`, `campaign`,
-//! `summary`, `results` with one entry per repository, `skipped`).
+//! `$GITHUB_STEP_SUMMARY`) and their [`Envelope`]s (`campaign` beside the envelope's keys,
+//! `results` with one entry per repository, failures under `errors`).
 
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::Envelope;
 use super::table::{md_cell, plural, text};
-use super::{SCHEMA_VERSION, skipped_json};
 use crate::campaign::RepoResult;
 use crate::campaign::steer::{CloseOutcome, MergeOutcome, PrView, RepoStatus, StatusSummary, age_text, summarize};
 use crate::forge::{CheckState, Mergeable, RepoId, ReviewDecision};
@@ -125,26 +125,16 @@ pub fn status_markdown(branch: &str, results: &[RepoResult<RepoStatus>]) -> Stri
     out
 }
 
-pub fn status_json(branch: &str, results: &[RepoResult<RepoStatus>], skipped: &[(RepoId, String)]) -> Value {
-    let entries: Vec<Value> = results
-        .iter()
-        .map(|r| match &r.result {
-            Ok(s) => {
-                let mut v = serde_json::to_value(s).unwrap_or_default();
-                v["repo"] = json!(r.repo.full_name());
-                v
-            }
-            Err(e) => json!({"repo": r.repo.full_name(), "state": "failed", "error": e}),
+pub fn status_json(branch: &str, results: &[RepoResult<RepoStatus>], skipped: &[(RepoId, String)]) -> Envelope {
+    Envelope::new("status")
+        .with("campaign", json!({"branch": branch}))
+        .counts(summarize(results))
+        .repo_results(results, |repo, s| {
+            let mut v = serde_json::to_value(s).unwrap_or_default();
+            v["repo"] = json!(repo.full_name());
+            v
         })
-        .collect();
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "command": "status",
-        "campaign": {"branch": branch},
-        "summary": summarize(results),
-        "results": entries,
-        "skipped": skipped_json(skipped),
-    })
+        .skipped(skipped)
 }
 
 fn merge_detail(o: &MergeOutcome) -> String {
@@ -181,7 +171,7 @@ pub fn merge_text(branch: &str, results: &[RepoResult<MergeOutcome>], dry_run: b
     out
 }
 
-pub fn merge_json(branch: &str, results: &[RepoResult<MergeOutcome>], dry_run: bool) -> Value {
+pub fn merge_json(branch: &str, results: &[RepoResult<MergeOutcome>], dry_run: bool) -> Envelope {
     let keys = ["merged", "would_merge", "auto_merge", "refused", "skipped"];
     outcome_json("merge", branch, results, dry_run, &keys, MergeOutcome::key)
 }
@@ -219,7 +209,7 @@ pub fn close_text(branch: &str, results: &[RepoResult<CloseOutcome>], dry_run: b
     out
 }
 
-pub fn close_json(branch: &str, results: &[RepoResult<CloseOutcome>], dry_run: bool) -> Value {
+pub fn close_json(branch: &str, results: &[RepoResult<CloseOutcome>], dry_run: bool) -> Envelope {
     outcome_json("close", branch, results, dry_run, &["closed", "would_close", "skipped"], CloseOutcome::key)
 }
 
@@ -261,28 +251,14 @@ pub fn rollback_json(
     branch: &str,
     results: &[RepoResult<crate::campaign::rollback::RollbackOutcome>],
     dry_run: bool,
-) -> Value {
+) -> Envelope {
     let keys = ["closed", "reverted", "already_reverted", "would_close", "would_revert", "nothing"];
     outcome_json("rollback", branch, results, dry_run, &keys, crate::campaign::rollback::RollbackOutcome::key)
 }
 
-/// The `results` of an outcome list: each outcome's fields plus `repo`, or `action: failed`.
-fn outcome_results<T: serde::Serialize>(results: &[RepoResult<T>]) -> Vec<Value> {
-    results
-        .iter()
-        .map(|r| match &r.result {
-            Ok(o) => {
-                let mut v = serde_json::to_value(o).unwrap_or_default();
-                v["repo"] = json!(r.repo.full_name());
-                v
-            }
-            Err(e) => json!({"repo": r.repo.full_name(), "action": "failed", "error": e}),
-        })
-        .collect()
-}
-
-/// The envelope of a command that acts on a campaign (`merge`, `close`): `summary` counts each
-/// `keys` entry (by `key_of`) plus `repos` and `failed`.
+/// The envelope of a command that acts on a campaign (`merge`, `close`, `rollback`): `summary`
+/// counts each `keys` entry (by `key_of`) plus `repos` and `failed`; `results` each outcome's
+/// fields plus `repo`; failures under `errors`.
 fn outcome_json<T: serde::Serialize>(
     command: &str,
     branch: &str,
@@ -290,20 +266,18 @@ fn outcome_json<T: serde::Serialize>(
     dry_run: bool,
     keys: &[&str],
     key_of: impl Fn(&T) -> &'static str,
-) -> Value {
-    let mut summary = serde_json::Map::new();
-    summary.insert("repos".into(), json!(results.len()));
+) -> Envelope {
+    let mut env = Envelope::new(command)
+        .with("campaign", json!({"branch": branch}))
+        .with("dry_run", dry_run)
+        .count("repos", results.len())
+        .count("failed", results.iter().filter(|r| r.result.is_err()).count());
     for k in keys {
-        let n = results.iter().filter(|r| r.result.as_ref().is_ok_and(|o| key_of(o) == *k)).count();
-        summary.insert((*k).into(), json!(n));
+        env = env.count(k, results.iter().filter(|r| r.result.as_ref().is_ok_and(|o| key_of(o) == *k)).count());
     }
-    summary.insert("failed".into(), json!(results.iter().filter(|r| r.result.is_err()).count()));
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "command": command,
-        "campaign": {"branch": branch},
-        "dry_run": dry_run,
-        "summary": summary,
-        "results": outcome_results(results),
+    env.repo_results(results, |repo, o| {
+        let mut v = serde_json::to_value(o).unwrap_or_default();
+        v["repo"] = json!(repo.full_name());
+        v
     })
 }

@@ -31,11 +31,11 @@ fn plan_writes_nothing_and_shows_diffs() {
 
     let json = org.convoy(&["plan", "-q", "--offline", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["command"], "plan");
     assert_eq!(v["summary"]["changed"], 2);
-    assert_eq!(v["repos"][0]["files"][0]["action"], "create");
-    assert_eq!(v["repos"][0]["pull_request"]["title"], "ci: baseline for api");
+    assert_eq!(v["results"][0]["files"][0]["action"], "create");
+    assert_eq!(v["results"][0]["pull_request"]["title"], "ci: baseline for api");
 }
 
 #[test]

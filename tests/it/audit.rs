@@ -30,7 +30,7 @@ fn json(out: &crate::support::Output) -> serde_json::Value {
 }
 
 fn rules_at(report: &serde_json::Value, repo: &str) -> Vec<(String, String, u64)> {
-    report["findings"]
+    report["results"]
         .as_array()
         .unwrap()
         .iter()
@@ -53,9 +53,9 @@ fn findings_per_repo_with_positions_and_exit_codes() {
     // The broken workflow is an error-level finding: exit 1 at the default --fail-on error.
     assert_eq!(out.code, 1, "{out:?}");
     let report = json(&out);
-    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["schema_version"], 2);
     assert_eq!(report["repos"], serde_json::json!(["acme/api", "acme/broken", "acme/status"]));
-    assert_eq!(report["files"], 5, "docs/ci.yml is not a workflow: {report}");
+    assert_eq!(report["summary"]["files"], 5, "docs/ci.yml is not a workflow: {report}");
     assert!(rules_at(&report, "acme/api").is_empty(), "{report}");
     let status = rules_at(&report, "acme/status");
     let at = |rule: &str| status.iter().find(|(r, _, _)| r == rule).map(|(_, p, l)| (p.as_str(), *l));
@@ -147,7 +147,7 @@ fn shards_cover_every_repo_once_and_merge_into_one_report() {
     let merged = org.convoy(&args);
     assert_eq!(merged.code, 1, "{merged:?}");
     let merged = json(&merged);
-    assert_eq!(merged["findings"], whole["findings"]);
+    assert_eq!(merged["results"], whole["results"]);
     assert_eq!(merged["files"], whole["files"]);
     assert_eq!(merged["shards"].as_array().unwrap().len(), 3);
 
@@ -162,7 +162,7 @@ fn shards_cover_every_repo_once_and_merge_into_one_report() {
     assert_eq!(sarif.code, 0, "{sarif:?}");
     let sarif = json(&sarif);
     assert_eq!(sarif["version"], "2.1.0");
-    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), whole["findings"].as_array().unwrap().len());
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), whole["results"].as_array().unwrap().len());
 }
 
 #[test]
@@ -315,7 +315,7 @@ fn a_workflow_nested_thousands_deep_is_invalid_and_the_other_repositories_are_au
     let report = json(&out);
     assert_eq!(report["repos"], serde_json::json!(["acme/api", "acme/broken", "acme/deep", "acme/status"]));
     let deep: Vec<&serde_json::Value> =
-        report["findings"].as_array().unwrap().iter().filter(|f| f["repo"] == "acme/deep").collect();
+        report["results"].as_array().unwrap().iter().filter(|f| f["repo"] == "acme/deep").collect();
     assert_eq!(deep.len(), 1, "{deep:#?}");
     assert_eq!(
         (deep[0]["rule"].as_str(), deep[0]["path"].as_str()),
@@ -501,7 +501,7 @@ fn fixes_that_would_break_a_working_workflow_are_left_for_a_person_alone() {
 
     // The fixed repository audits without a concurrency deadlock, and so did the original.
     let report = json(&org.convoy(&["--json", "audit", "--offline", "--repo", "calls", "--fail-on", "never"]));
-    let deadlocks = report["findings"]
+    let deadlocks = report["results"]
         .as_array()
         .unwrap()
         .iter()

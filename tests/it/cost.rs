@@ -41,11 +41,11 @@ fn local_forge_assumed_minutes_savings_and_totals() {
     let out = org.convoy(&["--json", "cost"]);
     assert_eq!(out.code, 0, "{out:?}");
     let doc = json(&out);
-    assert_eq!((doc["schema_version"].as_u64(), doc["command"].as_str()), (Some(1), Some("cost")));
+    assert_eq!((doc["schema_version"].as_u64(), doc["command"].as_str()), (Some(2), Some("cost")));
     assert_eq!(doc["history"]["available"], false);
     assert_eq!(doc["history"]["note"], "the local forge keeps no run history");
-    assert_eq!(doc["unscheduled_workflows"], 1, "ci.yml has no schedule");
-    let workflows = doc["workflows"].as_array().unwrap();
+    assert_eq!(doc["summary"]["unscheduled_workflows"], 1, "ci.yml has no schedule");
+    let workflows = doc["results"].as_array().unwrap();
     let paths: Vec<&str> = workflows.iter().map(|w| w["path"].as_str().unwrap()).collect();
     assert_eq!(paths, [".github/workflows/nightly.yml", ".github/workflows/mac.yml", ".github/workflows/status.yml"]);
     let by = |repo: &str| workflows.iter().find(|w| w["repo"] == repo).unwrap();
@@ -75,7 +75,7 @@ fn local_forge_assumed_minutes_savings_and_totals() {
     assert!(close(&s["dollars_saved"], 172.8), "{s}");
     assert_eq!(doc["savings_totals"]["runs_per_month"], 10_080);
     assert!(close(&doc["savings_totals"]["dollars_per_month"], 864.0));
-    assert!(doc.get("scheduler").is_none());
+    assert!(doc["scheduler"].is_null(), "no --consolidate: no scheduler");
 
     let text = org.convoy(&["cost", "--offline"]);
     assert_eq!(text.code, 0, "{text:?}");
@@ -123,7 +123,7 @@ fn local_forge_scheduler_suggestion_passes_the_audit() {
     org.repo("control", &[(".github/workflows/convoy-scheduler.yml", yaml.as_str())]);
     let audit = org.convoy(&["--json", "audit", "--repo", "control"]);
     assert_eq!(audit.code, 0, "{audit:?}");
-    assert_eq!(json(&audit)["findings"], json!([]), "{audit:?}");
+    assert_eq!(json(&audit)["results"], json!([]), "{audit:?}");
 }
 
 #[test]
@@ -204,14 +204,14 @@ async fn github_history_gives_minutes_and_dollars() {
     assert_eq!(out.code, 0, "{out:?}");
     let doc = json(&out);
     assert_eq!((doc["history"]["available"].as_bool(), doc["history"]["limit"].as_u64()), (Some(true), Some(10)));
-    let w = doc["workflows"].as_array().unwrap().iter().find(|w| w["repo"] == "acme/ops").unwrap();
+    let w = doc["results"].as_array().unwrap().iter().find(|w| w["repo"] == "acme/ops").unwrap();
     assert_eq!((w["minutes_source"].as_str(), w["history_runs"].as_u64()), (Some("history"), Some(3)), "{w}");
     // (170 + 175 + 180) / 3 = 175 s = 2.916667 minutes; each run bills 3 whole minutes.
     assert!(close(&w["average_minutes"], 2.916667) && close(&w["billable_minutes_per_runner"], 3.0), "{w}");
     // 8640 runs × 3 minutes = 25920 minutes × $0.008 = $207.36.
     assert!(close(&w["minutes_per_month"], 25_920.0) && close(&w["dollars_per_month"], 207.36), "{w}");
     // acme/quiet's nightly has no runs: assumed 1 minute × 30 runs × $0.016 = $0.48.
-    let quiet = doc["workflows"].as_array().unwrap().iter().find(|w| w["repo"] == "acme/quiet").unwrap();
+    let quiet = doc["results"].as_array().unwrap().iter().find(|w| w["repo"] == "acme/quiet").unwrap();
     assert_eq!(quiet["minutes_source"], "assumed");
     assert!(close(&quiet["dollars_per_month"], 0.48), "{quiet}");
     assert!(quiet["notes"][0].as_str().unwrap().contains("no completed runs"), "{quiet}");
@@ -244,10 +244,10 @@ fn a_workflow_nested_thousands_deep_is_skipped_and_the_others_are_priced() {
     let out = org.convoy(&["--json", "cost"]);
     assert_eq!(out.code, 0, "{out:?}");
     let doc = json(&out);
-    let skipped = doc["skipped"].as_array().unwrap();
+    let skipped = doc["skipped_workflows"].as_array().unwrap();
     let deep = skipped.iter().find(|s| s["repo"] == "acme/deep").unwrap_or_else(|| panic!("{doc}"));
     assert_eq!(deep["path"], ".github/workflows/deep.yml");
     assert!(deep["reason"].as_str().unwrap().contains("nested more than 64 levels deep"), "{deep}");
-    let repos: Vec<&str> = doc["workflows"].as_array().unwrap().iter().map(|w| w["repo"].as_str().unwrap()).collect();
+    let repos: Vec<&str> = doc["results"].as_array().unwrap().iter().map(|w| w["repo"].as_str().unwrap()).collect();
     assert!(repos.contains(&"acme/status") && repos.contains(&"acme/mac"), "{repos:?}");
 }

@@ -222,15 +222,15 @@ fn skew_text_json_and_markdown() {
     let out = org.convoy(&["--json", "deps", "skew", "--offline"]);
     assert_eq!(out.code, 1, "{out:?}");
     let report = json(&out);
-    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["schema_version"], 2);
     assert_eq!(report["command"], "deps skew");
     assert_eq!(report["discovery"], "manifest files read directly (no cargo)");
     assert_eq!(report["repos"], serde_json::json!(["acme/broken", "acme/legacy", "acme/platform", "acme/tool"]));
     assert_eq!(report["summary"], serde_json::json!({"repos": 4, "shared_crates": 4, "incompatible": 2, "errors": 1}));
     let error = &report["errors"][0];
-    assert_eq!((error["repo"].as_str(), error["manifest"].as_str()), (Some("acme/broken"), Some("Cargo.toml")));
+    assert_eq!((error["repo"].as_str(), error["file"].as_str()), (Some("acme/broken"), Some("Cargo.toml")));
     assert_eq!(error["message"], "5:14: unclosed table, expected `]`");
-    let rand = &report["crates"][1];
+    let rand = &report["results"][1];
     assert_eq!(rand["name"], "rand");
     assert_eq!(rand["compatible"], false);
     assert_eq!(
@@ -296,7 +296,7 @@ fn offline_without_a_cache_reports_every_repository() {
     let report = json(&out);
     assert_eq!(report["errors"][0]["repo"], "acme/tool");
     assert_eq!(report["errors"][0]["manifest"], serde_json::Value::Null);
-    assert_eq!(report["crates"], serde_json::json!([]));
+    assert_eq!(report["results"], serde_json::json!([]));
 }
 
 /// What `cargo metadata` says about one dependency, in terms both sides can produce.

@@ -34,7 +34,7 @@ fn later_runs_only_fetch_and_see_new_commits() {
     let first = org.convoy(&["fetch", "--json"]);
     assert_eq!(first.code, 0, "{first:?}");
     let v: serde_json::Value = serde_json::from_str(&first.stdout).unwrap();
-    assert_eq!(v["repos"][0]["status"], "cloned");
+    assert_eq!(v["results"][0]["status"], "cloned");
 
     let second = org.convoy(&["fetch", "-q"]);
     assert!(second.stdout.ends_with("2 repositories: 0 cloned, 0 updated, 2 up to date, 0 failed\n"), "{second:?}");
@@ -42,7 +42,7 @@ fn later_runs_only_fetch_and_see_new_commits() {
     org.commit("api", &[Entry::File("README.md", "v2\n")], "bump");
     let third = org.convoy(&["fetch", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&third.stdout).unwrap();
-    let api = v["repos"].as_array().unwrap().iter().find(|r| r["repo"] == "acme/api").unwrap();
+    let api = v["results"].as_array().unwrap().iter().find(|r| r["repo"] == "acme/api").unwrap();
     assert_eq!(api["status"], "updated");
     assert_eq!(api["head"].as_str().unwrap(), org.branch_head("api", "main").unwrap());
 

@@ -685,8 +685,9 @@ async fn a_three_wave_release_through_pull_requests_on_github() {
     assert_eq!(out.code, 0, "{out:?}");
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["command"], "release run");
-    assert_eq!(v["summary"]["finished"], true);
-    assert_eq!(v["results"]["mid"]["tag"], "mid-v1.0.1");
+    assert_eq!(v["summary"]["finished"], 1);
+    let mid = v["results"].as_array().unwrap().iter().find(|p| p["package"] == "mid").unwrap();
+    assert_eq!(mid["tag"], "mid-v1.0.1");
     let tags = |repo: &str| crate::support::git(&gh.server.repo_path("acme", repo), &["tag", "--list"]);
     for (repo, tag) in [("base", "base-v2.0.0"), ("mid", "mid-v1.0.1"), ("top", "top-v0.4.3")] {
         let pulls = gh.server.pulls("acme", repo);

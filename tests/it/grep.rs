@@ -59,7 +59,7 @@ fn grep_json_lists_every_match() {
     let out = org.convoy(&["--json", "grep", "-q", "needle", "--repo", "web"]);
     assert_eq!(out.code, 0, "{out:?}");
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], 2);
     assert_eq!(doc["command"], "grep");
     assert_eq!(doc["summary"]["matches"], 1);
     assert_eq!(

@@ -99,7 +99,7 @@ fn fetch_recovers_from_the_leftovers_of_a_killed_run() {
     let out = org.convoy(&["fetch", "-q", "--json"]);
     assert_eq!(out.code, 0, "{out:?}");
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let api = v["repos"].as_array().unwrap().iter().find(|r| r["repo"] == "acme/api").unwrap().clone();
+    let api = v["results"].as_array().unwrap().iter().find(|r| r["repo"] == "acme/api").unwrap().clone();
     assert_eq!(api["status"], "updated", "{api}");
     let recovered: Vec<String> =
         api["recovered"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().replace("[ORG]", "")).collect();

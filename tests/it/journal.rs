@@ -520,7 +520,7 @@ async fn journal_verify_command_reports_and_sets_the_exit_code() {
     let (code, stdout, _) = convoy_verify(dir.path(), &["--campaign", "convoy/sync", "--json"]);
     assert_eq!(code, 1);
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!((doc["intact"].as_bool(), doc["problems"][0]["problem"].as_str()), (Some(false), Some("edited")));
+    assert_eq!((doc["intact"].as_bool(), doc["results"][0]["problem"].as_str()), (Some(false), Some("edited")));
 
     let (code, _, stderr) = convoy_verify(dir.path(), &["--campaign", "../escape"]);
     assert_eq!(code, 2, "{stderr}");

@@ -16,6 +16,7 @@ mod github;
 mod grep;
 mod hostile;
 mod journal;
+mod json_envelope;
 mod patch;
 mod release;
 mod release_run;

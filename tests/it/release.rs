@@ -128,10 +128,10 @@ fn graph_of_a_repository_cycle_that_is_a_package_dag() {
     let out = org.convoy(&["release", "graph", "--json"]);
     assert_eq!(out.code, 0, "{out:?}");
     let v = parse(&out);
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["waves"], json!([["helper", "lonely"], ["macros"], ["core"], ["app", "cli"]]), "{out:?}");
     assert_eq!(
-        v["nodes"],
+        v["results"],
         json!([
             {"package": "app", "repo": "acme/app", "version": "2.0.0", "manifest": "Cargo.toml"},
             {"package": "cli", "repo": "acme/tools", "version": "0.1.0", "manifest": "Cargo.toml"},
@@ -216,17 +216,18 @@ fn a_true_package_cycle_is_an_error_naming_every_package() {
     );
     let plan = org.convoy(&["release", "plan", "--offline", "--json"]);
     assert_eq!(plan.code, 1, "{plan:?}");
-    assert_eq!(parse(&plan)["waves"], json!([]));
+    assert_eq!(parse(&plan)["results"], json!([]));
     assert!(plan.stderr.contains("alpha, beta, gamma"), "{plan:?}");
 }
 
 fn planned(v: &Value) -> Vec<Vec<String>> {
-    v["waves"]
+    v["results"]
         .as_array()
         .unwrap()
         .iter()
         .map(|w| {
-            w.as_array()
+            w["packages"]
+                .as_array()
                 .unwrap()
                 .iter()
                 .map(|p| format!("{} {} -> {} {}", p["package"].as_str().unwrap(), p["from"], p["to"], p["bump"]))
@@ -272,7 +273,7 @@ fn plan_bumps_by_conventional_commits_with_safety_bumps_in_waves() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(!shallow.exists(), "plan fetched full history");
     let v = parse(&out);
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(
         planned(&v),
         vec![
@@ -283,38 +284,38 @@ fn plan_bumps_by_conventional_commits_with_safety_bumps_in_waves() {
         ],
         "{out:?}"
     );
-    let helper = &v["waves"][0][0];
+    let helper = &v["results"][0]["packages"][0];
     assert_eq!(helper["repo"], "acme/tools");
     assert_eq!(helper["reason"], "1 commit since helper/v0.3.1");
     assert_eq!(helper["commits"][0]["subject"], "feat!: helper learns to count");
     assert_eq!(
-        v["waves"][1][0]["reason"],
+        v["results"][1]["packages"][0]["reason"],
         "safety bump: it requires helper `0.3`, which the new helper 0.4.0 does not satisfy"
     );
     assert_eq!(
-        v["waves"][1][0]["requires"],
+        v["results"][1]["packages"][0]["requires"],
         json!([{"package": "helper", "to": "0.4.0", "kind": "build", "req": "0.3", "satisfied": false}])
     );
     // The readme commit touched no package; core's own fix is its only commit.
-    let core = &v["waves"][2][0];
+    let core = &v["results"][2]["packages"][0];
     assert_eq!(core["reason"], "1 commit since core-v1.2.0");
     assert_eq!(core["commits"].as_array().unwrap().len(), 1);
     assert_eq!(
         core["requires"],
         json!([{"package": "macros", "to": "1.2.1", "kind": "normal", "req": "1.2.0", "satisfied": true}])
     );
-    let app = &v["waves"][3][0];
+    let app = &v["results"][3]["packages"][0];
     assert_eq!(app["reason"], "1 commit since v2.0.0");
     assert_eq!(
         app["requires"],
         json!([{"package": "core", "to": "1.2.1", "kind": "dev", "req": "1.3", "satisfied": false}])
     );
     // cli is the tools root: helper's commit lies in a nested package's folder, not in cli.
-    let cli = &v["waves"][3][1];
+    let cli = &v["results"][3]["packages"][1];
     assert_eq!(cli["commits"], json!([]));
     assert_eq!(cli["reason"], "safety bump: it requires helper `0.3`, which the new helper 0.4.0 does not satisfy");
     assert_eq!(
-        v["skipped"],
+        v["unreleased"],
         json!([{"package": "lonely", "repo": "acme/lonely", "version": "0.5.0", "reason": "no commits touched it since lonely-0.5.0"}])
     );
     assert_eq!(v["errors"], json!([]));
@@ -352,10 +353,10 @@ fn plan_overrides_all_and_first_releases() {
         ],
         "{out:?}"
     );
-    assert_eq!(v["waves"][0][1]["reason"], "--all");
-    assert_eq!(v["waves"][2][0]["reason"], "--bump core=2.0.0");
+    assert_eq!(v["results"][0]["packages"][1]["reason"], "--all");
+    assert_eq!(v["results"][2]["packages"][0]["reason"], "--bump core=2.0.0");
     assert_eq!(
-        v["waves"][3][1]["requires"][0],
+        v["results"][3]["packages"][1]["requires"][0],
         json!({"package": "core", "to": "2.0.0", "kind": "normal", "req": "1.2", "satisfied": false})
     );
 
@@ -376,7 +377,7 @@ fn plan_overrides_all_and_first_releases() {
     let out = fresh.convoy(&["release", "plan", "--json"]);
     assert_eq!(out.code, 0, "{out:?}");
     let v = parse(&out);
-    assert_eq!(v["waves"][0][0]["bump"], "initial");
-    assert_eq!(v["waves"][0][0]["to"], "0.3.1");
-    assert_eq!(v["waves"].as_array().unwrap().len(), 4);
+    assert_eq!(v["results"][0]["packages"][0]["bump"], "initial");
+    assert_eq!(v["results"][0]["packages"][0]["to"], "0.3.1");
+    assert_eq!(v["results"].as_array().unwrap().len(), 4);
 }

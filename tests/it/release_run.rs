@@ -276,7 +276,8 @@ fn configured_tag_templates_are_written_and_read_back_by_the_next_plan() {
     // The next plan finds these releases: nothing is left to release.
     let plan = org.convoy(&["release", "plan", "--json"]);
     let v: Value = serde_json::from_str(&plan.stdout).unwrap();
-    assert_eq!(v["waves"], serde_json::json!([]), "{plan:?}");
-    let skipped: Vec<&str> = v["skipped"].as_array().unwrap().iter().map(|s| s["reason"].as_str().unwrap()).collect();
+    assert_eq!(v["results"], serde_json::json!([]), "{plan:?}");
+    let skipped: Vec<&str> =
+        v["unreleased"].as_array().unwrap().iter().map(|s| s["reason"].as_str().unwrap()).collect();
     assert!(skipped.contains(&"no commits touched it since release/base/2.0.0"), "{skipped:?}");
 }

@@ -269,7 +269,7 @@ fn resume_under_the_same_run_id_and_only_once() {
     let third = convoy(org.path(), &["apply", "-q", "--json"], &run);
     assert_eq!(third.status.code(), Some(0), "{third:?}");
     assert!(!third.stderr.contains("resuming") && !third.stderr.contains("warning"), "{third:?}");
-    assert!(serde_json::from_str::<serde_json::Value>(&third.stdout).unwrap().get("resumed").is_none());
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&third.stdout).unwrap()["resumed"], serde_json::json!([]));
     let verified = ok(org.path(), &["journal", "verify"]);
     assert!(verified.stdout.contains("1 pending\n  pending: seq 0 by run job-7: pr_open acme/"), "{verified:?}");
     for name in REPOS {

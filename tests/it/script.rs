@@ -199,7 +199,7 @@ fn convoy_run_prints_each_repositorys_output_and_changes_nothing() {
     let json = org.convoy(&["--json", "run", "--", "sh", "-c", "echo out; echo err >&2; [ $CONVOY_REPO_NAME = web ]"]);
     assert_eq!(json.code, 1, "the command failed in api: {json:?}");
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], 2);
     assert_eq!(doc["command"], "run");
     assert_eq!(doc["summary"]["failed"], 1);
     let api = &doc["results"][0];

@@ -104,7 +104,7 @@ fn json_diagnostics_are_machine_readable() {
     let out = org.convoy(&["--json", "validate"]);
     assert_eq!(out.code, 2, "{out:?}");
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["ok"], false);
     assert_eq!(v["exit_code"], 2);
     assert_eq!(v["errors"][0]["line"], 9);
