@@ -227,7 +227,7 @@ forge = { kind = "github" }"#;
 /// The starter manifest: the shipped example (`org.toml`) cut down to what a first campaign
 /// needs, with comments for a newcomer. `@ORG@` and `@FORGE@` are filled in.
 const STARTER: &str = r#"# convoy's org manifest: which repositories convoy manages and what it keeps in them.
-# Written by `convoy init`; edit it. Reference: README.md, section "Manifest reference".
+# Written by `convoy init`; edit it. Reference: docs/manifest.md in convoy's repository.
 # Check it with `convoy validate`, preview the changes with `convoy plan`, and open the pull
 # requests with `convoy apply`. convoy finds this file from any folder below it.
 

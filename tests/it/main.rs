@@ -14,6 +14,7 @@ mod forge_github;
 mod forge_local;
 mod github;
 mod grep;
+mod help;
 mod hostile;
 mod journal;
 mod patch;
