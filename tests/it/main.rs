@@ -17,6 +17,7 @@ mod grep;
 mod help;
 mod hostile;
 mod journal;
+mod own_workflows;
 mod patch;
 mod release;
 mod release_run;
