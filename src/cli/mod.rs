@@ -217,8 +217,8 @@ pub enum Command {
         command: AuthCommand,
     },
     /// Create a throwaway local org, run validate, fetch and plan against it, then roll the
-    /// campaign out in two waves with the real commands, and roll one repository back (writes
-    /// its own manifest: `--manifest` and `--json` do not apply).
+    /// campaign out in two waves with the real commands, and roll one repository back (it writes
+    /// its own manifest, in `--dir`).
     Demo {
         /// Where to create the demo org (recreated if it holds an earlier demo).
         #[arg(long, default_value = "convoy-demo")]

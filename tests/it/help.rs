@@ -1,7 +1,7 @@
 //! `convoy help`: every argument of every command is described, possible values are described
 //! alike, and global options a command ignores are not shown in its help.
 
-use clap::CommandFactory;
+use clap::{CommandFactory, Parser};
 use convoy::cli::Cli;
 
 use crate::support::convoy_in;
