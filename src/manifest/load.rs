@@ -137,7 +137,8 @@ impl<'a> Checker<'a> {
                         format!("`{option}` is not an option of rule `{id}`"),
                         match owner {
                             Some(o) => format!("it belongs to `{o}`"),
-                            None => "each rule's options are listed in docs/audit.md, section \"Workflow policy\"".to_string(),
+                            None => "each rule's options are listed in docs/audit.md, section \"Workflow policy\""
+                                .to_string(),
                         },
                     );
                 }
