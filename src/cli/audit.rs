@@ -29,8 +29,11 @@ pub enum Format {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
+    /// Exit 1 on any finding.
     Note,
+    /// Exit 1 on a warning or an error.
     Warning,
+    /// Exit 1 on an error only.
     Error,
     /// Exit 0 whatever the findings (repositories that could not be audited still fail).
     Never,
@@ -73,10 +76,14 @@ pub struct MergeArgs {
     /// JSON reports written by `convoy audit --format json` (one per shard).
     #[arg(required = true)]
     pub reports: Vec<PathBuf>,
+    /// Output format of the merged report (`--json` is `--format json`).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Exit 1 when a finding of the merged report has this severity or worse, as `audit
+    /// --fail-on` (a shard's repository that could not be audited fails too).
     #[arg(long, value_enum, default_value = "error")]
     pub fail_on: FailOn,
+    /// Write the merged report to this file instead of stdout (written whole or not at all).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
 }

@@ -22,7 +22,7 @@ pub enum DepsCommand {
     Skew(SkewArgs),
     /// Every `uses:` of the org's workflows and composite actions, grouped by action, with the
     /// refs in use (tags, branches, SHAs).
-    Actions(SkewArgs),
+    Actions(ActionsArgs),
     /// Plan the `[align]` changes (Cargo requirements, action versions and pins) as a campaign
     /// on `[align] branch`; with `--apply`, open or update the pull requests.
     ///
@@ -60,6 +60,42 @@ pub enum Format {
     Markdown,
 }
 
+/// `deps actions --format`: its report is grouped by action, not by crate, so its formats are
+/// described apart from `deps skew`'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ActionsFormat {
+    /// A table for people: one row per ref of each action, with its kind (tag, branch, SHA,
+    /// local), how many `uses:` and in which repositories.
+    Text,
+    /// The versioned report (`schema_version`): each action with its refs, and every `uses:`
+    /// with its repository, file, line and column.
+    Json,
+    /// The same table in Markdown, for `$GITHUB_STEP_SUMMARY` or a pull request.
+    Markdown,
+}
+
+impl From<ActionsFormat> for Format {
+    fn from(f: ActionsFormat) -> Self {
+        match f {
+            ActionsFormat::Text => Format::Text,
+            ActionsFormat::Json => Format::Json,
+            ActionsFormat::Markdown => Format::Markdown,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ActionsArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Use the cache as it is instead of fetching first.
+    #[arg(long)]
+    pub offline: bool,
+    /// Output format (`--json` is `--format json`).
+    #[arg(long, value_enum)]
+    pub format: Option<ActionsFormat>,
+}
+
 #[derive(Debug, Args)]
 pub struct SkewArgs {
     #[command(flatten)]
@@ -80,7 +116,7 @@ pub async fn deps(cli: &Cli, command: &DepsCommand) -> Result<bool, Failure> {
     }
 }
 
-async fn actions_command(cli: &Cli, args: &SkewArgs) -> Result<bool, Failure> {
+async fn actions_command(cli: &Cli, args: &ActionsArgs) -> Result<bool, Failure> {
     let session = open(cli, &args.select, Depth::Keep).await?;
     let fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
     let mut errors: Vec<(String, String)> =
@@ -101,7 +137,7 @@ async fn actions_command(cli: &Cli, args: &SkewArgs) -> Result<bool, Failure> {
     let report = actions::report(uses);
     session.forge.persist_cache();
     let (usage, skipped) = (session.forge.api_usage(), &session.selection.skipped);
-    match args.format.unwrap_or(if cli.json { Format::Json } else { Format::Text }) {
+    match args.format.map(Format::from).unwrap_or(if cli.json { Format::Json } else { Format::Text }) {
         Format::Text => print!("{}", actions::render_text(&report.actions)),
         Format::Json => {
             super::print_json(cli, usage.clone(), crate::report::deps::actions_json(&report, &errors).skipped(skipped))

@@ -32,7 +32,17 @@ use crate::report;
 use crate::workspace::{Depth, FetchOutcome};
 
 #[derive(Debug, Parser)]
-#[command(name = "convoy", version, about = "Keep a GitHub organisation's repositories in step.", after_help = env_help())]
+#[command(
+    name = "convoy",
+    version,
+    about = "Keep a GitHub organisation's repositories in step.",
+    after_help = env_help(),
+    mut_subcommand("demo", |c| hide_globals(c, &["manifest", "json"])),
+    mut_subcommand("init", |c| hide_globals(c, &["manifest", "json"])),
+    mut_subcommand("completions", |c| hide_globals(c, &["manifest", "quiet", "json"])),
+    mut_subcommand("man", |c| hide_globals(c, &["manifest", "quiet", "json"])),
+    mut_subcommand("report", |c| c.mut_subcommand("merge", |c| hide_globals(c, &["manifest"]))),
+)]
 pub struct Cli {
     /// The org manifest (default: the nearest org.toml in this folder or a folder above it).
     #[arg(short = 'm', long, global = true, env = "CONVOY_MANIFEST")]
@@ -59,6 +69,31 @@ impl Cli {
             None => manifest::discover::find_from_current_dir().map_err(|e| Failure::usage(e.to_string())),
         }
     }
+}
+
+/// Hide the global options `ids` (the ids of [`Cli`]'s fields) from the help, man page and
+/// completions of a command that ignores them (`demo` writes its own manifest, `completions`
+/// prints a script, ...).
+///
+/// clap copies a global option into each subcommand unless the subcommand already has an
+/// argument of that id, and offers no per-subcommand switch to hide it; so the command gets a
+/// hidden stand-in of the same id, flag and value type. A value given still reaches [`Cli`]
+/// (clap propagates global values by id), so a command that refuses `--json` still can.
+fn hide_globals(cmd: clap::Command, ids: &[&str]) -> clap::Command {
+    use clap::{Arg, ArgAction};
+    ids.iter().fold(cmd, |cmd, id| {
+        let arg = match *id {
+            "manifest" => Arg::new("manifest")
+                .short('m')
+                .long("manifest")
+                .env(crate::env_vars::CONVOY_MANIFEST)
+                .value_parser(clap::value_parser!(PathBuf)),
+            "quiet" => Arg::new("quiet").short('q').long("quiet").action(ArgAction::SetTrue),
+            "json" => Arg::new("json").long("json").action(ArgAction::SetTrue),
+            other => panic!("hide_globals: `{other}` is not a global option of convoy"),
+        };
+        cmd.arg(arg.hide(true))
+    })
 }
 
 fn env_help() -> String {
@@ -185,8 +220,8 @@ pub enum Command {
         command: AuthCommand,
     },
     /// Create a throwaway local org, run validate, fetch and plan against it, then roll the
-    /// campaign out in two waves with the real commands, and roll one repository back (writes
-    /// its own manifest: `--manifest` and `--json` do not apply).
+    /// campaign out in two waves with the real commands, and roll one repository back (it writes
+    /// its own manifest, in `--dir`).
     Demo {
         /// Where to create the demo org (recreated if it holds an earlier demo).
         #[arg(long, default_value = "convoy-demo")]

@@ -257,7 +257,7 @@ forge = { kind = "github" }"#;
 /// needs, with comments for a newcomer. `@ORG@` and `@FORGE@` are filled in.
 const STARTER: &str = r#"@SCHEMA@
 # convoy's org manifest: which repositories convoy manages and what it keeps in them.
-# Written by `convoy init`; edit it. Reference: README.md, section "Manifest reference".
+# Written by `convoy init`; edit it. Reference: docs/manifest.md in convoy's repository.
 # The line above points editors with TOML support (Taplo, VS Code's Even Better TOML) at
 # org.schema.json for completion and checks as you type; `convoy schema -o org.schema.json`
 # refreshes it after a convoy upgrade.

@@ -209,8 +209,11 @@ pub async fn close(cli: &Cli, args: &CloseArgs) -> Result<bool, Failure> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StatusState {
+    /// Checks passed: `merge` may merge.
     Success,
+    /// Checks failed: `merge` refuses.
     Failure,
+    /// Checks still running: `merge --auto` turns on auto-merge.
     Pending,
 }
 
@@ -224,8 +227,10 @@ pub struct SetStatusArgs {
     /// The status's name (GitHub's `context`), e.g. `ci`.
     #[arg(long, default_value = "ci")]
     pub context: String,
+    /// The status's state (GitHub's `state`).
     #[arg(long, value_enum)]
     pub state: StatusState,
+    /// A short text shown beside the status (GitHub's `description`).
     #[arg(long, default_value = "")]
     pub description: String,
 }

@@ -1,6 +1,6 @@
 //! The local forge: a folder of bare git repositories plus convoy's forge state beside the git data.
 //!
-//! Layout (documented in README, "The local forge"):
+//! Layout (documented in docs/local-forge.md):
 //!
 //! ```text
 //! <root>/<owner>/<name>.git/                     a bare repository; HEAD names the default branch

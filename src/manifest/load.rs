@@ -11,7 +11,7 @@ use super::{FileEntry, ForgeKind, Manifest, OrgManifest, Selector};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::workspace::paths::{NameKind, RepoPath, check_name, read_contained};
 
-const REFERENCE: &str = "the manifest reference is in README.md, section \"Manifest reference\"";
+const REFERENCE: &str = "the manifest reference is docs/manifest.md";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
@@ -137,7 +137,8 @@ impl<'a> Checker<'a> {
                         format!("`{option}` is not an option of rule `{id}`"),
                         match owner {
                             Some(o) => format!("it belongs to `{o}`"),
-                            None => "see the policy section of the README for each rule's options".to_string(),
+                            None => "each rule's options are listed in docs/audit.md, section \"Workflow policy\""
+                                .to_string(),
                         },
                     );
                 }
@@ -436,7 +437,7 @@ impl<'a> Checker<'a> {
                 } else {
                     r.pattern.span()
                 };
-                self.at(span, format!("invalid [[replace]]: {e}"), "see the README's [[replace]] section");
+                self.at(span, format!("invalid [[replace]]: {e}"), "see docs/manifest.md, section [[replace]]");
             }
         }
     }
@@ -458,7 +459,7 @@ impl<'a> Checker<'a> {
                     (if e.starts_with("bad key path") { at.unwrap_or(op.span()) } else { op.span() }, e)
                 }
             };
-            self.at(span, format!("invalid [[patch]]: {e}"), "see the README's [[patch]] section");
+            self.at(span, format!("invalid [[patch]]: {e}"), "see docs/manifest.md, section [[patch]]");
         }
     }
 
@@ -569,7 +570,7 @@ impl<'a> Checker<'a> {
         }
         if let Err(e) = crate::transform::files::exclude_set(&f.exclude) {
             let span = f.exclude.first().map(|g| g.span()).unwrap_or(source.span());
-            self.at(span, format!("invalid [[file]]: {e}"), "see the README's [[file]] section");
+            self.at(span, format!("invalid [[file]]: {e}"), "see docs/manifest.md, section [[file]]");
         }
         true
     }

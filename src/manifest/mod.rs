@@ -309,7 +309,7 @@ fn default_cache_dir() -> PathBuf {
 pub enum ForgeKind {
     /// A folder of bare repositories plus convoy's own forge state: the embedded default.
     Local,
-    /// GitHub or GitHub Enterprise Server (not built yet: see README).
+    /// GitHub or GitHub Enterprise Server (docs/github.md).
     Github,
 }
 

@@ -1,4 +1,4 @@
-//! The template context, documented in README ("Template context"):
+//! The template context, documented in docs/templates.md ("Context"):
 //!
 //! ```text
 //! org.name
@@ -212,7 +212,7 @@ pub fn check_variables(
                     "define `{}` under [vars], in the entry's vars or in a [[repo]] rule's vars, or guard it with `is defined` or `| default(...)`",
                     key.split('.').next().unwrap_or(key)
                 ),
-                None => "check the spelling; the template context is listed in README.md, section \"Template context\""
+                None => "check the spelling; the template context is listed in docs/templates.md, section \"Context\""
                     .into(),
             };
             problems.push(

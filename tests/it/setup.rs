@@ -58,6 +58,22 @@ fn no_manifest_found_says_so_and_suggests_init_and_demo() {
 }
 
 #[test]
+fn no_manifest_found_points_at_the_one_a_folder_down() {
+    // As after `convoy demo` (or `convoy init --dir convoy-demo`) in this folder: `plan` here
+    // finds no org.toml upward and says how to pass the one below, and that advice works.
+    let root = tempfile::tempdir().unwrap();
+    assert_eq!(convoy_in(root.path(), &["init", "--dir", "convoy-demo"], &[]).code, 0);
+    let out = convoy_in(root.path(), &["plan", "--offline"], &[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "error: no org.toml in [DIR] or any folder above it\n  help: convoy-demo/org.toml is one folder down: pass it with `-m convoy-demo/org.toml` (or set CONVOY_MANIFEST=convoy-demo/org.toml)\n"
+    );
+    let out = convoy_in(root.path(), &["-m", "convoy-demo/org.toml", "validate"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
 fn manifest_flag_and_env_win_over_discovery() {
     let root = tempfile::tempdir().unwrap();
     assert_eq!(convoy_in(root.path(), &["init", "--org", "acme"], &[]).code, 0);

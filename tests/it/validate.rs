@@ -25,7 +25,7 @@ fn unknown_key_is_pinned_with_line_and_column() {
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(
         out.stderr,
-        "error: [ORG]/org.toml:12:1: unknown field `destination`, expected one of `source`, `dest`, `repos`, `vars`\n   |\n12 | destination = \"y\"\n   | ^^^^^^^^^^^\n  help: remove the key or fix its spelling; the manifest reference is in README.md, section \"Manifest reference\"\n"
+        "error: [ORG]/org.toml:12:1: unknown field `destination`, expected one of `source`, `dest`, `repos`, `vars`\n   |\n12 | destination = \"y\"\n   | ^^^^^^^^^^^\n  help: remove the key or fix its spelling; the manifest reference is docs/manifest.md\n"
     );
     assert!(!org.path().join("cache").exists(), "nothing may be touched");
 }
