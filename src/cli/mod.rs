@@ -20,7 +20,6 @@ mod setup;
 mod state;
 mod steer;
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -43,8 +42,58 @@ pub struct Cli {
     /// Machine-readable JSON on stdout (versioned by `schema_version`).
     #[arg(long, global = true)]
     pub json: bool,
+    /// When to colour text output: `auto` colours a terminal unless `NO_COLOR` is set (or
+    /// `CLICOLOR_FORCE` asks for colour anywhere); JSON, SARIF and `-o` files are never coloured.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--color WHEN`, as cargo and ripgrep spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// Colour when the stream is a terminal and `NO_COLOR` is unset or empty (`CLICOLOR_FORCE`
+    /// set and not `0`: colour even in pipes).
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    fn choice(self) -> anstream::ColorChoice {
+        match self {
+            ColorWhen::Auto => anstream::ColorChoice::Auto,
+            ColorWhen::Always => anstream::ColorChoice::Always,
+            ColorWhen::Never => anstream::ColorChoice::Never,
+        }
+    }
+
+    /// The `--color` of `args` (the last one wins, as clap takes it), looked at before clap
+    /// parses them, so that clap's own help and errors follow it too. Written by hand because
+    /// clap offers no pass that reads one flag before it reports the errors of the others.
+    fn prescan(args: impl IntoIterator<Item = std::ffi::OsString>) -> Option<ColorWhen> {
+        use clap::ValueEnum;
+        let mut found = None;
+        let mut args = args.into_iter().skip(1);
+        while let Some(arg) = args.next() {
+            let Some(arg) = arg.to_str() else { continue };
+            let value = match arg {
+                "--" => break,
+                "--color" => args.next().and_then(|v| v.into_string().ok()),
+                _ => arg.strip_prefix("--color=").map(str::to_string),
+            };
+            if let Some(when) = value.and_then(|v| ColorWhen::from_str(&v, false).ok()) {
+                found = Some(when);
+            }
+        }
+        found
+    }
+}
+
+/// Whether text written to stderr is coloured under the global colour choice.
+fn stderr_coloured() -> bool {
+    anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
 }
 
 impl Cli {
@@ -272,8 +321,14 @@ impl From<SetupError> for Failure {
 }
 
 pub fn run() -> ExitCode {
+    // The colour choice is global (anstream's): clap's help and errors, convoy's output and the
+    // log all read it.
+    if let Some(when) = ColorWhen::prescan(std::env::args_os()) {
+        when.choice().write_global();
+    }
     let cli = Cli::parse();
-    init_logging();
+    cli.color.choice().write_global();
+    init_logging(cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -302,18 +357,20 @@ fn print_failure(cli: &Cli, failure: &Failure) {
         }
         println!("{doc}");
     }
-    let msg = &failure.text;
-    if msg.starts_with("error: ") { eprintln!("{msg}") } else { eprintln!("error: {msg}") }
+    let msg = failure.text.strip_prefix("error: ").unwrap_or(&failure.text);
+    anstream::eprintln!("{} {msg}", report::style::label(report::style::ERROR, "error"));
 }
 
-fn init_logging() {
+/// The log on stderr: `CONVOY_LOG` when set, else warnings and errors (errors only with `-q`);
+/// coloured as `--color` says.
+fn init_logging(quiet: bool) {
+    let default = if quiet { "error" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env(crate::env_vars::CONVOY_LOG)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let color = std::env::var_os(crate::env_vars::NO_COLOR).is_none() && std::io::stderr().is_terminal();
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(color)
+        .with_ansi(stderr_coloured())
         .with_target(false)
         .try_init();
 }
@@ -508,7 +565,7 @@ fn print_result_as(
         }
         println!("{doc}");
     } else {
-        print!("{}", text());
+        anstream::print!("{}", text());
     }
     if let Some(u) = usage {
         eprintln!("{}", report::usage_line(&u));

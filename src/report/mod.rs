@@ -8,6 +8,7 @@
 
 pub mod markdown;
 pub mod steer;
+pub mod style;
 pub mod table;
 
 use serde::Serialize;
@@ -28,7 +29,7 @@ pub fn fetch_text(results: &[RepoResult<FetchOutcome>], skipped: &[(RepoId, Stri
     let count = |s: FetchStatus| results.iter().filter(|r| matches!(&r.result, Ok(o) if o.status == s)).count();
     let failed: Vec<_> = results.iter().filter_map(|r| r.result.as_ref().err().map(|e| (&r.repo, e))).collect();
     for (repo, err) in &failed {
-        out.push_str(&format!("error: {repo}: {err}\n"));
+        out.push_str(&format!("{} {repo}: {err}\n", style::label(style::ERROR, "error")));
     }
     for (repo, why) in skipped {
         out.push_str(&format!("skipped {repo}: {why}\n"));
@@ -102,8 +103,12 @@ pub fn plan_text_with(
         {
             let mut body = String::new();
             for f in &p.files {
-                body.push_str(&format!("# {} {} (from {})\n", action_word(f.action), f.path, f.origin));
-                body.push_str(&f.unified());
+                body.push_str(&style::paint(
+                    style::HEADER,
+                    &format!("# {} {} (from {})", action_word(f.action), f.path, f.origin),
+                ));
+                body.push('\n');
+                body.push_str(&style::diff(&f.unified()));
             }
             match index.get(&body) {
                 Some(&i) => groups[i].1.push(r),
@@ -120,23 +125,27 @@ pub fn plan_text_with(
             Err(_) => continue,
         };
         if members.len() == 1 {
-            out.push_str(&format!(
-                "━━ {} ({} @ {}) — {files} file(s)\n",
-                members[0].repo,
-                first.base_branch,
-                &first.base[..first.base.len().min(12)],
+            out.push_str(&style::paint(
+                style::HEADER,
+                &format!(
+                    "━━ {} ({} @ {}) — {files} file(s)",
+                    members[0].repo,
+                    first.base_branch,
+                    &first.base[..first.base.len().min(12)],
+                ),
             ));
+            out.push('\n');
         } else {
             const SHOWN: usize = 8;
             let mut names: Vec<String> = members.iter().take(SHOWN).map(|m| m.repo.full_name()).collect();
             if members.len() > SHOWN {
                 names.push(format!("and {} more", members.len() - SHOWN));
             }
-            out.push_str(&format!(
-                "━━ same change in {} repositories ({}) — {files} file(s)\n",
-                members.len(),
-                names.join(", ")
+            out.push_str(&style::paint(
+                style::HEADER,
+                &format!("━━ same change in {} repositories ({}) — {files} file(s)", members.len(), names.join(", ")),
             ));
+            out.push('\n');
         }
         out.push_str(body);
         out.push('\n');
@@ -144,7 +153,7 @@ pub fn plan_text_with(
     for r in results {
         if let Ok(p) = &r.result {
             for note in &p.notes {
-                out.push_str(&format!("note: {}: {note}\n", r.repo));
+                out.push_str(&format!("{} {}: {note}\n", style::label(style::NOTE, "note"), r.repo));
             }
         }
     }
@@ -158,7 +167,7 @@ pub fn plan_text_with(
                 ),
                 Err(e) => ("-".into(), e.lines().next().unwrap_or_default().to_string()),
             };
-            vec![r.repo.full_name(), plan_status(r).to_string(), files, note]
+            vec![r.repo.full_name(), status_cell(plan_status(r)), files, note]
         })
         .collect();
     out.push_str(&format!("Plan for campaign branch `{branch}` (nothing was written)\n"));
@@ -176,6 +185,14 @@ pub fn plan_text_with(
         n("failed")
     ));
     out
+}
+
+/// A status word of the `plan`/`apply` tables, in its colour ([`style::status`]).
+fn status_cell(word: &str) -> String {
+    match style::status(word) {
+        Some(s) => style::paint(s, word),
+        None => word.to_string(),
+    }
 }
 
 /// The whole text of the errors the table cut to their first line (a script's exit code with
@@ -263,6 +280,10 @@ pub fn apply_text(branch: &str, results: &[RepoResult<ApplyOutcome>], skipped: &
                 }
                 Err(e) => (format!("failed: {}", e.lines().next().unwrap_or_default()), String::new()),
             };
+            let detail = match style::status(apply_key(r)) {
+                Some(s) => style::paint(s, &detail),
+                None => detail,
+            };
             vec![r.repo.full_name(), detail, url]
         })
         .collect();
@@ -274,7 +295,7 @@ pub fn apply_text(branch: &str, results: &[RepoResult<ApplyOutcome>], skipped: &
     }
     for r in results {
         for note in r.result.as_ref().map(|o| o.notes.as_slice()).unwrap_or_default() {
-            out.push_str(&format!("note {}: {note}\n", r.repo));
+            out.push_str(&format!("{} {}: {note}\n", style::paint(style::NOTE, "note"), r.repo));
         }
     }
     let n = |s| results.iter().filter(|r| apply_key(r) == s).count();

@@ -16,6 +16,7 @@ mod github;
 mod grep;
 mod hostile;
 mod journal;
+mod output;
 mod patch;
 mod release;
 mod release_run;
