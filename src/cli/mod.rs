@@ -141,9 +141,14 @@ pub enum Command {
         /// Use the cache as it is instead of fetching first.
         #[arg(long)]
         offline: bool,
-        /// Only the table and totals, no diffs.
+        /// Instead of the diffs, per repository one `PATH | N ++--` line per file (as `git diff
+        /// --stat`), then the table and a totals line.
         #[arg(long)]
         stat: bool,
+        /// Print every repository's diffs in full, instead of a diff that several repositories
+        /// share once under `same change in N repositories: ...`.
+        #[arg(long)]
+        no_group: bool,
     },
     /// Commit each change set to the campaign branch and open or update its pull request.
     Apply {
@@ -391,8 +396,9 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
             emit(cli, &session, || report::fetch_json(&results, skipped), || report::fetch_text(&results, skipped));
             Ok(all_ok(&results))
         }
-        Command::Plan { select, offline, stat } => {
-            plan(cli, manifest_campaign(open(cli, select, Depth::Keep).await?), *offline, *stat).await
+        Command::Plan { select, offline, stat, no_group } => {
+            let view = report::PlanTextOptions { stat: *stat, group: !*no_group };
+            plan(cli, manifest_campaign(open(cli, select, Depth::Keep).await?), *offline, view).await
         }
         Command::Apply { select, offline, reopen } => {
             let mut session = open(cli, select, Depth::Keep).await?;
@@ -438,21 +444,21 @@ fn manifest_campaign(mut session: Session) -> Session {
 }
 
 /// Show what a campaign would change (fetching first unless `offline`).
-async fn plan(cli: &Cli, session: Session, offline: bool, stat: bool) -> Result<bool, Failure> {
+async fn plan(cli: &Cli, session: Session, offline: bool, view: report::PlanTextOptions) -> Result<bool, Failure> {
     let fetched = if offline { Vec::new() } else { fetch(cli, &session).await? };
-    plan_fetched_as(cli, session, fetched, stat)
+    plan_fetched_as(cli, session, fetched, view)
 }
 
 fn plan_fetched(cli: &Cli, session: Session, fetched: Vec<RepoResult<FetchOutcome>>) -> Result<bool, Failure> {
-    plan_fetched_as(cli, session, fetched, false)
+    plan_fetched_as(cli, session, fetched, report::PlanTextOptions::default())
 }
 
-/// Plan and print; `stat`: the table only.
+/// Plan and print; `view`: how the text shows the changes (JSON is the same either way).
 fn plan_fetched_as(
     cli: &Cli,
     session: Session,
     fetched: Vec<RepoResult<FetchOutcome>>,
-    stat: bool,
+    view: report::PlanTextOptions,
 ) -> Result<bool, Failure> {
     let plans = session.plan_after(&fetched, progress::reporter(cli.quiet).as_ref());
     let branch = session.campaign.to_string();
@@ -461,7 +467,7 @@ fn plan_fetched_as(
         cli,
         &session,
         || report::plan_json(&branch, &plans, skipped),
-        || report::plan_text_with(&branch, &plans, skipped, stat),
+        || report::plan_text_with(&branch, &plans, skipped, view),
     );
     Ok(all_ok(&plans))
 }

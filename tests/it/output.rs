@@ -35,8 +35,7 @@ fn color_always_colours_the_plan_and_strips_back_to_the_plain_text() {
     let coloured = org.convoy(&["plan", "-q", "--color", "always"]);
     assert_eq!(coloured.code, 0, "{coloured:?}");
     // Added lines green, removed lines red, hunk headers cyan.
-    assert!(coloured.stdout.contains("\x1b[32m+new\nkeep"), "{coloured:?}");
-    assert!(coloured.stdout.contains("\x1b[31m-old\nkeep"), "{coloured:?}");
+    assert!(coloured.stdout.contains("\x1b[31m-old\x1b[0m\n\x1b[32m+new\x1b[0m\n keep\n"), "{coloured:?}");
     assert!(coloured.stdout.contains("\x1b[36m@@ -1,2 +1,2 @@"), "{coloured:?}");
     assert_eq!(strip(&coloured.stdout), plain.stdout, "the same text once the escapes are gone");
     // `--color=always` is the same flag; it goes after the command too (global).
@@ -77,4 +76,74 @@ fn json_and_errors_follow_the_colour_choice() {
     assert!(usage.stderr.contains(ESC), "clap's errors follow --color: {usage:?}");
     let usage = org.convoy(&["plan", "--color", "never", "--no-such-flag"]);
     assert!(!usage.stderr.contains(ESC) && usage.stderr.starts_with("error:"), "{usage:?}");
+}
+
+#[test]
+fn a_diff_several_repositories_share_is_printed_once_unless_no_group() {
+    let org = org();
+    let plan = org.convoy(&["plan", "-q"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let out = &plan.stdout;
+    assert!(
+        out.contains("━━ same change in 4 repositories: acme/a, acme/b, acme/c, acme/d — 1 file(s)\n# create .github/workflows/ci.yml (from templates/ci.yml.j2)\n"),
+        "{plan:?}"
+    );
+    assert!(out.contains("━━ same change in 3 repositories: acme/a, acme/b, acme/c — 1 file(s)\n# update README.md"), "{plan:?}");
+    assert_eq!(out.matches("+name: ci\n").count(), 1, "the shared workflow once: {plan:?}");
+    assert_eq!(out.matches("+new\n keep\n").count(), 1, "the README change of a, b and c once: {plan:?}");
+    // d's own README change follows, with a pointer to what it shares.
+    let d = out.find("━━ acme/d (main @ ").expect("acme/d has a section of its own");
+    assert!(out[d..].starts_with("━━ acme/d (main @ ") && out[d..].contains("— 1 file(s), 1 more in a shared change above\n# update README.md"), "{plan:?}");
+    assert!(out[d..].contains("+new new\n"), "{plan:?}");
+    assert!(!out.contains("━━ acme/a (") && !out.contains("━━ acme/b ("), "nothing of a or b is left to show: {plan:?}");
+    assert!(out.contains("4 repositories: 4 changed, 0 unchanged, 0 failed"), "{plan:?}");
+
+    let full = org.convoy(&["plan", "-q", "--no-group"]);
+    assert_eq!(full.code, 0, "{full:?}");
+    assert!(!full.stdout.contains("same change"), "{full:?}");
+    assert_eq!(full.stdout.matches("+name: ci\n").count(), 4, "{full:?}");
+    for repo in ["a", "b", "c", "d"] {
+        assert!(full.stdout.contains(&format!("━━ acme/{repo} (main @ ")), "{full:?}");
+    }
+    assert!(full.stdout.contains(" — 2 file(s)\n"), "{full:?}");
+    // The same table and totals either way, and JSON is not affected by the text view.
+    let tail = |s: &str| s[s.find("Plan for campaign branch").unwrap()..].to_string();
+    assert_eq!(tail(&plan.stdout), tail(&full.stdout));
+    assert_eq!(org.convoy(&["plan", "-q", "--json"]).stdout, org.convoy(&["plan", "-q", "--json", "--no-group"]).stdout);
+}
+
+#[test]
+fn stat_counts_lines_per_file_like_git_diff_stat() {
+    let org = org();
+    let stat = org.convoy(&["plan", "-q", "--stat"]);
+    assert_eq!(stat.code, 0, "{stat:?}");
+    let out = &stat.stdout;
+    assert!(!out.contains("+name: ci") && !out.contains("@@"), "no diffs: {stat:?}");
+    assert_eq!(out.matches(" .github/workflows/ci.yml | 3 +++\n README.md                | 2 +-\n").count(), 4, "{stat:?}");
+    assert!(out.contains("\n8 files changed, 16 insertions(+), 4 deletions(-)\n4 repositories: 4 changed"), "{stat:?}");
+    // Coloured like the diff: + green, - red; the same text without escapes.
+    let coloured = org.convoy(&["plan", "-q", "--stat", "--color", "always"]);
+    assert!(coloured.stdout.contains("| 2 \x1b[32m+\x1b[0m\x1b[31m-\x1b[0m\n"), "{coloured:?}");
+    assert_eq!(strip(&coloured.stdout), stat.stdout);
+}
+
+#[test]
+fn many_repositories_are_named_up_to_eight_and_long_bars_are_scaled() {
+    let org = Org::new();
+    for i in 0..10 {
+        org.repo(&format!("r{i}"), &[("README.md", "hi\n")]);
+    }
+    let body: String = (0..100).map(|i| format!("# line {i}\n")).collect();
+    org.template("big.txt", &body);
+    org.manifest(&format!("{HEAD}[[template]]\nsource = \"big.txt\"\ndest = \"big.txt\"\n\n[campaign]\nbranch = \"convoy/big\"\n"));
+    let plan = org.convoy(&["plan", "-q"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let names: Vec<String> = (0..8).map(|i| format!("acme/r{i}")).collect();
+    let head = format!("━━ same change in 10 repositories: {} (+2 more) — 1 file(s)\n", names.join(", "));
+    assert!(plan.stdout.contains(&head), "{plan:?}");
+    assert_eq!(plan.stdout.matches("+# line 99\n").count(), 1, "{plan:?}");
+    // 100 lines: the bar is cut to 40 characters, the count stays exact.
+    let stat = org.convoy(&["plan", "-q", "--stat"]);
+    assert_eq!(stat.stdout.matches(&format!(" big.txt | 100 {}\n", "+".repeat(40))).count(), 10, "{stat:?}");
+    assert!(stat.stdout.contains("10 files changed, 1000 insertions(+), 0 deletions(-)"), "{stat:?}");
 }
