@@ -47,7 +47,7 @@ pub const CONVOY_TEST_JOURNAL: &str = "CONVOY_TEST_JOURNAL";
 /// `(name, meaning)` for `--help` and the README (the test-only variables above are left out).
 pub const ALL: &[(&str, &str)] = &[
     (CONVOY_MANIFEST, "path of org.toml when --manifest is not given"),
-    (CONVOY_LOG, "log filter for stderr diagnostics (default: warn)"),
+    (CONVOY_LOG, "log filter for stderr diagnostics (default: warn; error with -q)"),
     (NO_COLOR, "non-empty: no colour with --color auto"),
     (CLICOLOR_FORCE, "set and not 0: colour with --color auto even in pipes (NO_COLOR wins)"),
     (GITHUB_TOKEN, "GitHub token for kind = \"github\" (checked first)"),

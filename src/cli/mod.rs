@@ -91,6 +91,21 @@ impl ColorWhen {
     }
 }
 
+/// `-q`, for [`say`]: set once in [`run`], before anything is said.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A line on stderr for a non-fatal event, `LABEL: TEXT` with the label coloured (`warning`
+/// yellow, others as `note`). Each event is said once: here for people, not also logged with
+/// `tracing::warn!`. `quiet_too`: said even with `-q`, for what this run did that its summary
+/// does not show (a claim taken over, a run resumed); other lines are silenced by `-q`.
+fn say(label: &str, text: impl std::fmt::Display, quiet_too: bool) {
+    if !quiet_too && QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    let style = if label == "warning" { report::style::WARNING } else { report::style::NOTE };
+    anstream::eprintln!("{} {text}", report::style::label(style, label));
+}
+
 /// Whether text written to stderr is coloured under the global colour choice.
 fn stderr_coloured() -> bool {
     anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
@@ -333,6 +348,7 @@ pub fn run() -> ExitCode {
     }
     let cli = Cli::parse();
     cli.color.choice().write_global();
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     init_logging(cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -460,7 +476,7 @@ fn plan_fetched_as(
     fetched: Vec<RepoResult<FetchOutcome>>,
     view: report::PlanTextOptions,
 ) -> Result<bool, Failure> {
-    let plans = session.plan_after(&fetched, progress::reporter(cli.quiet).as_ref());
+    let plans = session.plan_after(&fetched, progress::reporter(cli.quiet, session.options.jobs).as_ref());
     let branch = session.campaign.to_string();
     let skipped = &session.selection.skipped;
     emit(
@@ -484,7 +500,7 @@ async fn apply(cli: &Cli, session: Session, offline: bool) -> Result<bool, Failu
     let denied = preflight(&session).await?;
     let refused = denied.into_iter().map(|r| (r, NO_PUSH.to_string())).collect();
     let session = std::sync::Arc::new(session);
-    let reporter = progress::reporter(cli.quiet);
+    let reporter = progress::reporter(cli.quiet, session.options.jobs);
     let results = crate::campaign::fetch_plan_apply(session.clone(), refused, reporter.as_ref()).await?;
     report_apply(cli, &session, &results);
     Ok(all_ok(&results))
@@ -499,19 +515,21 @@ async fn preflight(session: &Session) -> Result<Vec<crate::forge::RepoId>, Failu
     let denied = session.forge.missing_write_access(&ids).await.map_err(|e| Failure::run(e.to_string()))?;
     if !denied.is_empty() {
         let names: Vec<String> = denied.iter().map(|r| r.full_name()).collect();
-        eprintln!(
-            "warning: the credentials cannot push to {} of {} repositories; they will not be changed: {}",
+        // Their rows in the summary say it too (`failed: no push access ...`): not with -q.
+        let text = format!(
+            "the credentials cannot push to {} of {} repositories; they will not be changed: {}",
             denied.len(),
             ids.len(),
             names.join(", ")
         );
+        say("warning", text, false);
     }
     Ok(denied)
 }
 
 async fn apply_fetched(cli: &Cli, session: Session, fetched: Vec<RepoResult<FetchOutcome>>) -> Result<bool, Failure> {
     let denied = preflight(&session).await?;
-    let reporter = progress::reporter(cli.quiet);
+    let reporter = progress::reporter(cli.quiet, session.options.jobs);
     let mut plans = session.plan_after(&fetched, reporter.as_ref());
     for p in plans.iter_mut().filter(|p| denied.contains(&p.repo)) {
         p.result = Err(NO_PUSH.into());
@@ -660,15 +678,19 @@ async fn claim_or_wait(
                         } else {
                             ("expired claim", "")
                         };
-                        eprintln!(
-                            "warning: took over the {what} of run {} ({}@{}, pid {}) on campaign `{campaign}`{why}",
+                        let text = format!(
+                            "took over the {what} of run {} ({}@{}, pid {}) on campaign `{campaign}`{why}",
                             old.run, old.holder, old.host, old.pid
                         );
+                        say("warning", text, true);
                     }
-                    (None, Some(old)) => eprintln!(
-                        "warning: run {} held the claim on campaign `{campaign}` in another process (pid {} on {}), which is gone: it did not finish",
-                        old.run, old.pid, old.host
-                    ),
+                    (None, Some(old)) => {
+                        let text = format!(
+                            "run {} held the claim on campaign `{campaign}` in another process (pid {} on {}), which is gone: it did not finish",
+                            old.run, old.pid, old.host
+                        );
+                        say("warning", text, true);
+                    }
                     (None, None) => {}
                 }
                 if let (Some(old), Ok(mut slot)) = (unfinished, TAKEN_OVER.lock()) {
@@ -681,7 +703,7 @@ async fn claim_or_wait(
                     return Err(Failure { code: 3, text: e.to_string(), diagnostics: None });
                 }
                 if !said {
-                    eprintln!("waiting: {e}");
+                    say("waiting", &e, false);
                     said = true;
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -707,7 +729,7 @@ fn renew_claim(mut store: Box<dyn crate::journal::JournalStore>, campaign: Strin
         loop {
             tokio::time::sleep(LEASE / 3).await;
             if let Err(e) = store.claim(&claim_request(), crate::clock::now()).await {
-                eprintln!("warning: could not renew the claim on campaign `{campaign}`: {e}");
+                say("warning", format_args!("could not renew the claim on campaign `{campaign}`: {e}"), true);
             }
         }
     })
@@ -762,7 +784,7 @@ async fn journaled_with(session: &mut Session, campaign: &str, wait: std::time::
     use crate::journal::{Journal, SystemClock};
     let off = crate::env_vars::CONVOY_TEST_JOURNAL;
     if std::env::var(off).is_ok_and(|v| v == "off") {
-        eprintln!("warning: {off}=off: this run takes no claim and writes no journal (for benchmarks only)");
+        say("warning", format_args!("{off}=off: this run takes no claim and writes no journal (for benchmarks only)"), true);
         return Ok(());
     }
     // One run writes a campaign's journal at a time: the claim, renewed while the run works and
@@ -787,14 +809,15 @@ async fn journaled_with(session: &mut Session, campaign: &str, wait: std::time::
         }
     };
     if let Some(t) = torn {
-        eprintln!(
-            "warning: the journal of campaign `{campaign}` ended in a torn line (a crash mid-write); it was cut away: {t:?}"
+        let text = format!(
+            "the journal of campaign `{campaign}` ended in a torn line (a crash mid-write); it was cut away: {t:?}"
         );
+        say("warning", text, true);
     }
     let stale = TAKEN_OVER.lock().ok().and_then(|slot| slot.as_ref().map(|c| c.run.clone()));
     let resumed = crate::journal::interrupted(journal.entries(), stale.as_deref());
     for r in &resumed {
-        eprintln!("resuming: {r}; convoy reads the forge and does only what is missing");
+        say("resuming", format_args!("{r}; convoy reads the forge and does only what is missing"), true);
     }
     if let Ok(mut slot) = RESUMED.lock() {
         *slot = resumed;
@@ -862,7 +885,7 @@ async fn open_with(manifest: manifest::Manifest, run: &SelectArgs, depth: Depth)
 /// Fetch the selected repositories; failures are returned per repository (plan/apply report
 /// them as that repository's failure).
 async fn fetch(cli: &Cli, session: &Session) -> Result<Vec<RepoResult<FetchOutcome>>, Failure> {
-    Ok(session.fetch(progress::reporter(cli.quiet).as_ref()).await?)
+    Ok(session.fetch(progress::reporter(cli.quiet, session.options.jobs).as_ref()).await?)
 }
 
 /// Check everything a run would check before touching a repository, and report every

@@ -240,13 +240,11 @@ fn plan_diffs_grouped(changed: &[(&RepoId, &RepoPlan)]) -> String {
     }
     let mut out = String::new();
     for (members, ds) in &groups {
-        let mut names: Vec<String> =
-            members.iter().take(GROUP_NAMES_SHOWN).map(|&i| changed[i].0.full_name()).collect::<Vec<_>>();
+        let names: Vec<String> = members.iter().take(GROUP_NAMES_SHOWN).map(|&i| changed[i].0.full_name()).collect();
         let mut list = names.join(", ");
         if members.len() > GROUP_NAMES_SHOWN {
             list.push_str(&format!(" (+{} more)", members.len() - GROUP_NAMES_SHOWN));
         }
-        names.clear();
         let head = format!("━━ same change in {} repositories: {list} — {} file(s)", members.len(), ds.len());
         out.push_str(&(style::paint(style::HEADER, &head) + "\n"));
         for &d in ds {

@@ -147,3 +147,67 @@ fn many_repositories_are_named_up_to_eight_and_long_bars_are_scaled() {
     assert_eq!(stat.stdout.matches(&format!(" big.txt | 100 {}\n", "+".repeat(40))).count(), 10, "{stat:?}");
     assert!(stat.stdout.contains("10 files changed, 1000 insertions(+), 0 deletions(-)"), "{stat:?}");
 }
+
+/// One repository, one template; the campaign branch is `branch`.
+fn small_org(org: &Org, branch: &str) {
+    org.template("ci.yml.j2", "name: ci\n");
+    org.manifest(&format!(
+        "{HEAD}[[template]]\nsource = \"ci.yml.j2\"\ndest = \".github/workflows/ci.yml\"\n\n[campaign]\nbranch = \"{branch}\"\n"
+    ));
+}
+
+#[test]
+fn a_renamed_campaign_branch_is_a_note_in_the_summary_and_not_also_a_log_warning() {
+    let org = Org::new();
+    org.repo("api", &[("README.md", "hi\n")]);
+    small_org(&org, "convoy/one");
+    assert_eq!(org.convoy(&["apply", "-q"]).code, 0);
+    small_org(&org, "convoy/two");
+    let out = org.convoy(&["apply"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let said = "PR #1 on branch `convoy/one` is still open";
+    assert_eq!(out.stdout.matches(said).count(), 1, "the note, in the summary: {out:?}");
+    assert!(out.stdout.contains(&format!("note acme/api: {said}")), "{out:?}");
+    assert!(!out.stderr.contains(said) && !out.stderr.contains("WARN"), "not logged too: {out:?}");
+    // -q keeps the summary (the note is part of it) and drops the progress lines.
+    small_org(&org, "convoy/three");
+    let quiet = org.convoy(&["apply", "-q"]);
+    assert_eq!(quiet.code, 0, "{quiet:?}");
+    assert!(quiet.stdout.contains("note acme/api: PR #1 on branch `convoy/one` is still open"), "{quiet:?}");
+    assert_eq!(quiet.stderr, "", "{quiet:?}");
+}
+
+#[test]
+fn a_claim_taken_over_is_said_once() {
+    let org = Org::new();
+    org.repo("api", &[("README.md", "hi\n")]);
+    small_org(&org, "convoy/ci");
+    // A run killed before its first journal append leaves its claim behind; two hours later
+    // its 30-minute lease has expired.
+    let killed = org.convoy_env(&["apply", "-q"], &[("CONVOY_TEST_KILL_AT_JOURNAL_STEP", "0")]);
+    assert_ne!(killed.code, 0, "{killed:?}");
+    let later = (time::OffsetDateTime::now_utc() + time::Duration::hours(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let again = org.convoy_env(&["apply", "-q"], &[("CONVOY_NOW", &later)]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(again.stderr.contains("warning: took over the expired claim of run "), "{again:?}");
+    assert_eq!(again.stderr.matches("claim of run").count(), 1, "said once, not logged as well: {again:?}");
+}
+
+#[test]
+fn quiet_keeps_only_errors_in_the_log_unless_convoy_log_asks() {
+    let org = Org::new();
+    org.repo("api", &[("README.md", "hi\n")]);
+    small_org(&org, "convoy/ci");
+    // An unreadable CONVOY_NOW is a log warning (no note says it).
+    let bad = [("CONVOY_NOW", "yesterday")];
+    // `status` reads the clock once per repository: one repository, one warning.
+    let loud = org.convoy_env(&["status"], &bad);
+    assert_eq!(loud.stderr.matches("CONVOY_NOW=\"yesterday\" is not an RFC 3339 time").count(), 1, "{loud:?}");
+    let quiet = org.convoy_env(&["status", "-q"], &bad);
+    assert_eq!(quiet.stderr, "", "{quiet:?}");
+    assert!(quiet.stdout.contains("acme/api"), "the result is still printed: {quiet:?}");
+    let asked = org.convoy_env(&["status", "-q"], &[bad[0], ("CONVOY_LOG", "warn")]);
+    assert!(asked.stderr.contains("is not an RFC 3339 time"), "CONVOY_LOG set explicitly wins: {asked:?}");
+}
