@@ -784,7 +784,11 @@ async fn journaled_with(session: &mut Session, campaign: &str, wait: std::time::
     use crate::journal::{Journal, SystemClock};
     let off = crate::env_vars::CONVOY_TEST_JOURNAL;
     if std::env::var(off).is_ok_and(|v| v == "off") {
-        say("warning", format_args!("{off}=off: this run takes no claim and writes no journal (for benchmarks only)"), true);
+        say(
+            "warning",
+            format_args!("{off}=off: this run takes no claim and writes no journal (for benchmarks only)"),
+            true,
+        );
         return Ok(());
     }
     // One run writes a campaign's journal at a time: the claim, renewed while the run works and

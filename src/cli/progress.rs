@@ -139,7 +139,8 @@ impl Reporter for Bars {
                 bar.set_message("");
             }
             None => {
-                let bar = ProgressBar::new(total as u64).with_style(Self::overall_style()).with_prefix(name.to_string());
+                let bar =
+                    ProgressBar::new(total as u64).with_style(Self::overall_style()).with_prefix(name.to_string());
                 state.overall = Some(self.multi.add(bar));
             }
         }
@@ -172,7 +173,8 @@ impl Reporter for Bars {
         if !ok {
             state.failed += 1;
             let stage = &state.stage;
-            let _ = self.multi.println(format!("{stage} {item}: FAILED: {}", detail.lines().next().unwrap_or_default()));
+            let _ =
+                self.multi.println(format!("{stage} {item}: FAILED: {}", detail.lines().next().unwrap_or_default()));
         }
         if let Some(bar) = &state.overall {
             bar.inc(1);

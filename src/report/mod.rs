@@ -160,13 +160,11 @@ pub fn plan_text_with(
     }
     let n = |s| results.iter().filter(|r| plan_status(r) == s).count();
     if options.stat {
-        let (files, insertions, deletions) = changed.iter().flat_map(|(_, p)| &p.files).fold(
-            (0, 0, 0),
-            |(n, i, d), f| {
+        let (files, insertions, deletions) =
+            changed.iter().flat_map(|(_, p)| &p.files).fold((0, 0, 0), |(n, i, d), f| {
                 let (fi, fd) = f.line_counts().unwrap_or_default();
                 (n + 1, i + fi, d + fd)
-            },
-        );
+            });
         out.push_str(&format!(
             "{files} {} changed, {insertions} {}(+), {deletions} {}(-)\n",
             table::plural(files, "file", "files"),

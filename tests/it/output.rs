@@ -88,14 +88,24 @@ fn a_diff_several_repositories_share_is_printed_once_unless_no_group() {
         out.contains("━━ same change in 4 repositories: acme/a, acme/b, acme/c, acme/d — 1 file(s)\n# create .github/workflows/ci.yml (from templates/ci.yml.j2)\n"),
         "{plan:?}"
     );
-    assert!(out.contains("━━ same change in 3 repositories: acme/a, acme/b, acme/c — 1 file(s)\n# update README.md"), "{plan:?}");
+    assert!(
+        out.contains("━━ same change in 3 repositories: acme/a, acme/b, acme/c — 1 file(s)\n# update README.md"),
+        "{plan:?}"
+    );
     assert_eq!(out.matches("+name: ci\n").count(), 1, "the shared workflow once: {plan:?}");
     assert_eq!(out.matches("+new\n keep\n").count(), 1, "the README change of a, b and c once: {plan:?}");
     // d's own README change follows, with a pointer to what it shares.
     let d = out.find("━━ acme/d (main @ ").expect("acme/d has a section of its own");
-    assert!(out[d..].starts_with("━━ acme/d (main @ ") && out[d..].contains("— 1 file(s), 1 more in a shared change above\n# update README.md"), "{plan:?}");
+    assert!(
+        out[d..].starts_with("━━ acme/d (main @ ")
+            && out[d..].contains("— 1 file(s), 1 more in a shared change above\n# update README.md"),
+        "{plan:?}"
+    );
     assert!(out[d..].contains("+new new\n"), "{plan:?}");
-    assert!(!out.contains("━━ acme/a (") && !out.contains("━━ acme/b ("), "nothing of a or b is left to show: {plan:?}");
+    assert!(
+        !out.contains("━━ acme/a (") && !out.contains("━━ acme/b ("),
+        "nothing of a or b is left to show: {plan:?}"
+    );
     assert!(out.contains("4 repositories: 4 changed, 0 unchanged, 0 failed"), "{plan:?}");
 
     let full = org.convoy(&["plan", "-q", "--no-group"]);
@@ -109,7 +119,10 @@ fn a_diff_several_repositories_share_is_printed_once_unless_no_group() {
     // The same table and totals either way, and JSON is not affected by the text view.
     let tail = |s: &str| s[s.find("Plan for campaign branch").unwrap()..].to_string();
     assert_eq!(tail(&plan.stdout), tail(&full.stdout));
-    assert_eq!(org.convoy(&["plan", "-q", "--json"]).stdout, org.convoy(&["plan", "-q", "--json", "--no-group"]).stdout);
+    assert_eq!(
+        org.convoy(&["plan", "-q", "--json"]).stdout,
+        org.convoy(&["plan", "-q", "--json", "--no-group"]).stdout
+    );
 }
 
 #[test]
@@ -119,7 +132,11 @@ fn stat_counts_lines_per_file_like_git_diff_stat() {
     assert_eq!(stat.code, 0, "{stat:?}");
     let out = &stat.stdout;
     assert!(!out.contains("+name: ci") && !out.contains("@@"), "no diffs: {stat:?}");
-    assert_eq!(out.matches(" .github/workflows/ci.yml | 3 +++\n README.md                | 2 +-\n").count(), 4, "{stat:?}");
+    assert_eq!(
+        out.matches(" .github/workflows/ci.yml | 3 +++\n README.md                | 2 +-\n").count(),
+        4,
+        "{stat:?}"
+    );
     assert!(out.contains("\n8 files changed, 16 insertions(+), 4 deletions(-)\n4 repositories: 4 changed"), "{stat:?}");
     // Coloured like the diff: + green, - red; the same text without escapes.
     let coloured = org.convoy(&["plan", "-q", "--stat", "--color", "always"]);
@@ -135,7 +152,9 @@ fn many_repositories_are_named_up_to_eight_and_long_bars_are_scaled() {
     }
     let body: String = (0..100).map(|i| format!("# line {i}\n")).collect();
     org.template("big.txt", &body);
-    org.manifest(&format!("{HEAD}[[template]]\nsource = \"big.txt\"\ndest = \"big.txt\"\n\n[campaign]\nbranch = \"convoy/big\"\n"));
+    org.manifest(&format!(
+        "{HEAD}[[template]]\nsource = \"big.txt\"\ndest = \"big.txt\"\n\n[campaign]\nbranch = \"convoy/big\"\n"
+    ));
     let plan = org.convoy(&["plan", "-q"]);
     assert_eq!(plan.code, 0, "{plan:?}");
     let names: Vec<String> = (0..8).map(|i| format!("acme/r{i}")).collect();
