@@ -285,7 +285,7 @@ fn plan_stat(changed: &[(&RepoId, &RepoPlan)]) -> String {
             match c {
                 Some((ins, del)) => {
                     let total = scale(ins + del);
-                    let plus = if ins + del == 0 { 0 } else { (total * ins + (ins + del) / 2) / (ins + del) };
+                    let plus = (total * ins + (ins + del) / 2).checked_div(ins + del).unwrap_or(0);
                     let plus = if *ins > 0 { plus.max(1) } else { plus };
                     let minus = if *del > 0 { total.saturating_sub(plus).max(1) } else { 0 };
                     out.push_str(&format!(
