@@ -116,6 +116,22 @@ impl FileDiff {
         out
     }
 
+    /// Lines added and removed, as `git diff --stat` counts them (the line diff of
+    /// [`unified`](Self::unified)); `None` for a binary file (not UTF-8 on either side).
+    pub fn line_counts(&self) -> Option<(usize, usize)> {
+        let old = std::str::from_utf8(self.old.as_deref().unwrap_or_default()).ok()?;
+        let new = std::str::from_utf8(self.new.as_deref().unwrap_or_default()).ok()?;
+        let (mut added, mut removed) = (0, 0);
+        for change in TextDiff::from_lines(old, new).iter_all_changes() {
+            match change.tag() {
+                similar::ChangeTag::Insert => added += 1,
+                similar::ChangeTag::Delete => removed += 1,
+                similar::ChangeTag::Equal => {}
+            }
+        }
+        Some((added, removed))
+    }
+
     pub fn to_change(&self) -> FileChange {
         match &self.new {
             Some(content) => FileChange::Write {

@@ -62,7 +62,8 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<bool, DemoError> {
     }
     let say = |s: String| {
         if !quiet {
-            println!("{s}");
+            // Views colour their text; anstream strips it unless stdout takes colour.
+            anstream::println!("{s}");
         }
     };
     release_history(&forge).await?;

@@ -4,8 +4,11 @@
 pub const CONVOY_MANIFEST: &str = "CONVOY_MANIFEST";
 /// `tracing` filter for diagnostics on stderr, e.g. `CONVOY_LOG=debug` or `convoy=trace`.
 pub const CONVOY_LOG: &str = "CONVOY_LOG";
-/// Any value turns off colour in log output (<https://no-color.org>).
+/// Any non-empty value turns off colour under `--color auto` (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
+/// Set and not `0`: colour under `--color auto` even when the stream is not a terminal
+/// (<https://bixense.com/clicolors/>); `NO_COLOR` wins over it.
+pub const CLICOLOR_FORCE: &str = "CLICOLOR_FORCE";
 
 /// GitHub token (classic, fine-grained or installation), first choice for `kind = "github"`.
 pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
@@ -44,8 +47,9 @@ pub const CONVOY_TEST_JOURNAL: &str = "CONVOY_TEST_JOURNAL";
 /// `(name, meaning)` for `--help` and the README (the test-only variables above are left out).
 pub const ALL: &[(&str, &str)] = &[
     (CONVOY_MANIFEST, "path of org.toml when --manifest is not given"),
-    (CONVOY_LOG, "log filter for stderr diagnostics (default: warn)"),
-    (NO_COLOR, "disable colour in log output"),
+    (CONVOY_LOG, "log filter for stderr diagnostics (default: warn; error with -q)"),
+    (NO_COLOR, "non-empty: no colour with --color auto"),
+    (CLICOLOR_FORCE, "set and not 0: colour with --color auto even in pipes (NO_COLOR wins)"),
     (GITHUB_TOKEN, "GitHub token for kind = \"github\" (checked first)"),
     (GH_TOKEN, "GitHub token, when GITHUB_TOKEN is unset"),
     (CONVOY_GITHUB_APP_PRIVATE_KEY, "PEM of the GitHub App key, instead of private_key_path"),

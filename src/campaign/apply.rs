@@ -116,39 +116,47 @@ pub async fn fetch_plan_apply(
     reporter.stage("apply", session.targets().len());
     let permits = Arc::new(Semaphore::new(session.options.jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
+    let (step_tx, steps_in) = tokio::sync::mpsc::unbounded_channel();
     let mut results: Vec<Option<RepoResult<Pass1>>> = Vec::new();
     for (index, target) in session.targets().iter().enumerate() {
         results.push(None);
         let repo = target.repo.id.clone();
         if let Some((_, why)) = refused.iter().find(|(r, _)| *r == repo) {
+            reporter.item_finished(&repo.full_name(), false, why);
             results[index] = Some(RepoResult { repo, result: Err(why.clone()) });
             continue;
         }
         let (ctx, permits, session, credentials) = (ctx.clone(), permits.clone(), session.clone(), credentials.clone());
-        reporter.item_started(&repo.full_name());
+        let steps = Steps { item: repo.full_name(), to: step_tx.clone() };
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
+            steps.started();
+            let planning = steps.clone();
             let planned = tokio::task::spawn_blocking(move || {
                 let target = &session.targets()[index];
+                planning.stage("fetch");
                 session
                     .fetch_one(target, credentials.as_ref().as_ref())
                     .map_err(|e| format!("not planned, the fetch failed: {e}"))
-                    .and_then(|_| session.plan_one(target))
+                    .and_then(|_| {
+                        planning.stage("plan");
+                        session.plan_one(target)
+                    })
             })
             .await
             .unwrap_or_else(|e| Err(format!("internal error: {e}")));
             let result = match planned {
-                Ok(plan) => ctx.pass1(&repo, &plan).await.map_err(|e| e.to_string()),
+                Ok(plan) => {
+                    steps.stage("write");
+                    ctx.pass1(&repo, &plan).await.map_err(|e| e.to_string())
+                }
                 Err(e) => Err(e),
             };
             (index, RepoResult { repo, result })
         });
     }
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok((index, r)) = joined {
-            results[index] = Some(r);
-        }
-    }
+    drop(step_tx);
+    collect_pass1(tasks, steps_in, &mut results, reporter).await;
     let results: Vec<RepoResult<Pass1>> = results.into_iter().flatten().collect();
     Ok(finish(ctx, session.options.jobs.max(1), results, reporter).await)
 }
@@ -163,6 +171,7 @@ pub async fn apply(
     reporter.stage("apply", plans.len());
     let permits = Arc::new(Semaphore::new(session.options.jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
+    let (step_tx, steps_in) = tokio::sync::mpsc::unbounded_channel();
     let mut results: Vec<Option<RepoResult<Pass1>>> = Vec::new();
     for (index, planned) in plans.into_iter().enumerate() {
         results.push(None);
@@ -170,25 +179,76 @@ pub async fn apply(
         let plan = match result {
             Ok(p) => p,
             Err(e) => {
+                reporter.item_finished(&repo.full_name(), false, &e);
                 results[index] = Some(RepoResult { repo, result: Err(e) });
                 continue;
             }
         };
         let (ctx, permits) = (ctx.clone(), permits.clone());
-        reporter.item_started(&repo.full_name());
+        let steps = Steps { item: repo.full_name(), to: step_tx.clone() };
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
+            steps.started();
+            steps.stage("write");
             let result = ctx.pass1(&repo, &plan).await.map_err(|e| e.to_string());
             (index, RepoResult { repo, result })
         });
     }
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok((index, r)) = joined {
-            results[index] = Some(r);
-        }
-    }
+    drop(step_tx);
+    collect_pass1(tasks, steps_in, &mut results, reporter).await;
     let results: Vec<RepoResult<Pass1>> = results.into_iter().flatten().collect();
     finish(ctx, session.options.jobs.max(1), results, reporter).await
+}
+
+/// A task's progress on its way to the reporter: tasks are spawned (`'static`), the reporter is
+/// borrowed by the caller, so the steps go through a channel that [`collect_pass1`] reads.
+#[derive(Clone)]
+struct Steps {
+    item: String,
+    to: tokio::sync::mpsc::UnboundedSender<(String, Option<&'static str>)>,
+}
+
+impl Steps {
+    /// The task holds a `jobs` slot: its work begins ([`Reporter::item_started`]).
+    fn started(&self) {
+        let _ = self.to.send((self.item.clone(), None));
+    }
+    /// [`Reporter::item_stage`]: `fetch`, `plan`, `write`.
+    fn stage(&self, stage: &'static str) {
+        let _ = self.to.send((self.item.clone(), Some(stage)));
+    }
+}
+
+/// Wait for pass 1 of every task, passing their steps on to `reporter` as they come and each
+/// repository's pass-1 outcome as it ends (`item_finished`; pass 2 reports only its failures).
+async fn collect_pass1(
+    mut tasks: tokio::task::JoinSet<(usize, RepoResult<Pass1>)>,
+    mut steps: tokio::sync::mpsc::UnboundedReceiver<(String, Option<&'static str>)>,
+    results: &mut [Option<RepoResult<Pass1>>],
+    reporter: &dyn Reporter,
+) {
+    loop {
+        tokio::select! {
+            // A task's steps are sent before it ends: taking them first keeps their order.
+            biased;
+            Some((item, step)) = steps.recv() => match step {
+                None => reporter.item_started(&item),
+                Some(stage) => reporter.item_stage(&item, stage),
+            },
+            joined = tasks.join_next() => match joined {
+                Some(Ok((index, r))) => {
+                    let name = r.repo.full_name();
+                    match &r.result {
+                        Ok(p) => reporter.item_finished(&name, true, &describe(&p.action)),
+                        Err(e) => reporter.item_finished(&name, false, e),
+                    }
+                    results[index] = Some(r);
+                }
+                Some(Err(_)) => {}
+                None => break,
+            },
+        }
+    }
 }
 
 /// Pass 2 over pass 1's results, and the per-repository report.
@@ -274,13 +334,21 @@ async fn finish(
             RepoResult { repo, result }
         })
         .collect();
-    for r in &out {
-        match &r.result {
-            Ok(o) => reporter.item_finished(&r.repo.full_name(), true, &describe(&o.action)),
-            Err(e) => reporter.item_finished(&r.repo.full_name(), false, e),
-        }
-    }
     reporter.stage_done();
+    // Pass 1 reported every repository; a failed pull request update is reported on its own.
+    let updated: std::collections::BTreeSet<&RepoId> = items.iter().map(|i| &i.repo).collect();
+    let update_failed: Vec<(&RepoId, &String)> = out
+        .iter()
+        .filter(|r| updated.contains(&r.repo))
+        .filter_map(|r| r.result.as_ref().err().map(|e| (&r.repo, e)))
+        .collect();
+    if !update_failed.is_empty() {
+        reporter.stage("update", update_failed.len());
+        for (repo, e) in update_failed {
+            reporter.item_finished(&repo.full_name(), false, e);
+        }
+        reporter.stage_done();
+    }
     out
 }
 
@@ -450,10 +518,8 @@ impl ApplyContext {
         // No PR on the branch at all, while there is a change: a new campaign branch, maybe a
         // renamed one (a read only then, so steady-state re-runs do not pay for it).
         if prs.is_empty() {
-            for note in self.renamed_from(repo).await? {
-                tracing::warn!(%repo, "{note}");
-                notes.push(note);
-            }
+            // Notes reach people in the apply summary (`note OWNER/NAME: ...`), not the log.
+            notes.extend(self.renamed_from(repo).await?);
         }
         let head = match &open {
             Some(pr) => Some(pr.head_sha.clone()),

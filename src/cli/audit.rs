@@ -175,7 +175,7 @@ pub async fn audit(cli: &Cli, args: &AuditArgs) -> Result<bool, Failure> {
     let fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
     let failed: Vec<(String, String)> =
         fetched.iter().filter_map(|r| r.result.as_ref().err().map(|e| (r.repo.full_name(), e.clone()))).collect();
-    let reporter = progress::reporter(cli.quiet);
+    let reporter = progress::reporter(cli.quiet, session.options.jobs);
     let mut report = run::audit(&session.org(), &policy, args.shard, &failed, reporter.as_ref());
     let github_run = std::env::var(crate::env_vars::GITHUB_RUN_ID).ok();
     let run_id = crate::policy::shard::run_identity(args.run_id.as_deref(), github_run.as_deref());

@@ -39,7 +39,7 @@ pub async fn cost(cli: &Cli, args: &CostArgs) -> Result<bool, Failure> {
     let fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
     let failed: Vec<(String, String)> =
         fetched.iter().filter_map(|r| r.result.as_ref().err().map(|e| (r.repo.full_name(), e.clone()))).collect();
-    let reporter = progress::reporter(cli.quiet);
+    let reporter = progress::reporter(cli.quiet, session.options.jobs);
     let limit = args.history.min(MAX_HISTORY);
     let collected = cost::collect(&session.org(), &session.forge, &policy, &failed, limit, reporter.as_ref()).await;
     let min_interval = policy.min_interval_minutes();

@@ -20,7 +20,6 @@ mod setup;
 mod state;
 mod steer;
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -53,11 +52,76 @@ pub struct Cli {
     /// Machine-readable JSON on stdout (versioned by `schema_version`).
     #[arg(long, global = true)]
     pub json: bool,
+    /// When to colour text output: `auto` colours a terminal unless `NO_COLOR` is set (or
+    /// `CLICOLOR_FORCE` asks for colour anywhere); JSON, SARIF and `-o` files are never coloured.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
     #[command(subcommand)]
     pub command: Command,
     /// The subcommand path (`"plan"`, `"deps align"`): the `command` of every JSON document.
     #[arg(skip)]
     command_path: String,
+}
+
+/// `--color WHEN`, as cargo and ripgrep spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// Colour when the stream is a terminal and `NO_COLOR` is unset or empty (`CLICOLOR_FORCE`
+    /// set and not `0`: colour even in pipes).
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    fn choice(self) -> anstream::ColorChoice {
+        match self {
+            ColorWhen::Auto => anstream::ColorChoice::Auto,
+            ColorWhen::Always => anstream::ColorChoice::Always,
+            ColorWhen::Never => anstream::ColorChoice::Never,
+        }
+    }
+
+    /// The `--color` of `args` (the last one wins, as clap takes it), looked at before clap
+    /// parses them, so that clap's own help and errors follow it too. Written by hand because
+    /// clap offers no pass that reads one flag before it reports the errors of the others.
+    fn prescan(args: impl IntoIterator<Item = std::ffi::OsString>) -> Option<ColorWhen> {
+        use clap::ValueEnum;
+        let mut found = None;
+        let mut args = args.into_iter().skip(1);
+        while let Some(arg) = args.next() {
+            let Some(arg) = arg.to_str() else { continue };
+            let value = match arg {
+                "--" => break,
+                "--color" => args.next().and_then(|v| v.into_string().ok()),
+                _ => arg.strip_prefix("--color=").map(str::to_string),
+            };
+            if let Some(when) = value.and_then(|v| ColorWhen::from_str(&v, false).ok()) {
+                found = Some(when);
+            }
+        }
+        found
+    }
+}
+
+/// `-q`, for [`say`]: set once in [`run`], before anything is said.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A line on stderr for a non-fatal event, `LABEL: TEXT` with the label coloured (`warning`
+/// yellow, others as `note`). Each event is said once: here for people, not also logged with
+/// `tracing::warn!`. `quiet_too`: said even with `-q`, for what this run did that its summary
+/// does not show (a claim taken over, a run resumed); other lines are silenced by `-q`.
+fn say(label: &str, text: impl std::fmt::Display, quiet_too: bool) {
+    if !quiet_too && QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    let style = if label == "warning" { report::style::WARNING } else { report::style::NOTE };
+    anstream::eprintln!("{} {text}", report::style::label(style, label));
+}
+
+/// Whether text written to stderr is coloured under the global colour choice.
+fn stderr_coloured() -> bool {
+    anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
 }
 
 impl Cli {
@@ -130,9 +194,14 @@ pub enum Command {
         /// Use the cache as it is instead of fetching first.
         #[arg(long)]
         offline: bool,
-        /// Only the table and totals, no diffs.
+        /// Instead of the diffs, per repository one `PATH | N ++--` line per file (as `git diff
+        /// --stat`), then the table and a totals line.
         #[arg(long)]
         stat: bool,
+        /// Print every repository's diffs in full, instead of a diff that several repositories
+        /// share once under `same change in N repositories: ...`.
+        #[arg(long)]
+        no_group: bool,
     },
     /// Commit each change set to the campaign branch and open or update its pull request.
     Apply {
@@ -318,6 +387,11 @@ impl From<SetupError> for Failure {
 }
 
 pub fn run() -> ExitCode {
+    // The colour choice is global (anstream's): clap's help and errors, convoy's output and the
+    // log all read it.
+    if let Some(when) = ColorWhen::prescan(std::env::args_os()) {
+        when.choice().write_global();
+    }
     let matches = match Cli::command().try_get_matches() {
         Ok(m) => m,
         Err(e) => return usage_error(e),
@@ -327,7 +401,9 @@ pub fn run() -> ExitCode {
         Err(e) => return usage_error(e),
     };
     cli.command_path = command_path(&matches);
-    init_logging();
+    cli.color.choice().write_global();
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    init_logging(cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -394,18 +470,20 @@ fn print_failure(cli: &Cli, failure: &Failure) {
         };
         println!("{}", report::Envelope::failure(&cli.command_path, failure.code, errors).to_line());
     }
-    let msg = &failure.text;
-    if msg.starts_with("error: ") { eprintln!("{msg}") } else { eprintln!("error: {msg}") }
+    let msg = failure.text.strip_prefix("error: ").unwrap_or(&failure.text);
+    anstream::eprintln!("{} {msg}", report::style::label(report::style::ERROR, "error"));
 }
 
-fn init_logging() {
+/// The log on stderr: `CONVOY_LOG` when set, else warnings and errors (errors only with `-q`);
+/// coloured as `--color` says.
+fn init_logging(quiet: bool) {
+    let default = if quiet { "error" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env(crate::env_vars::CONVOY_LOG)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let color = std::env::var_os(crate::env_vars::NO_COLOR).is_none() && std::io::stderr().is_terminal();
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(color)
+        .with_ansi(stderr_coloured())
         .with_target(false)
         .try_init();
 }
@@ -426,8 +504,9 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
             emit(cli, &session, || report::fetch_json(&results, skipped), || report::fetch_text(&results, skipped));
             Ok(all_ok(&results))
         }
-        Command::Plan { select, offline, stat } => {
-            plan(cli, manifest_campaign(open(cli, select, Depth::Keep).await?), *offline, *stat).await
+        Command::Plan { select, offline, stat, no_group } => {
+            let view = report::PlanTextOptions { stat: *stat, group: !*no_group };
+            plan(cli, manifest_campaign(open(cli, select, Depth::Keep).await?), *offline, view).await
         }
         Command::Apply { select, offline, reopen } => {
             let mut session = open(cli, select, Depth::Keep).await?;
@@ -479,30 +558,30 @@ fn manifest_campaign(mut session: Session) -> Session {
 }
 
 /// Show what a campaign would change (fetching first unless `offline`).
-async fn plan(cli: &Cli, session: Session, offline: bool, stat: bool) -> Result<bool, Failure> {
+async fn plan(cli: &Cli, session: Session, offline: bool, view: report::PlanTextOptions) -> Result<bool, Failure> {
     let fetched = if offline { Vec::new() } else { fetch(cli, &session).await? };
-    plan_fetched_as(cli, session, fetched, stat)
+    plan_fetched_as(cli, session, fetched, view)
 }
 
 fn plan_fetched(cli: &Cli, session: Session, fetched: Vec<RepoResult<FetchOutcome>>) -> Result<bool, Failure> {
-    plan_fetched_as(cli, session, fetched, false)
+    plan_fetched_as(cli, session, fetched, report::PlanTextOptions::default())
 }
 
-/// Plan and print; `stat`: the table only.
+/// Plan and print; `view`: how the text shows the changes (JSON is the same either way).
 fn plan_fetched_as(
     cli: &Cli,
     session: Session,
     fetched: Vec<RepoResult<FetchOutcome>>,
-    stat: bool,
+    view: report::PlanTextOptions,
 ) -> Result<bool, Failure> {
-    let plans = session.plan_after(&fetched, progress::reporter(cli.quiet).as_ref());
+    let plans = session.plan_after(&fetched, progress::reporter(cli.quiet, session.options.jobs).as_ref());
     let branch = session.campaign.to_string();
     let skipped = &session.selection.skipped;
     emit(
         cli,
         &session,
         || report::plan_json(&branch, &plans, skipped),
-        || report::plan_text_with(&branch, &plans, skipped, stat),
+        || report::plan_text_with(&branch, &plans, skipped, view),
     );
     Ok(all_ok(&plans))
 }
@@ -519,7 +598,7 @@ async fn apply(cli: &Cli, session: Session, offline: bool) -> Result<bool, Failu
     let denied = preflight(&session).await?;
     let refused = denied.into_iter().map(|r| (r, NO_PUSH.to_string())).collect();
     let session = std::sync::Arc::new(session);
-    let reporter = progress::reporter(cli.quiet);
+    let reporter = progress::reporter(cli.quiet, session.options.jobs);
     let results = crate::campaign::fetch_plan_apply(session.clone(), refused, reporter.as_ref()).await?;
     report_apply(cli, &session, &results, |env| env);
     Ok(all_ok(&results))
@@ -534,19 +613,21 @@ async fn preflight(session: &Session) -> Result<Vec<crate::forge::RepoId>, Failu
     let denied = session.forge.missing_write_access(&ids).await.map_err(|e| Failure::run(e.to_string()))?;
     if !denied.is_empty() {
         let names: Vec<String> = denied.iter().map(|r| r.full_name()).collect();
-        eprintln!(
-            "warning: the credentials cannot push to {} of {} repositories; they will not be changed: {}",
+        // Their rows in the summary say it too (`failed: no push access ...`): not with -q.
+        let text = format!(
+            "the credentials cannot push to {} of {} repositories; they will not be changed: {}",
             denied.len(),
             ids.len(),
             names.join(", ")
         );
+        say("warning", text, false);
     }
     Ok(denied)
 }
 
 async fn apply_fetched(cli: &Cli, session: Session, fetched: Vec<RepoResult<FetchOutcome>>) -> Result<bool, Failure> {
     let denied = preflight(&session).await?;
-    let reporter = progress::reporter(cli.quiet);
+    let reporter = progress::reporter(cli.quiet, session.options.jobs);
     let mut plans = session.plan_after(&fetched, reporter.as_ref());
     for p in plans.iter_mut().filter(|p| denied.contains(&p.repo)) {
         p.result = Err(NO_PUSH.into());
@@ -603,7 +684,7 @@ fn print_result_as(
     if as_json {
         println!("{}", envelope(cli, usage.clone(), json()).to_line());
     } else {
-        print!("{}", text());
+        anstream::print!("{}", text());
     }
     if let Some(u) = usage {
         eprintln!("{}", report::usage_line(&u));
@@ -709,15 +790,19 @@ async fn claim_or_wait(
                         } else {
                             ("expired claim", "")
                         };
-                        eprintln!(
-                            "warning: took over the {what} of run {} ({}@{}, pid {}) on campaign `{campaign}`{why}",
+                        let text = format!(
+                            "took over the {what} of run {} ({}@{}, pid {}) on campaign `{campaign}`{why}",
                             old.run, old.holder, old.host, old.pid
                         );
+                        say("warning", text, true);
                     }
-                    (None, Some(old)) => eprintln!(
-                        "warning: run {} held the claim on campaign `{campaign}` in another process (pid {} on {}), which is gone: it did not finish",
-                        old.run, old.pid, old.host
-                    ),
+                    (None, Some(old)) => {
+                        let text = format!(
+                            "run {} held the claim on campaign `{campaign}` in another process (pid {} on {}), which is gone: it did not finish",
+                            old.run, old.pid, old.host
+                        );
+                        say("warning", text, true);
+                    }
                     (None, None) => {}
                 }
                 if let (Some(old), Ok(mut slot)) = (unfinished, TAKEN_OVER.lock()) {
@@ -730,7 +815,7 @@ async fn claim_or_wait(
                     return Err(Failure { code: 3, text: e.to_string(), diagnostics: None });
                 }
                 if !said {
-                    eprintln!("waiting: {e}");
+                    say("waiting", &e, false);
                     said = true;
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -756,7 +841,7 @@ fn renew_claim(mut store: Box<dyn crate::journal::JournalStore>, campaign: Strin
         loop {
             tokio::time::sleep(LEASE / 3).await;
             if let Err(e) = store.claim(&claim_request(), crate::clock::now()).await {
-                eprintln!("warning: could not renew the claim on campaign `{campaign}`: {e}");
+                say("warning", format_args!("could not renew the claim on campaign `{campaign}`: {e}"), true);
             }
         }
     })
@@ -811,7 +896,11 @@ async fn journaled_with(session: &mut Session, campaign: &str, wait: std::time::
     use crate::journal::{Journal, SystemClock};
     let off = crate::env_vars::CONVOY_TEST_JOURNAL;
     if std::env::var(off).is_ok_and(|v| v == "off") {
-        eprintln!("warning: {off}=off: this run takes no claim and writes no journal (for benchmarks only)");
+        say(
+            "warning",
+            format_args!("{off}=off: this run takes no claim and writes no journal (for benchmarks only)"),
+            true,
+        );
         return Ok(());
     }
     // One run writes a campaign's journal at a time: the claim, renewed while the run works and
@@ -836,14 +925,15 @@ async fn journaled_with(session: &mut Session, campaign: &str, wait: std::time::
         }
     };
     if let Some(t) = torn {
-        eprintln!(
-            "warning: the journal of campaign `{campaign}` ended in a torn line (a crash mid-write); it was cut away: {t:?}"
+        let text = format!(
+            "the journal of campaign `{campaign}` ended in a torn line (a crash mid-write); it was cut away: {t:?}"
         );
+        say("warning", text, true);
     }
     let stale = TAKEN_OVER.lock().ok().and_then(|slot| slot.as_ref().map(|c| c.run.clone()));
     let resumed = crate::journal::interrupted(journal.entries(), stale.as_deref());
     for r in &resumed {
-        eprintln!("resuming: {r}; convoy reads the forge and does only what is missing");
+        say("resuming", format_args!("{r}; convoy reads the forge and does only what is missing"), true);
     }
     if let Ok(mut slot) = RESUMED.lock() {
         *slot = resumed;
@@ -911,7 +1001,7 @@ async fn open_with(manifest: manifest::Manifest, run: &SelectArgs, depth: Depth)
 /// Fetch the selected repositories; failures are returned per repository (plan/apply report
 /// them as that repository's failure).
 async fn fetch(cli: &Cli, session: &Session) -> Result<Vec<RepoResult<FetchOutcome>>, Failure> {
-    Ok(session.fetch(progress::reporter(cli.quiet).as_ref()).await?)
+    Ok(session.fetch(progress::reporter(cli.quiet, session.options.jobs).as_ref()).await?)
 }
 
 /// Check everything a run would check before touching a repository, and report every

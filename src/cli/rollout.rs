@@ -267,7 +267,7 @@ async fn advance_claimed(cli: &Cli, args: &AdvanceArgs, mut r: Rollout) -> Resul
                 eprintln!("{}", decision_text(&decision));
             }
             let session = Arc::new(r.session);
-            let reporter = progress::reporter(cli.quiet);
+            let reporter = progress::reporter(cli.quiet, session.options.jobs);
             let results = crate::campaign::fetch_plan_apply(session.clone(), Vec::new(), reporter.as_ref()).await?;
             for res in results.iter().filter(|res| res.result.is_ok()) {
                 r.state.applied.insert(res.repo.full_name(), rollout::Applied { wave: wave.clone(), at: at.clone() });

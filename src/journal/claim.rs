@@ -162,7 +162,9 @@ pub fn decide(
             found: Some(c.clone()),
         }),
         Some(c) if c.expired(now) => {
-            tracing::warn!(
+            // Said to people by the caller (the CLI: `warning: took over the expired claim ...`);
+            // a warning here too would say it twice.
+            tracing::debug!(
                 campaign,
                 "taking over the claim of run {} ({}@{}, pid {}): its lease expired at {}",
                 c.run,

@@ -154,7 +154,8 @@ impl LocalStore {
             return Err(JournalError::Invalid { location: path.display().to_string(), problems: report.problems });
         }
         if let Some(torn) = &report.torn {
-            tracing::warn!(
+            // The CLI says it as a `warning:` line (`cli::journaled`); debug here, so once.
+            tracing::debug!(
                 "{}: cut away a torn last line ({} bytes at offset {}) that a crash left half-written; the side effect it announced was never tried",
                 path.display(),
                 torn.len,

@@ -170,8 +170,8 @@ impl JournalStore for StateBranchStore {
         }
         if let Some(torn) = &report.torn {
             // Commits are all-or-nothing, so this is not a crash's leftover; it goes with the
-            // next append all the same.
-            tracing::warn!("{}: dropping an unterminated last line ({} bytes)", self.location(), torn.len);
+            // next append all the same. The CLI says it as a `warning:` line; debug here, so once.
+            tracing::debug!("{}: dropping an unterminated last line ({} bytes)", self.location(), torn.len);
         }
         self.journal = snap.journal[..report.complete_len as usize].to_vec();
         self.head = Some(snap.head);

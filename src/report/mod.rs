@@ -14,8 +14,12 @@ pub mod envelope;
 pub mod markdown;
 pub mod release;
 pub mod steer;
+pub mod style;
 pub mod table;
 
+use std::collections::HashMap;
+
+use serde::Serialize;
 use serde_json::json;
 
 pub use envelope::{Envelope, ErrorItem};
@@ -35,7 +39,7 @@ pub fn fetch_text(results: &[RepoResult<FetchOutcome>], skipped: &[(RepoId, Stri
     let count = |s: FetchStatus| results.iter().filter(|r| matches!(&r.result, Ok(o) if o.status == s)).count();
     let failed: Vec<_> = results.iter().filter_map(|r| r.result.as_ref().err().map(|e| (&r.repo, e))).collect();
     for (repo, err) in &failed {
-        out.push_str(&format!("error: {repo}: {err}\n"));
+        out.push_str(&format!("{} {repo}: {err}\n", style::label(style::ERROR, "error")));
     }
     for (repo, why) in skipped {
         out.push_str(&format!("skipped {repo}: {why}\n"));
@@ -80,74 +84,62 @@ fn plan_status(r: &RepoResult<RepoPlan>) -> &'static str {
     }
 }
 
-pub fn plan_text(branch: &str, results: &[RepoResult<RepoPlan>], skipped: &[(RepoId, String)]) -> String {
-    plan_text_with(branch, results, skipped, false)
+/// How [`plan_text_with`] shows the changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanTextOptions {
+    /// `plan --stat`: per repository, one `PATH | N ++--` line per file (as `git diff --stat`)
+    /// and a totals line, instead of the diffs.
+    pub stat: bool,
+    /// Print a diff that several repositories get byte for byte (same file header, same diff)
+    /// once, under `━━ same change in N repositories: …`; `false` (`plan --no-group`): every
+    /// repository's diffs in full.
+    pub group: bool,
 }
 
-/// [`plan_text`], with `stat`: only the table and totals (no diffs, `plan --stat`).
-///
-/// Repositories whose change sets are byte for byte the same (every file's path, action,
-/// origin and diff) are shown once, headed `same change in N repositories: …`, so a plan over
-/// hundreds of repositories that a template renders alike stays readable.
+impl Default for PlanTextOptions {
+    fn default() -> Self {
+        PlanTextOptions { stat: false, group: true }
+    }
+}
+
+pub fn plan_text(branch: &str, results: &[RepoResult<RepoPlan>], skipped: &[(RepoId, String)]) -> String {
+    plan_text_with(branch, results, skipped, PlanTextOptions::default())
+}
+
+/// At most this many repositories are named in a `same change in N repositories` header.
+const GROUP_NAMES_SHOWN: usize = 8;
+
+/// [`plan_text`] with its [`PlanTextOptions`]: the diffs (grouped or not) or the stat, then the
+/// table, the notes, the skipped repositories and the totals.
 pub fn plan_text_with(
     branch: &str,
     results: &[RepoResult<RepoPlan>],
     skipped: &[(RepoId, String)],
-    stat: bool,
+    options: PlanTextOptions,
 ) -> String {
-    let mut out = String::new();
-    // Each distinct change set, in the order of its first repository.
-    let mut groups: Vec<(String, Vec<&RepoResult<RepoPlan>>)> = Vec::new();
-    let mut index: std::collections::HashMap<String, usize> = Default::default();
-    for r in results.iter().filter(|_| !stat) {
-        if let Ok(p) = &r.result
-            && !p.files.is_empty()
-        {
-            let mut body = String::new();
-            for f in &p.files {
-                body.push_str(&format!("# {} {} (from {})\n", action_word(f.action), f.path, f.origin));
-                body.push_str(&f.unified());
+    let changed: Vec<(&RepoId, &RepoPlan)> = results
+        .iter()
+        .filter_map(|r| r.result.as_ref().ok().filter(|p| !p.files.is_empty()).map(|p| (&r.repo, p)))
+        .collect();
+    let mut out = if options.stat {
+        plan_stat(&changed)
+    } else if options.group {
+        plan_diffs_grouped(&changed)
+    } else {
+        let mut out = String::new();
+        for (repo, plan) in &changed {
+            out.push_str(&repo_header(repo, plan, plan.files.len(), 0));
+            for f in &plan.files {
+                out.push_str(&file_diff(f));
             }
-            match index.get(&body) {
-                Some(&i) => groups[i].1.push(r),
-                None => {
-                    index.insert(body.clone(), groups.len());
-                    groups.push((body, vec![r]));
-                }
-            }
+            out.push('\n');
         }
-    }
-    for (body, members) in &groups {
-        let (first, files) = match &members[0].result {
-            Ok(p) => (p, p.files.len()),
-            Err(_) => continue,
-        };
-        if members.len() == 1 {
-            out.push_str(&format!(
-                "━━ {} ({} @ {}) — {files} file(s)\n",
-                members[0].repo,
-                first.base_branch,
-                &first.base[..first.base.len().min(12)],
-            ));
-        } else {
-            const SHOWN: usize = 8;
-            let mut names: Vec<String> = members.iter().take(SHOWN).map(|m| m.repo.full_name()).collect();
-            if members.len() > SHOWN {
-                names.push(format!("and {} more", members.len() - SHOWN));
-            }
-            out.push_str(&format!(
-                "━━ same change in {} repositories ({}) — {files} file(s)\n",
-                members.len(),
-                names.join(", ")
-            ));
-        }
-        out.push_str(body);
-        out.push('\n');
-    }
+        out
+    };
     for r in results {
         if let Ok(p) = &r.result {
             for note in &p.notes {
-                out.push_str(&format!("note: {}: {note}\n", r.repo));
+                out.push_str(&format!("{} {}: {note}\n", style::label(style::NOTE, "note"), r.repo));
             }
         }
     }
@@ -161,7 +153,7 @@ pub fn plan_text_with(
                 ),
                 Err(e) => ("-".into(), e.lines().next().unwrap_or_default().to_string()),
             };
-            vec![r.repo.full_name(), plan_status(r).to_string(), files, note]
+            vec![r.repo.full_name(), status_cell(plan_status(r)), files, note]
         })
         .collect();
     out.push_str(&format!("Plan for campaign branch `{branch}` (nothing was written)\n"));
@@ -171,6 +163,19 @@ pub fn plan_text_with(
         out.push_str(&format!("skipped {repo}: {why}\n"));
     }
     let n = |s| results.iter().filter(|r| plan_status(r) == s).count();
+    if options.stat {
+        let (files, insertions, deletions) =
+            changed.iter().flat_map(|(_, p)| &p.files).fold((0, 0, 0), |(n, i, d), f| {
+                let (fi, fd) = f.line_counts().unwrap_or_default();
+                (n + 1, i + fi, d + fd)
+            });
+        out.push_str(&format!(
+            "{files} {} changed, {insertions} {}(+), {deletions} {}(-)\n",
+            table::plural(files, "file", "files"),
+            table::plural(insertions, "insertion", "insertions"),
+            table::plural(deletions, "deletion", "deletions"),
+        ));
+    }
     out.push_str(&format!(
         "{} repositories: {} changed, {} unchanged, {} failed\n",
         results.len(),
@@ -179,6 +184,135 @@ pub fn plan_text_with(
         n("failed")
     ));
     out
+}
+
+/// `━━ OWNER/NAME (BRANCH @ SHA12) — N file(s)`, with `, M more in a shared change above` when
+/// `grouped` of its files were printed under a `same change` header.
+fn repo_header(repo: &RepoId, plan: &RepoPlan, files: usize, grouped: usize) -> String {
+    let mut head =
+        format!("━━ {repo} ({} @ {}) — {files} file(s)", plan.base_branch, &plan.base[..plan.base.len().min(12)]);
+    if grouped > 0 {
+        head.push_str(&format!(", {grouped} more in a shared change above"));
+    }
+    style::paint(style::HEADER, &head) + "\n"
+}
+
+/// `# create|update|delete PATH (from ORIGIN)` and the file's unified diff, coloured.
+fn file_diff(f: &crate::change::FileDiff) -> String {
+    let head = format!("# {} {} (from {})", action_word(f.action), f.path, f.origin);
+    style::paint(style::HEADER, &head) + "\n" + &style::diff(&f.unified())
+}
+
+/// The diffs with what several repositories share printed once. A file diff (its `#` header
+/// line and its unified diff, byte for byte) that two or more repositories get is a shared
+/// diff; shared diffs with the same repositories form one group, printed first, in the order of
+/// their first repository and file. Then each repository's own diffs.
+fn plan_diffs_grouped(changed: &[(&RepoId, &RepoPlan)]) -> String {
+    // Every distinct file diff: its text and the repositories (indices into `changed`) that get it.
+    let mut diffs: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut index: HashMap<(&str, String), usize> = HashMap::new();
+    let mut of_repo: Vec<Vec<usize>> = Vec::with_capacity(changed.len());
+    for (i, (_, plan)) in changed.iter().enumerate() {
+        let mut mine = Vec::with_capacity(plan.files.len());
+        for f in &plan.files {
+            let text = file_diff(f);
+            let key = (f.path.as_str(), text);
+            let d = match index.get(&key) {
+                Some(&d) => d,
+                None => {
+                    diffs.push((key.1.clone(), Vec::new()));
+                    index.insert(key, diffs.len() - 1);
+                    diffs.len() - 1
+                }
+            };
+            if diffs[d].1.last() != Some(&i) {
+                diffs[d].1.push(i);
+            }
+            mine.push(d);
+        }
+        of_repo.push(mine);
+    }
+    // Shared diffs by their set of repositories, in the order of first appearance.
+    let mut groups: Vec<(&[usize], Vec<usize>)> = Vec::new();
+    for (d, (_, members)) in diffs.iter().enumerate().filter(|(_, (_, m))| m.len() > 1) {
+        match groups.iter_mut().find(|(m, _)| *m == members.as_slice()) {
+            Some((_, ds)) => ds.push(d),
+            None => groups.push((members, vec![d])),
+        }
+    }
+    let mut out = String::new();
+    for (members, ds) in &groups {
+        let names: Vec<String> = members.iter().take(GROUP_NAMES_SHOWN).map(|&i| changed[i].0.full_name()).collect();
+        let mut list = names.join(", ");
+        if members.len() > GROUP_NAMES_SHOWN {
+            list.push_str(&format!(" (+{} more)", members.len() - GROUP_NAMES_SHOWN));
+        }
+        let head = format!("━━ same change in {} repositories: {list} — {} file(s)", members.len(), ds.len());
+        out.push_str(&(style::paint(style::HEADER, &head) + "\n"));
+        for &d in ds {
+            out.push_str(&diffs[d].0);
+        }
+        out.push('\n');
+    }
+    for (i, (repo, plan)) in changed.iter().enumerate() {
+        let own: Vec<usize> = of_repo[i].iter().copied().filter(|&d| diffs[d].1.len() == 1).collect();
+        if own.is_empty() {
+            continue;
+        }
+        out.push_str(&repo_header(repo, plan, own.len(), of_repo[i].len() - own.len()));
+        for d in own {
+            out.push_str(&diffs[d].0);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The longest `+++--` bar of `plan --stat`, in characters (git's is the terminal's width).
+const STAT_BAR: usize = 40;
+
+/// Per repository, one line per file as `git diff --stat` prints it: ` PATH | N ++--` (`Bin` for
+/// a binary file), the bars scaled so the largest change in the plan fits in [`STAT_BAR`].
+fn plan_stat(changed: &[(&RepoId, &RepoPlan)]) -> String {
+    let counts: Vec<Vec<Option<(usize, usize)>>> =
+        changed.iter().map(|(_, p)| p.files.iter().map(|f| f.line_counts()).collect()).collect();
+    let widest = changed.iter().flat_map(|(_, p)| &p.files).map(|f| f.path.as_str().chars().count()).max();
+    let largest = counts.iter().flatten().flatten().map(|(i, d)| i + d).max().unwrap_or(0);
+    let number = counts.iter().flatten().flatten().map(|(i, d)| (i + d).to_string().len()).max().unwrap_or(1);
+    // git's `scale_linear`: a change of any size gets at least one character.
+    let scale = |n: usize| if largest <= STAT_BAR || n == 0 { n } else { 1 + n * (STAT_BAR - 1) / largest };
+    let mut out = String::new();
+    for ((repo, plan), counts) in changed.iter().zip(&counts) {
+        out.push_str(&repo_header(repo, plan, plan.files.len(), 0));
+        for (f, c) in plan.files.iter().zip(counts) {
+            let path = format!("{:<w$}", f.path.as_str(), w = widest.unwrap_or(0));
+            match c {
+                Some((ins, del)) => {
+                    let total = scale(ins + del);
+                    let plus = (total * ins + (ins + del) / 2).checked_div(ins + del).unwrap_or(0);
+                    let plus = if *ins > 0 { plus.max(1) } else { plus };
+                    let minus = if *del > 0 { total.saturating_sub(plus).max(1) } else { 0 };
+                    out.push_str(&format!(
+                        " {path} | {:>number$} {}{}\n",
+                        ins + del,
+                        style::paint(style::ADDED, &"+".repeat(plus)),
+                        style::paint(style::REMOVED, &"-".repeat(minus)),
+                    ));
+                }
+                None => out.push_str(&format!(" {path} | {:>number$}\n", "Bin")),
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A status word of the `plan`/`apply` tables, in its colour ([`style::status`]).
+fn status_cell(word: &str) -> String {
+    match style::status(word) {
+        Some(s) => style::paint(s, word),
+        None => word.to_string(),
+    }
 }
 
 /// The whole text of the errors the table cut to their first line (a script's exit code with
@@ -267,6 +401,10 @@ pub fn apply_text(branch: &str, results: &[RepoResult<ApplyOutcome>], skipped: &
                 }
                 Err(e) => (format!("failed: {}", e.lines().next().unwrap_or_default()), String::new()),
             };
+            let detail = match style::status(apply_key(r)) {
+                Some(s) => style::paint(s, &detail),
+                None => detail,
+            };
             vec![r.repo.full_name(), detail, url]
         })
         .collect();
@@ -278,7 +416,7 @@ pub fn apply_text(branch: &str, results: &[RepoResult<ApplyOutcome>], skipped: &
     }
     for r in results {
         for note in r.result.as_ref().map(|o| o.notes.as_slice()).unwrap_or_default() {
-            out.push_str(&format!("note {}: {note}\n", r.repo));
+            out.push_str(&format!("{} {}: {note}\n", style::paint(style::NOTE, "note"), r.repo));
         }
     }
     let n = |s| results.iter().filter(|r| apply_key(r) == s).count();

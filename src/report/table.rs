@@ -2,13 +2,14 @@
 //! summaries and pull requests, and plurals. The views of `plan`/`apply`, `audit`, `cost` and
 //! `deps` all write their tables with these.
 
-/// A plain-text table: left-aligned columns; the last column is not padded.
+/// A plain-text table: left-aligned columns; the last column is not padded. Cells may be
+/// coloured ([`super::style`]): columns are as wide as the text a terminal shows.
 pub fn text(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
             if let Some(w) = widths.get_mut(i) {
-                *w = (*w).max(cell.chars().count());
+                *w = (*w).max(super::style::width(cell));
             }
         }
     }
@@ -18,7 +19,8 @@ pub fn text(header: &[&str], rows: &[Vec<String>]) -> String {
             if i + 1 == cells.len() {
                 s.push_str(c);
             } else {
-                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+                s.push_str(c);
+                s.push_str(&" ".repeat(widths[i].saturating_sub(super::style::width(c)) + 2));
             }
         }
         s.trim_end().to_string() + "\n"

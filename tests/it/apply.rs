@@ -365,10 +365,14 @@ fn renaming_the_campaign_branch_names_the_prs_left_open() {
     org.manifest(&manifest.replace("branch = \"convoy/ci\"", "branch = \"convoy/ci-v2\""));
     let out = org.convoy(&["apply", "-q", "--repo", "api"]);
     assert_eq!(out.code, 0, "{out:?}");
+    // A note of the result (stdout), said once: not logged as well.
     assert!(
-        out.stderr.contains("PR #1 on branch `convoy/ci` is still open: [campaign] branch is now `convoy/ci-v2`"),
+        out.stdout.contains(
+            "note acme/api: PR #1 on branch `convoy/ci` is still open: [campaign] branch is now `convoy/ci-v2`"
+        ),
         "{out:?}"
     );
+    assert!(!out.stderr.contains("is still open"), "{out:?}");
     let json = org.convoy(&["apply", "-q", "--repo", "web", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     let notes = v.to_string();

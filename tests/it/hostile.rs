@@ -96,7 +96,8 @@ fn fetch_recovers_from_the_leftovers_of_a_killed_run() {
     std::fs::create_dir_all(org.path().join("cache/acme/.api.clone-x1Y2z3/refs")).unwrap();
     org.commit("api", &[Entry::File("README.md", "api v2\n")], "bump");
 
-    let out = org.convoy(&["fetch", "-q", "--json"]);
+    // The log line is a warning: `-q` keeps the log to errors unless CONVOY_LOG asks for more.
+    let out = org.convoy_env(&["fetch", "-q", "--json"], &[("CONVOY_LOG", "warn")]);
     assert_eq!(out.code, 0, "{out:?}");
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let api = v["results"].as_array().unwrap().iter().find(|r| r["repo"] == "acme/api").unwrap().clone();

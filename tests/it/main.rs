@@ -18,6 +18,7 @@ mod help;
 mod hostile;
 mod journal;
 mod json_envelope;
+mod output;
 mod own_workflows;
 mod patch;
 mod release;

@@ -59,7 +59,7 @@ fn a_bad_pattern_is_refused_where_it_is_written() {
     assert!(out.stderr.contains("org.toml:"), "the error has the file, line and column: {out:?}");
 }
 
-/// Identical change sets are shown once; `--stat` shows only the table.
+/// Identical diffs are shown once; `--stat` shows counts per file instead of diffs.
 #[test]
 fn plan_groups_identical_changes_and_stat_shows_only_the_table() {
     let org = Org::new();
@@ -72,11 +72,12 @@ fn plan_groups_identical_changes_and_stat_shows_only_the_table() {
     ));
     let plan = org.convoy(&["plan", "-q"]);
     assert_eq!(plan.code, 0, "{plan:?}");
-    assert!(plan.stdout.contains("━━ same change in 3 repositories (acme/a, acme/b, acme/c) — 1 file(s)"), "{plan:?}");
+    assert!(plan.stdout.contains("━━ same change in 3 repositories: acme/a, acme/b, acme/c — 1 file(s)\n"), "{plan:?}");
     assert_eq!(plan.stdout.matches("+new\n").count(), 1, "the shared diff is printed once: {plan:?}");
     assert!(plan.stdout.contains("━━ acme/d (main @ "), "{plan:?}");
     let stat = org.convoy(&["plan", "-q", "--stat"]);
-    assert!(!stat.stdout.contains("━━") && !stat.stdout.contains("+new"), "{stat:?}");
+    assert!(!stat.stdout.contains("same change") && !stat.stdout.contains("+new"), "{stat:?}");
+    assert_eq!(stat.stdout.matches(" README.md | 2 +-\n").count(), 4, "{stat:?}");
     assert!(stat.stdout.contains("4 repositories: 4 changed, 0 unchanged, 0 failed"), "{stat:?}");
 }
 
