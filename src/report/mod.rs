@@ -19,7 +19,6 @@ pub mod table;
 
 use std::collections::HashMap;
 
-use serde::Serialize;
 use serde_json::json;
 
 pub use envelope::{Envelope, ErrorItem};
