@@ -381,7 +381,7 @@ mod tests {
         for name in ["init", "schema", "completions", "man"] {
             let sub = cmd.find_subcommand(name).unwrap();
             assert!(sub.get_about().is_some(), "{name} has no about");
-            for arg in sub.get_arguments().filter(|a| !a.is_global_set()) {
+            for arg in sub.get_arguments().filter(|a| !a.is_global_set() && !a.is_hide_set()) {
                 let id = arg.get_id();
                 if id == "help" {
                     continue;
