@@ -69,7 +69,9 @@ pub enum ColorWhen {
     /// Colour when the stream is a terminal and `NO_COLOR` is unset or empty (`CLICOLOR_FORCE`
     /// set and not `0`: colour even in pipes).
     Auto,
+    /// Colour everywhere, pipes and files included (not JSON, SARIF or `-o` files).
     Always,
+    /// No colour.
     Never,
 }
 
