@@ -256,7 +256,7 @@ pub enum Command {
         #[command(subcommand)]
         command: deps::DepsCommand,
     },
-    /// Coordinated releases across repositories (`release graph`, `release plan`).
+    /// Coordinated releases across repositories (`release graph`, `plan`, `run`, `rollback`).
     Release {
         #[command(subcommand)]
         command: release::ReleaseCommand,
