@@ -72,8 +72,12 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<bool, DemoError> {
     let manifest_path = dir.join("org.toml");
     let manifest = crate::manifest::load(&manifest_path).map_err(fail)?;
     say(format!("\n$ convoy -m {} validate", manifest_path.display()));
-    let options =
-        RunOptions { jobs: manifest.model.org.jobs, filters: Vec::new(), depth: crate::workspace::Depth::Keep };
+    let options = RunOptions {
+        jobs: manifest.model.org.jobs,
+        filters: Vec::new(),
+        depth: crate::workspace::Depth::Keep,
+        offline: false,
+    };
     let mut session = Session::open(manifest, options).await.map_err(fail)?;
     session.producers = crate::transform::manifest_producers(&session.manifest);
     say(format!("valid: {} repositories selected", session.targets().len()));

@@ -12,6 +12,7 @@
 
 mod apply;
 mod body;
+pub mod listing;
 pub mod rollback;
 pub mod rollout;
 pub mod steer;
@@ -66,6 +67,9 @@ pub struct RunOptions {
     pub jobs: usize,
     pub filters: Vec<Selector>,
     pub depth: Depth,
+    /// Read the org's listing from the copy the last online run saved instead of asking a
+    /// forge that needs the network (`--offline`; see [`listing`]).
+    pub offline: bool,
 }
 
 /// A campaign's identity: its branch, one name across every repository (`[campaign] branch`).
@@ -187,12 +191,7 @@ pub fn open_github(manifest: &Manifest) -> Result<GithubForge, SetupError> {
 impl Session {
     pub async fn open(manifest: Manifest, options: RunOptions) -> Result<Session, SetupError> {
         let forge = open_forge(&manifest)?;
-        let owner = manifest.model.org.name.clone();
-        let listing = forge.list_repos(&owner).await.map_err(|source| SetupError::Listing {
-            owner: owner.clone(),
-            kind: forge.kind(),
-            source,
-        })?;
+        let listing = listing::list_org(&manifest, forge.as_ref(), options.offline).await?;
         // Selection and template problems come in one report.
         let (selection, mut problems) = crate::targets::select_all(&manifest, &listing, &options.filters);
         let renderer = build_renderer(&manifest).map_err(|d| problems.extend(d.0));

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use super::{Cli, Failure, SelectArgs, fetch, open, progress};
+use super::{Cli, Failure, SelectArgs, fetch, open_reading, progress};
 use crate::campaign::SetupError;
 use crate::policy::audit::Policy;
 use crate::policy::shard::Shard;
@@ -170,7 +170,7 @@ pub async fn audit(cli: &Cli, args: &AuditArgs) -> Result<bool, Failure> {
             super::plan_fetched(cli, session, fetched)
         };
     }
-    let session = open(cli, &args.select, Depth::Keep).await?;
+    let session = open_reading(cli, &args.select, Depth::Keep, args.offline).await?;
     let policy = Policy::new(&session.manifest.model.policy).map_err(Failure::usage)?;
     let fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
     let failed: Vec<(String, String)> =

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::{Cli, Failure, SelectArgs, fetch, open};
+use super::{Cli, Failure, SelectArgs, fetch, open_reading};
 use crate::deps::{actions, skew};
 use crate::forge::RepoId;
 use crate::manifest::Selector;
@@ -117,7 +117,7 @@ pub async fn deps(cli: &Cli, command: &DepsCommand) -> Result<bool, Failure> {
 }
 
 async fn actions_command(cli: &Cli, args: &ActionsArgs) -> Result<bool, Failure> {
-    let session = open(cli, &args.select, Depth::Keep).await?;
+    let session = open_reading(cli, &args.select, Depth::Keep, args.offline).await?;
     let fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
     let mut errors: Vec<(String, String)> =
         fetched.iter().filter_map(|r| r.result.as_ref().err().map(|e| (r.repo.full_name(), e.clone()))).collect();
@@ -249,7 +249,7 @@ async fn align_command(cli: &Cli, args: &AlignArgs) -> Result<bool, Failure> {
 }
 
 async fn skew_command(cli: &Cli, args: &SkewArgs) -> Result<bool, Failure> {
-    let session = open(cli, &args.select, Depth::Keep).await?;
+    let session = open_reading(cli, &args.select, Depth::Keep, args.offline).await?;
     let fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
     let failed: Vec<(String, String)> =
         fetched.iter().filter_map(|r| r.result.as_ref().err().map(|e| (r.repo.full_name(), e.clone()))).collect();

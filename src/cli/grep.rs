@@ -18,7 +18,7 @@
 use clap::Args;
 use serde::Serialize;
 
-use super::{Cli, Failure, SelectArgs, fetch, open};
+use super::{Cli, Failure, SelectArgs, fetch, open_reading};
 use crate::report;
 use crate::workspace::{Depth, EntryKind};
 
@@ -141,7 +141,7 @@ pub async fn grep(cli: &Cli, args: &GrepArgs) -> Result<bool, Failure> {
         .build()
         .map_err(|e| Failure::usage(format!("invalid pattern: {e}")))?;
     let globs = Globs::new(&args.globs).map_err(Failure::usage)?;
-    let session = open(cli, &args.select, Depth::Keep).await?;
+    let session = open_reading(cli, &args.select, Depth::Keep, args.offline).await?;
     let fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
     let fetch_failed: std::collections::BTreeMap<String, String> =
         fetched.iter().filter_map(|r| r.result.as_ref().err().map(|e| (r.repo.full_name(), e.clone()))).collect();

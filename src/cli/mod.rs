@@ -168,7 +168,7 @@ fn env_help() -> String {
         s.push_str(&format!("  {name:<16} {meaning}\n"));
     }
     s.push_str(
-        "\nExit codes: 0 ok, 1 some repositories failed, 2 usage or configuration error, 3 another run holds the campaign's claim.",
+        "\nExit codes: 0 ok, 1 some repositories failed or the run could not start (forge unreachable, no git), 2 usage or configuration error, 3 another run holds the campaign's claim.",
     );
     s
 }
@@ -176,7 +176,12 @@ fn env_help() -> String {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the manifest, its templates and selectors against the forge; touches nothing.
-    Validate,
+    Validate {
+        /// No network: check selectors against the listing the last online run saved, or,
+        /// when there is none, only what needs no forge (syntax, keys, templates).
+        #[arg(long)]
+        offline: bool,
+    },
     /// Clone or fetch the selected repositories into the cache.
     Fetch {
         #[command(flatten)]
@@ -479,7 +484,9 @@ fn print_failure(cli: &Cli, failure: &Failure) {
 /// The log on stderr: `CONVOY_LOG` when set, else warnings and errors (errors only with `-q`);
 /// coloured as `--color` says.
 fn init_logging(quiet: bool) {
-    let default = if quiet { "error" } else { "warn" };
+    // octocrab logs every failed request at ERROR, retries included; convoy reports the
+    // failure itself, once, with what to do (CONVOY_LOG=octocrab=debug shows them).
+    let default = if quiet { "error,octocrab=off" } else { "warn,octocrab=off" };
     let filter = tracing_subscriber::EnvFilter::try_from_env(crate::env_vars::CONVOY_LOG)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
@@ -493,7 +500,7 @@ fn init_logging(quiet: bool) {
 /// `Ok(true)`: everything succeeded; `Ok(false)`: some repositories failed.
 async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
     match &cli.command {
-        Command::Validate => validate(cli).await,
+        Command::Validate { offline } => validate(cli, *offline).await,
         Command::Fetch { select, depth, full } => {
             let depth = match (depth.and_then(std::num::NonZeroU32::new), full) {
                 (_, true) => Depth::Full,
@@ -508,7 +515,7 @@ async fn dispatch(cli: &Cli) -> Result<bool, Failure> {
         }
         Command::Plan { select, offline, stat, no_group } => {
             let view = report::PlanTextOptions { stat: *stat, group: !*no_group };
-            plan(cli, manifest_campaign(open(cli, select, Depth::Keep).await?), *offline, view).await
+            plan(cli, manifest_campaign(open_reading(cli, select, Depth::Keep, *offline).await?), *offline, view).await
         }
         Command::Apply { select, offline, reopen } => {
             let mut session = open(cli, select, Depth::Keep).await?;
@@ -710,9 +717,18 @@ async fn auth_status(cli: &Cli, purpose: crate::forge::github::status::Purpose) 
     if *manifest.forge().kind.get_ref() != crate::manifest::ForgeKind::Github {
         return Err(Failure::usage("`auth status` is for `kind = \"github\"`; the local forge needs no credentials"));
     }
+    // Nothing to inspect without credentials: say so before any request (anonymous requests
+    // would only meet GitHub's 60-an-hour limit and say less).
+    if crate::forge::github::auth::StaticToken::from_env().is_none() && manifest.forge().app_id.is_none() {
+        return Err(Failure::run(
+            "no credentials for GitHub: GITHUB_TOKEN and GH_TOKEN are unset and [org.forge] names no GitHub App\n  help: export GITHUB_TOKEN=... (a fine-grained token with Contents, Pull requests and Workflows read and write, or a classic token with `repo` and `workflow`), or set app_id and private_key_path under [org.forge]; see docs/github.md",
+        ));
+    }
     let forge = crate::campaign::open_github(&manifest)?;
     let owner = manifest.model.org.name.clone();
-    let listing = crate::forge::Forge::list_repos(&forge, &owner).await.map_err(|e| Failure::run(e.to_string()))?;
+    let listing = crate::forge::Forge::list_repos(&forge, &owner)
+        .await
+        .map_err(|source| Failure::from(SetupError::Listing { owner: owner.clone(), kind: "github", source }))?;
     let selection =
         crate::targets::select(&manifest, &listing, &[]).map_err(|d| Failure::from(SetupError::Invalid(d)))?;
     let ids: Vec<_> = selection.targets.iter().map(|t| t.repo.id.clone()).collect();
@@ -978,7 +994,22 @@ async fn open(cli: &Cli, run: &SelectArgs, depth: Depth) -> Result<Session, Fail
     open_with(load_manifest(cli)?, run, depth).await
 }
 
+/// [`open`] for a command that only reads: with `offline`, the org's listing is the copy the
+/// last online run saved (`campaign::listing`), so nothing goes over the network.
+async fn open_reading(cli: &Cli, run: &SelectArgs, depth: Depth, offline: bool) -> Result<Session, Failure> {
+    open_listed(load_manifest(cli)?, run, depth, offline).await
+}
+
 async fn open_with(manifest: manifest::Manifest, run: &SelectArgs, depth: Depth) -> Result<Session, Failure> {
+    open_listed(manifest, run, depth, false).await
+}
+
+async fn open_listed(
+    manifest: manifest::Manifest,
+    run: &SelectArgs,
+    depth: Depth,
+    offline: bool,
+) -> Result<Session, Failure> {
     let owner = manifest.model.org.name.clone();
     let filters = run
         .repos
@@ -990,7 +1021,7 @@ async fn open_with(manifest: manifest::Manifest, run: &SelectArgs, depth: Depth)
         Some(j) => j,
         None => manifest.model.org.jobs,
     };
-    let session = Session::open(manifest, RunOptions { jobs, filters, depth }).await?;
+    let session = Session::open(manifest, RunOptions { jobs, filters, depth, offline }).await?;
     if !run.repos.is_empty() && session.targets().is_empty() {
         return Err(Failure::usage(format!(
             "--repo {} matches none of the selected repositories",
@@ -998,6 +1029,37 @@ async fn open_with(manifest: manifest::Manifest, run: &SelectArgs, depth: Depth)
         )));
     }
     Ok(session)
+}
+
+/// `validate --offline` with no saved listing: every check that needs no forge (the loader's,
+/// and template compilation); selectors, branch names and template variables wait for a
+/// listing, and the output says so.
+fn validate_without_forge(cli: &Cli, manifest: &manifest::Manifest) -> Result<bool, Failure> {
+    if let Err(compile) = crate::campaign::build_renderer(manifest) {
+        return Err(Failure::from(SetupError::Invalid(compile)));
+    }
+    let path = manifest.path.display().to_string();
+    let (templates, files) = (manifest.model.templates.len(), manifest.model.files.len());
+    let unchecked = "selectors, branch names and template variables (no saved listing of the org: run `convoy validate` once with GitHub reachable)";
+    print_result(
+        cli,
+        None,
+        || {
+            report::Envelope::new("validate")
+                .with("valid", true)
+                .with("manifest", &path)
+                .with("unchecked", unchecked)
+                .count("repos", 0)
+                .count("templates", templates)
+                .count("files", files)
+        },
+        || {
+            format!(
+                "{path} is valid on its own: {templates} templates, {files} files\nnote: not checked offline: {unchecked}\n"
+            )
+        },
+    );
+    Ok(true)
 }
 
 /// Fetch the selected repositories; failures are returned per repository (plan/apply report
@@ -1010,19 +1072,19 @@ async fn fetch(cli: &Cli, session: &Session) -> Result<Vec<RepoResult<FetchOutco
 /// problem at once: the manifest on its own first (a manifest that does not load stops there),
 /// then, against the forge's listing, selectors and branch names, template compilation, and
 /// the template variables each selected repository lacks.
-async fn validate(cli: &Cli) -> Result<bool, Failure> {
+async fn validate(cli: &Cli, offline: bool) -> Result<bool, Failure> {
+    use crate::campaign::listing;
     let manifest = load_manifest(cli)?;
     if let Some(note) = setup::stale_schema_note(&manifest) {
         eprintln!("{note}");
     }
     let (templates, files) = (manifest.model.templates.len(), manifest.model.files.len());
     let path = manifest.path.display().to_string();
+    if offline && listing::needs_network(&manifest) && listing::load(&manifest).is_err() {
+        return validate_without_forge(cli, &manifest);
+    }
     let forge = crate::campaign::open_forge(&manifest)?;
-    let owner = manifest.model.org.name.clone();
-    let listing = forge
-        .list_repos(&owner)
-        .await
-        .map_err(|source| Failure::from(SetupError::Listing { owner: owner.clone(), kind: forge.kind(), source }))?;
+    let listing = listing::list_org(&manifest, forge.as_ref(), offline).await?;
     let (selection, mut problems) = crate::targets::select_all(&manifest, &listing, &[]);
     match crate::campaign::build_renderer(&manifest) {
         Ok(renderer) => problems.extend(crate::transform::check_variables(&manifest, &selection, &renderer)),

@@ -144,7 +144,7 @@ async fn read_graph(
 }
 
 async fn graph_command(cli: &Cli, args: &GraphArgs) -> Result<bool, Failure> {
-    let session = open(cli, &args.select, Depth::Keep).await?;
+    let session = super::open_reading(cli, &args.select, Depth::Keep, args.offline).await?;
     let (graph, _) = read_graph(cli, &session, args.offline).await?;
     session.forge.persist_cache();
     match args.format.unwrap_or(if cli.json { GraphFormat::Json } else { GraphFormat::Text }) {

@@ -788,3 +788,66 @@ async fn the_workflow_gate_waits_for_the_publish_run_on_the_tag_on_github() {
         "{out:?}"
     );
 }
+
+/// `--offline` on GitHub sends no request at all: the org's listing is the copy the last
+/// online run saved beside the clone cache. Without a copy, the command says how to make one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn offline_commands_read_the_saved_listing_and_send_no_request() {
+    let gh = org(3).await;
+    gh.manifest(&gh.server.api_url(), "", "");
+    let env = with_token();
+
+    let before = gh.convoy(&["plan", "--offline"], &env).await;
+    assert_eq!(before.code, 1, "{before:?}");
+    assert!(before.stderr.contains("--offline: no saved listing of `acme`'s repositories"), "{before:?}");
+    assert!(before.stderr.contains("help: run `convoy fetch`"), "{before:?}");
+    // Without a copy, validate --offline checks what needs no forge and says what it left out.
+    let alone = gh.convoy(&["validate", "--offline"], &env).await;
+    assert_eq!(alone.code, 0, "{alone:?}");
+    assert!(alone.stdout.contains("is valid on its own: 1 templates, 0 files"), "{alone:?}");
+    assert!(alone.stdout.contains("note: not checked offline: selectors"), "{alone:?}");
+    assert_eq!(gh.server.requests().total, 0, "nothing was sent");
+
+    let fetched = gh.convoy(&["fetch", "-q"], &env).await;
+    assert_eq!(fetched.code, 0, "{fetched:?}");
+    let saved = std::fs::read_to_string(gh.path().join("cache/.listing.json")).unwrap();
+    assert!(saved.contains("\"owner\":\"acme\"") && saved.contains("svc-02"), "{saved}");
+    assert!(!saved.contains(TOKEN), "the listing holds no credentials");
+
+    gh.server.clear_requests();
+    for args in [
+        &["plan", "--offline"][..],
+        &["validate", "--offline"],
+        &["audit", "--offline"],
+        &["deps", "skew", "--offline"],
+        &["deps", "actions", "--offline"],
+        &["grep", "--offline", "service"],
+        &["release", "graph", "--offline"],
+    ] {
+        // No token either: an offline run needs none.
+        let out = gh.convoy(args, &[]).await;
+        assert!(out.code == 0 || (args[0] == "audit" && out.code == 1), "{args:?}: {out:?}");
+        assert!(!out.stderr.contains("error:"), "{args:?}: {out:?}");
+    }
+    let plan = gh.convoy(&["plan", "--offline"], &[]).await;
+    assert!(plan.stdout.contains("3 repositories: 3 changed"), "{plan:?}");
+    assert_eq!(gh.server.requests().total, 0, "offline runs sent requests: {:?}", gh.server.requests().counts);
+
+    // A copy from another GitHub (here: another api_url) is not used.
+    gh.manifest("https://ghe.example.com/api/v3", "", "");
+    let other = gh.convoy(&["plan", "--offline"], &[]).await;
+    assert_eq!(other.code, 1, "{other:?}");
+    assert!(other.stderr.contains("not `acme` on github https://ghe.example.com/api/v3"), "{other:?}");
+}
+
+/// `auth status` without any credentials says so at once, with what to set, and sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn auth_status_without_credentials_says_what_to_set() {
+    let gh = org(1).await;
+    gh.manifest(&gh.server.api_url(), "", "");
+    let out = gh.convoy(&["auth", "status"], &[]).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("error: no credentials for GitHub: GITHUB_TOKEN and GH_TOKEN are unset"), "{out:?}");
+    assert!(out.stderr.contains("help: export GITHUB_TOKEN="), "{out:?}");
+    assert_eq!(gh.server.requests().total, 0);
+}

@@ -118,6 +118,9 @@ impl Default for Limits {
     }
 }
 
+/// What to check when GitHub's API cannot be reached at all.
+const TRANSPORT_HELP: &str = "check the network and any proxy (HTTPS_PROXY), and api_url under [org.forge] (GitHub Enterprise Server: https://HOST/api/v3); connect_timeout, read_timeout and request_timeout there bound each attempt";
+
 /// Whether a request may be sent again after a failure that leaves its effect unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repeat {
@@ -129,21 +132,23 @@ pub enum Repeat {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("{method} {route}: HTTP {status}: {message}")]
-    Status { method: Method, route: String, status: StatusCode, message: String, body: serde_json::Value },
-    #[error("{method} {route}: {cause}")]
-    Transport { method: Method, route: String, cause: String },
+    /// `target` is the request's path as sent (`/repos/acme/api/pulls`), not its route template.
+    #[error("{method} {target}: HTTP {status}: {message}")]
+    Status { method: Method, target: String, status: StatusCode, message: String, body: serde_json::Value },
+    /// No answer at all: `target` is the whole URL (which host convoy could not reach).
+    #[error("{method} {target}: {cause}\n  help: {TRANSPORT_HELP}")]
+    Transport { method: Method, target: String, cause: String },
     /// A write failed in a way that may or may not have applied it.
-    #[error("{method} {route} may or may not have been applied: {cause}")]
-    Ambiguous { method: Method, route: String, cause: String },
+    #[error("{method} {target} may or may not have been applied: {cause}")]
+    Ambiguous { method: Method, target: String, cause: String },
     #[error(
         "GitHub's rate limit is exhausted until {reset} (in {wait_secs} s), longer than the configured wait of {max_secs} s\n  help: run later, or raise rate_limit_wait under [org.forge]"
     )]
     RateLimited { reset: u64, wait_secs: u64, max_secs: u64 },
     #[error("authentication: {0}")]
     Auth(String),
-    #[error("{route}: unexpected response: {cause}")]
-    Decode { route: String, cause: String },
+    #[error("{target}: unexpected response: {cause}")]
+    Decode { target: String, cause: String },
 }
 
 impl ApiError {
@@ -158,15 +163,19 @@ impl ApiError {
 /// A response with its body read.
 #[derive(Debug, Clone)]
 pub struct Response {
+    /// The path requested (`/repos/acme/api/pulls?state=open`), for messages.
+    pub path: String,
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: bytes_body::Bytes,
 }
 
 impl Response {
-    pub fn json<T: serde::de::DeserializeOwned>(&self, route: &str) -> Result<T, ApiError> {
+    /// The body as `T`; `_route` (the route template) is kept for call sites' readability, the
+    /// message names the concrete path.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, _route: &str) -> Result<T, ApiError> {
         serde_json::from_slice(&self.body)
-            .map_err(|e| ApiError::Decode { route: route.to_string(), cause: e.to_string() })
+            .map_err(|e| ApiError::Decode { target: self.path.clone(), cause: e.to_string() })
     }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -310,6 +319,11 @@ impl Api {
         &self.endpoints
     }
 
+    /// The whole URL of `path` (which host a failed request went to).
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.endpoints.origin)
+    }
+
     pub fn usage(&self) -> Usage {
         let c = &self.counters;
         Usage {
@@ -348,7 +362,7 @@ impl Api {
         if let Some(errors) = value.get("errors").filter(|e| !e.is_null()) {
             return Err(ApiError::Status {
                 method: Method::POST,
-                route: "/graphql".into(),
+                target: self.endpoints.graphql_path.clone(),
                 status: StatusCode::OK,
                 message: errors.to_string(),
                 body: value.clone(),
@@ -394,7 +408,7 @@ impl Api {
             let message = body["message"].as_str().unwrap_or("GraphQL request refused").to_string();
             return Err(ApiError::Status {
                 method: Method::POST,
-                route: "/graphql".into(),
+                target: self.endpoints.graphql_path.clone(),
                 status: resp.status,
                 message,
                 body,
@@ -453,7 +467,11 @@ impl Api {
             let limit = self.limits.request_timeout;
             let sent = Instant::now();
             let outcome = tokio::time::timeout(limit, async {
-                let response = self.client.execute(request).await.map_err(|e| format!("connection failed: {e}"))?;
+                let response = self
+                    .client
+                    .execute(request)
+                    .await
+                    .map_err(|e| format!("connection failed: {}", error_chain(&e)))?;
                 let (parts, body_stream) = response.into_parts();
                 Ok::<_, String>((parts, collect(body_stream).await))
             })
@@ -481,10 +499,11 @@ impl Api {
                         self.backoff(attempt, None).await;
                         continue;
                     }
+                    let cause = if attempt > 0 { format!("{cause} ({} attempts)", attempt + 1) } else { cause };
                     return Err(if is_write && repeat == Repeat::CheckFirst {
-                        ApiError::Ambiguous { method, route: route.into(), cause }
+                        ApiError::Ambiguous { method, target: self.url(path), cause }
                     } else {
-                        ApiError::Transport { method, route: route.into(), cause }
+                        ApiError::Transport { method, target: self.url(path), cause }
                     });
                 }
             };
@@ -499,9 +518,9 @@ impl Api {
                         continue;
                     }
                     return Err(if is_write {
-                        ApiError::Ambiguous { method, route: route.into(), cause }
+                        ApiError::Ambiguous { method, target: self.url(path), cause }
                     } else {
-                        ApiError::Transport { method, route: route.into(), cause }
+                        ApiError::Transport { method, target: self.url(path), cause }
                     });
                 }
             };
@@ -509,7 +528,12 @@ impl Api {
                 && let Some((_, cached_body)) = cached
             {
                 self.counters.not_modified.fetch_add(1, Ordering::Relaxed);
-                return Ok(Response { status: StatusCode::OK, headers: parts.headers, body: cached_body });
+                return Ok(Response {
+                    path: path.to_string(),
+                    status: StatusCode::OK,
+                    headers: parts.headers,
+                    body: cached_body,
+                });
             }
             if status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS {
                 // Rate-limited requests were not processed: waiting and resending is safe even
@@ -538,11 +562,11 @@ impl Api {
                 }
                 let cause = format!("HTTP {status}");
                 return Err(if is_write && repeat == Repeat::CheckFirst {
-                    ApiError::Ambiguous { method, route: route.into(), cause }
+                    ApiError::Ambiguous { method, target: self.url(path), cause }
                 } else {
                     ApiError::Status {
                         method,
-                        route: route.into(),
+                        target: path.to_string(),
                         status,
                         message: cause,
                         body: serde_json::Value::Null,
@@ -558,10 +582,10 @@ impl Api {
             }
             if status == StatusCode::UNAUTHORIZED {
                 return Err(ApiError::Auth(format!(
-                    "{method} {route}: HTTP 401 Bad credentials\n  help: check GITHUB_TOKEN / GH_TOKEN or the GitHub App settings; `convoy auth status` shows what convoy sees"
+                    "{method} {path}: HTTP 401 Bad credentials\n  help: check GITHUB_TOKEN / GH_TOKEN or the GitHub App settings; `convoy auth status` shows what convoy sees"
                 )));
             }
-            return Ok(Response { status, headers: parts.headers, body: bytes });
+            return Ok(Response { path: path.to_string(), status, headers: parts.headers, body: bytes });
         }
     }
 
@@ -607,7 +631,7 @@ impl Api {
         };
         builder.body(text).map_err(|e| ApiError::Transport {
             method: method.clone(),
-            route: path.into(),
+            target: self.url(path),
             cause: e.to_string(),
         })
     }
@@ -727,6 +751,27 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(5), "refused before connecting");
     }
 
+    /// A host that refuses connections: the error names the URL requested (not the route
+    /// template), the operating system's reason, how many attempts were made, and what to check.
+    #[tokio::test]
+    async fn an_unreachable_api_names_the_url_the_cause_and_what_to_check() {
+        let token: Arc<dyn TokenSource> = Arc::new(super::super::auth::StaticToken::new(None, "test"));
+        // A port that was free a moment ago: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let endpoints = Endpoints::from_api_url(&format!("http://127.0.0.1:{port}/api/v3")).unwrap();
+        let api = Api::new(endpoints, Limits { retries: 1, ..Limits::default() }, token, None).unwrap();
+        let err = api
+            .rest(Method::GET, "/orgs/{org}/repos", "/orgs/acme/repos", None, Repeat::Safe)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with(&format!("GET http://127.0.0.1:{port}/api/v3/orgs/acme/repos: ")), "{err}");
+        assert!(!err.contains("{org}"), "{err}");
+        assert!(err.to_lowercase().contains("connection refused"), "the OS's reason is kept: {err}");
+        assert!(err.contains("(2 attempts)"), "{err}");
+        assert!(err.contains("\n  help: check the network") && err.contains("api_url"), "{err}");
+    }
+
     #[test]
     fn pacer_spaces_writes_and_caps_the_hour() {
         let mut p = Pacer { spacing: Duration::from_millis(500), per_hour: 3, last: None, recent: VecDeque::new() };
@@ -740,4 +785,20 @@ mod tests {
         let d = p.delay(t0 + Duration::from_millis(2000));
         assert_eq!(d, Duration::from_secs(3600) - Duration::from_millis(2000));
     }
+}
+
+/// An error and its sources, joined with `: ` (a source already in the text is left out), so
+/// "client error (Connect)" becomes "... (Connect): tcp connect error: Connection refused".
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
 }

@@ -124,8 +124,9 @@ fn refusal(resp: Response, method: Method, route: &str) -> ForgeError {
     check(resp, method, route).err().map_or(ForgeError::Remote("unexpected".into()), Into::into)
 }
 
-/// Turn a non-2xx response into an error carrying GitHub's message.
-fn check(resp: Response, method: Method, route: &str) -> Result<Response, ApiError> {
+/// Turn a non-2xx response into an error carrying GitHub's message and the path requested.
+/// `_route` (the route template) only documents the call site.
+fn check(resp: Response, method: Method, _route: &str) -> Result<Response, ApiError> {
     if resp.status.is_success() {
         return Ok(resp);
     }
@@ -142,7 +143,7 @@ fn check(resp: Response, method: Method, route: &str) -> Result<Response, ApiErr
             message = format!("{message}: {}", details.join("; "));
         }
     }
-    Err(ApiError::Status { method, route: route.into(), status: resp.status, message, body })
+    Err(ApiError::Status { method, target: resp.path, status: resp.status, message, body })
 }
 
 #[derive(Deserialize)]
@@ -321,7 +322,7 @@ impl GithubForge {
         let mut prs = Vec::new();
         for item in items {
             let pr: GhPull = serde_json::from_value(item)
-                .map_err(|e| ApiError::Decode { route: route.into(), cause: e.to_string() })?;
+                .map_err(|e| ApiError::Decode { target: route.into(), cause: e.to_string() })?;
             // `head=` filters by owner:branch; keep only same-repository heads of this branch.
             if pr.head.name == branch {
                 prs.push(PullRequest::from(pr));
