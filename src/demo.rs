@@ -80,16 +80,28 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<bool, DemoError> {
     };
     let mut session = Session::open(manifest, options).await.map_err(fail)?;
     session.producers = crate::transform::manifest_producers(&session.manifest);
-    say(format!("valid: {} repositories selected", session.targets().len()));
+    {
+        use crate::report::table::count;
+        let model = &session.manifest.model;
+        say(format!(
+            "{} is valid: {} selected, {}, {}",
+            manifest_path.display(),
+            count(session.targets().len(), "repository", "repositories"),
+            count(model.templates.len(), "template", "templates"),
+            count(model.files.len(), "file", "files")
+        ));
+    }
     for (repo, why) in &session.selection.skipped {
         say(format!("skipped {repo}: {why}"));
     }
 
-    say("\n$ convoy fetch".into());
+    // Every command is shown as it can be typed from where the demo ran: with `-m`.
+    let m = format!("-m {}", manifest_path.display());
+    say(format!("\n$ convoy {m} fetch"));
     let fetched = session.fetch(&Silent).await.map_err(fail)?;
     say(crate::report::fetch_text(&fetched, &session.selection.skipped).trim_end().to_string());
 
-    say("\n$ convoy plan".into());
+    say(format!("\n$ convoy {m} plan"));
     let plans = session.plan(&Silent);
     let branch = session.campaign.to_string();
     let text = crate::report::plan_text(&branch, &plans, &session.selection.skipped);
@@ -107,7 +119,7 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<bool, DemoError> {
     let mut steps_ok = true;
     let mut step = |args: &[&str], note: &str| -> Result<(), DemoError> {
         let shown = args.join(" ");
-        say(format!("\n$ convoy {shown}{}", if note.is_empty() { String::new() } else { format!("   # {note}") }));
+        say(format!("\n$ convoy {m} {shown}{}", if note.is_empty() { String::new() } else { format!("   # {note}") }));
         let out = std::process::Command::new(std::env::current_exe().map_err(fail)?)
             .arg("-m")
             .arg(&manifest_path)

@@ -163,10 +163,7 @@ pub fn open_github(manifest: &Manifest) -> Result<GithubForge, SetupError> {
                 .map_err(SetupError::Environment)?;
             Arc::new(app)
         }
-        (None, None) => {
-            tracing::warn!("no GITHUB_TOKEN, GH_TOKEN or GitHub App configured: requests are anonymous");
-            Arc::new(StaticToken::new(None, "no credentials"))
-        }
+        (None, None) => Arc::new(StaticToken::new(None, "no credentials")),
     };
     let limits = Limits {
         writes_per_minute: config.writes_per_minute,

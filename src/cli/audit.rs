@@ -43,7 +43,8 @@ pub enum FailOn {
 pub struct AuditArgs {
     #[command(flatten)]
     pub select: SelectArgs,
-    /// Use the cache as it is instead of fetching first.
+    /// Use the cache as it is instead of fetching first; on GitHub, also the org's listing the
+    /// last online run saved, so nothing goes over the network (docs/cli.md#the-clone-cache).
     #[arg(long)]
     pub offline: bool,
     /// Audit only shard K of N (e.g. `2/8`): a stable share of the repositories, for matrix jobs.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{Cli, Failure, SelectArgs, emit, fetch, open, progress};
+use super::{Cli, Failure, SelectArgs, emit, fetch, open_reading, progress};
 use crate::policy::audit::Policy;
 use crate::policy::cost;
 use crate::workspace::Depth;
@@ -17,7 +17,9 @@ const MAX_HISTORY: usize = 100;
 pub struct CostArgs {
     #[command(flatten)]
     pub select: SelectArgs,
-    /// Use the cache as it is instead of fetching first.
+    /// Use the cache as it is instead of fetching first; on GitHub, also the org's listing the
+    /// last online run saved (docs/cli.md#the-clone-cache). With `--history 0` nothing goes
+    /// over the network; otherwise the run durations are still read from the forge.
     #[arg(long)]
     pub offline: bool,
     /// Recent runs per scheduled workflow to average durations over (at most 100; 0: do not ask
@@ -34,7 +36,7 @@ pub struct CostArgs {
 }
 
 pub async fn cost(cli: &Cli, args: &CostArgs) -> Result<bool, Failure> {
-    let session = open(cli, &args.select, Depth::Keep).await?;
+    let session = open_reading(cli, &args.select, Depth::Keep, args.offline).await?;
     let policy = Policy::new(&session.manifest.model.policy).map_err(Failure::usage)?;
     let fetched = if args.offline { Vec::new() } else { fetch(cli, &session).await? };
     let failed: Vec<(String, String)> =

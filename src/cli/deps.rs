@@ -88,7 +88,8 @@ impl From<ActionsFormat> for Format {
 pub struct ActionsArgs {
     #[command(flatten)]
     pub select: SelectArgs,
-    /// Use the cache as it is instead of fetching first.
+    /// Use the cache as it is instead of fetching first; on GitHub, also the org's listing the
+    /// last online run saved, so nothing goes over the network (docs/cli.md#the-clone-cache).
     #[arg(long)]
     pub offline: bool,
     /// Output format (`--json` is `--format json`).
@@ -100,7 +101,8 @@ pub struct ActionsArgs {
 pub struct SkewArgs {
     #[command(flatten)]
     pub select: SelectArgs,
-    /// Use the cache as it is instead of fetching first.
+    /// Use the cache as it is instead of fetching first; on GitHub, also the org's listing the
+    /// last online run saved, so nothing goes over the network (docs/cli.md#the-clone-cache).
     #[arg(long)]
     pub offline: bool,
     /// Output format (`--json` is `--format json`).

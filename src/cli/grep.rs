@@ -38,7 +38,8 @@ pub struct GrepArgs {
     /// Only the names of matching files (`owner/name:path`).
     #[arg(short = 'l', long = "files-with-matches")]
     pub files_only: bool,
-    /// Use the cache as it is instead of fetching first.
+    /// Use the cache as it is instead of fetching first; on GitHub, also the org's listing the
+    /// last online run saved, so nothing goes over the network (docs/cli.md#the-clone-cache).
     #[arg(long)]
     pub offline: bool,
 }

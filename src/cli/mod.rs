@@ -38,6 +38,7 @@ use crate::workspace::{Depth, FetchOutcome};
     after_help = env_help(),
     mut_subcommand("demo", |c| hide_globals(c, &["manifest", "json"])),
     mut_subcommand("init", |c| hide_globals(c, &["manifest", "json"])),
+    mut_subcommand("schema", |c| hide_globals(c, &["manifest", "json"])),
     mut_subcommand("completions", |c| hide_globals(c, &["manifest", "quiet", "json"])),
     mut_subcommand("man", |c| hide_globals(c, &["manifest", "quiet", "json"])),
     mut_subcommand("report", |c| c.mut_subcommand("merge", |c| hide_globals(c, &["manifest"]))),
@@ -198,7 +199,8 @@ pub enum Command {
     Plan {
         #[command(flatten)]
         select: SelectArgs,
-        /// Use the cache as it is instead of fetching first.
+        /// Use the cache as it is instead of fetching first; on GitHub, also the org's listing the
+        /// last online run saved, so nothing goes over the network (docs/cli.md#the-clone-cache).
         #[arg(long)]
         offline: bool,
         /// Instead of the diffs, per repository one `PATH | N ++--` line per file (as `git diff
@@ -1054,8 +1056,11 @@ fn validate_without_forge(cli: &Cli, manifest: &manifest::Manifest) -> Result<bo
                 .count("files", files)
         },
         || {
+            use report::table::count;
             format!(
-                "{path} is valid on its own: {templates} templates, {files} files\nnote: not checked offline: {unchecked}\n"
+                "{path} is valid on its own: {}, {}\nnote: not checked offline: {unchecked}\n",
+                count(templates, "template", "templates"),
+                count(files, "file", "files")
             )
         },
     );
@@ -1111,7 +1116,13 @@ async fn validate(cli: &Cli, offline: bool) -> Result<bool, Failure> {
                 .skipped(&skipped)
         },
         || {
-            let mut out = format!("{path} is valid: {n} repositories selected, {templates} templates, {files} files\n");
+            use report::table::count;
+            let mut out = format!(
+                "{path} is valid: {} selected, {}, {}\n",
+                count(n, "repository", "repositories"),
+                count(templates, "template", "templates"),
+                count(files, "file", "files")
+            );
             for (repo, why) in &skipped {
                 out.push_str(&format!("skipped {repo}: {why}\n"));
             }

@@ -68,7 +68,8 @@ pub enum PlanFormat {
 pub struct GraphArgs {
     #[command(flatten)]
     pub select: SelectArgs,
-    /// Use the cache as it is instead of fetching first.
+    /// Use the cache as it is instead of fetching first; on GitHub, also the org's listing the
+    /// last online run saved, so nothing goes over the network (docs/cli.md#the-clone-cache).
     #[arg(long)]
     pub offline: bool,
     /// Output format (`--json` is `--format json`).
@@ -442,7 +443,12 @@ async fn run_command(cli: &Cli, args: &RunArgs) -> Result<bool, Failure> {
             }
         }
         if report.finished {
-            println!("released {} packages in {} waves", state.packages.len(), state.plan.waves.len());
+            use crate::report::table::count;
+            println!(
+                "released {} in {}",
+                count(state.packages.len(), "package", "packages"),
+                count(state.plan.waves.len(), "wave", "waves")
+            );
         }
     }
     for (package, e) in &report.errors {

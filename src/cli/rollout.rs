@@ -121,12 +121,17 @@ fn waves_text(reports: &[rollout::WaveReport]) -> String {
                 r.open.to_string(),
                 r.merged.to_string(),
                 r.failed.to_string(),
+                r.rolled_back.to_string(),
                 r.waiting_for.first().cloned().unwrap_or_default(),
             ]
         })
         .collect();
-    let mut out =
-        crate::report::table::text(&["WAVE", "PHASE", "APPLIED", "OPEN", "MERGED", "FAILED", "WAITING FOR"], &rows);
+    // APPLIED counts the wave's live repositories (rolled-back ones are left out of the wave and
+    // its gate), so ROLLED BACK says where the others went.
+    let mut out = crate::report::table::text(
+        &["WAVE", "PHASE", "APPLIED", "OPEN", "MERGED", "FAILED", "ROLLED BACK", "WAITING FOR"],
+        &rows,
+    );
     for r in reports {
         for more in r.waiting_for.iter().skip(1) {
             out.push_str(&format!("  {}: {more}\n", r.name));
@@ -140,7 +145,11 @@ fn decision_text(d: &Decision) -> String {
         Decision::Apply { wave, repos, capped } => {
             let names: Vec<String> = repos.iter().map(|r| r.full_name()).collect();
             let cap = capped.as_ref().map(|c| format!(" (capped by {c})")).unwrap_or_default();
-            format!("next: apply wave `{wave}` to {} repositories{cap}: {}", repos.len(), names.join(", "))
+            format!(
+                "next: apply wave `{wave}` to {}{cap}: {}",
+                crate::report::table::count(repos.len(), "repository", "repositories"),
+                names.join(", ")
+            )
         }
         Decision::Halt { wave, reason, rollback } => {
             format!(

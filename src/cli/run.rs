@@ -125,8 +125,8 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> Result<bool, Failure> {
         }
         if !cli.quiet {
             eprintln!(
-                "{} repositories: {} succeeded, {} failed, {} could not run",
-                results.len() + errors.len(),
+                "{}: {} succeeded, {} failed, {} could not run",
+                crate::report::table::count(results.len() + errors.len(), "repository", "repositories"),
                 results.len() - failed,
                 failed,
                 errors.len()

@@ -74,7 +74,9 @@ pub fn schema(args: &SchemaArgs) -> Result<bool, Failure> {
         Some(path) => {
             crate::workspace::write::write_atomically(path, text.as_bytes())
                 .map_err(|e| Failure::run(format!("cannot write {}: {e}", path.display())))?;
-            eprintln!("wrote the schema of org.toml to {}", path.display());
+            if !super::QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+                eprintln!("wrote the schema of org.toml to {}", path.display());
+            }
             Ok(true)
         }
     }
@@ -280,9 +282,7 @@ rust_toolchain = "stable"        # templates/rust-ci.yml.j2
 [[repo]]
 name = "@ORG@/*"                # every repository of the org (archived ones are skipped)
 
-[[repo]]
-topic = "rust"                   # repositories with the forge topic `rust` ...
-tags = ["rust"]                  # ... get the tag `rust`, which the CI template below selects
+@RUST_REPO@
 
 # Node repositories: uncomment these two blocks once some repository has the `node` topic
 # (a selector that matches nothing is an error in `convoy validate`).
@@ -297,10 +297,7 @@ tags = ["rust"]                  # ... get the tag `rust`, which the CI template
 
 # Templates (templates/, minijinja) are rendered per repository; see the comments at the top
 # of each template for the variables it uses.
-[[template]]
-source = "rust-ci.yml.j2"        # templates/rust-ci.yml.j2
-dest = ".github/workflows/ci.yml"
-repos = ["tag:rust"]
+@RUST_TEMPLATE@
 
 # Files (files/) are copied byte for byte, or rendered like templates with render = true.
 [[file]]
@@ -337,12 +334,64 @@ labels = ["convoy"]
 # (convoy's own org.toml) shows each of them.
 "#;
 
+const RUST_REPO: &str = r#"[[repo]]
+topic = "rust"                   # repositories with the forge topic `rust` ...
+tags = ["rust"]                  # ... get the tag `rust`, which the CI template below selects"#;
+
+const RUST_TEMPLATE: &str = r#"[[template]]
+source = "rust-ci.yml.j2"        # templates/rust-ci.yml.j2
+dest = ".github/workflows/ci.yml"
+repos = ["tag:rust"]"#;
+
+/// The starter manifest for `forge`. The local starter's sample repository has the `rust`
+/// topic, so its Rust CI blocks are live. An org on GitHub may have no repository with that
+/// topic, and a rule that matches nothing is an error, so there they start commented out, like
+/// the Node ones: the GitHub starter validates against any org (and stays valid when cut down
+/// to one repository).
 fn starter_manifest(forge: InitForge, org: &str) -> String {
-    let forge_block = match forge {
-        InitForge::Local => LOCAL_FORGE,
-        InitForge::Github => GITHUB_FORGE,
+    let (forge_block, rust_repo, rust_template) = match forge {
+        InitForge::Local => (LOCAL_FORGE, RUST_REPO.to_string(), RUST_TEMPLATE.to_string()),
+        InitForge::Github => (
+            GITHUB_FORGE,
+            format!(
+                "# Rust repositories: uncomment this block and the [[template]] below once some repository\n# has the `rust` topic (`gh repo edit OWNER/NAME --add-topic rust`; a selector that matches\n# nothing is an error in `convoy validate`).\n{}",
+                commented(RUST_REPO)
+            ),
+            commented(RUST_TEMPLATE),
+        ),
     };
-    STARTER.replace("@SCHEMA@", SCHEMA_DIRECTIVE).replace("@FORGE@", forge_block).replace("@ORG@", org)
+    let text = STARTER
+        .replace("@SCHEMA@", SCHEMA_DIRECTIVE)
+        .replace("@FORGE@", forge_block)
+        .replace("@RUST_REPO@", &rust_repo)
+        .replace("@RUST_TEMPLATE@", &rust_template)
+        .replace("@ORG@", org);
+    align_comments(&text)
+}
+
+/// `text` with every line turned into a TOML comment.
+fn commented(text: &str) -> String {
+    text.lines().map(|l| format!("# {l}")).collect::<Vec<_>>().join("\n")
+}
+
+/// The column trailing comments start at in the starter.
+const COMMENT_COLUMN: usize = 33;
+
+/// Trailing comments back at [`COMMENT_COLUMN`] after the org's name was put in (a longer or
+/// shorter name shifts them), or one space after a line too long for it.
+fn align_comments(text: &str) -> String {
+    #[allow(clippy::unwrap_used)] // a constant pattern
+    static TRAILING: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"^([^#\s][^#]*?) {2,}(# .*)$").unwrap());
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (body, end) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        match TRAILING.captures(body) {
+            Some(c) => out.push_str(&format!("{:<width$} {}{end}", &c[1], &c[2], width = COMMENT_COLUMN - 1)),
+            None => out.push_str(line),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -364,6 +413,28 @@ mod tests {
         let m = crate::manifest::load_str(&dir.path().join(MANIFEST_NAME), text).unwrap();
         assert_eq!(*m.forge().kind.get_ref(), crate::manifest::ForgeKind::Github);
         assert_eq!(m.model.org.name, "acme-corp");
+    }
+
+    /// The GitHub starter depends on no topic (an org may have no `rust` repository), and its
+    /// trailing comments stay in one column whatever the org's name is.
+    #[test]
+    fn github_starter_selects_by_name_only_and_keeps_comments_aligned() {
+        let text = starter_manifest(InitForge::Github, "a-rather-long-organisation-name");
+        let model: toml::Table = toml::from_str(&text).unwrap();
+        let rules = model["repo"].as_array().unwrap();
+        assert_eq!(rules.len(), 1, "{text}");
+        assert_eq!(rules[0]["name"].as_str(), Some("a-rather-long-organisation-name/*"));
+        assert!(model.get("template").is_none(), "templates select by topic: {text}");
+        assert!(text.contains("# [[template]]\n# source = \"rust-ci.yml.j2\""), "{text}");
+        let local = starter_manifest(InitForge::Local, "acme");
+        assert!(local.contains("\n[[template]]\nsource = \"rust-ci.yml.j2\""), "{local}");
+        for text in [text, local] {
+            assert!(!text.contains("\n\n\n"), "{text}");
+            for line in text.lines().filter(|l| !l.starts_with('#') && l.contains("  # ")) {
+                let column = line.find("# ").unwrap();
+                assert!(column == COMMENT_COLUMN || line[..column].trim_end().len() >= COMMENT_COLUMN - 1, "{line:?}");
+            }
+        }
     }
 
     #[test]

@@ -397,7 +397,14 @@ pub fn text(graph: &Graph) -> String {
         let _ = writeln!(s, "note: {}", e.reason);
     }
     let repos: BTreeSet<&str> = graph.nodes.iter().map(|n| n.repo.as_str()).collect();
-    let _ = writeln!(s, "{} packages in {} repositories, {} waves", graph.nodes.len(), repos.len(), graph.waves.len());
+    use crate::report::table::count;
+    let _ = writeln!(
+        s,
+        "{} in {}, {}",
+        count(graph.nodes.len(), "package", "packages"),
+        count(repos.len(), "repository", "repositories"),
+        count(graph.waves.len(), "wave", "waves")
+    );
     s
 }
 

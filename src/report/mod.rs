@@ -44,8 +44,8 @@ pub fn fetch_text(results: &[RepoResult<FetchOutcome>], skipped: &[(RepoId, Stri
         out.push_str(&format!("skipped {repo}: {why}\n"));
     }
     out.push_str(&format!(
-        "fetched {} repositories: {} cloned, {} updated, {} up to date, {} failed\n",
-        results.len(),
+        "fetched {}: {} cloned, {} updated, {} up to date, {} failed\n",
+        table::count(results.len(), "repository", "repositories"),
         count(FetchStatus::Cloned),
         count(FetchStatus::Updated),
         count(FetchStatus::UpToDate),
@@ -176,8 +176,8 @@ pub fn plan_text_with(
         ));
     }
     out.push_str(&format!(
-        "{} repositories: {} changed, {} unchanged, {} failed\n",
-        results.len(),
+        "{}: {} changed, {} unchanged, {} failed\n",
+        table::count(results.len(), "repository", "repositories"),
         n("changed"),
         n("unchanged"),
         n("failed")
@@ -420,8 +420,8 @@ pub fn apply_text(branch: &str, results: &[RepoResult<ApplyOutcome>], skipped: &
     }
     let n = |s| results.iter().filter(|r| apply_key(r) == s).count();
     out.push_str(&format!(
-        "{} repositories: {} opened, {} updated, {} unchanged, {} closed, {} failed\n",
-        results.len(),
+        "{}: {} opened, {} updated, {} unchanged, {} closed, {} failed\n",
+        table::count(results.len(), "repository", "repositories"),
         n("opened"),
         n("updated"),
         n("unchanged"),

@@ -78,6 +78,11 @@ pub fn md_cell(s: &str, max_chars: usize) -> String {
     out
 }
 
+/// `"1 repository"`, `"2 repositories"`: the count and the noun it takes.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", plural(n, one, many))
+}
+
 /// `one` when `n` is 1, else `many`.
 pub fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }

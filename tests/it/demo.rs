@@ -18,11 +18,16 @@ fn demo_runs_end_to_end_and_converges() {
     assert!(stdout.contains("skipped acme/legacy-tool: archived"), "{stdout}");
     // The rollout half, with the real commands: the pilot alone, its gate holding, then the rest
     // (each step found by its last occurrence).
+    // Every command is shown as it can be typed where the demo ran: with `-m` and the manifest.
+    let m = format!("-m {}", dir.join("org.toml").display());
+    for line in stdout.lines().filter(|l| l.starts_with("$ convoy")) {
+        assert!(line.starts_with(&format!("$ convoy {m} ")), "{line}");
+    }
     let step = |cmd: &str| {
-        let at = stdout.rfind(&format!("$ convoy {cmd}")).unwrap_or_else(|| panic!("no `{cmd}` step: {stdout}"));
+        let at = stdout.rfind(&format!("$ convoy {m} {cmd}")).unwrap_or_else(|| panic!("no `{cmd}` step: {stdout}"));
         stdout[at..].split("\n$ convoy").next().unwrap().to_string()
     };
-    assert!(step("rollout advance   # wave 1").contains("1 repositories: 1 opened"), "{stdout}");
+    assert!(step("rollout advance   # wave 1").contains("1 repository: 1 opened"), "{stdout}");
     assert!(step("rollout advance   # again").contains("waiting: wave `pilot` waits: acme/api: PR #1 is not merged"));
     assert!(step("merge --wave pilot").contains("acme/api merged PR #1"), "{stdout}");
     assert!(step("rollout advance   # the gate passed").contains("5 repositories: 5 opened"), "{stdout}");
@@ -31,6 +36,20 @@ fn demo_runs_end_to_end_and_converges() {
     assert!(step("rollout advance   # every wave").contains("done: every wave is applied"), "{stdout}");
     assert!(step("rollback --repo api").contains("acme/api merged PR #1 reverted by PR #2"), "{stdout}");
     assert!(step("status\nCampaign").contains("merged, rolled back"), "{stdout}");
+    // The rolled-back pilot is counted where `rollout status` shows the waves.
+    let waves = Command::new(cargo_bin("convoy"))
+        .arg("-m")
+        .arg(dir.join("org.toml"))
+        .args(["rollout", "status"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let waves = String::from_utf8_lossy(&waves.stdout);
+    let header: Vec<&str> =
+        waves.lines().nth(1).unwrap().split("  ").filter(|c| !c.is_empty()).map(str::trim).collect();
+    let pilot: Vec<&str> = waves.lines().find(|l| l.starts_with("pilot")).unwrap().split_whitespace().collect();
+    let column = header.iter().position(|h| *h == "ROLLED BACK").unwrap_or_else(|| panic!("{waves}"));
+    assert_eq!(pilot[column], "1", "the pilot's one repository was rolled back: {waves}");
     // The release: three waves across two repositories that use each other.
     let graph = step("release graph");
     assert!(graph.contains("wave 1\n  acme-core (acme/core-libs) 1.2.0"), "{graph}");

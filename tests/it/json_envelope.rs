@@ -286,3 +286,23 @@ async fn on_github_the_envelope_carries_the_api_usage() {
         }
     }
 }
+
+/// `validate --offline` with no saved listing: the checks that need no forge, and `unchecked`
+/// saying what is left, in the validate schema; nothing is sent (the API address is closed).
+#[test]
+fn validate_offline_without_a_listing_names_what_it_left_unchecked() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("files")).unwrap();
+    std::fs::write(dir.path().join("files/x"), "x\n").unwrap();
+    std::fs::write(
+        dir.path().join("org.toml"),
+        "[org]\nname = \"acme\"\n\n[org.forge]\nkind = \"github\"\napi_url = \"http://127.0.0.1:9/api/v3\"\n\n[[repo]]\nname = \"acme/*\"\n\n[[file]]\nsource = \"x\"\ndest = \"x\"\n",
+    )
+    .unwrap();
+    let out = convoy_in(dir.path(), &["--json", "validate", "--offline"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let doc = checked("validate", &out);
+    assert!(doc["unchecked"].as_str().unwrap().starts_with("selectors, branch names"), "{doc}");
+    assert_eq!(doc["summary"]["files"], 1, "{doc}");
+    assert!(doc["api"].is_null(), "{doc}");
+}

@@ -28,12 +28,12 @@ fn init_local_then_validate_passes_from_a_subfolder() {
     let out = convoy_in(&sub, &["validate"], &[]);
     assert_eq!(out.code, 0, "{out:?}");
     let manifest = root.path().join("org.toml");
-    assert_eq!(out.stdout, format!("{} is valid: 1 repositories selected, 1 templates, 3 files\n", manifest.display()));
+    assert_eq!(out.stdout, format!("{} is valid: 1 repository selected, 1 template, 3 files\n", manifest.display()));
 
     // From the org folder itself the manifest is the relative `org.toml`, as before discovery.
     let out = convoy_in(root.path(), &["validate"], &[]);
     assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(out.stdout, "org.toml is valid: 1 repositories selected, 1 templates, 3 files\n");
+    assert_eq!(out.stdout, "org.toml is valid: 1 repository selected, 1 template, 3 files\n");
 }
 
 #[test]

@@ -92,7 +92,7 @@ fn a_folder_syncs_with_excludes_orphans_create_only_and_modes() {
     // Converged: once the branch is merged, a new plan has nothing to do.
     git(&org.bare("api"), &["update-ref", "refs/heads/main", "refs/heads/convoy/sync"]);
     let again = org.convoy(&["plan", "-q"]);
-    assert!(again.stdout.contains("1 repositories: 0 changed, 1 unchanged, 0 failed"), "{again:?}");
+    assert!(again.stdout.contains("1 repository: 0 changed, 1 unchanged, 0 failed"), "{again:?}");
 }
 
 #[test]

@@ -14,7 +14,7 @@ fn valid_manifest_reports_selection() {
     org.manifest(&format!("{HEAD}[[template]]\nsource = \"ci.yml.j2\"\ndest = \".github/workflows/ci.yml\"\n"));
     let out = org.convoy(&["validate"]);
     assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(out.stdout, "[ORG]/org.toml is valid: 2 repositories selected, 1 templates, 0 files\n");
+    assert_eq!(out.stdout, "[ORG]/org.toml is valid: 2 repositories selected, 1 template, 0 files\n");
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn forks_and_archived_repos_are_filtered_and_is_selectors_work() {
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
         out.stdout,
-        "[ORG]/org.toml is valid: 3 repositories selected, 1 templates, 0 files\nskipped acme/old: archived\n"
+        "[ORG]/org.toml is valid: 3 repositories selected, 1 template, 0 files\nskipped acme/old: archived\n"
     );
 
     let manifest = HEAD.replace("jobs = 2", "jobs = 2\ninclude_forks = false\ninclude_archived = true");
@@ -135,7 +135,7 @@ fn forks_and_archived_repos_are_filtered_and_is_selectors_work() {
     ));
     let out = org.convoy(&["validate"]);
     assert_eq!(
-        out.stdout, "[ORG]/org.toml is valid: 3 repositories selected, 1 templates, 0 files\nskipped acme/fork: fork\n",
+        out.stdout, "[ORG]/org.toml is valid: 3 repositories selected, 1 template, 0 files\nskipped acme/fork: fork\n",
         "{out:?}"
     );
     let plan = org.convoy(&["plan", "-q"]);

@@ -722,6 +722,22 @@ mod bytes_body {
     }
 }
 
+/// An error and its sources, joined with `: ` (a source already in the text is left out), so
+/// "client error (Connect)" becomes "... (Connect): tcp connect error: Connection refused".
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -785,20 +801,4 @@ mod tests {
         let d = p.delay(t0 + Duration::from_millis(2000));
         assert_eq!(d, Duration::from_secs(3600) - Duration::from_millis(2000));
     }
-}
-
-/// An error and its sources, joined with `: ` (a source already in the text is left out), so
-/// "client error (Connect)" becomes "... (Connect): tcp connect error: Connection refused".
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = s.source();
-    }
-    text
 }

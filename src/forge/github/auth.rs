@@ -80,11 +80,14 @@ pub trait TokenSource: Send + Sync {
 pub struct StaticToken {
     token: Option<SecretString>,
     origin: String,
+    /// No token: warned once, at the first request (an `--offline` run sends none, so it is
+    /// not told about credentials it does not need).
+    anonymous_warning: std::sync::Once,
 }
 
 impl StaticToken {
     pub fn new(token: Option<SecretString>, origin: impl Into<String>) -> Self {
-        StaticToken { token, origin: origin.into() }
+        StaticToken { token, origin: origin.into(), anonymous_warning: std::sync::Once::new() }
     }
 
     /// `GITHUB_TOKEN`, else `GH_TOKEN`, else none.
@@ -103,6 +106,11 @@ impl StaticToken {
 #[async_trait]
 impl TokenSource for StaticToken {
     async fn bearer(&self, _api: &Api) -> Result<Option<SecretString>, ApiError> {
+        if self.token.is_none() {
+            self.anonymous_warning.call_once(|| {
+                tracing::warn!("no GITHUB_TOKEN, GH_TOKEN or GitHub App configured: requests are anonymous");
+            });
+        }
         Ok(self.token.clone())
     }
     fn current(&self) -> Option<SecretString> {
