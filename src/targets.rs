@@ -111,8 +111,11 @@ pub fn select_all(manifest: &Manifest, listing: &[RemoteRepo], filters: &[Select
             let known = listing.len();
             diag(
                 span,
-                format!("[[repo]] {what} matches none of the {known} repositories of `{owner}` on the forge"),
-                "check the spelling; `convoy fetch` lists what it clones, and globs look like acme/svc-*",
+                format!(
+                    "[[repo]] {what} matches none of the {} of `{owner}` on the forge",
+                    crate::report::table::count(known, "repository", "repositories")
+                ),
+                &format!("check the spelling; `convoy fetch` lists what it clones, and globs look like {owner}/svc-*"),
             );
             continue;
         }
@@ -158,9 +161,9 @@ pub fn select_all(manifest: &Manifest, listing: &[RemoteRepo], filters: &[Select
                 diag(
                     s.span(),
                     format!(
-                        "{what} selector `{}` matches none of the {} selected repositories",
+                        "{what} selector `{}` matches none of the {} selected",
                         s.get_ref(),
-                        selection.targets.len()
+                        crate::report::table::count(selection.targets.len(), "repository", "repositories")
                     ),
                     "fix the selector, or tag the repositories with a [[repo]] rule",
                 );

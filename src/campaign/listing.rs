@@ -43,6 +43,29 @@ fn path(manifest: &Manifest) -> PathBuf {
     manifest.cache_dir().join(FILE)
 }
 
+/// Is this a GitHub manifest with no credentials (no `GITHUB_TOKEN`/`GH_TOKEN`, no GitHub App)?
+/// Its listing is anonymous: GitHub leaves private repositories out of it.
+pub fn anonymous(manifest: &Manifest) -> bool {
+    needs_network(manifest)
+        && crate::forge::github::auth::StaticToken::from_env().is_none()
+        && manifest.forge().app_id.is_none()
+}
+
+/// After an anonymous listing, a selector that matches nothing may name a private repository
+/// the listing could not show: each such problem's help says so (checked by message, the one
+/// wording `targets::select_all` gives it).
+pub fn explain_anonymous(manifest: &Manifest, problems: &mut [crate::diagnostic::Diagnostic]) {
+    if !anonymous(manifest) {
+        return;
+    }
+    for p in problems.iter_mut().filter(|p| p.message.contains(" matches none of the ")) {
+        let help = p.help.take().unwrap_or_default();
+        p.help = Some(format!(
+            "the org was listed without credentials, so its private repositories are not in the listing: export GITHUB_TOKEN (or GH_TOKEN) and run again; {help}"
+        ));
+    }
+}
+
 /// Does this manifest's forge need the network to list the org? The local forge is a folder
 /// on this machine: it is always read directly, `--offline` or not.
 pub fn needs_network(manifest: &Manifest) -> bool {
@@ -69,7 +92,10 @@ pub async fn list_org(manifest: &Manifest, forge: &dyn Forge, offline: bool) -> 
         kind: forge.kind(),
         source,
     })?;
+    // An anonymous listing lacks the private repositories: an offline run must not take it
+    // for the org.
     if needs_network(manifest)
+        && !anonymous(manifest)
         && let Err(e) = save(manifest, &repos)
     {
         tracing::warn!("cannot save the org's listing for --offline runs: {e}");

@@ -191,6 +191,7 @@ impl Session {
         let listing = listing::list_org(&manifest, forge.as_ref(), options.offline).await?;
         // Selection and template problems come in one report.
         let (selection, mut problems) = crate::targets::select_all(&manifest, &listing, &options.filters);
+        listing::explain_anonymous(&manifest, &mut problems);
         let renderer = build_renderer(&manifest).map_err(|d| problems.extend(d.0));
         let renderer = match renderer {
             Ok(r) if problems.is_empty() => r,

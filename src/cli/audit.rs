@@ -201,8 +201,8 @@ pub async fn audit(cli: &Cli, args: &AuditArgs) -> Result<bool, Failure> {
             eprintln!("{}", render::summary_line(&report));
         }
     }
-    if let Some(u) = usage {
-        eprintln!("{}", crate::report::usage_line(&u));
+    if let Some(line) = usage.as_ref().and_then(crate::report::usage_line) {
+        eprintln!("{line}");
     }
     Ok(verdict(&report, args.fail_on))
 }

@@ -149,8 +149,8 @@ async fn actions_command(cli: &Cli, args: &ActionsArgs) -> Result<bool, Failure>
     for (repo, e) in &errors {
         eprintln!("error: {repo}: {e}");
     }
-    if let Some(u) = usage {
-        eprintln!("{}", crate::report::usage_line(&u));
+    if let Some(line) = usage.as_ref().and_then(crate::report::usage_line) {
+        eprintln!("{line}");
     }
     Ok(errors.is_empty())
 }
@@ -275,8 +275,8 @@ async fn skew_command(cli: &Cli, args: &SkewArgs) -> Result<bool, Failure> {
     if format != Format::Text && !cli.quiet {
         eprintln!("{}", skew::summary_line(&report));
     }
-    if let Some(u) = session.forge.api_usage() {
-        eprintln!("{}", crate::report::usage_line(&u));
+    if let Some(line) = session.forge.api_usage().as_ref().and_then(crate::report::usage_line) {
+        eprintln!("{line}");
     }
     Ok(report.errors.is_empty())
 }

@@ -44,7 +44,8 @@ use crate::workspace::{Depth, FetchOutcome};
     mut_subcommand("report", |c| c.mut_subcommand("merge", |c| hide_globals(c, &["manifest"]))),
 )]
 pub struct Cli {
-    /// The org manifest (default: the nearest org.toml in this folder or a folder above it).
+    /// The org manifest, or a folder holding one (default: the nearest org.toml in this folder
+    /// or a folder above it).
     #[arg(short = 'm', long, global = true, env = "CONVOY_MANIFEST")]
     pub manifest: Option<PathBuf>,
     /// No progress output; errors and the final summary only.
@@ -132,6 +133,8 @@ impl Cli {
     /// folder; none found is a usage error that suggests `convoy init` and `convoy demo`.
     fn manifest_path(&self) -> Result<PathBuf, Failure> {
         match &self.manifest {
+            // A folder stands for the org.toml in it (`-m my-org`).
+            Some(path) if path.is_dir() => Ok(path.join(manifest::discover::MANIFEST_NAME)),
             Some(path) => Ok(path.clone()),
             None => manifest::discover::find_from_current_dir().map_err(|e| Failure::usage(e.to_string())),
         }
@@ -697,8 +700,8 @@ fn print_result_as(
     } else {
         anstream::print!("{}", text());
     }
-    if let Some(u) = usage {
-        eprintln!("{}", report::usage_line(&u));
+    if let Some(line) = usage.as_ref().and_then(report::usage_line) {
+        eprintln!("{line}");
     }
 }
 
@@ -721,10 +724,8 @@ async fn auth_status(cli: &Cli, purpose: crate::forge::github::status::Purpose) 
     }
     // Nothing to inspect without credentials: say so before any request (anonymous requests
     // would only meet GitHub's 60-an-hour limit and say less).
-    if crate::forge::github::auth::StaticToken::from_env().is_none() && manifest.forge().app_id.is_none() {
-        return Err(Failure::run(
-            "no credentials for GitHub: GITHUB_TOKEN and GH_TOKEN are unset and [org.forge] names no GitHub App\n  help: export GITHUB_TOKEN=... (a fine-grained token with Contents, Pull requests and Workflows read and write, or a classic token with `repo` and `workflow`), or set app_id and private_key_path under [org.forge]; see docs/github.md",
-        ));
+    if crate::campaign::listing::anonymous(&manifest) {
+        return Err(no_credentials());
     }
     let forge = crate::campaign::open_github(&manifest)?;
     let owner = manifest.model.org.name.clone();
@@ -912,8 +913,20 @@ async fn journaled_now(session: &mut Session, campaign: &str) -> Result<(), Fail
     journaled_with(session, campaign, std::time::Duration::ZERO).await
 }
 
+/// What a GitHub run without credentials is told before it would write (or check them).
+fn no_credentials() -> Failure {
+    Failure::run(
+        "no credentials for GitHub: GITHUB_TOKEN and GH_TOKEN are unset and [org.forge] names no GitHub App\n  help: export GITHUB_TOKEN=... (a fine-grained token with Contents, Pull requests and Workflows read and write, or a classic token with `repo` and `workflow`), or set app_id and private_key_path under [org.forge]; see docs/github.md",
+    )
+}
+
 async fn journaled_with(session: &mut Session, campaign: &str, wait: std::time::Duration) -> Result<(), Failure> {
     use crate::journal::{Journal, SystemClock};
+    // Every command that writes to the forge takes the claim here: without credentials it
+    // could only fail at its first write, so it stops before the claim.
+    if crate::campaign::listing::anonymous(&session.manifest) {
+        return Err(no_credentials());
+    }
     let off = crate::env_vars::CONVOY_TEST_JOURNAL;
     if std::env::var(off).is_ok_and(|v| v == "off") {
         say(
@@ -1026,8 +1039,9 @@ async fn open_listed(
     let session = Session::open(manifest, RunOptions { jobs, filters, depth, offline }).await?;
     if !run.repos.is_empty() && session.targets().is_empty() {
         return Err(Failure::usage(format!(
-            "--repo {} matches none of the selected repositories",
-            run.repos.join(" --repo ")
+            "--repo {} matches none of the selected repositories\n  help: a bare name means {}/NAME; `convoy validate --json` lists the repositories the manifest selects",
+            run.repos.join(" --repo "),
+            session.manifest.model.org.name
         )));
     }
     Ok(session)
@@ -1091,6 +1105,7 @@ async fn validate(cli: &Cli, offline: bool) -> Result<bool, Failure> {
     let forge = crate::campaign::open_forge(&manifest)?;
     let listing = listing::list_org(&manifest, forge.as_ref(), offline).await?;
     let (selection, mut problems) = crate::targets::select_all(&manifest, &listing, &[]);
+    listing::explain_anonymous(&manifest, &mut problems);
     match crate::campaign::build_renderer(&manifest) {
         Ok(renderer) => problems.extend(crate::transform::check_variables(&manifest, &selection, &renderer)),
         Err(compile) => problems.extend(compile.0),

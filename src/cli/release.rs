@@ -189,8 +189,8 @@ async fn plan_command(cli: &Cli, args: &PlanArgs) -> Result<bool, Failure> {
     for e in &planned.errors {
         eprintln!("error: {e}");
     }
-    if let Some(u) = session.forge.api_usage() {
-        eprintln!("{}", crate::report::usage_line(&u));
+    if let Some(line) = session.forge.api_usage().as_ref().and_then(crate::report::usage_line) {
+        eprintln!("{line}");
     }
     Ok(planned.errors.is_empty())
 }

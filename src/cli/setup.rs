@@ -185,6 +185,14 @@ pub fn init(args: &InitArgs) -> Result<bool, Failure> {
         std::fs::write(path, text).map_err(|e| Failure::run(format!("writing {}: {e}", path.display())))?;
     }
     let mut written: Vec<String> = outputs.iter().map(|(p, _)| p.display().to_string()).collect();
+    // The clone cache (`cache_dir`) stays out of git: a `.gitignore` saying so, only when the
+    // folder has none (an existing one is the user's and is not touched).
+    let gitignore = under(".gitignore");
+    if !gitignore.exists() {
+        std::fs::write(&gitignore, "# convoy's clone cache and saved listing (cache_dir in org.toml)\n.convoy/\n")
+            .map_err(|e| Failure::run(format!("writing {}: {e}", gitignore.display())))?;
+        written.push(gitignore.display().to_string());
+    }
     if args.forge == InitForge::Local {
         let forge = LocalForge::new(under("forge"), None);
         let id = RepoId::new(&args.org, SAMPLE_REPO);
@@ -212,7 +220,7 @@ pub fn init(args: &InitArgs) -> Result<bool, Failure> {
             "Next: edit {manifest} (the comments say what to change), then\n  convoy -m {manifest} validate\n  convoy -m {manifest} plan\nWhen it looks right, point it at GitHub: `convoy init --forge github --org YOUR-ORG --dir ANOTHER-DIR` shows how."
         ),
         InitForge::Github => format!(
-            "Next: set GITHUB_TOKEN (or configure a GitHub App, see the comments in {manifest}), edit {manifest}, then\n  convoy -m {manifest} auth status\n  convoy -m {manifest} validate\n  convoy -m {manifest} plan"
+            "Next: edit {manifest} (the comments say what to change) and check it offline with\n  convoy -m {manifest} validate --offline\nthen set GITHUB_TOKEN (or configure a GitHub App, see the comments in {manifest}) and run\n  convoy -m {manifest} auth status\n  convoy -m {manifest} validate\n  convoy -m {manifest} plan"
         ),
     };
     let mut out = format!("Created a starter org for `{}` in {}:\n", args.org, dir.display());

@@ -34,7 +34,7 @@ impl NotFound {
 
 fn help(below: &[PathBuf]) -> String {
     match below {
-        [] => "run `convoy init` to create a starter org here, or `convoy demo` for an example org; or pass the manifest with --manifest PATH (or CONVOY_MANIFEST)".into(),
+        [] => "run `convoy init --forge github --org YOUR-ORG` to start a manifest for your GitHub org here (or `convoy init` for one on a local sample forge, `convoy demo` for an example org); or pass the manifest with --manifest PATH (or CONVOY_MANIFEST)".into(),
         [one] => format!(
             "{0} is one folder down: pass it with `-m {0}` (or set CONVOY_MANIFEST={0})",
             one.display()

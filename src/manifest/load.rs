@@ -11,12 +11,16 @@ use super::{FileEntry, ForgeKind, Manifest, OrgManifest, Selector};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::workspace::paths::{NameKind, RepoPath, check_name, read_contained};
 
-const REFERENCE: &str = "the manifest reference is docs/manifest.md";
+const REFERENCE: &str = concat!(
+    "every key is in the manifest reference, ",
+    env!("CARGO_PKG_REPOSITORY"),
+    "/blob/main/docs/manifest.md (`convoy schema` gives editors the same)"
+);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error(
-        "cannot read manifest {path}: {source}\n  help: pass the manifest with --manifest PATH, or run `convoy demo` to create an example org"
+        "cannot read manifest {path}: {source}\n  help: check the path given with --manifest (or CONVOY_MANIFEST); without either, convoy finds the nearest org.toml at or above the current folder. `convoy init` writes a starter, `convoy demo` an example org"
     )]
     Read { path: String, source: std::io::Error },
     #[error("{0}")]
@@ -52,7 +56,9 @@ pub fn load_str(path: &Path, source: String) -> Result<Manifest, ManifestError> 
 }
 
 fn help_for(message: &str) -> String {
-    if message.starts_with("unknown field") {
+    if let Some(near) = did_you_mean(message) {
+        format!("did you mean `{near}`? {REFERENCE}")
+    } else if message.starts_with("unknown field") {
         format!("remove the key or fix its spelling; {REFERENCE}")
     } else if message.starts_with("missing field") {
         format!("add the field; {REFERENCE}")
@@ -63,6 +69,23 @@ fn help_for(message: &str) -> String {
     } else {
         "this is not valid TOML at this position; see https://toml.io".into()
     }
+}
+
+/// For serde's "unknown field `dets`, expected one of `source`, `dest`, ..." (and "unknown
+/// variant"): the expected name closest to the unknown one, when it is close enough to be a
+/// typo (Jaro-Winkler similarity of at least 0.8, the `strsim` crate, as clap uses for
+/// subcommands).
+fn did_you_mean(message: &str) -> Option<String> {
+    if !(message.starts_with("unknown field") || message.starts_with("unknown variant")) {
+        return None;
+    }
+    let mut quoted = message.split('`').skip(1).step_by(2);
+    let unknown = quoted.next()?;
+    quoted
+        .map(|candidate| (strsim::jaro_winkler(unknown, candidate), candidate))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.to_string())
 }
 
 struct Checker<'a> {
@@ -258,8 +281,29 @@ impl<'a> Checker<'a> {
     }
 
     fn parse_selector(&mut self, s: &Spanned<String>) -> Option<Selector> {
-        match Selector::parse(s.get_ref(), &self.m.model.org.name) {
-            Ok(sel) => Some(sel),
+        let org = self.m.model.org.name.clone();
+        match Selector::parse(s.get_ref(), &org) {
+            Ok(sel) => {
+                // convoy lists one owner's repositories: a name under another owner can never
+                // match, which is a mistake a run would only report after listing the org.
+                let full = match &sel {
+                    Selector::Exact(name) => Some(name.as_str()),
+                    Selector::Glob { pattern, .. } => Some(pattern.as_str()),
+                    _ => None,
+                };
+                if let Some((owner, name)) = full.and_then(|f| f.split_once('/'))
+                    && !owner.contains(['*', '?', '[', '{'])
+                    && !owner.eq_ignore_ascii_case(&org)
+                {
+                    self.at(
+                        s.span(),
+                        format!("`{}` is under owner `{owner}`, but [org] name is `{org}`", s.get_ref()),
+                        format!("convoy manages the repositories of `{org}` only: write `{org}/{name}` (or `{name}`)"),
+                    );
+                    return None;
+                }
+                Some(sel)
+            }
             Err(e) => {
                 self.at(
                     s.span(),
@@ -1010,6 +1054,7 @@ mod tests {
     #[test]
     fn missing_read_says_what_to_do() {
         let e = load(&PathBuf::from("/nonexistent/org.toml")).unwrap_err().to_string();
-        assert!(e.contains("run `convoy demo`"), "{e}");
+        assert!(e.contains("help: check the path given with --manifest"), "{e}");
+        assert!(e.contains("`convoy init` writes a starter"), "{e}");
     }
 }

@@ -79,14 +79,29 @@ pub struct ErrorItem {
 }
 
 impl ErrorItem {
-    /// A failure of the run, not of one repository.
+    /// A failure of the run, not of one repository. A text in convoy's error convention,
+    /// `what went wrong\n  help: what to do`, is split into `message` and `help`.
     pub fn run(message: impl Into<String>) -> Self {
-        ErrorItem { message: message.into(), ..Default::default() }
+        let (message, help) = split_help(message.into());
+        ErrorItem { message, help, ..Default::default() }
     }
 
-    /// A failure of one repository (`owner/name`).
+    /// A failure of one repository (`owner/name`); its help split off as for [`run`](Self::run).
     pub fn repo(repo: impl Into<String>, message: impl Into<String>) -> Self {
-        ErrorItem { message: message.into(), repo: Some(repo.into()), ..Default::default() }
+        let (message, help) = split_help(message.into());
+        ErrorItem { message, help, repo: Some(repo.into()), ..Default::default() }
+    }
+}
+
+/// `"text\n  help: hint"` → (`"text"`, `Some("hint")`); several help lines are joined by `; `.
+fn split_help(text: String) -> (String, Option<String>) {
+    const MARK: &str = "\n  help: ";
+    match text.split_once(MARK) {
+        None => (text, None),
+        Some((message, help)) => {
+            let help = help.split(MARK).map(str::trim).collect::<Vec<_>>().join("; ");
+            (message.to_string(), Some(help))
+        }
     }
 }
 

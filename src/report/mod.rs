@@ -466,8 +466,12 @@ pub fn diagnostics_errors(diags: &[Diagnostic]) -> Vec<ErrorItem> {
 
 // ---- remote forge usage and credentials ----
 
-/// `API: 412 requests (180 answered 304 from cache), 96 writes, 3 retries, waited 12.4 s; 4588 left`
-pub fn usage_line(u: &crate::forge::ApiUsage) -> String {
+/// `API: 412 requests (180 answered 304 from cache), 96 writes, 3 retries, waited 12.4 s; 4588 left`;
+/// none for a run that sent no request (`--offline`).
+pub fn usage_line(u: &crate::forge::ApiUsage) -> Option<String> {
+    if u.requests == 0 {
+        return None;
+    }
     let mut s = format!(
         "API: {} requests ({} answered 304 from cache), {} writes, {} retries",
         u.requests, u.not_modified, u.writes, u.retries
@@ -478,7 +482,7 @@ pub fn usage_line(u: &crate::forge::ApiUsage) -> String {
     if let Some(left) = u.rate_limit_remaining {
         s.push_str(&format!("; {left} left in the rate limit"));
     }
-    s
+    Some(s)
 }
 
 pub fn auth_text(a: &crate::forge::github::status::AuthReport) -> String {
@@ -499,7 +503,12 @@ pub fn auth_text(a: &crate::forge::github::status::AuthReport) -> String {
     }
     out.push_str(&format!("expires: {}\n", a.expires_at.as_deref().unwrap_or("not reported")));
     if let Some(r) = &a.rate_limit {
-        out.push_str(&format!("rate limit: {}/{} remaining, resets at {}\n", r.remaining, r.limit, r.reset));
+        // `reset` is a Unix time (GitHub's x-ratelimit-reset); people read it as UTC.
+        let reset = time::OffsetDateTime::from_unix_timestamp(r.reset as i64)
+            .ok()
+            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            .unwrap_or_else(|| r.reset.to_string());
+        out.push_str(&format!("rate limit: {}/{} remaining, resets at {reset}\n", r.remaining, r.limit));
     }
     let verdict = match a.sufficient {
         Some(true) => "sufficient",

@@ -8,13 +8,25 @@ use std::path::Path;
 /// writer for convoy's state files and for every `-o FILE` output.
 ///
 /// - A new path, or a regular file: a temporary file beside it is written, synced and renamed
-///   over it (the old file's permissions are kept).
+///   over it. The old file's permissions are kept; a new file gets what a shell redirection
+///   would give it (0666 less the umask), not the temporary file's private 0600: `-o` outputs
+///   and `org.schema.json` are files people share.
 /// - A symbolic link: the same, at the file the link points to; the link stays a link.
 /// - Anything else that exists (a FIFO, `/dev/stdout`, `/dev/full`): written in place, as a
 ///   shell redirection would, so the device or pipe keeps its meaning and a write error (e.g.
 ///   "no space left" from `/dev/full`) is returned rather than hidden by a rename.
 /// - A directory: an error.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_with(path, bytes, false)
+}
+
+/// [`write_atomically`], but a new file is readable by its owner only (0600): caches of API
+/// answers, which may describe private repositories.
+pub fn write_atomically_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_with(path, bytes, true)
+}
+
+fn write_with(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
     let target = match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
             Ok(t) => t,
@@ -46,7 +58,16 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    if !private {
+        use std::os::unix::fs::PermissionsExt;
+        // Passed to open(2) with O_CREAT, so the umask applies, as for any new file.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut tmp = builder.tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     if let Some(m) = &existing {
         tmp.as_file().set_permissions(m.permissions())?;
@@ -79,6 +100,14 @@ mod tests {
         let fresh = dir.path().join("fresh.txt");
         write_atomically(&fresh, b"x").unwrap();
         assert_eq!(std::fs::read_to_string(&fresh).unwrap(), "x");
+        // A new file gets the mode a plain create gives under this process's umask.
+        let plain = dir.path().join("plain.txt");
+        std::fs::write(&plain, "x").unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&fresh), mode(&plain), "not the temporary file's 0600");
+        let private = dir.path().join("private.json");
+        super::write_atomically_private(&private, b"{}").unwrap();
+        assert_eq!(mode(&private), 0o600);
 
         let full = std::path::Path::new("/dev/full");
         if full.exists() {

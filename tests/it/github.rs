@@ -851,3 +851,37 @@ async fn auth_status_without_credentials_says_what_to_set() {
     assert!(out.stderr.contains("help: export GITHUB_TOKEN="), "{out:?}");
     assert_eq!(gh.server.requests().total, 0);
 }
+
+/// Without credentials GitHub lists only public repositories: a rule naming a private one is
+/// told why it matches nothing, that listing is not saved for `--offline`, and a command that
+/// would write stops before its first write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_credentials_private_repositories_are_explained_and_writes_refused() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    server.create_repo("acme", "sandbox", &[("README.md", b"# s\n" as &[u8])], RepoOptions::default().private(true));
+    server.create_repo("acme", "site", &[("README.md", b"# s\n" as &[u8])], RepoOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let gh = Gh { server, dir };
+    std::fs::create_dir_all(gh.path().join("templates")).unwrap();
+    std::fs::write(gh.path().join("templates/ci.yml.j2"), "name: ci\non: push\n").unwrap();
+    let manifest = |repo: &str| {
+        let text = format!(
+            "[org]\nname = \"acme\"\ncache_dir = \"cache\"\n\n[org.forge]\nkind = \"github\"\napi_url = \"{}\"\n\n[[repo]]\nname = \"{repo}\"\n\n[[template]]\nsource = \"ci.yml.j2\"\ndest = \".github/workflows/ci.yml\"\n\n[campaign]\nbranch = \"convoy/ci\"\n",
+            gh.server.api_url()
+        );
+        std::fs::write(gh.path().join("org.toml"), text).unwrap();
+    };
+    manifest("acme/sandbox");
+    let out = gh.convoy(&["validate"], &[]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("[[repo]] name `acme/sandbox` matches none of the 1 repository"), "{out:?}");
+    assert!(out.stderr.contains("help: the org was listed without credentials"), "{out:?}");
+    assert!(!gh.path().join("cache/.listing.json").exists(), "an anonymous listing is not kept");
+
+    manifest("acme/site");
+    let apply = gh.convoy(&["apply"], &[]).await;
+    assert_eq!(apply.code, 1, "{apply:?}");
+    assert!(apply.stderr.contains("error: no credentials for GitHub"), "{apply:?}");
+    assert!(gh.server.requests().writes().is_empty(), "nothing was written");
+    assert!(gh.server.pulls("acme", "site").is_empty());
+}

@@ -53,7 +53,7 @@ fn waves_advance_behind_their_gates_and_a_failing_wave_halts_and_rolls_back() {
     let out = org.convoy_env(&["rollout", "advance", "-q"], &at(T1));
     assert!(out.stdout.contains("soak: 30m left of 1h"), "{out:?}");
     let status = org.convoy_env(&["rollout", "status"], &at(T1));
-    assert!(row(&status.stdout, "pilot").starts_with("pilot waiting 1/1 0 1 0 soak: 30m left of 1h"), "{status:?}");
+    assert!(row(&status.stdout, "pilot").starts_with("pilot waiting 1/1 0 1 0 0 soak: 30m left of 1h"), "{status:?}");
     assert!(row(&status.stdout, "early").starts_with("early not started 0/2"), "{status:?}");
     let out = org.convoy_env(&["rollout", "advance", "-q", "--dry-run"], &at(T2));
     assert!(out.stdout.contains("next: apply wave `early` to 2 repositories: acme/docs, acme/web (dry run"), "{out:?}");

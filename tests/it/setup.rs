@@ -16,6 +16,9 @@ fn init_local_then_validate_passes_from_a_subfolder() {
     {
         assert!(root.path().join(rel).exists(), "{rel} missing");
     }
+    // The clone cache stays out of git.
+    let ignore = std::fs::read_to_string(root.path().join(".gitignore")).unwrap();
+    assert!(ignore.lines().any(|l| l == ".convoy/"), "{ignore}");
     let text = std::fs::read_to_string(root.path().join("org.toml")).unwrap();
     // Taplo's schema directive, naming the file written beside it (tests/it/schema.rs checks
     // the starter against that schema).
@@ -53,7 +56,7 @@ fn no_manifest_found_says_so_and_suggests_init_and_demo() {
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(
         out.stderr,
-        "error: no org.toml in [DIR] or any folder above it\n  help: run `convoy init` to create a starter org here, or `convoy demo` for an example org; or pass the manifest with --manifest PATH (or CONVOY_MANIFEST)\n"
+        "error: no org.toml in [DIR] or any folder above it\n  help: run `convoy init --forge github --org YOUR-ORG` to start a manifest for your GitHub org here (or `convoy init` for one on a local sample forge, `convoy demo` for an example org); or pass the manifest with --manifest PATH (or CONVOY_MANIFEST)\n"
     );
 }
 

@@ -25,7 +25,7 @@ fn unknown_key_is_pinned_with_line_and_column() {
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(
         out.stderr,
-        "error: [ORG]/org.toml:12:1: unknown field `destination`, expected one of `source`, `dest`, `repos`, `vars`\n   |\n12 | destination = \"y\"\n   | ^^^^^^^^^^^\n  help: remove the key or fix its spelling; the manifest reference is docs/manifest.md\n"
+        "error: [ORG]/org.toml:12:1: unknown field `destination`, expected one of `source`, `dest`, `repos`, `vars`\n   |\n12 | destination = \"y\"\n   | ^^^^^^^^^^^\n  help: did you mean `dest`? every key is in the manifest reference, https://github.com/convoy-rs/convoy/blob/main/docs/manifest.md (`convoy schema` gives editors the same)\n"
     );
     assert!(!org.path().join("cache").exists(), "nothing may be touched");
 }
@@ -67,7 +67,7 @@ fn semantic_errors_each_name_their_position() {
     );
     assert!(
         out.stderr.contains(
-            "org.toml:15:10: [[template]] selector `tag:nothing` matches none of the 2 selected repositories"
+            "org.toml:15:10: [[template]] selector `tag:nothing` matches none of the 2 repositories selected"
         ),
         "{out:?}"
     );
@@ -208,4 +208,32 @@ fn campaign_branch_may_not_be_a_default_branch() {
     let out = org.convoy(&["validate"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("is not a valid branch name"), "{out:?}");
+}
+
+/// A name under another owner can never match (convoy lists the org's repositories only): the
+/// loader says so at its position, before any listing, so `validate --offline` catches it too.
+#[test]
+fn a_selector_under_another_owner_is_refused_before_listing() {
+    let org = org();
+    org.manifest(&format!(
+        "{HEAD}[[template]]\nsource = \"ci.yml.j2\"\ndest = \".github/workflows/ci.yml\"\nrepos = [\"other/api\", \"api\", \"*/web\"]\n"
+    ));
+    for args in [&["validate"][..], &["validate", "--offline"]] {
+        let out = org.convoy(args);
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(out.stderr.contains("`other/api` is under owner `other`, but [org] name is `acme`"), "{out:?}");
+        assert!(out.stderr.contains("help: convoy manages the repositories of `acme` only: write `acme/api` (or `api`)"));
+        assert_eq!(out.stderr.matches("error:").count(), 1, "the bare name and the owner glob are fine: {out:?}");
+    }
+}
+
+/// `-m` may name the folder that holds org.toml.
+#[test]
+fn manifest_option_accepts_the_folder() {
+    let org = org();
+    org.manifest(&format!("{HEAD}[[template]]\nsource = \"ci.yml.j2\"\ndest = \".github/workflows/ci.yml\"\n"));
+    let dir = org.path().display().to_string();
+    let out = crate::support::convoy_in(std::path::Path::new("/"), &["-m", &dir, "validate"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("org.toml is valid: 2 repositories selected"), "{out:?}");
 }

@@ -60,6 +60,11 @@ impl Endpoints {
             None => (rest, ""),
         };
         let origin = format!("{scheme}://{host}");
+        if host.eq_ignore_ascii_case("github.com") || host.eq_ignore_ascii_case("www.github.com") {
+            return Err(format!(
+                "`{api_url}` is GitHub's website, not its API: the API is https://api.github.com, the default (remove api_url)"
+            ));
+        }
         match path {
             "" => Ok(Endpoints { origin, rest_prefix: String::new(), graphql_path: "/graphql".into() }),
             "/api/v3" => Ok(Endpoints { origin, rest_prefix: "/api/v3".into(), graphql_path: "/api/graphql".into() }),
@@ -119,7 +124,7 @@ impl Default for Limits {
 }
 
 /// What to check when GitHub's API cannot be reached at all.
-const TRANSPORT_HELP: &str = "check the network and any proxy (HTTPS_PROXY), and api_url under [org.forge] (GitHub Enterprise Server: https://HOST/api/v3); connect_timeout, read_timeout and request_timeout there bound each attempt";
+const TRANSPORT_HELP: &str = "check the network and any proxy (HTTPS_PROXY), and api_url under [org.forge] (GitHub Enterprise Server: https://HOST/api/v3); connect_timeout, read_timeout and request_timeout there bound each attempt. Without a network, --offline runs plan, validate, audit, deps, grep and release graph from the clone cache and the org's saved listing";
 
 /// Whether a request may be sent again after a failure that leaves its effect unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +138,7 @@ pub enum Repeat {
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// `target` is the request's path as sent (`/repos/acme/api/pulls`), not its route template.
-    #[error("{method} {target}: HTTP {status}: {message}")]
+    #[error("{method} {target}: HTTP {status}{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
     Status { method: Method, target: String, status: StatusCode, message: String, body: serde_json::Value },
     /// No answer at all: `target` is the whole URL (which host convoy could not reach).
     #[error("{method} {target}: {cause}\n  help: {TRANSPORT_HELP}")]
@@ -165,6 +170,8 @@ impl ApiError {
 pub struct Response {
     /// The path requested (`/repos/acme/api/pulls?state=open`), for messages.
     pub path: String,
+    /// The server it was requested from (`https://api.github.com`), for messages.
+    pub origin: String,
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: bytes_body::Bytes,
@@ -175,7 +182,15 @@ impl Response {
     /// message names the concrete path.
     pub fn json<T: serde::de::DeserializeOwned>(&self, _route: &str) -> Result<T, ApiError> {
         serde_json::from_slice(&self.body)
-            .map_err(|e| ApiError::Decode { target: self.path.clone(), cause: e.to_string() })
+            .map_err(|e| {
+                let html = self.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<');
+                let cause = if html {
+                    "the server answered HTML, not JSON: is api_url GitHub's API (https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server)?".to_string()
+                } else {
+                    e.to_string()
+                };
+                ApiError::Decode { target: format!("{}{}", self.origin, self.path), cause }
+            })
     }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -306,7 +321,7 @@ impl Api {
         if let Some(dir) = file.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        if let Err(e) = crate::workspace::write::write_atomically(file, doc.to_string().as_bytes()) {
+        if let Err(e) = crate::workspace::write::write_atomically_private(file, doc.to_string().as_bytes()) {
             tracing::warn!(file = %file.display(), error = %e, "could not save the ETag cache");
         }
     }
@@ -494,7 +509,10 @@ impl Api {
                     } else {
                         cause
                     };
-                    if attempt < self.limits.retries && repeat == Repeat::Safe && !timed_out {
+                    // A name that does not resolve will not resolve a second later (a temporary
+                    // resolver failure, EAI_AGAIN, may: it is retried).
+                    let unknown_host = cause.contains("dns error") && !cause.contains("Temporary failure");
+                    if attempt < self.limits.retries && repeat == Repeat::Safe && !timed_out && !unknown_host {
                         attempt += 1;
                         self.backoff(attempt, None).await;
                         continue;
@@ -530,6 +548,7 @@ impl Api {
                 self.counters.not_modified.fetch_add(1, Ordering::Relaxed);
                 return Ok(Response {
                     path: path.to_string(),
+                    origin: self.endpoints.origin.clone(),
                     status: StatusCode::OK,
                     headers: parts.headers,
                     body: cached_body,
@@ -585,7 +604,13 @@ impl Api {
                     "{method} {path}: HTTP 401 Bad credentials\n  help: check GITHUB_TOKEN / GH_TOKEN or the GitHub App settings; `convoy auth status` shows what convoy sees"
                 )));
             }
-            return Ok(Response { path: path.to_string(), status, headers: parts.headers, body: bytes });
+            return Ok(Response {
+                path: path.to_string(),
+                origin: self.endpoints.origin.clone(),
+                status,
+                headers: parts.headers,
+                body: bytes,
+            });
         }
     }
 
@@ -751,6 +776,8 @@ mod tests {
         assert_eq!((ghes.rest_prefix.as_str(), ghes.graphql_path.as_str()), ("/api/v3", "/api/graphql"));
         assert!(Endpoints::from_api_url("https://ghe.example.com/api").is_err());
         assert!(Endpoints::from_api_url("ftp://x").is_err());
+        let website = Endpoints::from_api_url("https://github.com").unwrap_err();
+        assert!(website.contains("GitHub's website, not its API: the API is https://api.github.com"), "{website}");
     }
 
     #[tokio::test]
@@ -786,6 +813,34 @@ mod tests {
         assert!(err.to_lowercase().contains("connection refused"), "the OS's reason is kept: {err}");
         assert!(err.contains("(2 attempts)"), "{err}");
         assert!(err.contains("\n  help: check the network") && err.contains("api_url"), "{err}");
+    }
+
+    /// An `api_url` that is a web server, not GitHub's API (GHES without `/api/v3`): the
+    /// message says the answer was HTML and what api_url should look like.
+    #[tokio::test]
+    async fn an_html_answer_says_api_url_is_not_the_api() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let page = "<!DOCTYPE html><html><body>Sign in</body></html>";
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                page.len()
+            );
+            stream.write_all(head.as_bytes()).unwrap();
+            stream.write_all(page.as_bytes()).unwrap();
+        });
+        let token: Arc<dyn TokenSource> = Arc::new(super::super::auth::StaticToken::new(None, "test"));
+        let endpoints = Endpoints::from_api_url(&format!("http://127.0.0.1:{port}")).unwrap();
+        let api = Api::new(endpoints, Limits { retries: 0, ..Limits::default() }, token, None).unwrap();
+        let resp = api.rest(Method::GET, "/orgs/{org}/repos", "/orgs/acme/repos", None, Repeat::Safe).await.unwrap();
+        let err = resp.json::<serde_json::Value>("/orgs/{org}/repos").unwrap_err().to_string();
+        assert!(err.starts_with(&format!("http://127.0.0.1:{port}/orgs/acme/repos: unexpected response: ")), "{err}");
+        assert!(err.contains("the server answered HTML, not JSON: is api_url GitHub's API"), "{err}");
     }
 
     #[test]

@@ -109,8 +109,13 @@ fn query(s: &str) -> String {
 
 impl From<ApiError> for ForgeError {
     fn from(e: ApiError) -> Self {
+        // "GET /repos/acme/api/pulls/3 not found"
+        if let ApiError::Status { method, target, status, .. } = &e
+            && *status == StatusCode::NOT_FOUND
+        {
+            return ForgeError::NotFound(format!("{method} {target}"));
+        }
         match e.status() {
-            Some(StatusCode::NOT_FOUND) => ForgeError::NotFound(e.to_string()),
             Some(StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::METHOD_NOT_ALLOWED) => {
                 ForgeError::Conflict(e.to_string())
             }
@@ -625,8 +630,17 @@ impl Forge for GithubForge {
             Ok(items) => items,
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
                 // Not an organisation: a user's repositories.
-                self.paginate("/users/{user}/repos", format!("/users/{}/repos?type=owner&per_page=100", seg(owner)))
-                    .await?
+                let user = format!("/users/{}/repos?type=owner&per_page=100", seg(owner));
+                match self.paginate("/users/{user}/repos", user).await {
+                    Ok(items) => items,
+                    Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
+                        return Err(ForgeError::Remote(format!(
+                            "no organisation or user `{owner}` at {} (both /orgs/{owner}/repos and /users/{owner}/repos answered 404)\n  help: check [org] name, and api_url for GitHub Enterprise Server; a token without access to a private org also sees 404",
+                            self.api.endpoints().origin
+                        )));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
             Err(e) => return Err(e.into()),
         };
