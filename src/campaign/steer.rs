@@ -68,6 +68,9 @@ pub struct RepoStatus {
     /// `convoy rollback` took the campaign out of this repository (its mark in the rollout
     /// state): the PR was closed, or a revert PR opened.
     pub rolled_back: bool,
+    /// What that rollback did, as it said then (`merged PR #1 reverted by PR #2 (...); merge it
+    /// to finish`), so a revert PR still to merge is not forgotten; `None` when not rolled back.
+    pub rollback: Option<String>,
 }
 
 impl RepoStatus {
@@ -88,6 +91,7 @@ impl RepoStatus {
                 closed_at: None,
                 wave: None,
                 rolled_back: false,
+                rollback: None,
             };
         };
         let state = match s.pr.state {
@@ -112,6 +116,7 @@ impl RepoStatus {
             closed_at: s.pr.closed_at.clone(),
             wave: None,
             rolled_back: false,
+            rollback: None,
             status: Some(s),
         }
     }

@@ -207,6 +207,11 @@ async fn status(cli: &Cli, args: &RolloutArgs) -> Result<bool, Failure> {
             out.push_str(&waves_text(&reports));
             out.push_str(&decision_text(&decision));
             out.push('\n');
+            // Rolled-back repositories are out of their waves; what the rollback left to do
+            // (a revert PR to merge) is said here, not only by `status`.
+            for (repo, mark) in &r.state.rolled_back {
+                out.push_str(&format!("rolled back {repo}: {}\n", mark.what));
+            }
             for (repo, e) in &r.unread {
                 out.push_str(&format!("could not read {repo}: {e}\n"));
             }

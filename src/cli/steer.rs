@@ -135,7 +135,9 @@ pub(super) async fn read(
     for r in &mut results {
         if let Ok(s) = &mut r.result {
             s.wave = wave_of.get(&r.repo).cloned();
-            s.rolled_back = rolled_back.contains_key(&r.repo.full_name());
+            let mark = rolled_back.get(&r.repo.full_name());
+            s.rolled_back = mark.is_some();
+            s.rollback = mark.map(|m| m.what.clone());
         }
     }
     (results, waves)

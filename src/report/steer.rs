@@ -93,6 +93,11 @@ pub fn status_text(branch: &str, results: &[RepoResult<RepoStatus>], skipped: &[
     let mut out = format!("Campaign `{branch}`\n");
     out.push_str(&text(&HEADER, &rows));
     out.push_str(&summary_line(&summarize(results)));
+    for r in results {
+        if let Ok(RepoStatus { rollback: Some(what), .. }) = &r.result {
+            out.push_str(&format!("rolled back {}: {what}\n", r.repo));
+        }
+    }
     for (repo, why) in skipped {
         out.push_str(&format!("skipped {repo}: {why}\n"));
     }

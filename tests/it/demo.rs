@@ -36,6 +36,8 @@ fn demo_runs_end_to_end_and_converges() {
     assert!(step("rollout advance   # every wave").contains("done: every wave is applied"), "{stdout}");
     assert!(step("rollback --repo api").contains("acme/api merged PR #1 reverted by PR #2"), "{stdout}");
     assert!(step("status\nCampaign").contains("merged, rolled back"), "{stdout}");
+    // ... and what the rollback left to do: the revert PR to merge.
+    assert!(step("status\nCampaign").contains("rolled back acme/api: merged PR #1 reverted by PR #2"), "{stdout}");
     // The rolled-back pilot is counted where `rollout status` shows the waves.
     let waves = Command::new(cargo_bin("convoy"))
         .arg("-m")
@@ -50,6 +52,7 @@ fn demo_runs_end_to_end_and_converges() {
     let pilot: Vec<&str> = waves.lines().find(|l| l.starts_with("pilot")).unwrap().split_whitespace().collect();
     let column = header.iter().position(|h| *h == "ROLLED BACK").unwrap_or_else(|| panic!("{waves}"));
     assert_eq!(pilot[column], "1", "the pilot's one repository was rolled back: {waves}");
+    assert!(waves.contains("rolled back acme/api: merged PR #1 reverted by PR #2"), "{waves}");
     // The release: three waves across two repositories that use each other.
     let graph = step("release graph");
     assert!(graph.contains("wave 1\n  acme-core (acme/core-libs) 1.2.0"), "{graph}");

@@ -222,7 +222,9 @@ fn a_selector_under_another_owner_is_refused_before_listing() {
         let out = org.convoy(args);
         assert_eq!(out.code, 2, "{out:?}");
         assert!(out.stderr.contains("`other/api` is under owner `other`, but [org] name is `acme`"), "{out:?}");
-        assert!(out.stderr.contains("help: convoy manages the repositories of `acme` only: write `acme/api` (or `api`)"));
+        assert!(
+            out.stderr.contains("help: convoy manages the repositories of `acme` only: write `acme/api` (or `api`)")
+        );
         assert_eq!(out.stderr.matches("error:").count(), 1, "the bare name and the owner glob are fine: {out:?}");
     }
 }
