@@ -113,8 +113,9 @@ static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new
 
 /// A line on stderr for a non-fatal event, `LABEL: TEXT` with the label coloured (`warning`
 /// yellow, others as `note`). Each event is said once: here for people, not also logged with
-/// `tracing::warn!`. `quiet_too`: said even with `-q`, for what this run did that its summary
-/// does not show (a claim taken over, a run resumed); other lines are silenced by `-q`.
+/// `tracing::warn!`. `quiet_too`: said even with `-q`, for what went wrong without failing the
+/// run (a claim that could not be renewed, a torn journal line cut away); other lines,
+/// the recovery notes of a claim taken over or a run resumed among them, are silenced by `-q`.
 fn say(label: &str, text: impl std::fmt::Display, quiet_too: bool) {
     if !quiet_too && QUIET.load(std::sync::atomic::Ordering::Relaxed) {
         return;
@@ -815,14 +816,16 @@ async fn claim_or_wait(
                             "took over the {what} of run {} ({}@{}, pid {}) on campaign `{campaign}`{why}",
                             old.run, old.holder, old.host, old.pid
                         );
-                        say("warning", text, true);
+                        // A takeover is the normal recovery after a crash: silenced by -q
+                        // like any note (the journal and `--json`'s `resumed` keep it).
+                        say("warning", text, false);
                     }
                     (None, Some(old)) => {
                         let text = format!(
                             "run {} held the claim on campaign `{campaign}` in another process (pid {} on {}), which is gone: it did not finish",
                             old.run, old.pid, old.host
                         );
-                        say("warning", text, true);
+                        say("warning", text, false);
                     }
                     (None, None) => {}
                 }
@@ -966,7 +969,7 @@ async fn journaled_with(session: &mut Session, campaign: &str, wait: std::time::
     let stale = TAKEN_OVER.lock().ok().and_then(|slot| slot.as_ref().map(|c| c.run.clone()));
     let resumed = crate::journal::interrupted(journal.entries(), stale.as_deref());
     for r in &resumed {
-        say("resuming", format_args!("{r}; convoy reads the forge and does only what is missing"), true);
+        say("resuming", format_args!("{r}; convoy reads the forge and does only what is missing"), false);
     }
     if let Ok(mut slot) = RESUMED.lock() {
         *slot = resumed;

@@ -299,7 +299,9 @@ async fn run_command(cli: &Cli, args: &RunArgs) -> Result<bool, Failure> {
     let state = match (existing, args.resume) {
         (Some(s), true) if in_progress(&s) => {
             let wave = s.current_wave().map_or(0, |w| w + 1);
-            eprintln!("resuming the release started {} at wave {wave} of {}", s.started_at, s.plan.waves.len());
+            if !cli.quiet {
+                eprintln!("resuming the release started {} at wave {wave} of {}", s.started_at, s.plan.waves.len());
+            }
             s
         }
         (_, true) => {

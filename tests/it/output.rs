@@ -208,10 +208,20 @@ fn a_claim_taken_over_is_said_once() {
     let later = (time::OffsetDateTime::now_utc() + time::Duration::hours(2))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
-    let again = org.convoy_env(&["apply", "-q"], &[("CONVOY_NOW", &later)]);
+    let again = org.convoy_env(&["apply"], &[("CONVOY_NOW", &later)]);
     assert_eq!(again.code, 0, "{again:?}");
     assert!(again.stderr.contains("warning: took over the expired claim of run "), "{again:?}");
     assert_eq!(again.stderr.matches("claim of run").count(), 1, "said once, not logged as well: {again:?}");
+    // -q silences it, like every note: errors and the final summary only (a fresh org: this
+    // one has nothing left to write, so a kill switch there would never fire).
+    let org = Org::new();
+    org.repo("api", &[("README.md", "hi\n")]);
+    small_org(&org, "convoy/ci");
+    let killed = org.convoy_env(&["apply", "-q"], &[("CONVOY_TEST_KILL_AT_JOURNAL_STEP", "0")]);
+    assert_ne!(killed.code, 0, "{killed:?}");
+    let quiet = org.convoy_env(&["apply", "-q"], &[("CONVOY_NOW", &later)]);
+    assert_eq!(quiet.code, 0, "{quiet:?}");
+    assert_eq!(quiet.stderr, "", "{quiet:?}");
 }
 
 #[test]

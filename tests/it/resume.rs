@@ -172,7 +172,9 @@ fn kill_at_every_step(start: &Org, args: &[&str], check: impl Fn(&ForgeState)) -
         let dead_steps = left.entries.iter().filter(|e| e.run == dead && e.kind == Kind::Intent).count();
         let pending: Vec<_> = Progress::of(&left.entries).pending.into_iter().filter(|p| p.run == dead).collect();
 
-        let again = ok(org.path(), args);
+        // Without -q: it silences the takeover and resume lines this checks.
+        let loud: Vec<&str> = args.iter().copied().filter(|a| *a != "-q").collect();
+        let again = ok(org.path(), &loud);
         assert!(again.stderr.contains(&format!("took over the claim of run {dead} ")), "step {n}: {again:?}");
         if dead_steps == 0 {
             assert!(!again.stderr.contains("resuming:"), "step {n}: nothing to resume: {again:?}");
@@ -251,7 +253,7 @@ fn resume_under_the_same_run_id_and_only_once() {
     let run = [("CONVOY_RUN_ID", "job-7")];
     let killed = convoy(org.path(), &["apply", "-q", "--jobs", "1"], &[run[0], (KILL, "1")]);
     assert_eq!(killed.status.signal(), Some(9), "{killed:?}");
-    let again = convoy(org.path(), &["apply", "-q", "--jobs", "1", "--json"], &run);
+    let again = convoy(org.path(), &["apply", "--jobs", "1", "--json"], &run);
     assert_eq!(again.status.code(), Some(0), "{again:?}");
     assert!(again.stderr.contains("run job-7 held the claim on campaign `convoy/ci` in another process"), "{again:?}");
     assert!(

@@ -132,7 +132,7 @@ fn advance_takes_the_campaigns_claim() {
     assert_eq!(out.code, 3, "{out:?}");
     assert!(out.stderr.contains("ana") && out.stderr.contains("run-9"), "{out:?}");
     assert!(org.pulls("api").is_empty(), "the loser writes nothing");
-    let out = org.convoy_env(&["rollout", "advance", "-q"], &[("CONVOY_NOW", T1)]);
+    let out = org.convoy_env(&["rollout", "advance"], &[("CONVOY_NOW", T1)]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stderr.contains("took over the expired claim of run run-9"), "{out:?}");
     assert_eq!(org.pulls("api").len(), 1);
