@@ -730,9 +730,12 @@ async fn auth_status(cli: &Cli, purpose: crate::forge::github::status::Purpose) 
     }
     let forge = crate::campaign::open_github(&manifest)?;
     let owner = manifest.model.org.name.clone();
-    let listing = crate::forge::Forge::list_repos(&forge, &owner)
-        .await
-        .map_err(|source| Failure::from(SetupError::Listing { owner: owner.clone(), kind: "github", source }))?;
+    let listing = crate::forge::Forge::list_repos(&forge, &owner).await.map_err(|source| {
+        let mut failure = Failure::from(SetupError::Listing { owner: owner.clone(), kind: "github", source });
+        // The check starts with the listing: say what could not be done, then why.
+        failure.text = format!("cannot check the credentials: {}", failure.text);
+        failure
+    })?;
     let selection =
         crate::targets::select(&manifest, &listing, &[]).map_err(|d| Failure::from(SetupError::Invalid(d)))?;
     let ids: Vec<_> = selection.targets.iter().map(|t| t.repo.id.clone()).collect();
