@@ -4,7 +4,7 @@
 //!
 //! The copy is `<cache_dir>/.listing.json`: `{"forge": "github https://api.github.com",
 //! "owner": "acme", "saved_at": "2026-11-30T11:00:00Z", "repos": [RemoteRepo, ...]}`. Every
-//! run that lists the org online rewrites it (atomically: a temporary file renamed over it).
+//! run that lists the org online rewrites it (atomically, readable by its owner only).
 //! It holds what the listing endpoint returned (names, default branches, topics, flags and
 //! clone URLs without credentials), never a token.
 
@@ -137,17 +137,16 @@ pub fn load(manifest: &Manifest) -> Result<(Vec<RemoteRepo>, String), SetupError
 }
 
 fn save(manifest: &Manifest, repos: &[RemoteRepo]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = manifest.cache_dir();
-    std::fs::create_dir_all(&dir)?;
-    let saved_at = crate::clock::now()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| String::from("unknown"));
-    let saved =
-        Saved { forge: forge_key(manifest), owner: manifest.model.org.name.clone(), saved_at, repos: repos.to_vec() };
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
-    tmp.write_all(&serde_json::to_vec(&saved).map_err(std::io::Error::other)?)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path(manifest)).map_err(|e| e.error)?;
-    Ok(())
+    std::fs::create_dir_all(manifest.cache_dir())?;
+    let saved = Saved {
+        forge: forge_key(manifest),
+        owner: manifest.model.org.name.clone(),
+        saved_at: crate::clock::now_rfc3339(),
+        repos: repos.to_vec(),
+    };
+    // Owner-only, like the ETag cache: it names private repositories.
+    crate::workspace::write::write_atomically_private(
+        &path(manifest),
+        &serde_json::to_vec(&saved).map_err(std::io::Error::other)?,
+    )
 }

@@ -1053,40 +1053,6 @@ async fn open_listed(
     Ok(session)
 }
 
-/// `validate --offline` with no saved listing: every check that needs no forge (the loader's,
-/// and template compilation); selectors, branch names and template variables wait for a
-/// listing, and the output says so.
-fn validate_without_forge(cli: &Cli, manifest: &manifest::Manifest) -> Result<bool, Failure> {
-    if let Err(compile) = crate::campaign::build_renderer(manifest) {
-        return Err(Failure::from(SetupError::Invalid(compile)));
-    }
-    let path = manifest.path.display().to_string();
-    let (templates, files) = (manifest.model.templates.len(), manifest.model.files.len());
-    let unchecked = "selectors, branch names and template variables (no saved listing of the org: run `convoy validate` once with GitHub reachable)";
-    print_result(
-        cli,
-        None,
-        || {
-            report::Envelope::new("validate")
-                .with("valid", true)
-                .with("manifest", &path)
-                .with("unchecked", unchecked)
-                .count("repos", 0)
-                .count("templates", templates)
-                .count("files", files)
-        },
-        || {
-            use report::table::count;
-            format!(
-                "{path} is valid on its own: {}, {}\nnote: not checked offline: {unchecked}\n",
-                count(templates, "template", "templates"),
-                count(files, "file", "files")
-            )
-        },
-    );
-    Ok(true)
-}
-
 /// Fetch the selected repositories; failures are returned per repository (plan/apply report
 /// them as that repository's failure).
 async fn fetch(cli: &Cli, session: &Session) -> Result<Vec<RepoResult<FetchOutcome>>, Failure> {
@@ -1099,33 +1065,49 @@ async fn fetch(cli: &Cli, session: &Session) -> Result<Vec<RepoResult<FetchOutco
 /// the template variables each selected repository lacks.
 async fn validate(cli: &Cli, offline: bool) -> Result<bool, Failure> {
     use crate::campaign::listing;
+    use report::table::count;
     let manifest = load_manifest(cli)?;
     if let Some(note) = setup::stale_schema_note(&manifest) {
         eprintln!("{note}");
     }
     let (templates, files) = (manifest.model.templates.len(), manifest.model.files.len());
     let path = manifest.path.display().to_string();
-    if offline && listing::needs_network(&manifest) && listing::load(&manifest).is_err() {
-        return validate_without_forge(cli, &manifest);
-    }
-    let forge = crate::campaign::open_forge(&manifest)?;
-    let listing = listing::list_org(&manifest, forge.as_ref(), offline).await?;
-    let (selection, mut problems) = crate::targets::select_all(&manifest, &listing, &[]);
+    // `--offline` on GitHub reads the saved listing, once; with none, only the checks that need
+    // no forge run (the loader's and template compilation), and the output says what waited.
+    let (listed, forge) = if offline && listing::needs_network(&manifest) {
+        (listing::load(&manifest).ok().map(|(repos, _)| repos), None)
+    } else {
+        let forge = crate::campaign::open_forge(&manifest)?;
+        (Some(listing::list_org(&manifest, forge.as_ref(), offline).await?), Some(forge))
+    };
+    let mut problems = Vec::new();
+    let selection = listed.map(|repos| {
+        let (selection, found) = crate::targets::select_all(&manifest, &repos, &[]);
+        problems.extend(found);
+        selection
+    });
     listing::explain_anonymous(&manifest, &mut problems);
     match crate::campaign::build_renderer(&manifest) {
-        Ok(renderer) => problems.extend(crate::transform::check_variables(&manifest, &selection, &renderer)),
+        Ok(renderer) => {
+            if let Some(selection) = &selection {
+                problems.extend(crate::transform::check_variables(&manifest, selection, &renderer));
+            }
+        }
         Err(compile) => problems.extend(compile.0),
     }
     if !problems.is_empty() {
         return Err(Failure::from(SetupError::Invalid(crate::diagnostic::Diagnostics(problems))));
     }
-    let (targets, skipped) = (selection.targets, selection.skipped);
+    let unchecked = selection.is_none().then_some(
+        "selectors, branch names and template variables (no saved listing of the org: run `convoy validate` once with GitHub reachable)",
+    );
+    let (targets, skipped) = selection.map(|s| (s.targets, s.skipped)).unwrap_or_default();
     let n = targets.len();
     print_result(
         cli,
-        forge.api_usage(),
+        forge.and_then(|f| f.api_usage()),
         || {
-            report::Envelope::new("validate")
+            let env = report::Envelope::new("validate")
                 .with("valid", true)
                 .with("manifest", &path)
                 .count("repos", n)
@@ -1134,16 +1116,21 @@ async fn validate(cli: &Cli, offline: bool) -> Result<bool, Failure> {
                 .results(targets.iter().map(|t| {
                     serde_json::json!({"repo": t.repo.id.full_name(), "default_branch": t.repo.default_branch, "tags": t.tags})
                 }))
-                .skipped(&skipped)
+                .skipped(&skipped);
+            match unchecked {
+                Some(what) => env.with("unchecked", what),
+                None => env,
+            }
         },
         || {
-            use report::table::count;
-            let mut out = format!(
-                "{path} is valid: {} selected, {}, {}\n",
-                count(n, "repository", "repositories"),
-                count(templates, "template", "templates"),
-                count(files, "file", "files")
-            );
+            let (templates, files) = (count(templates, "template", "templates"), count(files, "file", "files"));
+            if let Some(what) = unchecked {
+                return format!(
+                    "{path} is valid on its own: {templates}, {files}\nnote: not checked offline: {what}\n"
+                );
+            }
+            let mut out =
+                format!("{path} is valid: {} selected, {templates}, {files}\n", count(n, "repository", "repositories"));
             for (repo, why) in &skipped {
                 out.push_str(&format!("skipped {repo}: {why}\n"));
             }

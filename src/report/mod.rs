@@ -505,9 +505,7 @@ pub fn auth_text(a: &crate::forge::github::status::AuthReport) -> String {
     if let Some(r) = &a.rate_limit {
         // `reset` is a Unix time (GitHub's x-ratelimit-reset); people read it as UTC.
         let reset = time::OffsetDateTime::from_unix_timestamp(r.reset as i64)
-            .ok()
-            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-            .unwrap_or_else(|| r.reset.to_string());
+            .map_or_else(|_| r.reset.to_string(), crate::clock::format_rfc3339);
         out.push_str(&format!("rate limit: {}/{} remaining, resets at {reset}\n", r.remaining, r.limit));
     }
     let verdict = match a.sufficient {
