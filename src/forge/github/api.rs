@@ -178,9 +178,8 @@ pub struct Response {
 }
 
 impl Response {
-    /// The body as `T`; `_route` (the route template) is kept for call sites' readability, the
-    /// message names the concrete path.
-    pub fn json<T: serde::de::DeserializeOwned>(&self, _route: &str) -> Result<T, ApiError> {
+    /// The body as `T`; an error names the URL requested.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
         serde_json::from_slice(&self.body)
             .map_err(|e| {
                 let html = self.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<');
@@ -429,7 +428,7 @@ impl Api {
                 body,
             });
         }
-        resp.json("/graphql")
+        resp.json()
     }
 
     /// Send with an explicit bearer (GitHub App JWTs for `/app/*` routes).
@@ -838,7 +837,7 @@ mod tests {
         let endpoints = Endpoints::from_api_url(&format!("http://127.0.0.1:{port}")).unwrap();
         let api = Api::new(endpoints, Limits { retries: 0, ..Limits::default() }, token, None).unwrap();
         let resp = api.rest(Method::GET, "/orgs/{org}/repos", "/orgs/acme/repos", None, Repeat::Safe).await.unwrap();
-        let err = resp.json::<serde_json::Value>("/orgs/{org}/repos").unwrap_err().to_string();
+        let err = resp.json::<serde_json::Value>().unwrap_err().to_string();
         assert!(err.starts_with(&format!("http://127.0.0.1:{port}/orgs/acme/repos: unexpected response: ")), "{err}");
         assert!(err.contains("the server answered HTML, not JSON: is api_url GitHub's API"), "{err}");
     }

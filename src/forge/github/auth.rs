@@ -202,7 +202,7 @@ impl AppToken {
         ] {
             let resp = api.rest_with_bearer(Method::GET, route, &path, None, jwt).await?;
             if resp.status.is_success() {
-                let v: serde_json::Value = resp.json(route)?;
+                let v: serde_json::Value = resp.json()?;
                 let id = v["id"].as_u64().ok_or_else(|| ApiError::Auth(format!("{route} answered without an id")))?;
                 if let Ok(mut i) = self.installation_id.lock() {
                     *i = Some(id);
@@ -235,7 +235,7 @@ impl AppToken {
                 resp.status.as_u16()
             )));
         }
-        let t: AccessToken = resp.json(route)?;
+        let t: AccessToken = resp.json()?;
         let expires_at = time::OffsetDateTime::parse(&t.expires_at, &time::format_description::well_known::Rfc3339)
             .map(|d| d.unix_timestamp().max(0) as u64)
             .unwrap_or(now() + 3600);

@@ -125,13 +125,12 @@ impl From<ApiError> for ForgeError {
 }
 
 /// The forge error for a response the caller has found to be a refusal (not 2xx).
-fn refusal(resp: Response, method: Method, route: &str) -> ForgeError {
-    check(resp, method, route).err().map_or(ForgeError::Remote("unexpected".into()), Into::into)
+fn refusal(resp: Response, method: Method) -> ForgeError {
+    check(resp, method).err().map_or(ForgeError::Remote("unexpected".into()), Into::into)
 }
 
 /// Turn a non-2xx response into an error carrying GitHub's message and the path requested.
-/// `_route` (the route template) only documents the call site.
-fn check(resp: Response, method: Method, _route: &str) -> Result<Response, ApiError> {
+fn check(resp: Response, method: Method) -> Result<Response, ApiError> {
     if resp.status.is_success() {
         return Ok(resp);
     }
@@ -292,7 +291,7 @@ impl GithubForge {
         if resp.status == StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        check(resp, Method::GET, route).map(Some)
+        check(resp, Method::GET).map(Some)
     }
 
     async fn write(
@@ -311,8 +310,8 @@ impl GithubForge {
         let mut items = Vec::new();
         let mut next = Some(first);
         while let Some(p) = next.take() {
-            let resp = check(self.get(route, &p).await?, Method::GET, route)?;
-            let page: Vec<Value> = resp.json(route)?;
+            let resp = check(self.get(route, &p).await?, Method::GET)?;
+            let page: Vec<Value> = resp.json()?;
             items.extend(page);
             next = resp.header("link").and_then(|l| next_link(l, self.api.endpoints()));
         }
@@ -341,7 +340,7 @@ impl GithubForge {
         let route = "/repos/{owner}/{repo}/git/ref/{ref}";
         Ok(match self.get_opt(route, &format!("{}/git/ref/{}", path(repo), seg(name))).await? {
             Some(resp) => {
-                let v: Value = resp.json(route)?;
+                let v: Value = resp.json()?;
                 v["object"]["sha"].as_str().map(str::to_string)
             }
             None => None,
@@ -355,7 +354,7 @@ impl GithubForge {
             return Ok(b);
         }
         let route = "/repos/{owner}/{repo}";
-        let info: Value = check(self.get(route, &path(repo)).await?, Method::GET, route)?.json(route)?;
+        let info: Value = check(self.get(route, &path(repo)).await?, Method::GET)?.json()?;
         let branch = info["default_branch"]
             .as_str()
             .ok_or_else(|| ForgeError::Remote(format!("{route}: no default_branch for {repo}")))?
@@ -435,7 +434,7 @@ impl GithubForge {
             let resp = self
                 .write(Method::POST, route, &format!("{issue}/labels"), json!({"labels": new.labels}), Repeat::Safe)
                 .await?;
-            let labels: Vec<GhLabel> = check(resp, Method::POST, route)?.json(route)?;
+            let labels: Vec<GhLabel> = check(resp, Method::POST)?.json()?;
             pr.labels = labels.into_iter().map(|l| l.name).collect();
         }
         let (teams, users): (Vec<&String>, Vec<&String>) = new.reviewers.iter().partition(|r| r.starts_with("team:"));
@@ -451,7 +450,7 @@ impl GithubForge {
                     Repeat::Safe,
                 )
                 .await?;
-            check(resp, Method::POST, route)?;
+            check(resp, Method::POST)?;
             pr.reviewers = new.reviewers.clone();
         }
         if !new.assignees.is_empty() {
@@ -465,7 +464,7 @@ impl GithubForge {
                     Repeat::Safe,
                 )
                 .await?;
-            check(resp, Method::POST, route)?;
+            check(resp, Method::POST)?;
             pr.assignees = new.assignees.clone();
         }
         Ok(pr)
@@ -492,14 +491,14 @@ impl GithubForge {
         let resp = self
             .write(Method::PATCH, route, &format!("{}/issues/{number}", path(repo)), Value::Object(body), Repeat::Safe)
             .await?;
-        check(resp, Method::PATCH, route)?;
+        check(resp, Method::PATCH)?;
         self.get_pull_request(repo, number).await
     }
 
     /// `GET /repos/{o}/{r}`'s `allow_auto_merge`, then GraphQL `enablePullRequestAutoMerge`.
     pub async fn enable_auto_merge(&self, repo: &RepoId, pr: &PullRequest, method: MergeMethod) -> ForgeResult<bool> {
         let route = "/repos/{owner}/{repo}";
-        let info: Value = check(self.get(route, &path(repo)).await?, Method::GET, route)?.json(route)?;
+        let info: Value = check(self.get(route, &path(repo)).await?, Method::GET)?.json()?;
         if !info["allow_auto_merge"].as_bool().unwrap_or(false) {
             return Ok(false);
         }
@@ -564,7 +563,7 @@ fn merge_refusal(resp: Response) -> ForgeError {
         StatusCode::METHOD_NOT_ALLOWED if message.contains("not mergeable") => ForgeError::Conflict(message),
         StatusCode::METHOD_NOT_ALLOWED | StatusCode::UNPROCESSABLE_ENTITY => ForgeError::Invalid(message),
         StatusCode::NOT_FOUND => ForgeError::NotFound(message),
-        _ => refusal(resp, Method::PUT, "/repos/{owner}/{repo}/pulls/{pull_number}/merge"),
+        _ => refusal(resp, Method::PUT),
     }
 }
 
@@ -691,8 +690,8 @@ impl Forge for GithubForge {
 
     async fn commit_info(&self, repo: &RepoId, sha: &str) -> ForgeResult<CommitInfo> {
         let route = "/repos/{owner}/{repo}/git/commits/{sha}";
-        let v: Value = check(self.get(route, &format!("{}/git/commits/{sha}", path(repo))).await?, Method::GET, route)?
-            .json(route)?;
+        let v: Value =
+            check(self.get(route, &format!("{}/git/commits/{sha}", path(repo))).await?, Method::GET)?.json()?;
         Ok(CommitInfo {
             sha: v["sha"].as_str().unwrap_or(sha).to_string(),
             tree: v["tree"]["sha"].as_str().unwrap_or_default().to_string(),
@@ -734,9 +733,8 @@ impl Forge for GithubForge {
                                 )
                                 .await?,
                                 Method::POST,
-                                route,
                             )?;
-                            let sha = resp.json::<Value>(route)?["sha"].as_str().unwrap_or_default().to_string();
+                            let sha = resp.json::<Value>()?["sha"].as_str().unwrap_or_default().to_string();
                             entries.push(json!({"path": p, "mode": mode, "type": "blob", "sha": sha}));
                         }
                     }
@@ -757,9 +755,8 @@ impl Forge for GithubForge {
             )
             .await?,
             Method::POST,
-            route,
         )?
-        .json::<Value>(route)?["sha"]
+        .json::<Value>()?["sha"]
             .as_str()
             .unwrap_or_default()
             .to_string();
@@ -774,9 +771,8 @@ impl Forge for GithubForge {
             )
             .await?,
             Method::POST,
-            route,
         )?
-        .json::<Value>(route)?;
+        .json::<Value>()?;
         commit["sha"]
             .as_str()
             .map(str::to_string)
@@ -804,7 +800,7 @@ impl Forge for GithubForge {
                 Ok(resp) if resp.status.is_success() => return Ok(()),
                 Ok(resp) if resp.status == StatusCode::UNPROCESSABLE_ENTITY => break,
                 Ok(resp) => {
-                    check(resp, Method::POST, create_route)?;
+                    check(resp, Method::POST)?;
                 }
                 Err(ApiError::Ambiguous { cause, .. }) => match self.branch_head(repo, branch).await? {
                     Some(at) if at == sha => return Ok(()),
@@ -827,7 +823,7 @@ impl Forge for GithubForge {
                 Repeat::Safe,
             )
             .await?;
-        check(resp, Method::PATCH, route)?;
+        check(resp, Method::PATCH)?;
         Ok(())
     }
 
@@ -870,8 +866,8 @@ impl Forge for GithubForge {
         // The commit's tree: an unknown commit is NotFound, as the local forge has it.
         let mut tree = self.commit_info(repo, sha).await?.tree;
         let find = async |tree: &str, want: &str| -> ForgeResult<Option<(String, String)>> {
-            let resp = check(self.get(route, &format!("{}/git/trees/{tree}", path(repo))).await?, Method::GET, route)?;
-            let v: Value = resp.json(route)?;
+            let resp = check(self.get(route, &format!("{}/git/trees/{tree}", path(repo))).await?, Method::GET)?;
+            let v: Value = resp.json()?;
             Ok(v["tree"].as_array().into_iter().flatten().find(|e| e["path"].as_str() == Some(want)).map(|e| {
                 (e["type"].as_str().unwrap_or_default().to_string(), e["sha"].as_str().unwrap_or_default().to_string())
             }))
@@ -890,8 +886,8 @@ impl Forge for GithubForge {
             Some((_, blob)) => blob,
         };
         let route = "/repos/{owner}/{repo}/git/blobs/{sha}";
-        let resp = check(self.get(route, &format!("{}/git/blobs/{blob}", path(repo))).await?, Method::GET, route)?;
-        let v: Value = resp.json(route)?;
+        let resp = check(self.get(route, &format!("{}/git/blobs/{blob}", path(repo))).await?, Method::GET)?;
+        let v: Value = resp.json()?;
         let content: String =
             v["content"].as_str().unwrap_or_default().chars().filter(|c| !c.is_whitespace()).collect();
         match v["encoding"].as_str() {
@@ -914,7 +910,7 @@ impl Forge for GithubForge {
         match resp.status {
             StatusCode::NO_CONTENT => Ok(true),
             StatusCode::UNPROCESSABLE_ENTITY | StatusCode::NOT_FOUND => Ok(false),
-            _ => Err(refusal(resp, Method::DELETE, route)),
+            _ => Err(refusal(resp, Method::DELETE)),
         }
     }
 
@@ -937,8 +933,8 @@ impl Forge for GithubForge {
 
     async fn get_pull_request(&self, repo: &RepoId, number: u64) -> ForgeResult<PullRequest> {
         let route = "/repos/{owner}/{repo}/pulls/{pull_number}";
-        let pr: GhPull = check(self.get(route, &format!("{}/pulls/{number}", path(repo))).await?, Method::GET, route)?
-            .json(route)?;
+        let pr: GhPull =
+            check(self.get(route, &format!("{}/pulls/{number}", path(repo))).await?, Method::GET)?.json()?;
         Ok(pr.into())
     }
 
@@ -950,10 +946,10 @@ impl Forge for GithubForge {
             .write(Method::POST, route, &format!("{}/pulls", path(repo)), body.clone(), Repeat::CheckFirst)
             .await
         {
-            Ok(resp) if resp.status.is_success() => Some(PullRequest::from(resp.json::<GhPull>(route)?)),
+            Ok(resp) if resp.status.is_success() => Some(PullRequest::from(resp.json::<GhPull>()?)),
             // "A pull request already exists" (a retry after a lost answer, or a race): use it.
             Ok(resp) if resp.status == StatusCode::UNPROCESSABLE_ENTITY => {
-                let err = check(resp, Method::POST, route).err();
+                let err = check(resp, Method::POST).err();
                 let open = self.list_pulls(repo, &new.head).await?.into_iter().find(|p| p.state == PrState::Open);
                 match open {
                     Some(pr) => Some(pr),
@@ -961,7 +957,7 @@ impl Forge for GithubForge {
                 }
             }
             Ok(resp) => {
-                return Err(refusal(resp, Method::POST, route));
+                return Err(refusal(resp, Method::POST));
             }
             Err(ApiError::Ambiguous { .. }) => None,
             Err(e) => return Err(e.into()),
@@ -976,7 +972,7 @@ impl Forge for GithubForge {
                         let resp = self
                             .write(Method::POST, route, &format!("{}/pulls", path(repo)), body, Repeat::CheckFirst)
                             .await?;
-                        PullRequest::from(check(resp, Method::POST, route)?.json::<GhPull>(route)?)
+                        PullRequest::from(check(resp, Method::POST)?.json::<GhPull>()?)
                     }
                 }
             }
@@ -1082,7 +1078,7 @@ impl Forge for GithubForge {
                     Repeat::Safe,
                 )
                 .await?;
-            PullRequest::from(check(resp, Method::PATCH, route)?.json::<GhPull>(route)?)
+            PullRequest::from(check(resp, Method::PATCH)?.json::<GhPull>()?)
         };
         Ok(pr)
     }
@@ -1117,7 +1113,7 @@ impl Forge for GithubForge {
             .await
         {
             Ok(resp) if resp.status.is_success() => {
-                let v: Value = resp.json(route)?;
+                let v: Value = resp.json()?;
                 Ok(MergeResult { sha: v["sha"].as_str().unwrap_or_default().to_string() })
             }
             Ok(resp) => Err(merge_refusal(resp)),
@@ -1143,7 +1139,6 @@ impl Forge for GithubForge {
         check(
             self.write(Method::POST, route, &format!("{}/statuses/{sha}", path(repo)), body, Repeat::Safe).await?,
             Method::POST,
-            route,
         )?;
         Ok(())
     }
@@ -1151,8 +1146,7 @@ impl Forge for GithubForge {
     async fn check_verdict(&self, repo: &RepoId, sha: &str) -> ForgeResult<CheckVerdict> {
         let route = "/repos/{owner}/{repo}/commits/{ref}/status";
         let combined: Value =
-            check(self.get(route, &format!("{}/commits/{sha}/status", path(repo))).await?, Method::GET, route)?
-                .json(route)?;
+            check(self.get(route, &format!("{}/commits/{sha}/status", path(repo))).await?, Method::GET)?.json()?;
         let mut checks = Vec::new();
         for s in combined["statuses"].as_array().into_iter().flatten() {
             let state = match s["state"].as_str() {
@@ -1170,9 +1164,8 @@ impl Forge for GithubForge {
         let runs: Value = check(
             self.get(route, &format!("{}/commits/{sha}/check-runs?per_page=100", path(repo))).await?,
             Method::GET,
-            route,
         )?
-        .json(route)?;
+        .json()?;
         for r in runs["check_runs"].as_array().into_iter().flatten() {
             let state = match (r["status"].as_str(), r["conclusion"].as_str()) {
                 (Some("completed"), Some("success" | "neutral" | "skipped")) => CheckState::Success,
@@ -1206,7 +1199,7 @@ impl Forge for GithubForge {
             query(file)
         );
         let Some(resp) = self.get_opt(route, &p).await? else { return Ok(Some(Vec::new())) };
-        let page: Value = resp.json(route)?;
+        let page: Value = resp.json()?;
         let runs = page["workflow_runs"]
             .as_array()
             .into_iter()
@@ -1245,7 +1238,7 @@ impl Forge for GithubForge {
             self.write(Method::POST, route, &format!("{}/git/refs", path(repo)), body, Repeat::CheckFirst).await;
         match outcome {
             Ok(resp) if resp.status.is_success() => Ok(()),
-            Ok(resp) if resp.status != StatusCode::UNPROCESSABLE_ENTITY => Err(refusal(resp, Method::POST, route)),
+            Ok(resp) if resp.status != StatusCode::UNPROCESSABLE_ENTITY => Err(refusal(resp, Method::POST)),
             Ok(_) | Err(ApiError::Ambiguous { .. }) => match self.get_ref(repo, &format!("tags/{name}")).await? {
                 Some(at) if at == sha => Ok(()),
                 Some(at) => Err(ForgeError::Conflict(format!("tag {name} of {repo} already points at {at}"))),
@@ -1268,8 +1261,8 @@ impl Forge for GithubForge {
         let route = "/repos/{owner}/{repo}/releases";
         let body = json!({"tag_name": new.tag, "target_commitish": new.target_sha, "name": new.name, "body": new.body, "draft": new.draft, "prerelease": new.prerelease});
         match self.write(Method::POST, route, &format!("{}/releases", path(repo)), body, Repeat::CheckFirst).await {
-            Ok(resp) if resp.status.is_success() => Ok(release_from(&resp.json::<Value>(route)?)),
-            Ok(resp) => Err(refusal(resp, Method::POST, route)),
+            Ok(resp) if resp.status.is_success() => Ok(release_from(&resp.json::<Value>()?)),
+            Ok(resp) => Err(refusal(resp, Method::POST)),
             Err(ApiError::Ambiguous { cause, .. }) => self
                 .release_by_tag(repo, &new.tag)
                 .await?
@@ -1281,7 +1274,7 @@ impl Forge for GithubForge {
     async fn release_by_tag(&self, repo: &RepoId, tag: &str) -> ForgeResult<Option<Release>> {
         let route = "/repos/{owner}/{repo}/releases/tags/{tag}";
         Ok(match self.get_opt(route, &format!("{}/releases/tags/{}", path(repo), seg(tag))).await? {
-            Some(resp) => Some(release_from(&resp.json::<Value>(route)?)),
+            Some(resp) => Some(release_from(&resp.json::<Value>()?)),
             None => None,
         })
     }
@@ -1290,7 +1283,7 @@ impl Forge for GithubForge {
         let route = "/repos/{owner}/{repo}/releases/{release_id}";
         let resp =
             self.api.rest(Method::DELETE, route, &format!("{}/releases/{id}", path(repo)), None, Repeat::Safe).await?;
-        check(resp, Method::DELETE, route)?;
+        check(resp, Method::DELETE)?;
         Ok(())
     }
 }

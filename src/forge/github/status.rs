@@ -78,7 +78,7 @@ pub async fn inspect(
     };
     let rate = api.rest(Method::GET, "/rate_limit", "/rate_limit", None, Repeat::Safe).await?;
     if rate.status.is_success() {
-        let v: serde_json::Value = rate.json("/rate_limit")?;
+        let v: serde_json::Value = rate.json()?;
         let core = &v["resources"]["core"];
         if let (Some(limit), Some(remaining), Some(reset)) =
             (core["limit"].as_u64(), core["remaining"].as_u64(), core["reset"].as_u64())
@@ -89,7 +89,7 @@ pub async fn inspect(
     if !matches!(report.kind, TokenKind::Installation | TokenKind::Anonymous) {
         let user = api.rest(Method::GET, "/user", "/user", None, Repeat::Safe).await?;
         if user.status.is_success() {
-            report.login = user.json::<serde_json::Value>("/user")?["login"].as_str().map(str::to_string);
+            report.login = user.json::<serde_json::Value>()?["login"].as_str().map(str::to_string);
             report.scopes = user
                 .header("x-oauth-scopes")
                 .map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect());
